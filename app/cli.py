@@ -1,0 +1,141 @@
+"""The `wsoa` command: serve, migrate, seed-demo and keys."""
+
+import asyncio
+import gc
+import uuid
+from datetime import date
+from typing import Annotated
+
+import typer
+import uvicorn
+from sqlalchemy import select, update
+
+from app.core.config import get_settings
+from app.core.db import Database
+from app.core.errors import NotFound
+from app.core.migrations import upgrade
+from app.models import ApiKey, Person, utcnow
+from app.models.enums import Role
+
+cli = typer.Typer(help="wsoa-tracker: the SEND improvement plan tracker.", no_args_is_help=True, add_completion=False)
+keys_cli = typer.Typer(help="Create and revoke API keys.", no_args_is_help=True)
+cli.add_typer(keys_cli, name="keys")
+
+DEMO_KEY_PREFIX = "demo-"
+
+
+def _database() -> Database:
+    return Database(get_settings().database_url)
+
+
+@cli.command()
+def migrate() -> None:
+    """Upgrade the database to the latest schema."""
+    upgrade(get_settings().database_url)
+    typer.echo("database at the latest schema", err=True)
+
+
+async def _seed(with_keys: bool) -> list[tuple[str, str]]:
+    from app.demo.seed import seed_demo
+    from app.keys import create_key
+
+    db = _database()
+    try:
+        async with db.sessions() as session:
+            partnership = await seed_demo(session)
+        if not with_keys:
+            return []
+        async with db.sessions() as session:
+            # Demo keys are shown once; each start replaces the previous set.
+            await session.execute(update(ApiKey).where(ApiKey.name.startswith(DEMO_KEY_PREFIX), ApiKey.revoked_at.is_(None)).values(revoked_at=utcnow()))
+            await session.commit()
+            contributor = (await session.execute(select(Person.id).where(Person.partnership_id == partnership.id, Person.external_id == "HR004104"))).scalar_one_or_none()
+            tokens = []
+            for role in Role:
+                _, token = await create_key(
+                    session, role=role, name=f"{DEMO_KEY_PREFIX}{role.value}",
+                    partnership_id=None if role is Role.admin else partnership.id,
+                    person_id=contributor if role is Role.contributor else None,
+                )
+                tokens.append((role.value, token))
+            return tokens
+    finally:
+        await db.dispose()
+
+
+@cli.command("seed-demo")
+def seed_demo_command() -> None:
+    """Load the demo partnership, Wessex Vale (idempotent)."""
+    asyncio.run(_seed(with_keys=False))
+    typer.echo("demo partnership loaded", err=True)
+
+
+@cli.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+    demo: Annotated[bool, typer.Option("--demo", help="Load the demo partnership and print one key per role.")] = False,
+) -> None:
+    """Migrate if needed, then serve the API."""
+    settings = get_settings()
+    upgrade(settings.database_url)
+    if demo:
+        tokens = asyncio.run(_seed(with_keys=True))
+        typer.echo("\nDemo partnership: Wessex Vale (LA code 990). Demo API keys, shown once:")
+        for role, token in tokens:
+            typer.echo(f"  {role:<17} {token}")
+        typer.echo(f"\nTry: curl -H 'Authorization: Bearer {tokens[0][1]}' http://{host}:{port}/api/v1/plans\n")
+    gc.collect()
+    gc.freeze()  # start-up objects never need collecting; keeps GC pauses off the request path
+    uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=workers, log_config=None, access_log=False)
+
+
+@keys_cli.command("create")
+def keys_create(
+    role: Annotated[Role, typer.Option(help="The key's role.")],
+    name: Annotated[str, typer.Option(help="Who or what the key is for.")],
+    partnership_id: Annotated[uuid.UUID | None, typer.Option(help="Limit the key to one partnership.")] = None,
+    person_id: Annotated[uuid.UUID | None, typer.Option(help="The person the key acts for.")] = None,
+    expires_on: Annotated[str | None, typer.Option(help="Last valid day, YYYY-MM-DD.")] = None,
+) -> None:
+    """Create an API key and print its token (alone, on standard output). Only its hash is stored."""
+    from app.keys import create_key
+
+    expiry = date.fromisoformat(expires_on) if expires_on else None
+
+    async def run() -> str:
+        db = _database()
+        try:
+            async with db.sessions() as session:
+                _, token = await create_key(session, role=role, name=name, partnership_id=partnership_id, person_id=person_id, expires_on=expiry)
+                return token
+        finally:
+            await db.dispose()
+
+    typer.echo(asyncio.run(run()))
+
+
+@keys_cli.command("revoke")
+def keys_revoke(prefix: Annotated[str, typer.Argument(help="The key's prefix (the part after `wsoa_`).")]) -> None:
+    """Revoke an API key by its prefix."""
+    from app.keys import revoke_key
+
+    async def run() -> None:
+        db = _database()
+        try:
+            async with db.sessions() as session:
+                await revoke_key(session, prefix=prefix)
+        finally:
+            await db.dispose()
+
+    try:
+        asyncio.run(run())
+    except NotFound as exc:
+        typer.echo(exc.detail, err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"revoked {prefix}", err=True)
+
+
+def main() -> None:
+    cli()

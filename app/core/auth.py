@@ -1,0 +1,120 @@
+"""Who is calling: API keys (`Authorization: Bearer wsoa_<prefix>_<secret>`) resolved to an Actor."""
+
+import hashlib
+import hmac
+import secrets
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy import select
+
+from app.core.db import DatabaseDep
+from app.core.errors import Unauthenticated
+from app.models import ApiKey
+from app.models.enums import Role
+
+TOKEN_PREFIX = "wsoa"
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """The caller, passed into every service call."""
+
+    actor_type: str
+    actor_id: str
+    name: str
+    role: Role
+    partnership_id: uuid.UUID | None = None
+    person_id: uuid.UUID | None = None
+
+    @property
+    def all_partnerships(self) -> bool:
+        return self.partnership_id is None
+
+    def sees(self, partnership_id: uuid.UUID) -> bool:
+        return self.partnership_id is None or self.partnership_id == partnership_id
+
+
+SYSTEM = Actor(actor_type="system", actor_id="system", name="system", role=Role.admin)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_token() -> tuple[str, str]:
+    """A fresh `(prefix, token)`: 40 bits of public prefix and 256 bits of secret."""
+    prefix = secrets.token_hex(5)
+    return prefix, f"{TOKEN_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
+
+
+def _parse(authorization: str | None) -> tuple[str, str]:
+    if not authorization:
+        raise Unauthenticated("Send `Authorization: Bearer <token>`.")
+    scheme, _, token = authorization.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthenticated("Only Bearer tokens are accepted.")
+    parts = token.split("_", 2)
+    if len(parts) != 3 or parts[0] != TOKEN_PREFIX or not parts[1] or not parts[2]:
+        raise Unauthenticated("The token is not a valid API key.")
+    return parts[1], token
+
+
+class _Cache:
+    """Verified tokens for a few seconds, so hot reads do not pay a key lookup each."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str, tuple[float, Actor]] = {}
+
+    def get(self, digest: str) -> Actor | None:
+        entry = self._entries.get(digest)
+        if entry is None or entry[0] < time.monotonic():
+            return None
+        return entry[1]
+
+    def put(self, digest: str, actor: Actor, ttl: float) -> None:
+        if len(self._entries) > 10_000:
+            self._entries.clear()
+        self._entries[digest] = (time.monotonic() + ttl, actor)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
+token_cache = _Cache()
+
+
+async def authenticate(db: DatabaseDep, request: Request) -> Actor:
+    prefix, token = _parse(request.headers.get("authorization"))
+    digest = hash_token(token)
+    cached = token_cache.get(digest)
+    if cached is not None:
+        return cached
+    async with db.read() as conn:
+        row = (await conn.execute(select(ApiKey).where(ApiKey.prefix == prefix))).first()
+    key = row._mapping if row else None
+    if key is None or not hmac.compare_digest(key["token_hash"], digest):
+        raise Unauthenticated("The token is not a valid API key.")
+    if key["revoked_at"] is not None:
+        raise Unauthenticated("The API key has been revoked.")
+    if key["expires_on"] is not None and key["expires_on"] < datetime.now(UTC).date():
+        raise Unauthenticated("The API key has expired.")
+    actor = Actor(
+        actor_type="api_key",
+        actor_id=str(key["id"]),
+        name=key["name"],
+        role=Role(key["role"]),
+        partnership_id=key["partnership_id"],
+        person_id=key["person_id"],
+    )
+    token_cache.put(digest, actor, request.app.state.settings.auth_cache_seconds)
+    return actor
+
+
+CurrentActor = Annotated[Actor, Depends(authenticate)]
+

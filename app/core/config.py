@@ -1,0 +1,43 @@
+"""Service settings, read from `WSOA_`-prefixed environment variables."""
+
+from functools import lru_cache
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="WSOA_", env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite:///./wsoa.db",
+        description="SQLAlchemy URL; `sqlite:///path` (embedded default) or `postgresql://user@host/db`.",
+    )
+    environment: str = Field(default="development", description="`development`, `test` or `production`.")
+    log_level: str = Field(default="INFO", description="Log level of the JSON logs.")
+    log_json: bool = Field(default=True, description="Write logs as JSON lines (false: human-readable).")
+    db_pool_size: int = Field(default=10, ge=1, le=200, description="Database connections kept per process.")
+    idempotency_ttl_hours: int = Field(default=24, ge=1, description="How long an Idempotency-Key is remembered.")
+    idempotency_lease_seconds: int = Field(
+        default=300,
+        ge=5,
+        description="A request still marked in flight after this long is taken to have died; its key may be reused.",
+    )
+    auth_cache_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="How long a verified API key is trusted in memory before it is looked up again.",
+    )
+    public_base_url: str = Field(default="", description="Base URL used in `Location` and `Link` headers; empty: from the request.")
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite", "postgresql", "postgres")):
+            raise ValueError("only SQLite and PostgreSQL URLs are supported")
+        return value
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,183 @@
+"""The generic write path: create, merge-patch and delete any `Resource`, atomically and audited.
+
+Each write runs in one transaction: visibility and reference checks, the resource's own rules,
+the change, its link rows and its audit event, then a single commit. Nothing is written when any
+step fails.
+"""
+
+import uuid
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core import audit
+from app.core.auth import Actor
+from app.core.errors import DuplicateRef, FieldError, InUse, NotFound, PreconditionFailed, Unprocessable, validation_errors
+from app.core.http import dumps, etag_for, require_match
+from app.core.resources import Ref, Resource, Row
+from app.models import Partnership, utcnow
+
+
+def _partnership_of(table: Any, row: Row) -> uuid.UUID:
+    return row["id"] if table is Partnership else row["partnership_id"]
+
+
+async def _load(session: AsyncSession, table: Any, ids: list[uuid.UUID]) -> dict[uuid.UUID, Row]:
+    columns = [table.id] + [c for c in (getattr(table, "partnership_id", None), getattr(table, "plan_id", None)) if c is not None]
+    result = await session.execute(select(*columns).where(table.id.in_(ids)))
+    return {r.id: dict(r._mapping) for r in result}
+
+
+async def load_parent(session: AsyncSession, actor: Actor, ref: Ref, value: uuid.UUID) -> Row:
+    found = (await _load(session, ref.table, [value])).get(value)
+    if found is None or not actor.sees(_partnership_of(ref.table, found)):
+        raise Unprocessable(
+            f"No {ref.noun} with id {value} is visible to you.",
+            errors=[FieldError(pointer=f"/{ref.field}", message=f"unknown {ref.noun}")],
+        )
+    return found
+
+
+async def check_references(session: AsyncSession, res: Resource, values: Row, partnership_id: uuid.UUID | None) -> None:
+    """Every id in the body must name a resource of the same partnership (and plan, for links)."""
+    errors: list[FieldError] = []
+    for ref in res.refs:
+        value = values.get(ref.field)
+        if value is None:
+            continue
+        found = (await _load(session, ref.table, [value])).get(value)
+        if found is None or _partnership_of(ref.table, found) != partnership_id:
+            errors.append(FieldError(pointer=f"/{ref.field}", message=f"no {ref.noun} with this id in the partnership"))
+    for link in res.links:
+        ids = values.get(link.field)
+        if not ids:
+            continue
+        found_rows = await _load(session, link.target, list(ids))
+        for index, ident in enumerate(ids):
+            row = found_rows.get(ident)
+            if row is None or row["partnership_id"] != partnership_id:
+                errors.append(FieldError(pointer=f"/{link.field}/{index}", message=f"no {link.noun} with this id in the partnership"))
+            elif link.same_plan and row["plan_id"] != values.get("plan_id"):
+                errors.append(FieldError(pointer=f"/{link.field}/{index}", message=f"the {link.noun} belongs to another plan"))
+    if errors:
+        raise Unprocessable("Some referenced resources do not exist or are not visible.", errors=errors)
+
+
+async def check_unique_ref(session: AsyncSession, res: Resource, plan_id: uuid.UUID, ref: str, exclude: uuid.UUID | None = None) -> None:
+    table: Any = res.table
+    stmt = select(table.id).where(table.plan_id == plan_id, table.ref == ref)
+    if exclude is not None:
+        stmt = stmt.where(table.id != exclude)
+    if (await session.execute(stmt)).first() is not None:
+        raise DuplicateRef(
+            f"The plan already has a {res.entity} with ref {ref!r}.",
+            errors=[FieldError(pointer="/ref", message="already used in this plan")],
+        )
+
+
+async def _write_links(session: AsyncSession, res: Resource, entity_id: uuid.UUID, values: Row, *, replace: bool) -> None:
+    for link in res.links:
+        if link.field not in values:
+            continue
+        if replace:
+            await session.execute(delete(link.table).where(link.table.action_id == entity_id))
+        ids = values[link.field] or []
+        if ids:
+            extra = {"plan_id": values["plan_id"]} if link.same_plan else {"partnership_id": values["partnership_id"]}
+            await session.execute(insert(link.table), [{"action_id": entity_id, link.column: i, **extra} for i in ids])
+
+
+async def create(session: AsyncSession, *, actor: Actor, res: Resource, data: BaseModel) -> uuid.UUID:
+    assert res.rules is not None
+    values = data.model_dump()
+    parent: Row | None = None
+    partnership_id: uuid.UUID | None = None
+    if res.parent is not None:
+        parent = await load_parent(session, actor, res.parent, values[res.parent.field])
+        partnership_id = _partnership_of(res.parent.table, parent)
+        values["partnership_id"] = partnership_id
+    await res.rules.before_create(session, actor, values, parent)
+    await check_references(session, res, values, partnership_id)
+    if res.unique_ref:
+        await check_unique_ref(session, res, values["plan_id"], values["ref"])
+    links = {link.field for link in res.links}
+    entity = res.table(**{k: v for k, v in values.items() if k not in links})
+    session.add(entity)
+    await session.flush()
+    if res.table is Partnership:
+        partnership_id = entity.id
+    await _write_links(session, res, entity.id, values, replace=False)
+    changes = {k: [None, audit.jsonable(v)] for k, v in values.items() if v is not None}
+    audit.record(session, actor=actor, action="create", entity_type=res.entity, entity_id=entity.id, partnership_id=partnership_id, changes=changes)
+    await session.commit()
+    return entity.id
+
+
+async def _locked_current(session: AsyncSession, actor: Actor, res: Resource, entity_id: uuid.UUID, if_match: str | None) -> Row:
+    assert res.reader is not None
+    table: Any = res.table
+    # Serialise concurrent writers of the same row (PostgreSQL); SQLite writers already hold the lock.
+    await session.execute(select(table.id).where(table.id == entity_id).with_for_update())
+    current = await res.reader.get(await session.connection(), actor, entity_id)
+    if current is None:
+        raise NotFound(f"No {res.entity} with id {entity_id}.")
+    require_match(if_match, etag_for(dumps(current), current["version"]))
+    return current
+
+
+def validate_merged(res: Resource, current: Row, changes: Row) -> Row:
+    """Apply a merge patch to the current state and validate the result as a whole (RFC 7396)."""
+    writable = res.create.model_fields
+    merged = {k: current[k] for k in writable if k in current} | changes
+    try:
+        valid = res.create.model_validate(merged)
+    except ValidationError as exc:
+        errors = validation_errors(exc.errors())
+        raise Unprocessable(f"{len(errors)} field(s) invalid after applying the patch.", errors=errors) from exc
+    dumped = valid.model_dump()
+    return {k: dumped[k] for k in changes}
+
+
+async def patch(session: AsyncSession, *, actor: Actor, res: Resource, entity_id: uuid.UUID, data: BaseModel, if_match: str | None) -> None:
+    assert res.rules is not None
+    table: Any = res.table
+    current = await _locked_current(session, actor, res, entity_id, if_match)
+    requested = data.model_dump(exclude_unset=True)
+    changes = validate_merged(res, current, requested)
+    context = {**current, **changes}
+    await check_references(session, res, {k: context.get(k) for k in changes} | {"plan_id": current.get("plan_id")}, current.get("partnership_id"))
+    await res.rules.before_update(session, actor, current, changes)
+    if res.unique_ref and "ref" in changes and changes["ref"] != current["ref"]:
+        await check_unique_ref(session, res, current["plan_id"], changes["ref"], exclude=entity_id)
+    links = {link.field for link in res.links}
+    columns = {k: v for k, v in changes.items() if k not in links}
+    result = await session.execute(
+        update(table)
+        .where(table.id == entity_id, table.version == current["version"])
+        .values(**columns, version=table.version + 1, updated_at=utcnow())
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise PreconditionFailed("The resource changed while this request ran; fetch it again.")
+    if links & changes.keys():
+        await _write_links(session, res, entity_id, context, replace=True)
+    audit_changes = audit.diff(current, changes)
+    audit.record(session, actor=actor, action="update", entity_type=res.entity, entity_id=entity_id, partnership_id=current.get("partnership_id", current["id"]), changes=audit_changes)
+    await session.commit()
+
+
+async def remove(session: AsyncSession, *, actor: Actor, res: Resource, entity_id: uuid.UUID, if_match: str | None) -> None:
+    assert res.rules is not None
+    table: Any = res.table
+    current = await _locked_current(session, actor, res, entity_id, if_match)
+    await res.rules.before_delete(session, actor, current)
+    try:
+        await session.execute(delete(table).where(table.id == entity_id))
+        await session.flush()
+    except IntegrityError as exc:
+        raise InUse(f"The {res.entity} is still referenced by other records; remove or reassign those first.") from exc
+    changes = {k: [audit.jsonable(v), None] for k, v in current.items() if v is not None and k not in ("id",)}
+    audit.record(session, actor=actor, action="delete", entity_type=res.entity, entity_id=entity_id, partnership_id=current.get("partnership_id", current["id"]), changes=changes)
+    await session.commit()

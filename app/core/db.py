@@ -1,0 +1,90 @@
+"""Engine and sessions: SQLite (embedded default) and PostgreSQL through one async code path."""
+
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from sqlalchemy import event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+READ_ONLY = "wsoa_read_only"
+
+
+def async_url(url: str) -> URL:
+    """Map a plain database URL to the async driver we run on."""
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        return parsed.set(drivername="sqlite+aiosqlite")
+    if backend in ("postgresql", "postgres"):
+        return parsed.set(drivername="postgresql+asyncpg")
+    raise ValueError(f"unsupported database: {backend}")
+
+
+def _configure_sqlite(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # We issue BEGIN ourselves (below); the driver's own implicit BEGIN would be DEFERRED.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        # Writers take the write lock up front: a deferred transaction that reads and then writes
+        # fails with SQLITE_BUSY instead of waiting when another writer got there first.
+        if conn.get_execution_options().get(READ_ONLY):
+            conn.exec_driver_sql("BEGIN")
+        else:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+class Database:
+    """One engine and session factory per process (or per test database)."""
+
+    def __init__(self, url: str, *, pool_size: int = 10, echo: bool = False) -> None:
+        self.url = url
+        target = async_url(url)
+        self.dialect = target.get_backend_name()
+        kwargs: dict[str, Any] = {"echo": echo}
+        if self.dialect == "postgresql":
+            kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False)
+        self.engine: AsyncEngine = create_async_engine(target, **kwargs)
+        if self.dialect == "sqlite":
+            _configure_sqlite(self.engine)
+        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
+        self.reader = self.engine.execution_options(**{READ_ONLY: True})
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.dialect == "sqlite"
+
+    def read(self) -> Any:
+        """A connection for read paths: a deferred transaction that never takes the write lock."""
+        return self.reader.connect()
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def get_database(request: Request) -> Database:
+    db: Database = request.app.state.db
+    return db
+
+
+DatabaseDep = Annotated[Database, Depends(get_database)]
+
+
+async def get_session(db: DatabaseDep) -> AsyncIterator[AsyncSession]:
+    """A session whose transaction the service commits once; anything left open is rolled back."""
+    async with db.sessions() as session:
+        yield session
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+

@@ -1,0 +1,86 @@
+"""JSON logs with the request id, Prometheus metrics, and the middleware that feeds both."""
+
+import logging
+import re
+import sys
+import time
+import uuid
+from typing import Any
+
+import structlog
+from prometheus_client import Counter, Histogram
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.core.context import request_id
+
+REQUESTS = Counter("wsoa_http_requests_total", "HTTP requests served.", ["method", "route", "status"])
+LATENCY = Histogram(
+    "wsoa_http_request_duration_seconds",
+    "Time to serve an HTTP request.",
+    ["method", "route"],
+    buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+_VALID_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,200}$")
+
+
+def _add_request_id(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str, Any]:
+    rid = request_id.get()
+    if rid is not None:
+        event.setdefault("request_id", rid)
+    return event
+
+
+def configure_logging(level: str = "INFO", json: bool = True) -> None:
+    renderer: Any = structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
+    logging.basicConfig(format="%(message)s", stream=sys.stdout, level=level.upper(), force=True)
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            _add_request_id,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
+        logger_factory=structlog.PrintLoggerFactory(sys.stdout),
+        cache_logger_on_first_use=True,
+    )
+
+
+log = structlog.get_logger("wsoa.http")
+
+
+class RequestContextMiddleware:
+    """Honours or assigns `X-Request-ID`, echoes it, logs one line per request and records metrics."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"x-request-id"), None)
+        rid = incoming if incoming and _VALID_ID.match(incoming) else uuid.uuid4().hex
+        token = request_id.set(rid)
+        status = 500
+        start = time.perf_counter()
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", []), (b"x-request-id", rid.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            elapsed = time.perf_counter() - start
+            route = scope.get("route")
+            template = getattr(route, "path", "unmatched")
+            REQUESTS.labels(scope["method"], template, str(status)).inc()
+            LATENCY.labels(scope["method"], template).observe(elapsed)
+            log.info("request", method=scope["method"], path=scope["path"], status=status, duration_ms=round(elapsed * 1000, 2))
+            request_id.reset(token)

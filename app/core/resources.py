@@ -1,0 +1,170 @@
+"""What a resource is made of, and the generic read path shared by every collection.
+
+A `Resource` names its table, its request/response models, its list filters, the parent it hangs
+from (which fixes its partnership), the other resources it references and its many-to-many links.
+Reads select columns with SQLAlchemy Core and build plain dicts (no ORM objects, no second
+validation), with a fixed number of statements whatever the page size.
+"""
+
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import ColumnElement, Select, String, cast, func, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from app.core.auth import Actor
+from app.core.pagination import ListQuery, keyset
+from app.models import Entity, Partnership
+
+Row = dict[str, Any]
+FilterFn = Callable[[Any], ColumnElement[bool]]
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A body field naming another resource of the same partnership (`owner_id` → a person)."""
+
+    field: str
+    table: type[Entity]
+    noun: str
+
+
+@dataclass(frozen=True)
+class Link:
+    """A many-to-many field (`concern_ids`) stored in a link table."""
+
+    field: str
+    table: Any
+    column: str
+    target: type[Entity]
+    noun: str
+    same_plan: bool = False
+
+
+@dataclass
+class Resource:
+    path: str
+    entity: str
+    tag: str
+    table: type[Entity]
+    create: type[BaseModel]
+    update: type[BaseModel] | None
+    read: type[BaseModel]
+    query: type[ListQuery]
+    parent: Ref | None = None
+    refs: tuple[Ref, ...] = ()
+    links: tuple[Link, ...] = ()
+    filters: dict[str, FilterFn] = field(default_factory=dict)
+    deletable: bool = True
+    unique_ref: bool = False
+    reader: "Reader | None" = None
+    rules: "Rules | None" = None
+    create_example: dict[str, Any] = field(default_factory=dict)
+    update_example: dict[str, Any] = field(default_factory=dict)
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if self.reader is None:
+            self.reader = Reader(self)
+        if self.rules is None:
+            self.rules = Rules()
+
+    @property
+    def columns(self) -> list[Any]:
+        return list(self.table.__table__.columns)  # type: ignore[attr-defined]
+
+    def scope(self, actor: Actor) -> list[ColumnElement[bool]]:
+        """Rows of partnerships the caller cannot see are never selected (so they are 404s)."""
+        if actor.partnership_id is None:
+            return []
+        column = self.table.id if self.table is Partnership else self.table.partnership_id  # type: ignore[attr-defined]
+        return [column == actor.partnership_id]
+
+
+class Rules:
+    """Resource-specific rules the generic write path calls; the defaults allow everything."""
+
+    async def before_create(self, session: AsyncSession, actor: Actor, values: Row, parent: Row | None) -> None:
+        return None
+
+    async def before_update(self, session: AsyncSession, actor: Actor, current: Row, changes: Row) -> None:
+        return None
+
+    async def before_delete(self, session: AsyncSession, actor: Actor, current: Row) -> None:
+        return None
+
+
+def link_ids(value: str | None) -> list[str]:
+    """Aggregated ids (any order; SQLite keeps UUIDs as bare hex) → sorted canonical strings."""
+    if not value:
+        return []
+    return sorted(str(uuid.UUID(v)) for v in value.split(","))
+
+
+class Reader:
+    """Builds list pages and single representations of one resource."""
+
+    def __init__(self, resource: Resource) -> None:
+        self.resource = resource
+
+    def statement(self) -> Select[Any]:
+        res = self.resource
+        columns: list[Any] = list(res.columns)
+        for link in res.links:
+            agg = (
+                select(func.aggregate_strings(cast(getattr(link.table, link.column), String), ","))
+                .where(link.table.action_id == res.table.id)
+                .scalar_subquery()
+                .label(link.field)
+            )
+            columns.append(agg)
+        return select(*columns)
+
+    def shape(self, row: Row) -> Row:
+        for key, value in row.items():
+            if isinstance(value, Decimal):
+                row[key] = f"{value:.2f}"
+        for link in self.resource.links:
+            row[link.field] = link_ids(row[link.field])
+        return row
+
+    async def finish(self, conn: AsyncConnection, rows: list[Row]) -> list[Row]:
+        """Hook for readers that embed related rows: one more statement for the whole page."""
+        return rows
+
+    async def fetch(self, conn: AsyncConnection, where: Sequence[ColumnElement[bool]], order: Sequence[Any], limit: int) -> list[Row]:
+        stmt = self.statement().where(*where).order_by(*order).limit(limit)
+        result = await conn.execute(stmt)
+        rows = [self.shape(dict(r._mapping)) for r in result]
+        return await self.finish(conn, rows)
+
+    async def list(self, conn: AsyncConnection, actor: Actor, query: ListQuery) -> list[Row]:
+        res = self.resource
+        where = res.scope(actor)
+        after, order = keyset(res.table.created_at, res.table.id, query)
+        if after is not None:
+            where.append(after)
+        for name in query.model_fields_set - {"limit", "cursor", "sort"}:
+            value = getattr(query, name)
+            if value is None:
+                continue
+            where.append(await self.filter(conn, actor, name, value))
+        return await self.fetch(conn, where, order, query.limit + 1)
+
+    async def filter(self, conn: AsyncConnection, actor: Actor, name: str, value: Any) -> ColumnElement[bool]:
+        res = self.resource
+        if name in res.filters:
+            return res.filters[name](value)
+        if name == "updated_since":
+            return res.table.updated_at >= value
+        column: ColumnElement[Any] = getattr(res.table, name)
+        return column == value
+
+    async def get(self, conn: AsyncConnection, actor: Actor, id_: uuid.UUID) -> Row | None:
+        rows = await self.fetch(conn, [self.resource.table.id == id_, *self.resource.scope(actor)], [], 1)
+        return rows[0] if rows else None
+

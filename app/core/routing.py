@@ -1,0 +1,162 @@
+"""Builds the five routes of a collection (list, create, read, merge-patch, delete) from its `Resource`.
+
+Routers stay HTTP-only: they parse, call the service, and shape the response. Every route gets a
+summary, description, clean operation id, documented problems and examples.
+"""
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Query, Request
+from pydantic import BaseModel, create_model
+from starlette.responses import Response
+
+from app.core import crud
+from app.core.auth import CurrentActor
+from app.core.db import DatabaseDep, SessionDep
+from app.core.errors import NotFound, UnsupportedMediaType, problems
+from app.core.http import entity_response, json_response
+from app.core.pagination import page
+from app.core.resources import Resource
+
+API_PREFIX = "/api/v1"
+JSON_TYPES = ("application/json", "application/merge-patch+json")
+
+IfMatch = Annotated[str | None, Header(description="The resource's current ETag (required).")]
+IfNoneMatch = Annotated[str | None, Header(description="An ETag you hold; 304 when it is still current.")]
+
+
+def require_json(request: Request) -> None:
+    """Bodies must be JSON objects; anything else is a 415 problem."""
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media not in JSON_TYPES and not (media.startswith("application/") and media.endswith("+json")):
+        raise UnsupportedMediaType(f"Send the body as application/json (got {media or 'no Content-Type'}).")
+
+
+JsonBody = Depends(require_json)
+
+
+def page_model(read: type[BaseModel]) -> type[BaseModel]:
+    name = read.__name__.removesuffix("Read") + "Page"
+    return create_model(name, items=(list[read], ...), next_cursor=(str | None, None))  # type: ignore[valid-type]
+
+
+def location(request: Request, path: str, entity_id: uuid.UUID) -> str:
+    base = request.app.state.settings.public_base_url.rstrip("/") or str(request.base_url).rstrip("/")
+    return f"{base}{API_PREFIX}/{path}/{entity_id}"
+
+
+def ok(model: type[BaseModel], description: str, example: Any = None) -> dict[str, Any]:
+    entry: dict[str, Any] = {"model": model, "description": description}
+    if example is not None:
+        entry["content"] = {"application/json": {"example": example}}
+    return entry
+
+
+def created_response(request: Request, res: Resource, payload: dict[str, Any]) -> Response:
+    return entity_response(payload, status=201, headers={"Location": location(request, res.path, payload["id"])})
+
+
+async def read_one(db: Any, actor: Any, res: Resource, entity_id: uuid.UUID) -> dict[str, Any]:
+    assert res.reader is not None
+    async with db.read() as conn:
+        row = await res.reader.get(conn, actor, entity_id)
+    if row is None:
+        raise NotFound(f"No {res.entity} with id {entity_id}.")
+    return row
+
+
+def resource_router(res: Resource) -> APIRouter:
+    router = APIRouter(tags=[res.tag])
+    plural = res.path.replace("-", " ")
+    noun = res.entity.replace("_", " ")
+    read_example = res.read.model_config.get("json_schema_extra", {}).get("example")  # type: ignore[union-attr]
+    Query_ = res.query
+    Create = res.create
+
+    @router.get(
+        f"/{res.path}",
+        summary=f"List {plural}",
+        description=f"{res.description}\n\nKeyset-paginated (`limit`, `cursor`, `Link: rel=\"next\"`); "
+        "filters are query parameters named after fields, and unknown parameters are rejected with 422.",
+        operation_id=f"{res.path}-list",
+        response_class=Response,
+        responses={200: ok(page_model(res.read), f"A page of {plural}."), **problems(400)},
+    )
+    async def list_items(request: Request, query: Annotated[Query_, Query()], db: DatabaseDep, actor: CurrentActor) -> Response:  # type: ignore[valid-type]
+        assert res.reader is not None
+        async with db.read() as conn:
+            rows = await res.reader.list(conn, actor, query)
+        body, headers = page(rows, query.limit, request.url)
+        return json_response(body, headers=headers)
+
+    @router.get(
+        f"/{res.path}/{{id}}",
+        summary=f"Read one {noun}",
+        description=f"The {noun} with its current `ETag`; send `If-None-Match` to get 304 when unchanged.",
+        operation_id=f"{res.path}-get",
+        response_class=Response,
+        responses={200: ok(res.read, f"The {noun}.", read_example), 304: {"description": "Not modified."}, **problems(404)},
+    )
+    async def get_item(id: uuid.UUID, db: DatabaseDep, actor: CurrentActor, if_none_match: IfNoneMatch = None) -> Response:
+        return entity_response(await read_one(db, actor, res, id), if_none_match=if_none_match)
+
+    if True:  # every collection accepts POST
+
+        @router.post(
+            f"/{res.path}",
+            summary=f"Create a {noun}",
+            description=f"Creates a {noun}: 201 with `Location`, `ETag` and the new representation. "
+            "Send `Idempotency-Key` to make retries safe.",
+            operation_id=f"{res.path}-create",
+            status_code=201,
+            response_class=Response,
+            dependencies=[JsonBody],
+            responses={201: ok(res.read, f"The new {noun}.", read_example), **problems(400, 409, 415)},
+            openapi_extra={"requestBody": {"content": {"application/json": {"example": res.create_example}}}},
+        )
+        async def create_item(request: Request, data: Create, session: SessionDep, db: DatabaseDep, actor: CurrentActor) -> Response:  # type: ignore[valid-type]
+            entity_id = await crud.create(session, actor=actor, res=res, data=data)
+            return created_response(request, res, await read_one(db, actor, res, entity_id))
+
+    if res.update is not None:
+        Update = res.update
+
+        @router.patch(
+            f"/{res.path}/{{id}}",
+            summary=f"Change a {noun}",
+            description="JSON Merge Patch (RFC 7396): a field absent keeps its value, `null` clears an optional field. "
+            "Requires `If-Match` with the current ETag (428 without, 412 when stale). Read-only and unknown fields are rejected.",
+            operation_id=f"{res.path}-update",
+            response_class=Response,
+            dependencies=[JsonBody],
+            responses={200: ok(res.read, f"The changed {noun}.", read_example), **problems(400, 404, 409, 412, 415, 428)},
+            openapi_extra={
+                "requestBody": {
+                    "content": {
+                        "application/merge-patch+json": {"schema": {"$ref": f"#/components/schemas/{Update.__name__}"}, "example": res.update_example},
+                        "application/json": {"example": res.update_example},
+                    }
+                }
+            },
+        )
+        async def update_item(id: uuid.UUID, data: Update, session: SessionDep, db: DatabaseDep, actor: CurrentActor, if_match: IfMatch = None) -> Response:  # type: ignore[valid-type]
+            await crud.patch(session, actor=actor, res=res, entity_id=id, data=data, if_match=if_match)
+            return entity_response(await read_one(db, actor, res, id))
+
+    if res.deletable:
+
+        @router.delete(
+            f"/{res.path}/{{id}}",
+            summary=f"Delete a {noun}",
+            description="Requires `If-Match`. A resource that others still reference cannot be deleted (409).",
+            operation_id=f"{res.path}-delete",
+            status_code=204,
+            response_class=Response,
+            responses={204: {"description": "Deleted."}, **problems(404, 409, 412, 428)},
+        )
+        async def delete_item(id: uuid.UUID, session: SessionDep, actor: CurrentActor, if_match: IfMatch = None) -> Response:
+            await crud.remove(session, actor=actor, res=res, entity_id=id, if_match=if_match)
+            return Response(status_code=204)
+
+    return router

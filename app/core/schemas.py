@@ -1,0 +1,40 @@
+"""Building blocks for request and response models."""
+
+import copy
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_model
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+Ref = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9.\-_/]*$")]
+LongText = Annotated[str, StringConstraints(max_length=20_000)]
+
+
+class Body(BaseModel):
+    """Request bodies: unknown (and read-only) fields are rejected, never dropped."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class EntityRead(BaseModel):
+    id: uuid.UUID
+    created_at: datetime = Field(description="RFC 3339 UTC timestamp.")
+    updated_at: datetime
+    version: int = Field(description="Starts at 1; +1 per change.")
+
+
+def patch_model(name: str, create: type[BaseModel], *, exclude: set[str], doc: str | None = None) -> type[BaseModel]:
+    """The merge-patch model of a resource: its writable fields, all optional, none defaulted."""
+    fields: dict[str, Any] = {}
+    for field_name, info in create.model_fields.items():
+        if field_name in exclude:
+            continue
+        optional = copy.copy(info)
+        optional.default = None
+        optional.default_factory = None
+        fields[field_name] = (info.annotation | None, optional)
+    model: type[BaseModel] = create_model(name, __base__=Body, __doc__=doc or f"Merge patch for {create.__name__.removesuffix('Create')}.", **fields)
+    return model

@@ -1,0 +1,291 @@
+"""A realistic, fictional local area for demonstrations: Wessex Vale.
+
+Modelled on the Dorset case (a 2017 joint Ofsted/CQC inspection that found significant weaknesses,
+late EHC plans after a 134% rise in requests, a SEND Delivery Group chaired by a cabinet member):
+four areas of significant weakness, a Written Statement of Action with 25 actions owned across the
+council, the ICB, an NHS trust and the parent carer forum, milestones, and 18 months of monthly
+progress updates. Dates are set relative to today so the picture is always current: the plan was
+accepted about 18 months ago and the revisit is due now. Loading is idempotent (by LA code).
+"""
+
+import random
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core import audit
+from app.core.auth import SYSTEM
+from app.models import (
+    Action,
+    ActionConcern,
+    ActionContributor,
+    ActionOrganisation,
+    Concern,
+    Inspection,
+    Milestone,
+    Organisation,
+    Partnership,
+    Person,
+    Plan,
+    ProgressUpdate,
+)
+
+LA_CODE = "990"
+
+ORGANISATIONS = {
+    "council": ("Wessex Vale Council", "local_authority"),
+    "icb": ("Wessex Vale Integrated Care Board", "icb"),
+    "trust": ("Wessex Vale Community Health NHS Trust", "nhs_provider"),
+    "pcf": ("Wessex Vale Parent Carer Forum", "parent_carer_forum"),
+    "youth": ("Wessex Vale Young People's SEND Forum", "youth_forum"),
+    "schools": ("Wessex Vale Schools Forum", "school_setting"),
+}
+
+# key: (display name, job title, organisation, email local part)
+PEOPLE = {
+    "croney": ("Cllr Deborah Crane", "Cabinet Member for Education, Learning and Skills; chair of the SEND Delivery Group", "council", "d.crane"),
+    "dcs": ("Helen Marsh", "Director of Children's Services", "council", "helen.marsh"),
+    "adsend": ("Priya Raman", "Assistant Director, SEND and Inclusion", "council", "priya.raman"),
+    "ehcmgr": ("Tom Whitcombe", "EHC Assessment Team Manager", "council", "tom.whitcombe"),
+    "qa": ("Angela Fry", "SEND Quality Assurance Lead", "council", "angela.fry"),
+    "commiss": ("Marcus Lyle", "Head of Joint Commissioning", "council", "marcus.lyle"),
+    "data": ("Sian Pritchard", "SEND Performance and Data Manager", "council", "sian.pritchard"),
+    "localoffer": ("Jo Bailey", "Local Offer and Communications Officer", "council", "jo.bailey"),
+    "edpsych": ("Dr Ruth Okafor", "Principal Educational Psychologist", "council", "ruth.okafor"),
+    "social": ("Gareth Penrose", "Head of Children with Disabilities Service", "council", "gareth.penrose"),
+    "sro": ("Leanne Carter", "SEND Improvement Programme Manager", "council", "leanne.carter"),
+    "icbexec": ("Dr Samuel Adeyemi", "ICB Executive Lead for SEND (Chief Nurse)", "icb", "samuel.adeyemi"),
+    "dco": ("Karen Holt", "Designated Clinical Officer", "icb", "karen.holt"),
+    "icbcomm": ("Neil Ashworth", "Children's Commissioning Manager", "icb", "neil.ashworth"),
+    "nd": ("Dr Fiona Meyer", "Clinical Lead, Neurodevelopmental Pathway", "trust", "fiona.meyer"),
+    "therapies": ("Rachel Dunn", "Head of Children's Therapies", "trust", "rachel.dunn"),
+    "pcfchair": ("Claire Benson", "Chair, Parent Carer Forum", "pcf", "claire.benson"),
+    "pcfvice": ("Imran Siddiqui", "Vice Chair, Parent Carer Forum", "pcf", "imran.siddiqui"),
+    "youth": ("Maisie Cole", "Participation Worker, Young People's SEND Forum", "youth", "maisie.cole"),
+    "head": ("Andrew Keane", "Headteacher representative, Schools Forum", "schools", "andrew.keane"),
+    "leaver": ("Paul Greaves", "Interim Head of SEND Transport", "council", "paul.greaves"),
+}
+
+CONCERNS = [
+    ("W1", "Timeliness and quality of EHC plans", "EHC needs assessment",
+     "The local area's performance in completing new education, health and care (EHC) plans within the statutory "
+     "20-week timescale is poor. Too many plans are late and the quality of plans is too variable; outcomes are not "
+     "specific and the views of children and young people are not well captured."),
+    ("W2", "Strategic leadership and joint commissioning", "Leadership and governance",
+     "Leaders across education, health and care do not have a shared and accurate understanding of the local area's "
+     "effectiveness. Joint commissioning arrangements are underdeveloped and are not informed by a robust analysis of need."),
+    ("W3", "Co-production and communication with families", "Co-production",
+     "Parents and carers do not feel listened to and are not involved well enough in shaping services. The local offer "
+     "is not well known or understood by families, and communication about the EHC process is poor."),
+    ("W4", "Health contribution to assessment and outcomes", "Health",
+     "Health services' contributions to EHC needs assessments are too often late and of variable quality. Waiting times "
+     "for the neurodevelopmental (autism) assessment pathway are too long, and families receive little support while they wait."),
+]
+
+# (concerns, ref, title, owner, contributors, organisations, priority, start month, due month, success criteria)
+# Months are counted from plan acceptance (month 0); negative months are before it.
+ACTIONS = [
+    (["W1"], "1.1", "Recruit additional EHC coordinators to clear the assessment backlog", "ehcmgr", ["adsend"], ["council"], "high", 0, 3,
+     "Four additional coordinators in post; open assessments over 20 weeks reduced by half."),
+    (["W1"], "1.2", "Introduce weekly case-tracking of every open EHC needs assessment", "ehcmgr", ["data"], ["council"], "high", 0, 2,
+     "Every open case reviewed weekly against its 6-, 16- and 20-week checkpoints."),
+    (["W1"], "1.3", "Issue 90% of new EHC plans within 20 weeks", "adsend", ["ehcmgr", "dco"], ["council", "icb"], "high", 1, 12,
+     "90% of new plans (excluding exceptions) issued within 20 weeks for three consecutive months."),
+    (["W1"], "1.4", "Establish a multi-agency EHC plan quality assurance audit", "qa", ["dco", "social"], ["council", "icb"], "medium", 1, 5,
+     "Monthly audit of 10% of plans; 80% judged good or better."),
+    (["W1"], "1.5", "Train all EHC writers in outcome-focused plan writing", "qa", ["edpsych"], ["council"], "medium", 2, 7,
+     "All plan writers trained; audit shows SMART outcomes in 85% of sampled plans."),
+    (["W1"], "1.6", "Capture the voice of the child in every EHC plan", "edpsych", ["youth"], ["council", "youth"], "medium", 3, 9,
+     "Section A written with the child or young person in 90% of audited plans."),
+    (["W1"], "1.7", "Reduce educational psychology advice times to within 6 weeks", "edpsych", [], ["council"], "high", 2, 10,
+     "EP advice returned within 6 weeks for 95% of requests."),
+    (["W2"], "2.1", "Establish the SEND Delivery Group with a cabinet-member chair", "croney", ["dcs", "icbexec"], ["council", "icb"], "high", -1, 1,
+     "Terms of reference agreed; monthly meetings with health, social care, schools and parent representatives."),
+    (["W2"], "2.2", "Agree a joint SEND strategy across the council and the ICB", "dcs", ["icbexec", "pcfchair"], ["council", "icb", "pcf"], "high", 1, 8,
+     "Strategy signed off by Cabinet and the ICB Board, co-produced with the parent carer forum."),
+    (["W2"], "2.3", "Publish a joint strategic needs assessment for SEND", "commiss", ["data", "icbcomm"], ["council", "icb"], "medium", 2, 9,
+     "JSNA chapter published and used to set commissioning intentions."),
+    (["W2"], "2.4", "Set up joint commissioning arrangements for therapies", "icbcomm", ["commiss", "therapies"], ["icb", "trust", "council"], "high", 4, 14,
+     "Pooled budget agreement for speech and language and occupational therapy in place."),
+    (["W2"], "2.5", "Build a SEND performance dashboard for the Delivery Group", "data", ["sro"], ["council"], "medium", 0, 4,
+     "Monthly dashboard with 20-week timeliness, backlog and waiting times reviewed at every meeting."),
+    (["W2"], "2.6", "Commission an independent review of SEND transport", "leaver", [], ["council"], "low", 6, 15,
+     "Review reported to Cabinet with recommendations."),
+    (["W2"], "2.7", "Agree a sustainable high-needs budget recovery plan", "dcs", ["commiss"], ["council", "schools"], "high", 3, 16,
+     "Recovery plan agreed with the Schools Forum and DfE."),
+    (["W3"], "3.1", "Sign a co-production charter with the parent carer forum", "pcfchair", ["adsend", "pcfvice"], ["pcf", "council"], "high", 0, 3,
+     "Charter signed by the council, the ICB and the forum; reviewed annually."),
+    (["W3"], "3.2", "Relaunch the local offer website with families", "localoffer", ["pcfvice"], ["council", "pcf"], "medium", 1, 8,
+     "Relaunched site; 70% of surveyed parents find information easily."),
+    (["W3"], "3.3", "Run termly 'you said, we did' engagement events", "sro", ["pcfchair", "youth"], ["council", "pcf", "youth"], "medium", 2, 18,
+     "Six events held; actions published after each."),
+    (["W3"], "3.4", "Introduce a named contact for every family during assessment", "ehcmgr", [], ["council"], "medium", 3, 9,
+     "Every family told their named contact within 5 working days of a request."),
+    (["W3"], "3.5", "Establish the young people's SEND forum as a standing advisory group", "youth", ["sro"], ["youth"], "low", 4, 12,
+     "Forum meets monthly and reports to the Delivery Group each quarter."),
+    (["W3"], "3.6", "Run an annual parent and carer survey", "data", ["pcfchair"], ["council", "pcf"], "medium", 8, 13,
+     "Survey run with 400+ responses; results published with an action plan."),
+    (["W4"], "4.1", "Appoint a full-time Designated Clinical Officer", "icbexec", [], ["icb"], "high", -1, 2,
+     "Full-time DCO in post with a health EHC advice tracking system."),
+    (["W4"], "4.2", "Return health advice for EHC assessments within 6 weeks", "dco", ["therapies", "nd"], ["icb", "trust"], "high", 1, 10,
+     "95% of health advice returned within 6 weeks, monitored through provider contracts."),
+    (["W4"], "4.3", "Reduce waiting times for neurodevelopmental assessment", "nd", ["icbcomm"], ["trust", "icb"], "high", 2, 18,
+     "Median wait under 18 weeks; no child waiting over 52 weeks."),
+    (["W4"], "4.4", "Offer pre-diagnosis support to families waiting for assessment", "nd", ["pcfvice"], ["trust", "pcf"], "medium", 4, 11,
+     "Support workshops running monthly; 80% of attendees rate them useful."),
+    (["W1", "W4"], "4.5", "Align health outcomes in EHC plans with the joint QA framework", "dco", ["qa"], ["icb", "council"], "medium", 6, 20,
+     "Health sections meet the QA standard in 85% of audited plans."),
+]
+
+NARRATIVES = {
+    "green": ["On track: {title_l} is progressing as planned and the Delivery Group noted good progress.",
+              "Milestones for this period met; no risks escalated.",
+              "Progress reviewed with partners; evidence of impact is building."],
+    "amber": ["Some slippage: recruitment and capacity pressures have slowed {title_l}; recovery plan agreed.",
+              "Risk to the due date; mitigation agreed at the Delivery Group.",
+              "Progress slower than planned while demand continues to rise."],
+    "red": ["Behind plan: {title_l} has slipped beyond the agreed timescale; escalated to the Delivery Group.",
+            "Significant risk: the rise in EHC requests continues to outstrip capacity; additional funding requested."],
+    "blue": ["Completed: evidence submitted and accepted by the Delivery Group."],
+}
+
+
+def _months(start: date, months: int) -> date:
+    year, month = divmod(start.month - 1 + months, 12)
+    return date(start.year + year, month + 1, min(start.day, 28))
+
+
+def _at(day: date) -> datetime:
+    return datetime.combine(day, time(10, 0), tzinfo=UTC)
+
+
+async def seed_demo(session: AsyncSession, *, today: date | None = None) -> Partnership:
+    existing = (await session.execute(select(Partnership).where(Partnership.la_code == LA_CODE))).scalar_one_or_none()
+    if existing is not None:
+        return existing
+    today = today or date.today()
+    rng = random.Random(2017)
+    accepted = _months(today, -18)
+    onsite = _months(accepted, -6)
+    published = onsite + timedelta(days=63)
+
+    partnership = Partnership(name="Wessex Vale SEND Local Area Partnership", la_code=LA_CODE, timezone="Europe/London")
+    session.add(partnership)
+    await session.flush()
+    pid = partnership.id
+    orgs = {key: Organisation(partnership_id=pid, name=name, kind=kind) for key, (name, kind) in ORGANISATIONS.items()}
+    session.add_all(orgs.values())
+    await session.flush()
+    people = {}
+    for number, (key, (name, title, org, local)) in enumerate(PEOPLE.items(), start=1):
+        people[key] = Person(
+            partnership_id=pid, external_id=f"HR{4100 + number:06d}", display_name=name, job_title=title,
+            email=f"{local}@{'wessexvale.gov.example' if org == 'council' else org + '.nhs.example' if org in ('icb', 'trust') else org + '.wessexvale.example'}",
+            organisation_id=orgs[org].id,
+        )
+    session.add_all(people.values())
+    inspection = Inspection(
+        partnership_id=pid, framework="las_2016", kind="full", inspectorates=["ofsted", "cqc"],
+        onsite_start_on=onsite, onsite_end_on=onsite + timedelta(days=4), report_published_on=published,
+        outcome="Significant concerns: a Written Statement of Action is required",
+        report_url="https://reports.example/wessex-vale-local-area-send.pdf",
+    )
+    session.add(inspection)
+    await session.flush()
+    plan = Plan(
+        partnership_id=pid, inspection_id=inspection.id, kind="wsoa", title="Wessex Vale Written Statement of Action",
+        status="in_delivery", submission_due_on=published + timedelta(days=98), submitted_on=published + timedelta(days=95),
+        accepted_on=accepted, revisit_due_on=_months(accepted, 18),
+    )
+    session.add(plan)
+    await session.flush()
+    concerns = {}
+    for ref, title, theme, text in CONCERNS:
+        concerns[ref] = Concern(partnership_id=pid, plan_id=plan.id, ref=ref, kind="area_of_significant_weakness", title=title, verbatim_text=text, theme=theme)
+    session.add_all(concerns.values())
+    await session.flush()
+
+    for concern_refs, ref, title, owner, contributors, org_keys, priority, start_m, due_m, criteria in ACTIONS:
+        start, due = _months(accepted, start_m), _months(accepted, due_m)
+        action = Action(
+            partnership_id=pid, plan_id=plan.id, ref=ref, title=title, owner_id=people[owner].id, priority=priority,
+            planned_start_on=start, due_on=due, baseline_due_on=due, success_criteria=criteria,
+            description=f"Part of the answer to {', '.join(concern_refs)}. {criteria}",
+            created_at=_at(accepted),
+        )
+        _plot_course(action, rng, today)
+        session.add(action)
+        await session.flush()
+        session.add_all(ActionConcern(action_id=action.id, concern_id=concerns[c].id, plan_id=plan.id) for c in concern_refs)
+        session.add_all(ActionContributor(action_id=action.id, person_id=people[p].id, partnership_id=pid) for p in contributors)
+        session.add_all(ActionOrganisation(action_id=action.id, organisation_id=orgs[o].id, partnership_id=pid) for o in org_keys)
+        _milestones(session, action, start, due, today)
+        _updates(session, action, people[owner].id, accepted, today, rng)
+    people["leaver"].active = False
+    people["leaver"].left_on = today - timedelta(days=40)
+    audit.record(session, actor=SYSTEM, action="create", entity_type="partnership", entity_id=pid, partnership_id=pid,
+                 changes={"name": [None, partnership.name], "source": [None, "demo data"]})
+    await session.commit()
+    return partnership
+
+
+def _plot_course(action: Action, rng: random.Random, today: date) -> None:
+    """Give the action a believable state for today: most past work done, some slipping, some late."""
+    assert action.due_on is not None and action.planned_start_on is not None
+    roll = rng.random()
+    if action.due_on < today:
+        if roll < 0.65:
+            action.status = "completed"
+            action.completed_on = min(today, action.due_on + timedelta(days=rng.randint(-20, 25)))
+        elif roll < 0.85:
+            action.status = "in_progress"
+            action.forecast_on = today + timedelta(days=rng.randint(10, 60))
+        else:
+            action.status = "in_progress"
+    elif action.planned_start_on < today:
+        action.status = "in_progress"
+        if roll < 0.3:
+            action.forecast_on = action.due_on + timedelta(days=rng.choice([14, 21, 45]))
+    elif roll < 0.2:
+        action.status = "not_started"
+
+
+def _milestones(session: AsyncSession, action: Action, start: date, due: date, today: date) -> None:
+    span = (due - start).days
+    for number, fraction in enumerate((1 / 3, 2 / 3, 1.0), start=1):
+        when = start + timedelta(days=int(span * fraction))
+        met = when < today and (action.status == "completed" or number < 3)
+        session.add(
+            Milestone(
+                partnership_id=action.partnership_id, action_id=action.id, title=f"{['First', 'Second', 'Final'][number - 1]} checkpoint: {action.ref}",
+                due_on=when, status="met" if met else ("missed" if when < today else "pending"),
+                met_on=min(today, when + timedelta(days=3)) if met else None, evidence_required=number == 3,
+            )
+        )
+
+
+def _updates(session: AsyncSession, action: Action, author_id: object, accepted: date, today: date, rng: random.Random) -> None:
+    assert action.planned_start_on is not None and action.due_on is not None
+    month = max(1, (action.planned_start_on.year - accepted.year) * 12 + action.planned_start_on.month - accepted.month + 1)
+    while month <= 18:
+        when = _months(accepted, month)
+        if when > today or (action.completed_on is not None and when > action.completed_on + timedelta(days=31)):
+            break
+        if action.completed_on is not None and when >= action.completed_on:
+            rag = "blue"
+        elif when > action.due_on:
+            rag = "red"
+        elif action.forecast_on is not None and when > action.due_on - timedelta(days=90):
+            rag = "amber"
+        else:
+            rag = rng.choices(["green", "amber"], weights=[4, 1])[0]
+        session.add(
+            ProgressUpdate(
+                partnership_id=action.partnership_id, action_id=action.id, author_id=author_id, rag=rag,
+                narrative=rng.choice(NARRATIVES[rag]).format(title_l=action.title[0].lower() + action.title[1:]),
+                percent_complete=100 if rag == "blue" else max(0, min(95, int(100 * (when - action.planned_start_on).days / max(1, (action.due_on - action.planned_start_on).days)))),
+                created_at=_at(when), updated_at=_at(when),
+            )
+        )
+        month += 1

@@ -1,0 +1,98 @@
+"""The application: routers, problem handlers, middleware and lifespan."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
+
+from app.core.config import Settings, get_settings
+from app.core.db import Database
+from app.core.errors import PROBLEM_MEDIA_TYPE, PROBLEM_TYPES, install_problem_handlers
+from app.core.idempotency import IdempotencyMiddleware
+from app.core.observability import RequestContextMiddleware, configure_logging
+from app.core.routing import API_PREFIX
+from app.ops.router import router as ops_router
+from app.partnerships.router import router as partnerships_router
+from app.plans.router import router as plans_router
+
+VERSION = "0.1.0"
+DESCRIPTION = """
+Tracks a local area's SEND improvement plan after an Ofsted/CQC inspection: the concerns from the
+report, the actions and milestones that answer them, who owns them, progress and derived health.
+
+**Conventions.** JSON objects only, `snake_case`, unknown fields rejected (422). Lists are keyset
+paginated (`limit`, `cursor`, `Link: rel="next"`). Single resources carry a strong `ETag`; `PATCH`
+(JSON Merge Patch) and `DELETE` need `If-Match` (428 without, 412 when stale). Every `POST` accepts an
+`Idempotency-Key` (replayed for 24 h with `Idempotent-Replayed: true`; a different body with the same
+key is a 422; a retry while the first request is running is a 409). Errors are RFC 9457 problems.
+
+**Authentication.** `Authorization: Bearer wsoa_<prefix>_<secret>` (create keys with `wsoa keys create`).
+
+**Problem types.**
+""" + "\n".join(f"- `{t}` ({status}): {title}" for status, (t, title) in sorted(PROBLEM_TYPES.items())) + """
+- `/problems/duplicate-ref` (409): Duplicate reference
+- `/problems/in-use` (409): Still referenced
+- `/problems/idempotency-in-flight` (409): Request with this Idempotency-Key still running
+- `/problems/idempotency-key-reused` (422): Idempotency-Key reused with a different request
+"""
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = get_openapi(title="wsoa-tracker", version=VERSION, description=DESCRIPTION, routes=app.routes)
+    schema.setdefault("components", {})["securitySchemes"] = {
+        "bearerAuth": {"type": "http", "scheme": "bearer", "description": "An API key `wsoa_<prefix>_<secret>`."}
+    }
+    schema["security"] = [{"bearerAuth": []}]
+    for path_item in schema["paths"].values():
+        for operation in path_item.values():
+            for status, response in operation.get("responses", {}).items():
+                content = response.get("content", {})
+                if status.isdigit() and int(status) >= 400 and "application/json" in content:
+                    problem = content.pop("application/json")
+                    content[PROBLEM_MEDIA_TYPE] = {**problem, **content.get(PROBLEM_MEDIA_TYPE, {})}
+    app.openapi_schema = schema
+    return schema
+
+
+def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = database is None
+        app.state.db = database or Database(settings.database_url, pool_size=settings.db_pool_size)
+        try:
+            yield
+        finally:
+            if owned:
+                await app.state.db.dispose()
+
+    app = FastAPI(
+        title="wsoa-tracker",
+        version=VERSION,
+        lifespan=lifespan,
+        generate_unique_id_function=lambda route: route.operation_id or route.name,
+    )
+    app.state.settings = settings
+    if database is not None:
+        app.state.db = database
+    install_problem_handlers(app)
+    api = APIRouter(prefix=API_PREFIX)
+    api.include_router(partnerships_router)
+    api.include_router(plans_router)
+    app.include_router(api)
+    app.include_router(ops_router)
+    app.add_middleware(IdempotencyMiddleware, prefix=API_PREFIX)
+    app.add_middleware(RequestContextMiddleware)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+def routes(app: FastAPI) -> list[APIRoute]:
+    return [r for r in app.routes if isinstance(r, APIRoute)]

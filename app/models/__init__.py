@@ -1,0 +1,27 @@
+"""All table models, imported here so the metadata is complete wherever it is used."""
+
+from app.models.base import Entity, utcnow
+from app.models.delivery import Action, ActionConcern, ActionContributor, ActionOrganisation, Concern, Milestone, ProgressUpdate
+from app.models.inspection import Inspection, Plan
+from app.models.partnership import Organisation, Partnership, Person
+from app.models.system import ApiKey, AuditEvent, IdempotencyRecord
+
+__all__ = [
+    "Action",
+    "ActionConcern",
+    "ActionContributor",
+    "ActionOrganisation",
+    "ApiKey",
+    "AuditEvent",
+    "Concern",
+    "Entity",
+    "IdempotencyRecord",
+    "Inspection",
+    "Milestone",
+    "Organisation",
+    "Partnership",
+    "Person",
+    "Plan",
+    "ProgressUpdate",
+    "utcnow",
+]

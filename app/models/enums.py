@@ -1,0 +1,98 @@
+"""Enumerations of the public contract; stored as lower-case strings with a named check constraint."""
+
+from enum import StrEnum
+
+
+class OrganisationKind(StrEnum):
+    local_authority = "local_authority"
+    icb = "icb"
+    nhs_provider = "nhs_provider"
+    parent_carer_forum = "parent_carer_forum"
+    school_setting = "school_setting"
+    youth_forum = "youth_forum"
+    other = "other"
+
+
+class Framework(StrEnum):
+    las_2016 = "las_2016"
+    area_send_2023 = "area_send_2023"
+
+
+class InspectionKind(StrEnum):
+    full = "full"
+    revisit = "revisit"
+    monitoring = "monitoring"
+
+
+class Inspectorate(StrEnum):
+    ofsted = "ofsted"
+    cqc = "cqc"
+
+
+class PlanKind(StrEnum):
+    wsoa = "wsoa"
+    priority_action_plan = "priority_action_plan"
+    accelerated_progress_plan = "accelerated_progress_plan"
+    improvement_plan = "improvement_plan"
+
+
+class PlanStatus(StrEnum):
+    draft = "draft"
+    submitted = "submitted"
+    accepted = "accepted"
+    returned = "returned"
+    in_delivery = "in_delivery"
+    closed = "closed"
+    superseded = "superseded"
+
+
+class ConcernKind(StrEnum):
+    area_of_significant_weakness = "area_of_significant_weakness"
+    area_for_priority_action = "area_for_priority_action"
+    area_for_improvement = "area_for_improvement"
+    recommendation = "recommendation"
+
+
+class Judgement(StrEnum):
+    not_yet_assessed = "not_yet_assessed"
+    sufficient_progress = "sufficient_progress"
+    insufficient_progress = "insufficient_progress"
+    effective_action = "effective_action"
+    not_effective_action = "not_effective_action"
+
+
+class Priority(StrEnum):
+    high = "high"
+    medium = "medium"
+    low = "low"
+
+
+class ActionStatus(StrEnum):
+    not_started = "not_started"
+    in_progress = "in_progress"
+    completed = "completed"
+    suspended = "suspended"
+    cancelled = "cancelled"
+
+
+class MilestoneStatus(StrEnum):
+    pending = "pending"
+    met = "met"
+    missed = "missed"
+    reprogrammed = "reprogrammed"
+
+
+class Rag(StrEnum):
+    red = "red"
+    amber = "amber"
+    green = "green"
+    blue = "blue"
+
+
+class Role(StrEnum):
+    admin = "admin"
+    lead = "lead"
+    contributor = "contributor"
+    inspector = "inspector"
+    hr_integration = "hr_integration"
+    case_integration = "case_integration"

@@ -1,0 +1,71 @@
+"""Liveness, readiness and metrics for the platform that runs the service."""
+
+from fastapi import APIRouter, Request
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel
+from sqlalchemy import text
+from starlette.responses import Response
+
+from app.core.db import DatabaseDep
+from app.core.errors import problems
+from app.core.http import json_response
+from app.core.migrations import head_revision
+
+router = APIRouter(tags=["operations"])
+
+
+class Health(BaseModel):
+    status: str
+    schema_revision: str | None = None
+
+
+@router.get(
+    "/healthz",
+    summary="Liveness",
+    description="200 while the process is up; touches nothing else.",
+    operation_id="ops-healthz",
+    response_class=Response,
+    responses={200: {"model": Health, "description": "Up.", "content": {"application/json": {"example": {"status": "ok"}}}}},
+    openapi_extra={"security": []},
+)
+async def healthz() -> Response:
+    return json_response({"status": "ok"})
+
+
+@router.get(
+    "/readyz",
+    summary="Readiness",
+    description="200 when the database answers and its schema is at the latest migration; otherwise a 503 problem.",
+    operation_id="ops-readyz",
+    response_class=Response,
+    responses={
+        200: {"model": Health, "description": "Ready.", "content": {"application/json": {"example": {"status": "ready", "schema_revision": "20261129_0001"}}}},
+        **{k: v for k, v in problems(503).items() if k == 503},
+    },
+    openapi_extra={"security": []},
+)
+async def readyz(request: Request, db: DatabaseDep) -> Response:
+    from app.core.errors import problem_response
+
+    try:
+        async with db.read() as conn:
+            current = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar_one_or_none()
+    except Exception:  # the database is down or has no schema yet: not ready, whatever the cause
+        return problem_response(request, status=503, detail="The database is not reachable or has no schema.", headers={"Retry-After": "5"})
+    head = head_revision()
+    if current != head:
+        return problem_response(request, status=503, detail=f"The schema is at {current}, not at {head}; run `wsoa migrate`.", headers={"Retry-After": "5"})
+    return json_response({"status": "ready", "schema_revision": current})
+
+
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    description="Request counts and latencies by route, in the Prometheus text format.",
+    operation_id="ops-metrics",
+    response_class=Response,
+    responses={200: {"description": "Metrics.", "content": {"text/plain": {"example": "wsoa_http_requests_total{method=\"GET\",route=\"/api/v1/actions\",status=\"200\"} 42.0\n"}}}},
+    openapi_extra={"security": []},
+)
+async def metrics() -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,110 @@
+"""The hot read path for actions: two statements per page, derived health computed in Python.
+
+Statement 1 selects the page of actions with their owner, partnership time zone, latest reported
+RAG and linked ids (aggregated in SQL); statement 2 fetches the milestones of the whole page.
+"""
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, Select, String, and_, cast, false, func, not_, or_, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.core.auth import Actor
+from app.core.resources import Reader, Row, link_ids
+from app.models import Action, Milestone, Partnership, Person, ProgressUpdate
+from app.plans.rag import NEVER_OVERDUE, derive
+
+
+def today_in(zone: str) -> Any:
+    return datetime.now(ZoneInfo(zone)).date()
+
+
+class ActionReader(Reader):
+    def statement(self) -> Select[Any]:
+        res = self.resource
+        links = [
+            select(func.aggregate_strings(cast(getattr(link.table, link.column), String), ","))
+            .where(link.table.action_id == Action.id)
+            .scalar_subquery()
+            .label(link.field)
+            for link in res.links
+        ]
+        reported = (
+            select(ProgressUpdate.rag)
+            .where(ProgressUpdate.action_id == Action.id)
+            .order_by(ProgressUpdate.created_at.desc(), ProgressUpdate.id.desc())
+            .limit(1)
+            .scalar_subquery()
+            .label("reported_rag")
+        )
+        return (
+            select(
+                *res.columns,
+                *links,
+                reported,
+                Person.display_name.label("owner_display_name"),
+                Person.job_title.label("owner_job_title"),
+                Person.active.label("owner_active"),
+                Partnership.timezone.label("timezone"),
+            )
+            .select_from(Action)
+            .join(Partnership, Partnership.id == Action.partnership_id)
+            .outerjoin(Person, Person.id == Action.owner_id)
+        )
+
+    def shape(self, row: Row) -> Row:
+        for link in self.resource.links:
+            row[link.field] = link_ids(row[link.field])
+        health = derive(
+            status=row["status"],
+            planned_start_on=row["planned_start_on"],
+            due_on=row["due_on"],
+            forecast_on=row["forecast_on"],
+            today=today_in(row.pop("timezone")),
+        )
+        row["rag"] = health.rag.value
+        row["is_overdue"] = health.is_overdue
+        row["days_overdue"] = health.days_overdue
+        row["is_slipping"] = health.is_slipping
+        name, title = row.pop("owner_display_name"), row.pop("owner_job_title")
+        if row["owner_id"] is None:
+            row["owner_active"] = None
+            row["owner"] = None
+        else:
+            row["owner"] = {"id": row["owner_id"], "display_name": name, "job_title": title, "active": row["owner_active"]}
+        return row
+
+    async def finish(self, conn: AsyncConnection, rows: list[Row]) -> list[Row]:
+        if not rows:
+            return rows
+        by_id: dict[Any, Row] = {}
+        for row in rows:
+            row["milestones"] = []
+            by_id[row["id"]] = row
+        result = await conn.execute(
+            select(Milestone.id, Milestone.action_id, Milestone.title, Milestone.due_on, Milestone.status, Milestone.met_on)
+            .where(Milestone.action_id.in_(list(by_id)))
+            .order_by(Milestone.action_id, Milestone.due_on, Milestone.id)
+        )
+        for m in result:
+            by_id[m.action_id]["milestones"].append({"id": m.id, "title": m.title, "due_on": m.due_on, "status": m.status, "met_on": m.met_on})
+        return rows
+
+    async def filter(self, conn: AsyncConnection, actor: Actor, name: str, value: Any) -> ColumnElement[bool]:
+        if name != "overdue":
+            return await super().filter(conn, actor, name, value)
+        # "Today" is local to each partnership, so compare per time zone in use.
+        zones = select(Partnership.timezone).distinct()
+        if actor.partnership_id is not None:
+            zones = zones.where(Partnership.id == actor.partnership_id)
+        per_zone = [
+            and_(Partnership.timezone == zone, Action.due_on < today_in(zone)) for (zone,) in await conn.execute(zones)
+        ]
+        overdue = and_(
+            Action.status.not_in([s.value for s in NEVER_OVERDUE]),
+            Action.due_on.is_not(None),
+            or_(*per_zone) if per_zone else false(),
+        )
+        return overdue if value else not_(overdue)

@@ -1,0 +1,158 @@
+"""The plan's collections: inspections, plans, concerns, actions, milestones, progress updates."""
+
+from typing import Any
+
+from sqlalchemy import select
+
+from app.core.resources import Link, Ref, Resource
+from app.models import (
+    Action,
+    ActionConcern,
+    ActionContributor,
+    ActionOrganisation,
+    Concern,
+    Inspection,
+    Milestone,
+    Organisation,
+    Partnership,
+    Person,
+    Plan,
+    ProgressUpdate,
+)
+from app.plans import schemas as s
+from app.plans.reads import ActionReader
+from app.plans.service import ActionRules, ProgressUpdateRules
+
+PARTNERSHIP = Ref("partnership_id", Partnership, "partnership")
+PLAN = Ref("plan_id", Plan, "plan")
+ACTION = Ref("action_id", Action, "action")
+PARTNERSHIP_ID = s.PARTNERSHIP_ID
+
+inspections = Resource(
+    path="inspections",
+    entity="inspection",
+    tag="inspections",
+    table=Inspection,
+    create=s.InspectionCreate,
+    update=s.InspectionUpdate,
+    read=s.InspectionRead,
+    query=s.InspectionQuery,
+    parent=PARTNERSHIP,
+    description="Ofsted/CQC inspections of the local area: the full inspection, revisits and monitoring inspections.",
+    create_example={
+        "partnership_id": PARTNERSHIP_ID, "framework": "las_2016", "kind": "full", "inspectorates": ["ofsted", "cqc"],
+        "onsite_start_on": "2017-01-16", "onsite_end_on": "2017-01-20", "report_published_on": "2017-03-20",
+    },
+    update_example={"outcome": "Written statement of action required"},
+)
+
+plans = Resource(
+    path="plans",
+    entity="plan",
+    tag="plans",
+    table=Plan,
+    create=s.PlanCreate,
+    update=s.PlanUpdate,
+    read=s.PlanRead,
+    query=s.PlanQuery,
+    parent=PARTNERSHIP,
+    refs=(Ref("inspection_id", Inspection, "inspection"),),
+    description="The improvement plan written in answer to an inspection: a WSoA, priority action plan or successor.",
+    create_example={"partnership_id": PARTNERSHIP_ID, "inspection_id": s.INSPECTION_ID, "kind": "wsoa", "title": "Written Statement of Action 2017"},
+    update_example={"submitted_on": "2017-06-26"},
+)
+
+concerns = Resource(
+    path="concerns",
+    entity="concern",
+    tag="concerns",
+    table=Concern,
+    create=s.ConcernCreate,
+    update=s.ConcernUpdate,
+    read=s.ConcernRead,
+    query=s.ConcernQuery,
+    parent=PLAN,
+    unique_ref=True,
+    description="The inspection report's findings that the plan must answer, in the report's own words.",
+    create_example={
+        "plan_id": s.PLAN_ID, "ref": "W1", "kind": "area_of_significant_weakness", "title": "Timeliness of EHC plans",
+        "verbatim_text": "Too many EHC plans are not completed within the statutory 20 weeks.",
+    },
+    update_example={"theme": "EHC needs assessment"},
+)
+
+
+def _concern_filter(value: Any) -> Any:
+    return Action.id.in_(select(ActionConcern.action_id).where(ActionConcern.concern_id == value))
+
+
+actions = Resource(
+    path="actions",
+    entity="action",
+    tag="actions",
+    table=Action,
+    create=s.ActionCreate,
+    update=s.ActionUpdate,
+    read=s.ActionRead,
+    query=s.ActionQuery,
+    parent=PLAN,
+    unique_ref=True,
+    refs=(Ref("owner_id", Person, "person"),),
+    links=(
+        Link("concern_ids", ActionConcern, "concern_id", Concern, "concern", same_plan=True),
+        Link("contributor_ids", ActionContributor, "person_id", Person, "person"),
+        Link("organisation_ids", ActionOrganisation, "organisation_id", Organisation, "organisation"),
+    ),
+    filters={
+        "concern_id": _concern_filter,
+        "due_before": lambda v: Action.due_on < v,
+        "due_after": lambda v: Action.due_on > v,
+    },
+    reader=None,
+    rules=ActionRules(),
+    description="What the partnership will do about one or more concerns, by when and who answers for it. "
+    "Carries derived health (`rag`, `is_overdue`, `days_overdue`, `is_slipping`, `owner_active`), its owner and milestones.",
+    create_example={
+        "plan_id": s.PLAN_ID, "ref": "1.3", "title": "Clear the backlog of EHC needs assessments", "concern_ids": [s.CONCERN_ID],
+        "owner_id": s.PERSON_ID, "priority": "high", "planned_start_on": "2017-08-01", "due_on": "2018-03-31",
+        "success_criteria": "90% of new EHC plans issued within 20 weeks for three consecutive months.",
+    },
+    update_example={"forecast_on": "2018-05-31"},
+)
+actions.reader = ActionReader(actions)
+
+milestones = Resource(
+    path="milestones",
+    entity="milestone",
+    tag="milestones",
+    table=Milestone,
+    create=s.MilestoneCreate,
+    update=s.MilestoneUpdate,
+    read=s.MilestoneRead,
+    query=s.MilestoneQuery,
+    parent=ACTION,
+    filters={"due_before": lambda v: Milestone.due_on < v, "due_after": lambda v: Milestone.due_on > v},
+    description="Checkpoints of an action (for example the 3-, 6- and 12-month steps of a plan).",
+    create_example={"action_id": s.ACTION_ID, "title": "Coordinators in post", "due_on": "2017-10-31", "evidence_required": True},
+    update_example={"status": "met", "met_on": "2017-10-20"},
+)
+
+progress_updates = Resource(
+    path="progress-updates",
+    entity="progress_update",
+    tag="progress updates",
+    table=ProgressUpdate,
+    create=s.ProgressUpdateCreate,
+    update=None,
+    read=s.ProgressUpdateRead,
+    query=s.ProgressUpdateQuery,
+    parent=ACTION,
+    refs=(Ref("author_id", Person, "person"),),
+    deletable=False,
+    rules=ProgressUpdateRules(),
+    description="Dated narrative reports on an action with a self-assessed RAG. Append-only: never edited or deleted.",
+    create_example={
+        "action_id": s.ACTION_ID, "rag": "amber", "percent_complete": 55,
+        "narrative": "Three of four coordinators are in post; the backlog fell from 212 to 164 cases.",
+    },
+)

@@ -1,0 +1,380 @@
+"""Request and response models: inspections, plans, concerns, actions, milestones, progress updates."""
+
+import uuid
+from datetime import date
+from typing import Annotated, Self
+
+from pydantic import ConfigDict, Field, StringConstraints, model_validator
+
+from app.core.pagination import ListQuery
+from app.core.schemas import Body, EntityRead, LongText, Ref, Title, patch_model
+from app.models.enums import (
+    ActionStatus,
+    ConcernKind,
+    Framework,
+    InspectionKind,
+    Inspectorate,
+    Judgement,
+    MilestoneStatus,
+    PlanKind,
+    PlanStatus,
+    Priority,
+    Rag,
+)
+
+STAMP = {"created_at": "2026-02-02T10:15:00Z", "updated_at": "2026-03-01T08:00:00Z", "version": 2}
+PARTNERSHIP_ID = "0b6f9d1e-3c41-4d0e-9f59-2f1f6b0a9c11"
+INSPECTION_ID = "3f2e1d0c-4b5a-4968-8776-a5b4c3d2e1f0"
+PLAN_ID = "7c6b5a49-3827-4165-9483-726150493827"
+CONCERN_ID = "1a2b3c4d-5e6f-4a8b-9c0d-1e2f3a4b5c6d"
+ACTION_ID = "c0ffee00-1234-4abc-8def-0123456789ab"
+PERSON_ID = "9a1c3e5f-7b2d-4f6a-8c0e-2d4f6a8c0e1b"
+Url = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000, pattern=r"^https?://[^\s]+$")]
+
+
+def _dates_in_order(earlier: date | None, later: date | None, later_name: str, earlier_name: str) -> None:
+    if earlier is not None and later is not None and later < earlier:
+        raise ValueError(f"{later_name} must not be before {earlier_name}")
+
+
+# Inspections ---------------------------------------------------------------------------------
+
+class InspectionCreate(Body):
+    partnership_id: uuid.UUID
+    framework: Framework
+    kind: InspectionKind
+    inspectorates: list[Inspectorate] = Field(default_factory=lambda: [Inspectorate.ofsted, Inspectorate.cqc], max_length=2)
+    onsite_start_on: date | None = None
+    onsite_end_on: date | None = None
+    report_published_on: date | None = None
+    outcome: Annotated[str, StringConstraints(max_length=2000)] | None = Field(None, description="The outcome as the report words it.")
+    report_url: Url | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        _dates_in_order(self.onsite_start_on, self.onsite_end_on, "onsite_end_on", "onsite_start_on")
+        if len(set(self.inspectorates)) != len(self.inspectorates):
+            raise ValueError("inspectorates must not repeat")
+        return self
+
+
+class InspectionRead(EntityRead):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "id": INSPECTION_ID, **STAMP, "partnership_id": PARTNERSHIP_ID, "framework": "las_2016", "kind": "full",
+                "inspectorates": ["ofsted", "cqc"], "onsite_start_on": "2017-01-16", "onsite_end_on": "2017-01-20",
+                "report_published_on": "2017-03-20", "outcome": "Written statement of action required",
+                "report_url": "https://reports.example/wessex-vale-2017.pdf",
+            }
+        }
+    )
+    partnership_id: uuid.UUID
+    framework: Framework
+    kind: InspectionKind
+    inspectorates: list[Inspectorate]
+    onsite_start_on: date | None
+    onsite_end_on: date | None
+    report_published_on: date | None
+    outcome: str | None
+    report_url: str | None
+
+
+InspectionUpdate = patch_model("InspectionUpdate", InspectionCreate, exclude={"partnership_id"})
+
+
+class InspectionQuery(ListQuery):
+    partnership_id: uuid.UUID | None = None
+    framework: Framework | None = None
+    kind: InspectionKind | None = None
+
+
+# Plans ---------------------------------------------------------------------------------------
+
+class PlanCreate(Body):
+    partnership_id: uuid.UUID
+    inspection_id: uuid.UUID | None = None
+    kind: PlanKind
+    title: Title
+    status: PlanStatus = PlanStatus.draft
+    submission_due_on: date | None = None
+    submitted_on: date | None = None
+    accepted_on: date | None = None
+    revisit_due_on: date | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        _dates_in_order(self.submitted_on, self.accepted_on, "accepted_on", "submitted_on")
+        return self
+
+
+class PlanRead(EntityRead):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "id": PLAN_ID, **STAMP, "partnership_id": PARTNERSHIP_ID, "inspection_id": INSPECTION_ID, "kind": "wsoa",
+                "title": "Written Statement of Action 2017", "status": "in_delivery", "submission_due_on": "2017-06-28",
+                "submitted_on": "2017-06-26", "accepted_on": "2017-07-24", "revisit_due_on": "2019-01-24",
+            }
+        }
+    )
+    partnership_id: uuid.UUID
+    inspection_id: uuid.UUID | None
+    kind: PlanKind
+    title: str
+    status: PlanStatus
+    submission_due_on: date | None
+    submitted_on: date | None
+    accepted_on: date | None
+    revisit_due_on: date | None
+
+
+PlanUpdate = patch_model("PlanUpdate", PlanCreate, exclude={"partnership_id"})
+
+
+class PlanQuery(ListQuery):
+    partnership_id: uuid.UUID | None = None
+    inspection_id: uuid.UUID | None = None
+    kind: PlanKind | None = None
+    status: PlanStatus | None = None
+
+
+# Concerns ------------------------------------------------------------------------------------
+
+class ConcernCreate(Body):
+    plan_id: uuid.UUID
+    ref: Ref = Field(description="Unique within the plan, e.g. `W1`.")
+    kind: ConcernKind
+    title: Title
+    verbatim_text: LongText | None = Field(None, description="The inspection report's own words.")
+    theme: Annotated[str, StringConstraints(max_length=200)] | None = None
+    judgement: Judgement = Judgement.not_yet_assessed
+
+
+class ConcernRead(EntityRead):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "id": CONCERN_ID, **STAMP, "partnership_id": PARTNERSHIP_ID, "plan_id": PLAN_ID, "ref": "W1",
+                "kind": "area_of_significant_weakness", "title": "Timeliness of EHC plans",
+                "verbatim_text": "Too many EHC plans are not completed within the statutory 20 weeks.",
+                "theme": "EHC needs assessment", "judgement": "not_yet_assessed",
+            }
+        }
+    )
+    partnership_id: uuid.UUID
+    plan_id: uuid.UUID
+    ref: str
+    kind: ConcernKind
+    title: str
+    verbatim_text: str | None
+    theme: str | None
+    judgement: Judgement
+
+
+ConcernUpdate = patch_model("ConcernUpdate", ConcernCreate, exclude={"plan_id"})
+
+
+class ConcernQuery(ListQuery):
+    plan_id: uuid.UUID | None = None
+    kind: ConcernKind | None = None
+    judgement: Judgement | None = None
+
+
+# Actions -------------------------------------------------------------------------------------
+
+class ActionCreate(Body):
+    plan_id: uuid.UUID
+    ref: Ref = Field(description="Unique within the plan, e.g. `1.3`.")
+    title: Title
+    description: LongText | None = None
+    concern_ids: list[uuid.UUID] = Field(min_length=1, max_length=100, description="Concerns of the same plan this action answers.")
+    owner_id: uuid.UUID | None = Field(None, description="The one accountable person.")
+    contributor_ids: list[uuid.UUID] = Field(default_factory=list, max_length=100)
+    organisation_ids: list[uuid.UUID] = Field(default_factory=list, max_length=100)
+    priority: Priority = Priority.medium
+    status: ActionStatus = ActionStatus.not_started
+    planned_start_on: date | None = None
+    due_on: date | None = None
+    baseline_due_on: date | None = None
+    forecast_on: date | None = None
+    completed_on: date | None = None
+    success_criteria: LongText | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        _dates_in_order(self.planned_start_on, self.due_on, "due_on", "planned_start_on")
+        for name in ("concern_ids", "contributor_ids", "organisation_ids"):
+            ids = getattr(self, name)
+            if len(set(ids)) != len(ids):
+                raise ValueError(f"{name} must not repeat an id")
+        if self.status == ActionStatus.completed and self.completed_on is None:
+            raise ValueError("a completed action needs completed_on")
+        if self.status != ActionStatus.completed and self.completed_on is not None:
+            raise ValueError("completed_on is only set on completed actions")
+        return self
+
+
+class PersonSummary(Body):
+    id: uuid.UUID
+    display_name: str
+    job_title: str | None
+    active: bool
+
+
+class MilestoneSummary(Body):
+    id: uuid.UUID
+    title: str
+    due_on: date
+    status: MilestoneStatus
+    met_on: date | None
+
+
+class ActionRead(EntityRead):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "id": ACTION_ID, **STAMP, "partnership_id": PARTNERSHIP_ID, "plan_id": PLAN_ID, "ref": "1.3",
+                "title": "Clear the backlog of EHC needs assessments",
+                "description": "Recruit four agency EHC coordinators and triage the open cases weekly.",
+                "concern_ids": [CONCERN_ID], "owner_id": PERSON_ID, "contributor_ids": [], "organisation_ids": [],
+                "priority": "high", "status": "in_progress", "planned_start_on": "2017-08-01", "due_on": "2018-03-31",
+                "baseline_due_on": "2018-03-31", "forecast_on": "2018-05-31", "completed_on": None,
+                "success_criteria": "90% of new EHC plans issued within 20 weeks for three consecutive months.",
+                "rag": "red", "reported_rag": "amber", "is_overdue": False, "days_overdue": 0, "is_slipping": True,
+                "owner_active": True,
+                "owner": {"id": PERSON_ID, "display_name": "Priya Raman", "job_title": "Head of SEND Assessment", "active": True},
+                "milestones": [{"id": "e1d2c3b4-a596-4788-9a0b-1c2d3e4f5a6b", "title": "Coordinators in post", "due_on": "2017-10-31", "status": "met", "met_on": "2017-10-20"}],
+            }
+        }
+    )
+    partnership_id: uuid.UUID
+    plan_id: uuid.UUID
+    ref: str
+    title: str
+    description: str | None
+    concern_ids: list[uuid.UUID]
+    owner_id: uuid.UUID | None
+    contributor_ids: list[uuid.UUID]
+    organisation_ids: list[uuid.UUID]
+    priority: Priority
+    status: ActionStatus
+    planned_start_on: date | None
+    due_on: date | None
+    baseline_due_on: date | None
+    forecast_on: date | None
+    completed_on: date | None
+    success_criteria: str | None
+    rag: Rag = Field(description="Derived from dates and status (see the contract's rule), with today in the partnership's time zone.")
+    reported_rag: Rag | None = Field(description="The RAG of the latest progress update, if any.")
+    is_overdue: bool
+    days_overdue: int
+    is_slipping: bool
+    owner_active: bool | None = Field(description="False when the owner has left; null without an owner.")
+    owner: PersonSummary | None
+    milestones: list[MilestoneSummary] = Field(description="All milestones of the action, by due date.")
+
+
+ActionUpdate = patch_model("ActionUpdate", ActionCreate, exclude={"plan_id"})
+
+
+class ActionQuery(ListQuery):
+    plan_id: uuid.UUID | None = None
+    concern_id: uuid.UUID | None = Field(None, description="Actions answering this concern.")
+    status: ActionStatus | None = None
+    priority: Priority | None = None
+    owner_id: uuid.UUID | None = None
+    due_before: date | None = Field(None, description="Due strictly before this date.")
+    due_after: date | None = Field(None, description="Due strictly after this date.")
+    overdue: bool | None = Field(None, description="Only overdue (true) or only not overdue (false) actions.")
+
+
+# Milestones ----------------------------------------------------------------------------------
+
+class MilestoneCreate(Body):
+    action_id: uuid.UUID
+    title: Title
+    due_on: date
+    status: MilestoneStatus = MilestoneStatus.pending
+    met_on: date | None = None
+    evidence_required: bool = False
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        if self.status == MilestoneStatus.met and self.met_on is None:
+            raise ValueError("a met milestone needs met_on")
+        if self.status != MilestoneStatus.met and self.met_on is not None:
+            raise ValueError("met_on is only set on met milestones")
+        return self
+
+
+class MilestoneRead(EntityRead):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "id": "e1d2c3b4-a596-4788-9a0b-1c2d3e4f5a6b", **STAMP, "partnership_id": PARTNERSHIP_ID, "action_id": ACTION_ID,
+                "title": "Coordinators in post", "due_on": "2017-10-31", "status": "met", "met_on": "2017-10-20",
+                "evidence_required": True,
+            }
+        }
+    )
+    partnership_id: uuid.UUID
+    action_id: uuid.UUID
+    title: str
+    due_on: date
+    status: MilestoneStatus
+    met_on: date | None
+    evidence_required: bool
+
+
+MilestoneUpdate = patch_model("MilestoneUpdate", MilestoneCreate, exclude={"action_id"})
+
+
+class MilestoneQuery(ListQuery):
+    action_id: uuid.UUID | None = None
+    status: MilestoneStatus | None = None
+    due_before: date | None = Field(None, description="Due strictly before this date.")
+    due_after: date | None = Field(None, description="Due strictly after this date.")
+
+
+# Progress updates ----------------------------------------------------------------------------
+
+class ActionProgressCreate(Body):
+    author_id: uuid.UUID | None = Field(None, description="Defaults to the person linked to the caller's key.")
+    rag: Rag
+    narrative: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)]
+    percent_complete: int | None = Field(None, ge=0, le=100)
+    blockers: LongText | None = None
+    next_steps: LongText | None = None
+
+
+class ProgressUpdateCreate(ActionProgressCreate):
+    action_id: uuid.UUID
+
+
+class ProgressUpdateRead(EntityRead):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "id": "b7a69584-7362-4514-a3b2-c1d0e9f8a7b6", **{**STAMP, "version": 1}, "partnership_id": PARTNERSHIP_ID,
+                "action_id": ACTION_ID, "author_id": PERSON_ID, "rag": "amber",
+                "narrative": "Three of four coordinators are in post; the backlog fell from 212 to 164 cases.",
+                "percent_complete": 55, "blockers": "Educational psychology advice still averages 9 weeks.",
+                "next_steps": "Commission additional EP capacity from the neighbouring authority.",
+            }
+        }
+    )
+    partnership_id: uuid.UUID
+    action_id: uuid.UUID
+    author_id: uuid.UUID
+    rag: Rag
+    narrative: str
+    percent_complete: int | None
+    blockers: str | None
+    next_steps: str | None
+
+
+class ProgressUpdateQuery(ListQuery):
+    action_id: uuid.UUID | None = None
+    author_id: uuid.UUID | None = None
+    rag: Rag | None = None
