@@ -1,7 +1,9 @@
 """HTTP conventions shared by every route: JSON bodies, ETags and conditional requests."""
 
 import hashlib
+import uuid
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -12,8 +14,15 @@ from app.core.errors import PreconditionFailed, PreconditionRequired
 JSON_OPTIONS = orjson.OPT_UTC_Z | orjson.OPT_NAIVE_UTC
 
 
+def _default(value: Any) -> Any:
+    # asyncpg hands back its own UUID subclass, which orjson only knows by exact type.
+    if isinstance(value, uuid.UUID | Decimal):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
 def dumps(payload: Any) -> bytes:
-    return orjson.dumps(payload, option=JSON_OPTIONS)
+    return orjson.dumps(payload, default=_default, option=JSON_OPTIONS)
 
 
 def json_response(payload: Any, *, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:

@@ -1,0 +1,160 @@
+"""One database per test run, built by the migrations; every test starts from empty tables.
+
+`--db sqlite` (default) or `--db postgres` picks the database; PostgreSQL comes from
+`WSOA_TEST_POSTGRES_URL` (default: the local server). With `CI=true` an unreachable PostgreSQL fails
+the run instead of skipping it.
+"""
+
+import os
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from sqlalchemy import event, text
+from sqlalchemy.engine import make_url
+from sqlmodel import SQLModel
+
+import app.models  # noqa: F401
+from app.core.auth import token_cache
+from app.core.config import Settings
+from app.core.db import Database
+from app.core.migrations import upgrade
+from app.keys import create_key
+from app.main import create_app
+from app.models.enums import Role
+
+DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--db", choices=["sqlite", "postgres"], default=os.environ.get("WSOA_TEST_DB", "sqlite"))
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"database: {config.getoption('--db')}"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--db") != "postgres":
+        skip = pytest.mark.skip(reason="needs PostgreSQL (run with --db postgres)")
+        for item in items:
+            if "postgres_only" in item.keywords:
+                item.add_marker(skip)
+
+
+async def _admin_execute(url: str, sql: str) -> None:
+    parsed = make_url(url)
+    conn = await asyncpg.connect(
+        host=parsed.host or "127.0.0.1", port=parsed.port or 5432, user=parsed.username or "postgres",
+        password=parsed.password, database=parsed.database or "postgres", timeout=5,
+    )
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.config.getoption("--db"))
+
+
+@pytest.fixture(scope="session")
+async def database_url(backend: str) -> AsyncIterator[str]:
+    if backend == "sqlite":
+        with tempfile.TemporaryDirectory() as folder:
+            yield f"sqlite:///{Path(folder) / 'test.db'}"
+        return
+    server = os.environ.get("WSOA_TEST_POSTGRES_URL", DEFAULT_PG)
+    name = f"wsoa_test_{uuid.uuid4().hex[:12]}"
+    try:
+        await _admin_execute(server, f'CREATE DATABASE "{name}"')
+    except (OSError, asyncpg.PostgresError) as exc:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"PostgreSQL at {server} is required in CI: {exc}")
+        pytest.skip(f"PostgreSQL at {server} is not reachable: {exc}")
+    try:
+        yield make_url(server).set(database=name).render_as_string(hide_password=False)
+    finally:
+        await _admin_execute(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+async def db(database_url: str) -> AsyncIterator[Database]:
+    import asyncio
+
+    await asyncio.to_thread(upgrade, database_url)
+    database = Database(database_url, pool_size=20)
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str) -> Settings:
+    return Settings(database_url=database_url, environment="test", log_level="WARNING", auth_cache_seconds=0)
+
+
+@pytest.fixture(scope="session")
+def app(settings: Settings, db: Database) -> Any:
+    return create_app(settings, database=db)
+
+
+@pytest.fixture(autouse=True)
+async def _clean(request: pytest.FixtureRequest) -> AsyncIterator[None]:
+    yield
+    if "db" not in request.fixturenames:
+        return
+    database: Database = request.getfixturevalue("db")
+    tables = [t.name for t in reversed(SQLModel.metadata.sorted_tables)]
+    async with database.engine.begin() as conn:
+        if database.is_sqlite:
+            for name in tables:
+                await conn.execute(text(f'DELETE FROM "{name}"'))
+        else:
+            await conn.execute(text("TRUNCATE " + ", ".join(f'"{n}"' for n in tables) + " RESTART IDENTITY CASCADE"))
+    token_cache.clear()
+
+
+async def new_token(db: Database, role: Role = Role.admin, **kwargs: Any) -> str:
+    async with db.sessions() as session:
+        _, token = await create_key(session, role=role, name=f"test-{role.value}", **kwargs)
+    return token
+
+
+@pytest.fixture
+async def admin_token(db: Database) -> str:
+    return await new_token(db)
+
+
+@pytest.fixture
+async def client(app: Any, admin_token: str) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test", headers={"Authorization": f"Bearer {admin_token}"}) as c:
+        yield c
+
+
+@pytest.fixture
+async def anon(app: Any) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as c:
+        yield c
+
+
+class StatementCounter:
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, *args: Any) -> None:
+        self.count += 1
+
+
+@pytest.fixture
+def statements(db: Database) -> Iterator[StatementCounter]:
+    counter = StatementCounter()
+    event.listen(db.engine.sync_engine, "before_cursor_execute", counter)
+    yield counter
+    event.remove(db.engine.sync_engine, "before_cursor_execute", counter)
