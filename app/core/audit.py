@@ -22,6 +22,8 @@ def jsonable(value: Any) -> Any:
         return value.value
     if isinstance(value, list | tuple):
         return [jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
     return value
 
 

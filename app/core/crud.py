@@ -178,6 +178,7 @@ async def remove(session: AsyncSession, *, actor: Actor, res: Resource, entity_i
         await session.flush()
     except IntegrityError as exc:
         raise InUse(f"The {res.entity} is still referenced by other records; remove or reassign those first.") from exc
-    changes = {k: [audit.jsonable(v), None] for k, v in current.items() if v is not None and k not in ("id",)}
+    stored = {c.name for c in res.columns} | {link.field for link in res.links}
+    changes = {k: [audit.jsonable(v), None] for k, v in current.items() if v is not None and k in stored and k != "id"}
     audit.record(session, actor=actor, action="delete", entity_type=res.entity, entity_id=entity_id, partnership_id=current.get("partnership_id", current["id"]), changes=changes)
     await session.commit()
