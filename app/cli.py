@@ -2,8 +2,10 @@
 
 import asyncio
 import gc
+import json
 import uuid
 from datetime import date
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -89,6 +91,19 @@ def serve(
     gc.collect()
     gc.freeze()  # start-up objects never need collecting; keeps GC pauses off the request path
     uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=workers, log_config=None, access_log=False)
+
+
+@cli.command()
+def openapi(output: Annotated[Path | None, typer.Option(help="Write here instead of standard output.")] = None) -> None:
+    """Print (or write) the OpenAPI document the service serves."""
+    from app.core.config import Settings
+    from app.main import create_app
+
+    document = json.dumps(create_app(Settings(database_url="sqlite://")).openapi(), indent=2, ensure_ascii=False) + "\n"
+    if output is None:
+        typer.echo(document, nl=False)
+    else:
+        output.write_text(document, encoding="utf-8")
 
 
 @keys_cli.command("create")

@@ -148,8 +148,9 @@ class StatementCounter:
     def __init__(self) -> None:
         self.count = 0
 
-    def __call__(self, *args: Any) -> None:
-        self.count += 1
+    def __call__(self, _conn: Any, _cursor: Any, statement: str, *args: Any) -> None:
+        if not statement.lstrip().upper().startswith("BEGIN"):
+            self.count += 1
 
 
 @pytest.fixture
