@@ -154,3 +154,7 @@ def keys_revoke(prefix: Annotated[str, typer.Argument(help="The key's prefix (th
 
 def main() -> None:
     cli()
+
+
+if __name__ == "__main__":
+    main()

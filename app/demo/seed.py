@@ -90,7 +90,7 @@ ACTIONS = [
      "Four additional coordinators in post; open assessments over 20 weeks reduced by half."),
     (["W1"], "1.2", "Introduce weekly case-tracking of every open EHC needs assessment", "ehcmgr", ["data"], ["council"], "high", 0, 2,
      "Every open case reviewed weekly against its 6-, 16- and 20-week checkpoints."),
-    (["W1"], "1.3", "Issue 90% of new EHC plans within 20 weeks", "adsend", ["ehcmgr", "dco"], ["council", "icb"], "high", 1, 12,
+    (["W1"], "1.3", "Issue 90% of new EHC plans within 20 weeks", "adsend", ["ehcmgr", "dco"], ["council", "icb"], "high", 1, 20,
      "90% of new plans (excluding exceptions) issued within 20 weeks for three consecutive months."),
     (["W1"], "1.4", "Establish a multi-agency EHC plan quality assurance audit", "qa", ["dco", "social"], ["council", "icb"], "medium", 1, 5,
      "Monthly audit of 10% of plans; 80% judged good or better."),
@@ -106,35 +106,35 @@ ACTIONS = [
      "Strategy signed off by Cabinet and the ICB Board, co-produced with the parent carer forum."),
     (["W2"], "2.3", "Publish a joint strategic needs assessment for SEND", "commiss", ["data", "icbcomm"], ["council", "icb"], "medium", 2, 9,
      "JSNA chapter published and used to set commissioning intentions."),
-    (["W2"], "2.4", "Set up joint commissioning arrangements for therapies", "icbcomm", ["commiss", "therapies"], ["icb", "trust", "council"], "high", 4, 14,
+    (["W2"], "2.4", "Set up joint commissioning arrangements for therapies", "icbcomm", ["commiss", "therapies"], ["icb", "trust", "council"], "high", 4, 21,
      "Pooled budget agreement for speech and language and occupational therapy in place."),
     (["W2"], "2.5", "Build a SEND performance dashboard for the Delivery Group", "data", ["sro"], ["council"], "medium", 0, 4,
      "Monthly dashboard with 20-week timeliness, backlog and waiting times reviewed at every meeting."),
-    (["W2"], "2.6", "Commission an independent review of SEND transport", "leaver", [], ["council"], "low", 6, 15,
+    (["W2"], "2.6", "Commission an independent review of SEND transport", "leaver", [], ["council"], "low", 12, 19,
      "Review reported to Cabinet with recommendations."),
-    (["W2"], "2.7", "Agree a sustainable high-needs budget recovery plan", "dcs", ["commiss"], ["council", "schools"], "high", 3, 16,
+    (["W2"], "2.7", "Agree a sustainable high-needs budget recovery plan", "dcs", ["commiss"], ["council", "schools"], "high", 3, 22,
      "Recovery plan agreed with the Schools Forum and DfE."),
     (["W3"], "3.1", "Sign a co-production charter with the parent carer forum", "pcfchair", ["adsend", "pcfvice"], ["pcf", "council"], "high", 0, 3,
      "Charter signed by the council, the ICB and the forum; reviewed annually."),
     (["W3"], "3.2", "Relaunch the local offer website with families", "localoffer", ["pcfvice"], ["council", "pcf"], "medium", 1, 8,
      "Relaunched site; 70% of surveyed parents find information easily."),
-    (["W3"], "3.3", "Run termly 'you said, we did' engagement events", "sro", ["pcfchair", "youth"], ["council", "pcf", "youth"], "medium", 2, 18,
+    (["W3"], "3.3", "Run termly 'you said, we did' engagement events", "sro", ["pcfchair", "youth"], ["council", "pcf", "youth"], "medium", 2, 24,
      "Six events held; actions published after each."),
     (["W3"], "3.4", "Introduce a named contact for every family during assessment", "ehcmgr", [], ["council"], "medium", 3, 9,
      "Every family told their named contact within 5 working days of a request."),
     (["W3"], "3.5", "Establish the young people's SEND forum as a standing advisory group", "youth", ["sro"], ["youth"], "low", 4, 12,
      "Forum meets monthly and reports to the Delivery Group each quarter."),
-    (["W3"], "3.6", "Run an annual parent and carer survey", "data", ["pcfchair"], ["council", "pcf"], "medium", 8, 13,
+    (["W3"], "3.6", "Run an annual parent and carer survey", "data", ["pcfchair"], ["council", "pcf"], "medium", 14, 19,
      "Survey run with 400+ responses; results published with an action plan."),
     (["W4"], "4.1", "Appoint a full-time Designated Clinical Officer", "icbexec", [], ["icb"], "high", -1, 2,
      "Full-time DCO in post with a health EHC advice tracking system."),
     (["W4"], "4.2", "Return health advice for EHC assessments within 6 weeks", "dco", ["therapies", "nd"], ["icb", "trust"], "high", 1, 10,
      "95% of health advice returned within 6 weeks, monitored through provider contracts."),
-    (["W4"], "4.3", "Reduce waiting times for neurodevelopmental assessment", "nd", ["icbcomm"], ["trust", "icb"], "high", 2, 18,
+    (["W4"], "4.3", "Reduce waiting times for neurodevelopmental assessment", "nd", ["icbcomm"], ["trust", "icb"], "high", 2, 24,
      "Median wait under 18 weeks; no child waiting over 52 weeks."),
     (["W4"], "4.4", "Offer pre-diagnosis support to families waiting for assessment", "nd", ["pcfvice"], ["trust", "pcf"], "medium", 4, 11,
      "Support workshops running monthly; 80% of attendees rate them useful."),
-    (["W1", "W4"], "4.5", "Align health outcomes in EHC plans with the joint QA framework", "dco", ["qa"], ["icb", "council"], "medium", 6, 20,
+    (["W1", "W4"], "4.5", "Align health outcomes in EHC plans with the joint QA framework", "dco", ["qa"], ["icb", "council"], "medium", 6, 23,
      "Health sections meet the QA standard in 85% of audited plans."),
 ]
 
@@ -245,8 +245,8 @@ def _plot_course(action: Action, rng: random.Random, today: date) -> None:
             action.status = "in_progress"
     elif action.planned_start_on < today:
         action.status = "in_progress"
-        if roll < 0.3:
-            action.forecast_on = action.due_on + timedelta(days=rng.choice([14, 21, 45]))
+        if roll < 0.5:
+            action.forecast_on = action.due_on + timedelta(days=rng.choice([10, 21, 45]))
     elif roll < 0.2:
         action.status = "not_started"
 

@@ -1,0 +1,95 @@
+"""The `wsoa` command and the operational endpoints."""
+
+import os
+import subprocess
+import sys
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from app.core.db import Database
+from app.demo.seed import seed_demo
+from app.models import Action, Concern, Milestone, Person, ProgressUpdate
+
+
+def wsoa(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "WSOA_DATABASE_URL": database_url, "WSOA_LOG_LEVEL": "WARNING"}
+    return subprocess.run([sys.executable, "-m", "app.cli", *args], env=env, capture_output=True, text=True, timeout=120, check=False)
+
+
+async def test_keys_create_prints_a_working_token_and_revoke_disables_it(database_url: str, anon: httpx.AsyncClient, db: Database) -> None:
+    created = wsoa(database_url, "keys", "create", "--role", "admin", "--name", "ops")
+    assert created.returncode == 0, created.stderr
+    token = created.stdout.strip()
+    assert token.startswith("wsoa_") and "\n" not in token
+    assert (await anon.get("/api/v1/plans", headers={"Authorization": f"Bearer {token}"})).status_code == 200
+    prefix = token.split("_")[1]
+    revoked = wsoa(database_url, "keys", "revoke", prefix)
+    assert revoked.returncode == 0, revoked.stderr
+    assert (await anon.get("/api/v1/plans", headers={"Authorization": f"Bearer {token}"})).status_code == 401
+    assert wsoa(database_url, "keys", "revoke", "nosuchkey").returncode == 1
+
+
+async def test_only_a_hash_of_the_token_is_stored(database_url: str, db: Database) -> None:
+    from app.models import ApiKey
+
+    token = wsoa(database_url, "keys", "create", "--role", "admin", "--name", "hash").stdout.strip()
+    async with db.sessions() as session:
+        stored = (await session.execute(select(ApiKey.token_hash, ApiKey.prefix))).all()
+    assert all(token.split("_", 2)[2] not in h for h, _ in stored)
+    assert len(stored) == 1 and len(stored[0][0]) == 64
+
+
+async def test_demo_data_is_realistic_and_idempotent(db: Database, client: httpx.AsyncClient) -> None:
+    async with db.sessions() as session:
+        first = await seed_demo(session)
+    async with db.sessions() as session:
+        again = await seed_demo(session)
+    assert first.id == again.id
+
+    async def count(model: Any) -> int:
+        async with db.sessions() as session:
+            return int((await session.execute(select(func.count()).select_from(model))).scalar_one())
+
+    assert await count(Concern) == 4
+    assert 20 <= await count(Action) <= 30
+    assert await count(Milestone) >= 50
+    assert await count(ProgressUpdate) >= 150
+    assert await count(Person) >= 15
+    actions = (await client.get("/api/v1/actions", params={"limit": 200})).json()["items"]
+    assert {a["rag"] for a in actions} >= {"red", "amber", "green", "blue"}
+    assert any(a["owner_active"] is False for a in actions)
+    async with db.sessions() as session:
+        stamps = (await session.execute(select(ProgressUpdate.created_at))).scalars().all()
+    months = {(s.year, s.month) for s in stamps}
+    assert len(months) >= 17
+
+
+async def test_healthz_readyz_metrics(anon: httpx.AsyncClient, client: httpx.AsyncClient) -> None:
+    assert (await anon.get("/healthz")).json() == {"status": "ok"}
+    ready = await anon.get("/readyz")
+    assert ready.status_code == 200 and ready.json()["status"] == "ready"
+    await client.get("/api/v1/plans")
+    metrics = await anon.get("/metrics")
+    assert metrics.status_code == 200
+    assert 'wsoa_http_requests_total{method="GET",route="/api/v1/plans",status="200"}' in metrics.text
+
+
+async def test_readyz_is_503_when_the_schema_is_behind(settings: Any, tmp_path: Any) -> None:
+    from app.main import create_app
+
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    empty = Database(url)
+    app = create_app(settings.model_copy(update={"database_url": url}), database=empty)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as c:
+        response = await c.get("/readyz")
+    await empty.dispose()
+    assert response.status_code == 503 and response.headers["content-type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize("args", [["--help"], ["keys", "--help"]])
+def test_cli_help(args: list[str]) -> None:
+    result = subprocess.run([sys.executable, "-m", "app.cli", *args], capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0 and "Usage" in result.stdout

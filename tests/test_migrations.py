@@ -1,0 +1,84 @@
+"""Models and migrations agree, and every migration downgrades, on both databases."""
+
+import asyncio
+import os
+import tempfile
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect
+from sqlalchemy.engine import make_url
+from sqlmodel import SQLModel
+
+from app.core.db import Database
+from app.core.migrations import downgrade, upgrade
+from tests.conftest import DEFAULT_PG, _admin_execute
+
+
+@pytest.fixture
+async def scratch_url(backend: str) -> AsyncIterator[str]:
+    """An empty database of its own, so migrating it up and down disturbs no other test."""
+    if backend == "sqlite":
+        with tempfile.TemporaryDirectory() as folder:
+            yield f"sqlite:///{Path(folder) / 'scratch.db'}"
+        return
+    server = os.environ.get("WSOA_TEST_POSTGRES_URL", DEFAULT_PG)
+    name = f"wsoa_scratch_{uuid.uuid4().hex[:12]}"
+    await _admin_execute(server, f'CREATE DATABASE "{name}"')
+    try:
+        yield make_url(server).set(database=name).render_as_string(hide_password=False)
+    finally:
+        await _admin_execute(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def _inspect(url: str, fn: Any) -> Any:
+    db = Database(url)
+    try:
+        async with db.engine.connect() as conn:
+            return await conn.run_sync(fn)
+    finally:
+        await db.dispose()
+
+
+def _diff(conn: Any) -> list[Any]:
+    return list(compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), SQLModel.metadata))
+
+
+def _tables(conn: Any) -> set[str]:
+    return set(inspect(conn).get_table_names())
+
+
+async def test_models_and_migrations_agree(scratch_url: str) -> None:
+    await asyncio.to_thread(upgrade, scratch_url)
+    assert await _inspect(scratch_url, _diff) == []
+
+
+async def test_upgrade_downgrade_upgrade(scratch_url: str) -> None:
+    await asyncio.to_thread(upgrade, scratch_url)
+    expected = {t.name for t in SQLModel.metadata.sorted_tables}
+    assert expected <= await _inspect(scratch_url, _tables)
+    await asyncio.to_thread(downgrade, scratch_url, "base")
+    assert await _inspect(scratch_url, _tables) <= {"alembic_version"}
+    await asyncio.to_thread(upgrade, scratch_url)
+    assert expected <= await _inspect(scratch_url, _tables)
+    assert await _inspect(scratch_url, _diff) == []
+
+
+async def test_constraints_are_named(scratch_url: str) -> None:
+    await asyncio.to_thread(upgrade, scratch_url)
+
+    def names(conn: Any) -> list[tuple[str, Any]]:
+        insp = inspect(conn)
+        found = []
+        for table in insp.get_table_names():
+            found += [(table, fk["name"]) for fk in insp.get_foreign_keys(table)]
+            found += [(table, uq["name"]) for uq in insp.get_unique_constraints(table)]
+        return found
+
+    found = await _inspect(scratch_url, names)
+    assert found and all(name and name.startswith(("fk_", "uq_")) for _, name in found), found
