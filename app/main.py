@@ -6,7 +6,6 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.openapi.utils import get_openapi
-from fastapi.routing import APIRoute
 
 from app.core.config import Settings, get_settings
 from app.core.db import Database
@@ -93,6 +92,3 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 
-
-def routes(app: FastAPI) -> list[APIRoute]:
-    return [r for r in app.routes if isinstance(r, APIRoute)]

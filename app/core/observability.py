@@ -57,6 +57,16 @@ class RequestContextMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
+    @staticmethod
+    def _template(scope: Scope) -> str:
+        """The route's path template (`/api/v1/actions/{id}`), so metrics do not explode per id."""
+        if "endpoint" not in scope:
+            return "unmatched"
+        segments = scope["path"].split("/")
+        for name, value in scope.get("path_params", {}).items():
+            segments = [f"{{{name}}}" if segment == str(value) else segment for segment in segments]
+        return "/".join(segments)
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
@@ -78,8 +88,7 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send_with_id)
         finally:
             elapsed = time.perf_counter() - start
-            route = scope.get("route")
-            template = getattr(route, "path", "unmatched")
+            template = self._template(scope)
             REQUESTS.labels(scope["method"], template, str(status)).inc()
             LATENCY.labels(scope["method"], template).observe(elapsed)
             log.info("request", method=scope["method"], path=scope["path"], status=status, duration_ms=round(elapsed * 1000, 2))
