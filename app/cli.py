@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 import uvicorn
 from sqlalchemy import select, update
+from sqlmodel import col
 
 from app.core.config import get_settings
 from app.core.db import Database
@@ -49,13 +50,23 @@ async def _seed(with_keys: bool) -> list[tuple[str, str]]:
             return []
         async with db.sessions() as session:
             # Demo keys are shown once; each start replaces the previous set.
-            await session.execute(update(ApiKey).where(ApiKey.name.startswith(DEMO_KEY_PREFIX), ApiKey.revoked_at.is_(None)).values(revoked_at=utcnow()))
+            await session.execute(
+                update(ApiKey)
+                .where(col(ApiKey.name).startswith(DEMO_KEY_PREFIX), col(ApiKey.revoked_at).is_(None))
+                .values(revoked_at=utcnow())
+            )
             await session.commit()
-            contributor = (await session.execute(select(Person.id).where(Person.partnership_id == partnership.id, Person.external_id == "HR004104"))).scalar_one_or_none()
+            contributor = (
+                await session.execute(
+                    select(col(Person.id)).where(col(Person.partnership_id) == partnership.id, col(Person.external_id) == "HR004104")
+                )
+            ).scalar_one_or_none()
             tokens = []
             for role in Role:
                 _, token = await create_key(
-                    session, role=role, name=f"{DEMO_KEY_PREFIX}{role.value}",
+                    session,
+                    role=role,
+                    name=f"{DEMO_KEY_PREFIX}{role.value}",
                     partnership_id=None if role is Role.admin else partnership.id,
                     person_id=contributor if role is Role.contributor else None,
                 )
@@ -123,7 +134,9 @@ def keys_create(
         db = _database()
         try:
             async with db.sessions() as session:
-                _, token = await create_key(session, role=role, name=name, partnership_id=partnership_id, person_id=person_id, expires_on=expiry)
+                _, token = await create_key(
+                    session, role=role, name=name, partnership_id=partnership_id, person_id=person_id, expires_on=expiry
+                )
                 return token
         finally:
             await db.dispose()

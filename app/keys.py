@@ -5,6 +5,7 @@ from datetime import date
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.core import audit
 from app.core.auth import SYSTEM, Actor, hash_token, new_token
@@ -25,11 +26,24 @@ async def create_key(
 ) -> tuple[ApiKey, str]:
     """Create a key; the token is returned once and only its hash is stored."""
     prefix, token = new_token()
-    key = ApiKey(prefix=prefix, name=name, role=role.value, token_hash=hash_token(token), partnership_id=partnership_id, person_id=person_id, expires_on=expires_on)
+    key = ApiKey(
+        prefix=prefix,
+        name=name,
+        role=role.value,
+        token_hash=hash_token(token),
+        partnership_id=partnership_id,
+        person_id=person_id,
+        expires_on=expires_on,
+    )
     session.add(key)
     await session.flush()
     audit.record(
-        session, actor=actor, action="create", entity_type="api_key", entity_id=key.id, partnership_id=partnership_id,
+        session,
+        actor=actor,
+        action="create",
+        entity_type="api_key",
+        entity_id=key.id,
+        partnership_id=partnership_id,
         changes={"name": [None, name], "role": [None, role.value], "prefix": [None, prefix]},
     )
     await session.commit()
@@ -37,12 +51,22 @@ async def create_key(
 
 
 async def revoke_key(session: AsyncSession, *, actor: Actor = SYSTEM, prefix: str) -> ApiKey:
-    key = (await session.execute(select(ApiKey).where(ApiKey.prefix == prefix))).scalar_one_or_none()
+    key = (await session.execute(select(ApiKey).where(col(ApiKey.prefix) == prefix))).scalar_one_or_none()
     if key is None:
         raise NotFound(f"No API key with prefix {prefix}.")
     if key.revoked_at is None:
         now = utcnow()
-        await session.execute(update(ApiKey).where(ApiKey.id == key.id).values(revoked_at=now, updated_at=now, version=ApiKey.version + 1))
-        audit.record(session, actor=actor, action="update", entity_type="api_key", entity_id=key.id, partnership_id=key.partnership_id, changes={"revoked_at": [None, now.isoformat()]})
+        await session.execute(
+            update(ApiKey).where(col(ApiKey.id) == key.id).values(revoked_at=now, updated_at=now, version=col(ApiKey.version) + 1)
+        )
+        audit.record(
+            session,
+            actor=actor,
+            action="update",
+            entity_type="api_key",
+            entity_id=key.id,
+            partnership_id=key.partnership_id,
+            changes={"revoked_at": [None, now.isoformat()]},
+        )
         await session.commit()
     return key

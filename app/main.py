@@ -18,7 +18,8 @@ from app.partnerships.router import router as partnerships_router
 from app.plans.router import router as plans_router
 
 VERSION = "0.1.0"
-DESCRIPTION = """
+DESCRIPTION = (
+    """
 Tracks a local area's SEND improvement plan after an Ofsted/CQC inspection: the concerns from the
 report, the actions and milestones that answer them, who owns them, progress and derived health.
 
@@ -31,12 +32,15 @@ key is a 422; a retry while the first request is running is a 409). Errors are R
 **Authentication.** `Authorization: Bearer wsoa_<prefix>_<secret>` (create keys with `wsoa keys create`).
 
 **Problem types.**
-""" + "\n".join(f"- `{t}` ({status}): {title}" for status, (t, title) in sorted(PROBLEM_TYPES.items())) + """
+"""
+    + "\n".join(f"- `{t}` ({status}): {title}" for status, (t, title) in sorted(PROBLEM_TYPES.items()))
+    + """
 - `/problems/duplicate-ref` (409): Duplicate reference
 - `/problems/in-use` (409): Still referenced
 - `/problems/idempotency-in-flight` (409): Request with this Idempotency-Key still running
 - `/problems/idempotency-key-reused` (422): Idempotency-Key reused with a different request
 """
+)
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:
@@ -91,4 +95,3 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.add_middleware(RequestContextMiddleware)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
-

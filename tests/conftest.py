@@ -19,7 +19,7 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
 
-import app.models  # noqa: F401
+import app.models
 from app.core.auth import token_cache
 from app.core.config import Settings
 from app.core.db import Database
@@ -50,8 +50,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 async def _admin_execute(url: str, sql: str) -> None:
     parsed = make_url(url)
     conn = await asyncpg.connect(
-        host=parsed.host or "127.0.0.1", port=parsed.port or 5432, user=parsed.username or "postgres",
-        password=parsed.password, database=parsed.database or "postgres", timeout=5,
+        host=parsed.host or "127.0.0.1",
+        port=parsed.port or 5432,
+        user=parsed.username or "postgres",
+        password=parsed.password,
+        database=parsed.database or "postgres",
+        timeout=5,
     )
     try:
         await conn.execute(sql)

@@ -23,16 +23,24 @@ async def make_partnership(client: httpx.AsyncClient, **fields: Any) -> dict[str
 
 async def make_person(client: httpx.AsyncClient, partnership: dict[str, Any], **fields: Any) -> dict[str, Any]:
     n = next(_counter)
-    return await post(client, "people", {"partnership_id": partnership["id"], "display_name": f"Person {n}", "external_id": f"HR{n}", **fields})
+    return await post(
+        client, "people", {"partnership_id": partnership["id"], "display_name": f"Person {n}", "external_id": f"HR{n}", **fields}
+    )
 
 
 async def make_plan(client: httpx.AsyncClient, partnership: dict[str, Any], **fields: Any) -> dict[str, Any]:
-    return await post(client, "plans", {"partnership_id": partnership["id"], "kind": "wsoa", "title": "Written Statement of Action", **fields})
+    return await post(
+        client, "plans", {"partnership_id": partnership["id"], "kind": "wsoa", "title": "Written Statement of Action", **fields}
+    )
 
 
 async def make_concern(client: httpx.AsyncClient, plan: dict[str, Any], **fields: Any) -> dict[str, Any]:
     n = next(_counter)
-    return await post(client, "concerns", {"plan_id": plan["id"], "ref": f"W{n}", "kind": "area_of_significant_weakness", "title": f"Weakness {n}", **fields})
+    return await post(
+        client,
+        "concerns",
+        {"plan_id": plan["id"], "ref": f"W{n}", "kind": "area_of_significant_weakness", "title": f"Weakness {n}", **fields},
+    )
 
 
 async def make_action(client: httpx.AsyncClient, plan: dict[str, Any], concerns: list[dict[str, Any]], **fields: Any) -> dict[str, Any]:
@@ -44,7 +52,14 @@ async def make_action(client: httpx.AsyncClient, plan: dict[str, Any], concerns:
 class World:
     """A partnership with a plan, two concerns, an owner and one action."""
 
-    def __init__(self, partnership: dict[str, Any], owner: dict[str, Any], plan: dict[str, Any], concerns: list[dict[str, Any]], action: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        partnership: dict[str, Any],
+        owner: dict[str, Any],
+        plan: dict[str, Any],
+        concerns: list[dict[str, Any]],
+        action: dict[str, Any],
+    ) -> None:
         self.partnership, self.owner, self.plan, self.concerns, self.action = partnership, owner, plan, concerns, action
 
 

@@ -122,7 +122,9 @@ async def test_unknown_and_read_only_fields_are_rejected(client: httpx.AsyncClie
 
 async def test_duplicate_ref_is_409(client: httpx.AsyncClient) -> None:
     w = await make_world(client)
-    response = await client.post("/api/v1/concerns", json={"plan_id": w.plan["id"], "ref": w.concerns[0]["ref"], "kind": "recommendation", "title": "Again"})
+    response = await client.post(
+        "/api/v1/concerns", json={"plan_id": w.plan["id"], "ref": w.concerns[0]["ref"], "kind": "recommendation", "title": "Again"}
+    )
     assert_problem(response, 409, "/problems/duplicate-ref")
 
 
@@ -247,17 +249,29 @@ async def test_idempotency_key_while_first_runs_is_409(client: httpx.AsyncClient
     body = b'{"name":"Slow","la_code":"558"}'
     fingerprint = hashlib.sha256(b"\n".join([b"/api/v1/partnerships", b"", body])).hexdigest()
     async with db.sessions() as session:
-        session.add(IdempotencyRecord(scope=hashlib.sha256(token).hexdigest(), key="k-3", method="POST", path="/api/v1/partnerships",
-                                      request_hash=fingerprint, expires_at=utcnow() + timedelta(hours=1)))
+        session.add(
+            IdempotencyRecord(
+                scope=hashlib.sha256(token).hexdigest(),
+                key="k-3",
+                method="POST",
+                path="/api/v1/partnerships",
+                request_hash=fingerprint,
+                expires_at=utcnow() + timedelta(hours=1),
+            )
+        )
         await session.commit()
-    response = await client.post("/api/v1/partnerships", content=body, headers={"Idempotency-Key": "k-3", "content-type": "application/json"})
+    response = await client.post(
+        "/api/v1/partnerships", content=body, headers={"Idempotency-Key": "k-3", "content-type": "application/json"}
+    )
     assert_problem(response, 409, "/problems/idempotency-in-flight")
     assert IdempotencyMiddleware is not None
 
 
 async def test_concurrent_requests_with_one_key_write_once(client: httpx.AsyncClient) -> None:
     body = {"name": "Race", "la_code": "559"}
-    responses = await asyncio.gather(*(client.post("/api/v1/partnerships", json=body, headers={"Idempotency-Key": "k-4"}) for _ in range(4)))
+    responses = await asyncio.gather(
+        *(client.post("/api/v1/partnerships", json=body, headers={"Idempotency-Key": "k-4"}) for _ in range(4))
+    )
     assert {r.status_code for r in responses} <= {201, 409}
     assert sum(r.status_code == 201 and "idempotent-replayed" not in r.headers for r in responses) == 1
     assert len((await client.get("/api/v1/partnerships")).json()["items"]) == 1

@@ -64,7 +64,9 @@ async def test_listing_10_or_200_actions_costs_the_same_statements(client: httpx
         action = await make_action(client, w.plan, w.concerns, owner_id=w.owner["id"], contributor_ids=[helper["id"]], due_on="2030-01-01")
         if i % 50 == 0:
             await post(client, "milestones", {"action_id": action["id"], "title": "m", "due_on": "2029-01-01"})
-            await post(client, "progress-updates", {"action_id": action["id"], "author_id": w.owner["id"], "rag": "green", "narrative": "ok"})
+            await post(
+                client, "progress-updates", {"action_id": action["id"], "author_id": w.owner["id"], "rag": "green", "narrative": "ok"}
+            )
     counts = {}
     for limit in (10, 200):
         statements.count = 0  # type: ignore[attr-defined]

@@ -11,6 +11,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy import select
+from sqlmodel import col
 
 from app.core.db import DatabaseDep
 from app.core.errors import Unauthenticated
@@ -96,7 +97,7 @@ async def authenticate(db: DatabaseDep, request: Request) -> Actor:
     if cached is not None:
         return cached
     async with db.read() as conn:
-        row = (await conn.execute(select(ApiKey).where(ApiKey.prefix == prefix))).first()
+        row = (await conn.execute(select(ApiKey).where(col(ApiKey.prefix) == prefix))).first()
     key = row._mapping if row else None
     if key is None or not hmac.compare_digest(key["token_hash"], digest):
         raise Unauthenticated("The token is not a valid API key.")
@@ -117,4 +118,3 @@ async def authenticate(db: DatabaseDep, request: Request) -> Actor:
 
 
 CurrentActor = Annotated[Actor, Depends(authenticate)]
-

@@ -22,7 +22,8 @@ from app.models import Partnership, utcnow
 
 
 def _partnership_of(table: Any, row: Row) -> uuid.UUID:
-    return row["id"] if table is Partnership else row["partnership_id"]
+    value: uuid.UUID = row["id"] if table is Partnership else row["partnership_id"]
+    return value
 
 
 async def _load(session: AsyncSession, table: Any, ids: list[uuid.UUID]) -> dict[uuid.UUID, Row]:
@@ -111,7 +112,9 @@ async def create(session: AsyncSession, *, actor: Actor, res: Resource, data: Ba
         partnership_id = entity.id
     await _write_links(session, res, entity.id, values, replace=False)
     changes = {k: [None, audit.jsonable(v)] for k, v in values.items() if v is not None}
-    audit.record(session, actor=actor, action="create", entity_type=res.entity, entity_id=entity.id, partnership_id=partnership_id, changes=changes)
+    audit.record(
+        session, actor=actor, action="create", entity_type=res.entity, entity_id=entity.id, partnership_id=partnership_id, changes=changes
+    )
     await session.commit()
     return entity.id
 
@@ -148,7 +151,9 @@ async def patch(session: AsyncSession, *, actor: Actor, res: Resource, entity_id
     requested = data.model_dump(exclude_unset=True)
     changes = validate_merged(res, current, requested)
     context = {**current, **changes}
-    await check_references(session, res, {k: context.get(k) for k in changes} | {"plan_id": current.get("plan_id")}, current.get("partnership_id"))
+    await check_references(
+        session, res, {k: context.get(k) for k in changes} | {"plan_id": current.get("plan_id")}, current.get("partnership_id")
+    )
     await res.rules.before_update(session, actor, current, changes)
     if res.unique_ref and "ref" in changes and changes["ref"] != current["ref"]:
         await check_unique_ref(session, res, current["plan_id"], changes["ref"], exclude=entity_id)
@@ -164,7 +169,15 @@ async def patch(session: AsyncSession, *, actor: Actor, res: Resource, entity_id
     if links & changes.keys():
         await _write_links(session, res, entity_id, context, replace=True)
     audit_changes = audit.diff(current, changes)
-    audit.record(session, actor=actor, action="update", entity_type=res.entity, entity_id=entity_id, partnership_id=current.get("partnership_id", current["id"]), changes=audit_changes)
+    audit.record(
+        session,
+        actor=actor,
+        action="update",
+        entity_type=res.entity,
+        entity_id=entity_id,
+        partnership_id=current.get("partnership_id", current["id"]),
+        changes=audit_changes,
+    )
     await session.commit()
 
 
@@ -180,5 +193,13 @@ async def remove(session: AsyncSession, *, actor: Actor, res: Resource, entity_i
         raise InUse(f"The {res.entity} is still referenced by other records; remove or reassign those first.") from exc
     stored = {c.name for c in res.columns} | {link.field for link in res.links}
     changes = {k: [audit.jsonable(v), None] for k, v in current.items() if v is not None and k in stored and k != "id"}
-    audit.record(session, actor=actor, action="delete", entity_type=res.entity, entity_id=entity_id, partnership_id=current.get("partnership_id", current["id"]), changes=changes)
+    audit.record(
+        session,
+        actor=actor,
+        action="delete",
+        entity_type=res.entity,
+        entity_id=entity_id,
+        partnership_id=current.get("partnership_id", current["id"]),
+        changes=changes,
+    )
     await session.commit()

@@ -25,7 +25,7 @@ log = structlog.get_logger(__name__)
 
 
 class FieldError(BaseModel):
-    pointer: str = Field(description="JSON Pointer (RFC 6901) to the offending field, `\"\"` for the whole body.")
+    pointer: str = Field(description='JSON Pointer (RFC 6901) to the offending field, `""` for the whole body.')
     message: str
 
 
@@ -181,7 +181,9 @@ def validation_errors(raw: Iterable[Mapping[str, Any]]) -> list[FieldError]:
         message = str(err.get("msg", "invalid"))
         if err.get("type") == "extra_forbidden":
             loc = tuple(err.get("loc", ()))
-            message = "Unknown query parameter" if loc[:1] == ("query",) else "Unknown field; it is not one of this resource's writable fields"
+            message = (
+                "Unknown query parameter" if loc[:1] == ("query",) else "Unknown field; it is not one of this resource's writable fields"
+            )
         errors.append(FieldError(pointer=pointer_from_loc(err.get("loc", ())), message=message))
     return errors
 
@@ -219,9 +221,13 @@ async def _integrity_error(request: Request, exc: Exception) -> Response:
     # Services check the rules first; this is the backstop for races between two writers.
     message = str(getattr(exc, "orig", exc)).lower()
     if "unique" in message or "duplicate" in message:
-        return problem_response(request, status=409, type_=DuplicateRef.type, title="Duplicate", detail="A resource with the same unique key already exists.")
+        return problem_response(
+            request, status=409, type_=DuplicateRef.type, title="Duplicate", detail="A resource with the same unique key already exists."
+        )
     if "foreign key" in message:
-        return problem_response(request, status=409, type_=InUse.type, title=InUse.title, detail="The change would break a reference between resources.")
+        return problem_response(
+            request, status=409, type_=InUse.type, title=InUse.title, detail="The change would break a reference between resources."
+        )
     return problem_response(request, status=409, detail="The change conflicts with the stored data.")
 
 
@@ -250,9 +256,7 @@ def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
             "model": Problem,
             "description": title,
             "content": {
-                PROBLEM_MEDIA_TYPE: {
-                    "example": {"type": type_, "title": title, "status": status, "detail": "…", "instance": "/api/v1/…"}
-                }
+                PROBLEM_MEDIA_TYPE: {"example": {"type": type_, "title": title, "status": status, "detail": "…", "instance": "/api/v1/…"}}
             },
         }
     return out

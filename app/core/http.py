@@ -59,7 +59,9 @@ def require_match(if_match: str | None, etag: str) -> None:
     raise PreconditionFailed("The resource has changed since you read it; fetch it again and retry with the new ETag.")
 
 
-def entity_response(payload: dict[str, Any], *, status: int = 200, if_none_match: str | None = None, headers: Mapping[str, str] | None = None) -> Response:
+def entity_response(
+    payload: dict[str, Any], *, status: int = 200, if_none_match: str | None = None, headers: Mapping[str, str] | None = None
+) -> Response:
     body = dumps(payload)
     etag = etag_for(body, int(payload["version"]))
     out = {"ETag": etag, **(headers or {})}

@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import col
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.db import Database
@@ -65,7 +66,9 @@ class IdempotencyMiddleware:
         verdict = await self._reserve(db, owner, key, scope["path"], fingerprint, settings)
         if isinstance(verdict, IdempotencyRecord):
             replay = [(k.encode(), v.encode()) for k, v in verdict.response_headers or []]
-            await send({"type": "http.response.start", "status": verdict.response_status, "headers": [*replay, (b"idempotent-replayed", b"true")]})
+            await send(
+                {"type": "http.response.start", "status": verdict.response_status, "headers": [*replay, (b"idempotent-replayed", b"true")]}
+            )
             await send({"type": "http.response.body", "body": verdict.response_body or b""})
             return
         if verdict is not None:
@@ -91,8 +94,8 @@ class IdempotencyMiddleware:
         except BaseException:
             await self._release(db, owner, key)
             raise
-        start = messages[0] if messages else {"status": 500, "headers": []}
-        status = start["status"]
+        start: Message = messages[0] if messages else {"status": 500, "headers": []}
+        status: int = start["status"]
         if status >= 500 or status in NOT_STORED:
             await self._release(db, owner, key)
         else:
@@ -101,7 +104,7 @@ class IdempotencyMiddleware:
             async with db.sessions() as session:
                 await session.execute(
                     update(IdempotencyRecord)
-                    .where(IdempotencyRecord.scope == owner, IdempotencyRecord.key == key)
+                    .where(col(IdempotencyRecord.scope) == owner, col(IdempotencyRecord.key) == key)
                     .values(completed=True, response_status=status, response_headers=kept, response_body=content)
                 )
                 await session.commit()
@@ -115,7 +118,11 @@ class IdempotencyMiddleware:
             async with db.sessions() as session:
                 session.add(
                     IdempotencyRecord(
-                        scope=owner, key=key, method="POST", path=path, request_hash=fingerprint,
+                        scope=owner,
+                        key=key,
+                        method="POST",
+                        path=path,
+                        request_hash=fingerprint,
                         expires_at=now + timedelta(hours=settings.idempotency_ttl_hours),
                     )
                 )
@@ -125,12 +132,14 @@ class IdempotencyMiddleware:
                 except IntegrityError:
                     await session.rollback()
                 found = (
-                    await session.execute(select(IdempotencyRecord).where(IdempotencyRecord.scope == owner, IdempotencyRecord.key == key))
+                    await session.execute(
+                        select(IdempotencyRecord).where(col(IdempotencyRecord.scope) == owner, col(IdempotencyRecord.key) == key)
+                    )
                 ).scalar_one_or_none()
                 if found is None:
                     continue
                 if found.expires_at < now:
-                    await session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.id == found.id))
+                    await session.execute(delete(IdempotencyRecord).where(col(IdempotencyRecord.id) == found.id))
                     await session.commit()
                     continue
                 if found.request_hash != fingerprint:
@@ -138,14 +147,18 @@ class IdempotencyMiddleware:
                 if found.completed:
                     return found
                 if found.created_at > now - timedelta(seconds=settings.idempotency_lease_seconds):
-                    return IdempotencyInFlight("The first request with this Idempotency-Key is still running; retry shortly.", headers={"Retry-After": "1"})
-                await session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.id == found.id))
+                    return IdempotencyInFlight(
+                        "The first request with this Idempotency-Key is still running; retry shortly.", headers={"Retry-After": "1"}
+                    )
+                await session.execute(delete(IdempotencyRecord).where(col(IdempotencyRecord.id) == found.id))
                 await session.commit()
         return IdempotencyInFlight("The Idempotency-Key is contended; retry shortly.")
 
     async def _release(self, db: Database, owner: str, key: str) -> None:
         async with db.sessions() as session:
             await session.execute(
-                delete(IdempotencyRecord).where(IdempotencyRecord.scope == owner, IdempotencyRecord.key == key, IdempotencyRecord.completed.is_(False))
+                delete(IdempotencyRecord).where(
+                    col(IdempotencyRecord.scope) == owner, col(IdempotencyRecord.key) == key, col(IdempotencyRecord.completed).is_(False)
+                )
             )
             await session.commit()

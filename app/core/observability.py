@@ -5,6 +5,7 @@ import re
 import sys
 import time
 import uuid
+from collections.abc import MutableMapping
 from typing import Any
 
 import structlog
@@ -23,7 +24,7 @@ LATENCY = Histogram(
 _VALID_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,200}$")
 
 
-def _add_request_id(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str, Any]:
+def _add_request_id(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     rid = request_id.get()
     if rid is not None:
         event.setdefault("request_id", rid)

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import ColumnElement, and_, or_
 from starlette.datastructures import URL
 
-from app.core.errors import Unprocessable, FieldError
+from app.core.errors import FieldError, Unprocessable
 
 
 class ListQuery(BaseModel):
@@ -39,7 +39,9 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
             raise ValueError("naive")
         return parsed, uuid.UUID(ident)
     except (ValueError, TypeError, orjson.JSONDecodeError) as exc:
-        raise Unprocessable("The cursor is not one this service issued.", errors=[FieldError(pointer="/cursor", message="invalid cursor")]) from exc
+        raise Unprocessable(
+            "The cursor is not one this service issued.", errors=[FieldError(pointer="/cursor", message="invalid cursor")]
+        ) from exc
 
 
 def keyset(created_col: Any, id_col: Any, query: ListQuery) -> tuple[ColumnElement[bool] | None, list[Any]]:

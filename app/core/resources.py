@@ -10,11 +10,12 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, Select, String, cast, func, select
+from sqlalchemy import Column, ColumnElement, Select, String, Table, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.sql.base import ReadOnlyColumnCollection
 
 from app.core.auth import Actor
 from app.core.pagination import ListQuery, keyset
@@ -74,14 +75,20 @@ class Resource:
             self.rules = Rules()
 
     @property
-    def columns(self) -> list[Any]:
-        return list(self.table.__table__.columns)  # type: ignore[attr-defined]
+    def c(self) -> ReadOnlyColumnCollection[str, Column[Any]]:
+        """The table's columns as SQL expressions (typed, unlike the model's attributes)."""
+        table: Table = self.table.__table__  # type: ignore[attr-defined]
+        return table.c
+
+    @property
+    def columns(self) -> list[Column[Any]]:
+        return list(self.c)
 
     def scope(self, actor: Actor) -> list[ColumnElement[bool]]:
         """Rows of partnerships the caller cannot see are never selected (so they are 404s)."""
         if actor.partnership_id is None:
             return []
-        column = self.table.id if self.table is Partnership else self.table.partnership_id  # type: ignore[attr-defined]
+        column = self.c.id if self.table is Partnership else self.c.partnership_id
         return [column == actor.partnership_id]
 
 
@@ -117,7 +124,7 @@ class Reader:
         for link in res.links:
             agg = (
                 select(func.aggregate_strings(cast(getattr(link.table, link.column), String), ","))
-                .where(link.table.action_id == res.table.id)
+                .where(link.table.action_id == res.c.id)
                 .scalar_subquery()
                 .label(link.field)
             )
@@ -145,7 +152,7 @@ class Reader:
     async def list(self, conn: AsyncConnection, actor: Actor, query: ListQuery) -> list[Row]:
         res = self.resource
         where = res.scope(actor)
-        after, order = keyset(res.table.created_at, res.table.id, query)
+        after, order = keyset(res.c.created_at, res.c.id, query)
         if after is not None:
             where.append(after)
         for name in query.model_fields_set - {"limit", "cursor", "sort"}:
@@ -158,13 +165,12 @@ class Reader:
     async def filter(self, conn: AsyncConnection, actor: Actor, name: str, value: Any) -> ColumnElement[bool]:
         res = self.resource
         if name in res.filters:
-            return res.filters[name](value)
+            clause: ColumnElement[bool] = res.filters[name](value)
+            return clause
         if name == "updated_since":
-            return res.table.updated_at >= value
-        column: ColumnElement[Any] = getattr(res.table, name)
-        return column == value
+            return cast(ColumnElement[bool], res.c.updated_at >= value)
+        return cast(ColumnElement[bool], res.c[name] == value)
 
     async def get(self, conn: AsyncConnection, actor: Actor, id_: uuid.UUID) -> Row | None:
-        rows = await self.fetch(conn, [self.resource.table.id == id_, *self.resource.scope(actor)], [], 1)
+        rows = await self.fetch(conn, [self.resource.c.id == id_, *self.resource.scope(actor)], [], 1)
         return rows[0] if rows else None
-

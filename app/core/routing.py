@@ -5,7 +5,7 @@ summary, description, clean operation id, documented problems and examples.
 """
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from pydantic import BaseModel, create_model
@@ -16,7 +16,7 @@ from app.core.auth import CurrentActor
 from app.core.db import DatabaseDep, SessionDep
 from app.core.errors import NotFound, UnsupportedMediaType, problems
 from app.core.http import entity_response, json_response
-from app.core.pagination import page
+from app.core.pagination import ListQuery, page
 from app.core.resources import Resource
 
 API_PREFIX = "/api/v1"
@@ -77,7 +77,7 @@ def resource_router(res: Resource) -> APIRouter:
     @router.get(
         f"/{res.path}",
         summary=f"List {plural}",
-        description=f"{res.description}\n\nKeyset-paginated (`limit`, `cursor`, `Link: rel=\"next\"`); "
+        description=f'{res.description}\n\nKeyset-paginated (`limit`, `cursor`, `Link: rel="next"`); '
         "filters are query parameters named after fields, and unknown parameters are rejected with 422.",
         operation_id=f"{res.path}-list",
         response_class=Response,
@@ -87,7 +87,7 @@ def resource_router(res: Resource) -> APIRouter:
         assert res.reader is not None
         async with db.read() as conn:
             rows = await res.reader.list(conn, actor, query)
-        body, headers = page(rows, query.limit, request.url)
+        body, headers = page(rows, cast(ListQuery, query).limit, request.url)
         return json_response(body, headers=headers)
 
     @router.get(
@@ -134,13 +134,23 @@ def resource_router(res: Resource) -> APIRouter:
             openapi_extra={
                 "requestBody": {
                     "content": {
-                        "application/merge-patch+json": {"schema": {"$ref": f"#/components/schemas/{Update.__name__}"}, "example": res.update_example},
+                        "application/merge-patch+json": {
+                            "schema": {"$ref": f"#/components/schemas/{Update.__name__}"},
+                            "example": res.update_example,
+                        },
                         "application/json": {"example": res.update_example},
                     }
                 }
             },
         )
-        async def update_item(id: uuid.UUID, data: Update, session: SessionDep, db: DatabaseDep, actor: CurrentActor, if_match: IfMatch = None) -> Response:  # type: ignore[valid-type]
+        async def update_item(
+            id: uuid.UUID,
+            data: Update,  # type: ignore[valid-type]
+            session: SessionDep,
+            db: DatabaseDep,
+            actor: CurrentActor,
+            if_match: IfMatch = None,
+        ) -> Response:
             await crud.patch(session, actor=actor, res=res, entity_id=id, data=data, if_match=if_match)
             return entity_response(await read_one(db, actor, res, id))
 

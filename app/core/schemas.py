@@ -3,7 +3,7 @@
 import copy
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_model
 
@@ -35,6 +35,8 @@ def patch_model(name: str, create: type[BaseModel], *, exclude: set[str], doc: s
         optional = copy.copy(info)
         optional.default = None
         optional.default_factory = None
-        fields[field_name] = (info.annotation | None, optional)
-    model: type[BaseModel] = create_model(name, __base__=Body, __doc__=doc or f"Merge patch for {create.__name__.removesuffix('Create')}.", **fields)
+        fields[field_name] = (cast(Any, info.annotation) | None, optional)
+    model: type[BaseModel] = create_model(
+        name, __base__=Body, __doc__=doc or f"Merge patch for {create.__name__.removesuffix('Create')}.", **fields
+    )
     return model

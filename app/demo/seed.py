@@ -9,10 +9,12 @@ accepted about 18 months ago and the revisit is due now. Loading is idempotent (
 """
 
 import random
+import uuid
 from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.core import audit
 from app.core.auth import SYSTEM
@@ -44,7 +46,12 @@ ORGANISATIONS = {
 
 # key: (display name, job title, organisation, email local part)
 PEOPLE = {
-    "croney": ("Cllr Deborah Crane", "Cabinet Member for Education, Learning and Skills; chair of the SEND Delivery Group", "council", "d.crane"),
+    "croney": (
+        "Cllr Deborah Crane",
+        "Cabinet Member for Education, Learning and Skills; chair of the SEND Delivery Group",
+        "council",
+        "d.crane",
+    ),
     "dcs": ("Helen Marsh", "Director of Children's Services", "council", "helen.marsh"),
     "adsend": ("Priya Raman", "Assistant Director, SEND and Inclusion", "council", "priya.raman"),
     "ehcmgr": ("Tom Whitcombe", "EHC Assessment Team Manager", "council", "tom.whitcombe"),
@@ -68,85 +75,357 @@ PEOPLE = {
 }
 
 CONCERNS = [
-    ("W1", "Timeliness and quality of EHC plans", "EHC needs assessment",
-     "The local area's performance in completing new education, health and care (EHC) plans within the statutory "
-     "20-week timescale is poor. Too many plans are late and the quality of plans is too variable; outcomes are not "
-     "specific and the views of children and young people are not well captured."),
-    ("W2", "Strategic leadership and joint commissioning", "Leadership and governance",
-     "Leaders across education, health and care do not have a shared and accurate understanding of the local area's "
-     "effectiveness. Joint commissioning arrangements are underdeveloped and are not informed by a robust analysis of need."),
-    ("W3", "Co-production and communication with families", "Co-production",
-     "Parents and carers do not feel listened to and are not involved well enough in shaping services. The local offer "
-     "is not well known or understood by families, and communication about the EHC process is poor."),
-    ("W4", "Health contribution to assessment and outcomes", "Health",
-     "Health services' contributions to EHC needs assessments are too often late and of variable quality. Waiting times "
-     "for the neurodevelopmental (autism) assessment pathway are too long, and families receive little support while they wait."),
+    (
+        "W1",
+        "Timeliness and quality of EHC plans",
+        "EHC needs assessment",
+        "The local area's performance in completing new education, health and care (EHC) plans within the statutory "
+        "20-week timescale is poor. Too many plans are late and the quality of plans is too variable; outcomes are not "
+        "specific and the views of children and young people are not well captured.",
+    ),
+    (
+        "W2",
+        "Strategic leadership and joint commissioning",
+        "Leadership and governance",
+        "Leaders across education, health and care do not have a shared and accurate understanding of the local area's "
+        "effectiveness. Joint commissioning arrangements are underdeveloped and are not informed by a robust analysis of need.",
+    ),
+    (
+        "W3",
+        "Co-production and communication with families",
+        "Co-production",
+        "Parents and carers do not feel listened to and are not involved well enough in shaping services. The local offer "
+        "is not well known or understood by families, and communication about the EHC process is poor.",
+    ),
+    (
+        "W4",
+        "Health contribution to assessment and outcomes",
+        "Health",
+        "Health services' contributions to EHC needs assessments are too often late and of variable quality. Waiting times "
+        "for the neurodevelopmental (autism) assessment pathway are too long, and families receive little support while they wait.",
+    ),
 ]
 
 # (concerns, ref, title, owner, contributors, organisations, priority, start month, due month, success criteria)
 # Months are counted from plan acceptance (month 0); negative months are before it.
 ACTIONS = [
-    (["W1"], "1.1", "Recruit additional EHC coordinators to clear the assessment backlog", "ehcmgr", ["adsend"], ["council"], "high", 0, 3,
-     "Four additional coordinators in post; open assessments over 20 weeks reduced by half."),
-    (["W1"], "1.2", "Introduce weekly case-tracking of every open EHC needs assessment", "ehcmgr", ["data"], ["council"], "high", 0, 2,
-     "Every open case reviewed weekly against its 6-, 16- and 20-week checkpoints."),
-    (["W1"], "1.3", "Issue 90% of new EHC plans within 20 weeks", "adsend", ["ehcmgr", "dco"], ["council", "icb"], "high", 1, 20,
-     "90% of new plans (excluding exceptions) issued within 20 weeks for three consecutive months."),
-    (["W1"], "1.4", "Establish a multi-agency EHC plan quality assurance audit", "qa", ["dco", "social"], ["council", "icb"], "medium", 1, 5,
-     "Monthly audit of 10% of plans; 80% judged good or better."),
-    (["W1"], "1.5", "Train all EHC writers in outcome-focused plan writing", "qa", ["edpsych"], ["council"], "medium", 2, 7,
-     "All plan writers trained; audit shows SMART outcomes in 85% of sampled plans."),
-    (["W1"], "1.6", "Capture the voice of the child in every EHC plan", "edpsych", ["youth"], ["council", "youth"], "medium", 3, 9,
-     "Section A written with the child or young person in 90% of audited plans."),
-    (["W1"], "1.7", "Reduce educational psychology advice times to within 6 weeks", "edpsych", [], ["council"], "high", 2, 10,
-     "EP advice returned within 6 weeks for 95% of requests."),
-    (["W2"], "2.1", "Establish the SEND Delivery Group with a cabinet-member chair", "croney", ["dcs", "icbexec"], ["council", "icb"], "high", -1, 1,
-     "Terms of reference agreed; monthly meetings with health, social care, schools and parent representatives."),
-    (["W2"], "2.2", "Agree a joint SEND strategy across the council and the ICB", "dcs", ["icbexec", "pcfchair"], ["council", "icb", "pcf"], "high", 1, 8,
-     "Strategy signed off by Cabinet and the ICB Board, co-produced with the parent carer forum."),
-    (["W2"], "2.3", "Publish a joint strategic needs assessment for SEND", "commiss", ["data", "icbcomm"], ["council", "icb"], "medium", 2, 9,
-     "JSNA chapter published and used to set commissioning intentions."),
-    (["W2"], "2.4", "Set up joint commissioning arrangements for therapies", "icbcomm", ["commiss", "therapies"], ["icb", "trust", "council"], "high", 4, 21,
-     "Pooled budget agreement for speech and language and occupational therapy in place."),
-    (["W2"], "2.5", "Build a SEND performance dashboard for the Delivery Group", "data", ["sro"], ["council"], "medium", 0, 4,
-     "Monthly dashboard with 20-week timeliness, backlog and waiting times reviewed at every meeting."),
-    (["W2"], "2.6", "Commission an independent review of SEND transport", "leaver", [], ["council"], "low", 12, 19,
-     "Review reported to Cabinet with recommendations."),
-    (["W2"], "2.7", "Agree a sustainable high-needs budget recovery plan", "dcs", ["commiss"], ["council", "schools"], "high", 3, 22,
-     "Recovery plan agreed with the Schools Forum and DfE."),
-    (["W3"], "3.1", "Sign a co-production charter with the parent carer forum", "pcfchair", ["adsend", "pcfvice"], ["pcf", "council"], "high", 0, 3,
-     "Charter signed by the council, the ICB and the forum; reviewed annually."),
-    (["W3"], "3.2", "Relaunch the local offer website with families", "localoffer", ["pcfvice"], ["council", "pcf"], "medium", 1, 8,
-     "Relaunched site; 70% of surveyed parents find information easily."),
-    (["W3"], "3.3", "Run termly 'you said, we did' engagement events", "sro", ["pcfchair", "youth"], ["council", "pcf", "youth"], "medium", 2, 24,
-     "Six events held; actions published after each."),
-    (["W3"], "3.4", "Introduce a named contact for every family during assessment", "ehcmgr", [], ["council"], "medium", 3, 9,
-     "Every family told their named contact within 5 working days of a request."),
-    (["W3"], "3.5", "Establish the young people's SEND forum as a standing advisory group", "youth", ["sro"], ["youth"], "low", 4, 12,
-     "Forum meets monthly and reports to the Delivery Group each quarter."),
-    (["W3"], "3.6", "Run an annual parent and carer survey", "data", ["pcfchair"], ["council", "pcf"], "medium", 14, 19,
-     "Survey run with 400+ responses; results published with an action plan."),
-    (["W4"], "4.1", "Appoint a full-time Designated Clinical Officer", "icbexec", [], ["icb"], "high", -1, 2,
-     "Full-time DCO in post with a health EHC advice tracking system."),
-    (["W4"], "4.2", "Return health advice for EHC assessments within 6 weeks", "dco", ["therapies", "nd"], ["icb", "trust"], "high", 1, 10,
-     "95% of health advice returned within 6 weeks, monitored through provider contracts."),
-    (["W4"], "4.3", "Reduce waiting times for neurodevelopmental assessment", "nd", ["icbcomm"], ["trust", "icb"], "high", 2, 24,
-     "Median wait under 18 weeks; no child waiting over 52 weeks."),
-    (["W4"], "4.4", "Offer pre-diagnosis support to families waiting for assessment", "nd", ["pcfvice"], ["trust", "pcf"], "medium", 4, 11,
-     "Support workshops running monthly; 80% of attendees rate them useful."),
-    (["W1", "W4"], "4.5", "Align health outcomes in EHC plans with the joint QA framework", "dco", ["qa"], ["icb", "council"], "medium", 6, 23,
-     "Health sections meet the QA standard in 85% of audited plans."),
+    (
+        ["W1"],
+        "1.1",
+        "Recruit additional EHC coordinators to clear the assessment backlog",
+        "ehcmgr",
+        ["adsend"],
+        ["council"],
+        "high",
+        0,
+        3,
+        "Four additional coordinators in post; open assessments over 20 weeks reduced by half.",
+    ),
+    (
+        ["W1"],
+        "1.2",
+        "Introduce weekly case-tracking of every open EHC needs assessment",
+        "ehcmgr",
+        ["data"],
+        ["council"],
+        "high",
+        0,
+        2,
+        "Every open case reviewed weekly against its 6-, 16- and 20-week checkpoints.",
+    ),
+    (
+        ["W1"],
+        "1.3",
+        "Issue 90% of new EHC plans within 20 weeks",
+        "adsend",
+        ["ehcmgr", "dco"],
+        ["council", "icb"],
+        "high",
+        1,
+        20,
+        "90% of new plans (excluding exceptions) issued within 20 weeks for three consecutive months.",
+    ),
+    (
+        ["W1"],
+        "1.4",
+        "Establish a multi-agency EHC plan quality assurance audit",
+        "qa",
+        ["dco", "social"],
+        ["council", "icb"],
+        "medium",
+        1,
+        5,
+        "Monthly audit of 10% of plans; 80% judged good or better.",
+    ),
+    (
+        ["W1"],
+        "1.5",
+        "Train all EHC writers in outcome-focused plan writing",
+        "qa",
+        ["edpsych"],
+        ["council"],
+        "medium",
+        2,
+        7,
+        "All plan writers trained; audit shows SMART outcomes in 85% of sampled plans.",
+    ),
+    (
+        ["W1"],
+        "1.6",
+        "Capture the voice of the child in every EHC plan",
+        "edpsych",
+        ["youth"],
+        ["council", "youth"],
+        "medium",
+        3,
+        9,
+        "Section A written with the child or young person in 90% of audited plans.",
+    ),
+    (
+        ["W1"],
+        "1.7",
+        "Reduce educational psychology advice times to within 6 weeks",
+        "edpsych",
+        [],
+        ["council"],
+        "high",
+        2,
+        10,
+        "EP advice returned within 6 weeks for 95% of requests.",
+    ),
+    (
+        ["W2"],
+        "2.1",
+        "Establish the SEND Delivery Group with a cabinet-member chair",
+        "croney",
+        ["dcs", "icbexec"],
+        ["council", "icb"],
+        "high",
+        -1,
+        1,
+        "Terms of reference agreed; monthly meetings with health, social care, schools and parent representatives.",
+    ),
+    (
+        ["W2"],
+        "2.2",
+        "Agree a joint SEND strategy across the council and the ICB",
+        "dcs",
+        ["icbexec", "pcfchair"],
+        ["council", "icb", "pcf"],
+        "high",
+        1,
+        8,
+        "Strategy signed off by Cabinet and the ICB Board, co-produced with the parent carer forum.",
+    ),
+    (
+        ["W2"],
+        "2.3",
+        "Publish a joint strategic needs assessment for SEND",
+        "commiss",
+        ["data", "icbcomm"],
+        ["council", "icb"],
+        "medium",
+        2,
+        9,
+        "JSNA chapter published and used to set commissioning intentions.",
+    ),
+    (
+        ["W2"],
+        "2.4",
+        "Set up joint commissioning arrangements for therapies",
+        "icbcomm",
+        ["commiss", "therapies"],
+        ["icb", "trust", "council"],
+        "high",
+        4,
+        21,
+        "Pooled budget agreement for speech and language and occupational therapy in place.",
+    ),
+    (
+        ["W2"],
+        "2.5",
+        "Build a SEND performance dashboard for the Delivery Group",
+        "data",
+        ["sro"],
+        ["council"],
+        "medium",
+        0,
+        4,
+        "Monthly dashboard with 20-week timeliness, backlog and waiting times reviewed at every meeting.",
+    ),
+    (
+        ["W2"],
+        "2.6",
+        "Commission an independent review of SEND transport",
+        "leaver",
+        [],
+        ["council"],
+        "low",
+        12,
+        19,
+        "Review reported to Cabinet with recommendations.",
+    ),
+    (
+        ["W2"],
+        "2.7",
+        "Agree a sustainable high-needs budget recovery plan",
+        "dcs",
+        ["commiss"],
+        ["council", "schools"],
+        "high",
+        3,
+        22,
+        "Recovery plan agreed with the Schools Forum and DfE.",
+    ),
+    (
+        ["W3"],
+        "3.1",
+        "Sign a co-production charter with the parent carer forum",
+        "pcfchair",
+        ["adsend", "pcfvice"],
+        ["pcf", "council"],
+        "high",
+        0,
+        3,
+        "Charter signed by the council, the ICB and the forum; reviewed annually.",
+    ),
+    (
+        ["W3"],
+        "3.2",
+        "Relaunch the local offer website with families",
+        "localoffer",
+        ["pcfvice"],
+        ["council", "pcf"],
+        "medium",
+        1,
+        8,
+        "Relaunched site; 70% of surveyed parents find information easily.",
+    ),
+    (
+        ["W3"],
+        "3.3",
+        "Run termly 'you said, we did' engagement events",
+        "sro",
+        ["pcfchair", "youth"],
+        ["council", "pcf", "youth"],
+        "medium",
+        2,
+        24,
+        "Six events held; actions published after each.",
+    ),
+    (
+        ["W3"],
+        "3.4",
+        "Introduce a named contact for every family during assessment",
+        "ehcmgr",
+        [],
+        ["council"],
+        "medium",
+        3,
+        9,
+        "Every family told their named contact within 5 working days of a request.",
+    ),
+    (
+        ["W3"],
+        "3.5",
+        "Establish the young people's SEND forum as a standing advisory group",
+        "youth",
+        ["sro"],
+        ["youth"],
+        "low",
+        4,
+        12,
+        "Forum meets monthly and reports to the Delivery Group each quarter.",
+    ),
+    (
+        ["W3"],
+        "3.6",
+        "Run an annual parent and carer survey",
+        "data",
+        ["pcfchair"],
+        ["council", "pcf"],
+        "medium",
+        14,
+        19,
+        "Survey run with 400+ responses; results published with an action plan.",
+    ),
+    (
+        ["W4"],
+        "4.1",
+        "Appoint a full-time Designated Clinical Officer",
+        "icbexec",
+        [],
+        ["icb"],
+        "high",
+        -1,
+        2,
+        "Full-time DCO in post with a health EHC advice tracking system.",
+    ),
+    (
+        ["W4"],
+        "4.2",
+        "Return health advice for EHC assessments within 6 weeks",
+        "dco",
+        ["therapies", "nd"],
+        ["icb", "trust"],
+        "high",
+        1,
+        10,
+        "95% of health advice returned within 6 weeks, monitored through provider contracts.",
+    ),
+    (
+        ["W4"],
+        "4.3",
+        "Reduce waiting times for neurodevelopmental assessment",
+        "nd",
+        ["icbcomm"],
+        ["trust", "icb"],
+        "high",
+        2,
+        24,
+        "Median wait under 18 weeks; no child waiting over 52 weeks.",
+    ),
+    (
+        ["W4"],
+        "4.4",
+        "Offer pre-diagnosis support to families waiting for assessment",
+        "nd",
+        ["pcfvice"],
+        ["trust", "pcf"],
+        "medium",
+        4,
+        11,
+        "Support workshops running monthly; 80% of attendees rate them useful.",
+    ),
+    (
+        ["W1", "W4"],
+        "4.5",
+        "Align health outcomes in EHC plans with the joint QA framework",
+        "dco",
+        ["qa"],
+        ["icb", "council"],
+        "medium",
+        6,
+        23,
+        "Health sections meet the QA standard in 85% of audited plans.",
+    ),
 ]
 
 NARRATIVES = {
-    "green": ["On track: {title_l} is progressing as planned and the Delivery Group noted good progress.",
-              "Milestones for this period met; no risks escalated.",
-              "Progress reviewed with partners; evidence of impact is building."],
-    "amber": ["Some slippage: recruitment and capacity pressures have slowed {title_l}; recovery plan agreed.",
-              "Risk to the due date; mitigation agreed at the Delivery Group.",
-              "Progress slower than planned while demand continues to rise."],
-    "red": ["Behind plan: {title_l} has slipped beyond the agreed timescale; escalated to the Delivery Group.",
-            "Significant risk: the rise in EHC requests continues to outstrip capacity; additional funding requested."],
+    "green": [
+        "On track: {title_l} is progressing as planned and the Delivery Group noted good progress.",
+        "Milestones for this period met; no risks escalated.",
+        "Progress reviewed with partners; evidence of impact is building.",
+    ],
+    "amber": [
+        "Some slippage: recruitment and capacity pressures have slowed {title_l}; recovery plan agreed.",
+        "Risk to the due date; mitigation agreed at the Delivery Group.",
+        "Progress slower than planned while demand continues to rise.",
+    ],
+    "red": [
+        "Behind plan: {title_l} has slipped beyond the agreed timescale; escalated to the Delivery Group.",
+        "Significant risk: the rise in EHC requests continues to outstrip capacity; additional funding requested.",
+    ],
     "blue": ["Completed: evidence submitted and accepted by the Delivery Group."],
 }
 
@@ -161,7 +440,7 @@ def _at(day: date) -> datetime:
 
 
 async def seed_demo(session: AsyncSession, *, today: date | None = None) -> Partnership:
-    existing = (await session.execute(select(Partnership).where(Partnership.la_code == LA_CODE))).scalar_one_or_none()
+    existing = (await session.execute(select(Partnership).where(col(Partnership.la_code) == LA_CODE))).scalar_one_or_none()
     if existing is not None:
         return existing
     today = today or date.today()
@@ -180,37 +459,61 @@ async def seed_demo(session: AsyncSession, *, today: date | None = None) -> Part
     people = {}
     for number, (key, (name, title, org, local)) in enumerate(PEOPLE.items(), start=1):
         people[key] = Person(
-            partnership_id=pid, external_id=f"HR{4100 + number:06d}", display_name=name, job_title=title,
+            partnership_id=pid,
+            external_id=f"HR{4100 + number:06d}",
+            display_name=name,
+            job_title=title,
             email=f"{local}@{'wessexvale.gov.example' if org == 'council' else org + '.nhs.example' if org in ('icb', 'trust') else org + '.wessexvale.example'}",
             organisation_id=orgs[org].id,
         )
     session.add_all(people.values())
     inspection = Inspection(
-        partnership_id=pid, framework="las_2016", kind="full", inspectorates=["ofsted", "cqc"],
-        onsite_start_on=onsite, onsite_end_on=onsite + timedelta(days=4), report_published_on=published,
+        partnership_id=pid,
+        framework="las_2016",
+        kind="full",
+        inspectorates=["ofsted", "cqc"],
+        onsite_start_on=onsite,
+        onsite_end_on=onsite + timedelta(days=4),
+        report_published_on=published,
         outcome="Significant concerns: a Written Statement of Action is required",
         report_url="https://reports.example/wessex-vale-local-area-send.pdf",
     )
     session.add(inspection)
     await session.flush()
     plan = Plan(
-        partnership_id=pid, inspection_id=inspection.id, kind="wsoa", title="Wessex Vale Written Statement of Action",
-        status="in_delivery", submission_due_on=published + timedelta(days=98), submitted_on=published + timedelta(days=95),
-        accepted_on=accepted, revisit_due_on=_months(accepted, 18),
+        partnership_id=pid,
+        inspection_id=inspection.id,
+        kind="wsoa",
+        title="Wessex Vale Written Statement of Action",
+        status="in_delivery",
+        submission_due_on=published + timedelta(days=98),
+        submitted_on=published + timedelta(days=95),
+        accepted_on=accepted,
+        revisit_due_on=_months(accepted, 18),
     )
     session.add(plan)
     await session.flush()
     concerns = {}
     for ref, title, theme, text in CONCERNS:
-        concerns[ref] = Concern(partnership_id=pid, plan_id=plan.id, ref=ref, kind="area_of_significant_weakness", title=title, verbatim_text=text, theme=theme)
+        concerns[ref] = Concern(
+            partnership_id=pid, plan_id=plan.id, ref=ref, kind="area_of_significant_weakness", title=title, verbatim_text=text, theme=theme
+        )
     session.add_all(concerns.values())
     await session.flush()
 
     for concern_refs, ref, title, owner, contributors, org_keys, priority, start_m, due_m, criteria in ACTIONS:
         start, due = _months(accepted, start_m), _months(accepted, due_m)
         action = Action(
-            partnership_id=pid, plan_id=plan.id, ref=ref, title=title, owner_id=people[owner].id, priority=priority,
-            planned_start_on=start, due_on=due, baseline_due_on=due, success_criteria=criteria,
+            partnership_id=pid,
+            plan_id=plan.id,
+            ref=ref,
+            title=title,
+            owner_id=people[owner].id,
+            priority=priority,
+            planned_start_on=start,
+            due_on=due,
+            baseline_due_on=due,
+            success_criteria=criteria,
             description=f"Part of the answer to {', '.join(concern_refs)}. {criteria}",
             created_at=_at(accepted),
         )
@@ -224,8 +527,15 @@ async def seed_demo(session: AsyncSession, *, today: date | None = None) -> Part
         _updates(session, action, people[owner].id, accepted, today, rng)
     people["leaver"].active = False
     people["leaver"].left_on = today - timedelta(days=40)
-    audit.record(session, actor=SYSTEM, action="create", entity_type="partnership", entity_id=pid, partnership_id=pid,
-                 changes={"name": [None, partnership.name], "source": [None, "demo data"]})
+    audit.record(
+        session,
+        actor=SYSTEM,
+        action="create",
+        entity_type="partnership",
+        entity_id=pid,
+        partnership_id=pid,
+        changes={"name": [None, partnership.name], "source": [None, "demo data"]},
+    )
     await session.commit()
     return partnership
 
@@ -258,14 +568,18 @@ def _milestones(session: AsyncSession, action: Action, start: date, due: date, t
         met = when < today and (action.status == "completed" or number < 3)
         session.add(
             Milestone(
-                partnership_id=action.partnership_id, action_id=action.id, title=f"{['First', 'Second', 'Final'][number - 1]} checkpoint: {action.ref}",
-                due_on=when, status="met" if met else ("missed" if when < today else "pending"),
-                met_on=min(today, when + timedelta(days=3)) if met else None, evidence_required=number == 3,
+                partnership_id=action.partnership_id,
+                action_id=action.id,
+                title=f"{['First', 'Second', 'Final'][number - 1]} checkpoint: {action.ref}",
+                due_on=when,
+                status="met" if met else ("missed" if when < today else "pending"),
+                met_on=min(today, when + timedelta(days=3)) if met else None,
+                evidence_required=number == 3,
             )
         )
 
 
-def _updates(session: AsyncSession, action: Action, author_id: object, accepted: date, today: date, rng: random.Random) -> None:
+def _updates(session: AsyncSession, action: Action, author_id: uuid.UUID, accepted: date, today: date, rng: random.Random) -> None:
     assert action.planned_start_on is not None and action.due_on is not None
     month = max(1, (action.planned_start_on.year - accepted.year) * 12 + action.planned_start_on.month - accepted.month + 1)
     while month <= 18:
@@ -282,10 +596,18 @@ def _updates(session: AsyncSession, action: Action, author_id: object, accepted:
             rag = rng.choices(["green", "amber"], weights=[4, 1])[0]
         session.add(
             ProgressUpdate(
-                partnership_id=action.partnership_id, action_id=action.id, author_id=author_id, rag=rag,
+                partnership_id=action.partnership_id,
+                action_id=action.id,
+                author_id=author_id,
+                rag=rag,
                 narrative=rng.choice(NARRATIVES[rag]).format(title_l=action.title[0].lower() + action.title[1:]),
-                percent_complete=100 if rag == "blue" else max(0, min(95, int(100 * (when - action.planned_start_on).days / max(1, (action.due_on - action.planned_start_on).days)))),
-                created_at=_at(when), updated_at=_at(when),
+                percent_complete=100
+                if rag == "blue"
+                else max(
+                    0, min(95, int(100 * (when - action.planned_start_on).days / max(1, (action.due_on - action.planned_start_on).days)))
+                ),
+                created_at=_at(when),
+                updated_at=_at(when),
             )
         )
         month += 1

@@ -39,7 +39,11 @@ async def healthz() -> Response:
     operation_id="ops-readyz",
     response_class=Response,
     responses={
-        200: {"model": Health, "description": "Ready.", "content": {"application/json": {"example": {"status": "ready", "schema_revision": "20261129_0001"}}}},
+        200: {
+            "model": Health,
+            "description": "Ready.",
+            "content": {"application/json": {"example": {"status": "ready", "schema_revision": "20261129_0001"}}},
+        },
         **{k: v for k, v in problems(503).items() if k == 503},
     },
     openapi_extra={"security": []},
@@ -54,7 +58,9 @@ async def readyz(request: Request, db: DatabaseDep) -> Response:
         return problem_response(request, status=503, detail="The database is not reachable or has no schema.", headers={"Retry-After": "5"})
     head = head_revision()
     if current != head:
-        return problem_response(request, status=503, detail=f"The schema is at {current}, not at {head}; run `wsoa migrate`.", headers={"Retry-After": "5"})
+        return problem_response(
+            request, status=503, detail=f"The schema is at {current}, not at {head}; run `wsoa migrate`.", headers={"Retry-After": "5"}
+        )
     return json_response({"status": "ready", "schema_revision": current})
 
 
@@ -64,7 +70,12 @@ async def readyz(request: Request, db: DatabaseDep) -> Response:
     description="Request counts and latencies by route, in the Prometheus text format.",
     operation_id="ops-metrics",
     response_class=Response,
-    responses={200: {"description": "Metrics.", "content": {"text/plain": {"example": "wsoa_http_requests_total{method=\"GET\",route=\"/api/v1/actions\",status=\"200\"} 42.0\n"}}}},
+    responses={
+        200: {
+            "description": "Metrics.",
+            "content": {"text/plain": {"example": 'wsoa_http_requests_total{method="GET",route="/api/v1/actions",status="200"} 42.0\n'}},
+        }
+    },
     openapi_extra={"security": []},
 )
 async def metrics() -> Response:

@@ -31,7 +31,11 @@ organisations = Resource(
     query=s.OrganisationQuery,
     parent=PARTNERSHIP_REF,
     description="Bodies of the partnership that own or contribute to actions: council, ICB, providers, parent carer forum.",
-    create_example={"partnership_id": "0b6f9d1e-3c41-4d0e-9f59-2f1f6b0a9c11", "name": "Wessex Vale Parent Carer Forum", "kind": "parent_carer_forum"},
+    create_example={
+        "partnership_id": "0b6f9d1e-3c41-4d0e-9f59-2f1f6b0a9c11",
+        "name": "Wessex Vale Parent Carer Forum",
+        "kind": "parent_carer_forum",
+    },
     update_example={"name": "Wessex Vale Parent Carer Forum CIC"},
 )
 

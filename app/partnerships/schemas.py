@@ -2,7 +2,7 @@
 
 import uuid
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, ConfigDict, Field, StringConstraints
@@ -25,7 +25,7 @@ def _zone(value: str) -> str:
 
 TimeZone = Annotated[str, StringConstraints(max_length=64), AfterValidator(_zone)]
 
-PARTNERSHIP_EXAMPLE = {
+PARTNERSHIP_EXAMPLE: dict[str, Any] = {
     "id": "0b6f9d1e-3c41-4d0e-9f59-2f1f6b0a9c11",
     "created_at": "2026-01-05T09:30:00Z",
     "updated_at": "2026-01-05T09:30:00Z",

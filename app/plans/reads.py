@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Select, String, and_, cast, false, func, not_, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlmodel import col
 
 from app.core.auth import Actor
 from app.core.resources import Reader, Row, link_ids
@@ -26,15 +27,15 @@ class ActionReader(Reader):
         res = self.resource
         links = [
             select(func.aggregate_strings(cast(getattr(link.table, link.column), String), ","))
-            .where(link.table.action_id == Action.id)
+            .where(link.table.action_id == col(Action.id))
             .scalar_subquery()
             .label(link.field)
             for link in res.links
         ]
         reported = (
-            select(ProgressUpdate.rag)
-            .where(ProgressUpdate.action_id == Action.id)
-            .order_by(ProgressUpdate.created_at.desc(), ProgressUpdate.id.desc())
+            select(col(ProgressUpdate.rag))
+            .where(col(ProgressUpdate.action_id) == col(Action.id))
+            .order_by(col(ProgressUpdate.created_at).desc(), col(ProgressUpdate.id).desc())
             .limit(1)
             .scalar_subquery()
             .label("reported_rag")
@@ -44,14 +45,14 @@ class ActionReader(Reader):
                 *res.columns,
                 *links,
                 reported,
-                Person.display_name.label("owner_display_name"),
-                Person.job_title.label("owner_job_title"),
-                Person.active.label("owner_active"),
-                Partnership.timezone.label("timezone"),
+                col(Person.display_name).label("owner_display_name"),
+                col(Person.job_title).label("owner_job_title"),
+                col(Person.active).label("owner_active"),
+                col(Partnership.timezone).label("timezone"),
             )
             .select_from(Action)
-            .join(Partnership, Partnership.id == Action.partnership_id)
-            .outerjoin(Person, Person.id == Action.owner_id)
+            .join(Partnership, col(Partnership.id) == col(Action.partnership_id))
+            .outerjoin(Person, col(Person.id) == col(Action.owner_id))
         )
 
     def shape(self, row: Row) -> Row:
@@ -84,27 +85,34 @@ class ActionReader(Reader):
             row["milestones"] = []
             by_id[row["id"]] = row
         result = await conn.execute(
-            select(Milestone.id, Milestone.action_id, Milestone.title, Milestone.due_on, Milestone.status, Milestone.met_on)
-            .where(Milestone.action_id.in_(list(by_id)))
-            .order_by(Milestone.action_id, Milestone.due_on, Milestone.id)
+            select(
+                col(Milestone.id),
+                col(Milestone.action_id),
+                col(Milestone.title),
+                col(Milestone.due_on),
+                col(Milestone.status),
+                col(Milestone.met_on),
+            )
+            .where(col(Milestone.action_id).in_(list(by_id)))
+            .order_by(col(Milestone.action_id), col(Milestone.due_on), col(Milestone.id))
         )
         for m in result:
-            by_id[m.action_id]["milestones"].append({"id": m.id, "title": m.title, "due_on": m.due_on, "status": m.status, "met_on": m.met_on})
+            by_id[m.action_id]["milestones"].append(
+                {"id": m.id, "title": m.title, "due_on": m.due_on, "status": m.status, "met_on": m.met_on}
+            )
         return rows
 
     async def filter(self, conn: AsyncConnection, actor: Actor, name: str, value: Any) -> ColumnElement[bool]:
         if name != "overdue":
             return await super().filter(conn, actor, name, value)
         # "Today" is local to each partnership, so compare per time zone in use.
-        zones = select(Partnership.timezone).distinct()
+        zones = select(col(Partnership.timezone)).distinct()
         if actor.partnership_id is not None:
-            zones = zones.where(Partnership.id == actor.partnership_id)
-        per_zone = [
-            and_(Partnership.timezone == zone, Action.due_on < today_in(zone)) for (zone,) in await conn.execute(zones)
-        ]
+            zones = zones.where(col(Partnership.id) == actor.partnership_id)
+        per_zone = [and_(col(Partnership.timezone) == zone, col(Action.due_on) < today_in(zone)) for (zone,) in await conn.execute(zones)]
         overdue = and_(
-            Action.status.not_in([s.value for s in NEVER_OVERDUE]),
-            Action.due_on.is_not(None),
+            col(Action.status).not_in([s.value for s in NEVER_OVERDUE]),
+            col(Action.due_on).is_not(None),
             or_(*per_zone) if per_zone else false(),
         )
         return overdue if value else not_(overdue)

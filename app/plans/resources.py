@@ -3,6 +3,7 @@
 from typing import Any
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from app.core.resources import Link, Ref, Resource
 from app.models import (
@@ -40,8 +41,13 @@ inspections = Resource(
     parent=PARTNERSHIP,
     description="Ofsted/CQC inspections of the local area: the full inspection, revisits and monitoring inspections.",
     create_example={
-        "partnership_id": PARTNERSHIP_ID, "framework": "las_2016", "kind": "full", "inspectorates": ["ofsted", "cqc"],
-        "onsite_start_on": "2017-01-16", "onsite_end_on": "2017-01-20", "report_published_on": "2017-03-20",
+        "partnership_id": PARTNERSHIP_ID,
+        "framework": "las_2016",
+        "kind": "full",
+        "inspectorates": ["ofsted", "cqc"],
+        "onsite_start_on": "2017-01-16",
+        "onsite_end_on": "2017-01-20",
+        "report_published_on": "2017-03-20",
     },
     update_example={"outcome": "Written statement of action required"},
 )
@@ -58,7 +64,12 @@ plans = Resource(
     parent=PARTNERSHIP,
     refs=(Ref("inspection_id", Inspection, "inspection"),),
     description="The improvement plan written in answer to an inspection: a WSoA, priority action plan or successor.",
-    create_example={"partnership_id": PARTNERSHIP_ID, "inspection_id": s.INSPECTION_ID, "kind": "wsoa", "title": "Written Statement of Action 2017"},
+    create_example={
+        "partnership_id": PARTNERSHIP_ID,
+        "inspection_id": s.INSPECTION_ID,
+        "kind": "wsoa",
+        "title": "Written Statement of Action 2017",
+    },
     update_example={"submitted_on": "2017-06-26"},
 )
 
@@ -75,7 +86,10 @@ concerns = Resource(
     unique_ref=True,
     description="The inspection report's findings that the plan must answer, in the report's own words.",
     create_example={
-        "plan_id": s.PLAN_ID, "ref": "W1", "kind": "area_of_significant_weakness", "title": "Timeliness of EHC plans",
+        "plan_id": s.PLAN_ID,
+        "ref": "W1",
+        "kind": "area_of_significant_weakness",
+        "title": "Timeliness of EHC plans",
         "verbatim_text": "Too many EHC plans are not completed within the statutory 20 weeks.",
     },
     update_example={"theme": "EHC needs assessment"},
@@ -83,7 +97,7 @@ concerns = Resource(
 
 
 def _concern_filter(value: Any) -> Any:
-    return Action.id.in_(select(ActionConcern.action_id).where(ActionConcern.concern_id == value))
+    return col(Action.id).in_(select(col(ActionConcern.action_id)).where(col(ActionConcern.concern_id) == value))
 
 
 actions = Resource(
@@ -105,16 +119,22 @@ actions = Resource(
     ),
     filters={
         "concern_id": _concern_filter,
-        "due_before": lambda v: Action.due_on < v,
-        "due_after": lambda v: Action.due_on > v,
+        "due_before": lambda v: col(Action.due_on) < v,
+        "due_after": lambda v: col(Action.due_on) > v,
     },
     reader=None,
     rules=ActionRules(),
     description="What the partnership will do about one or more concerns, by when and who answers for it. "
     "Carries derived health (`rag`, `is_overdue`, `days_overdue`, `is_slipping`, `owner_active`), its owner and milestones.",
     create_example={
-        "plan_id": s.PLAN_ID, "ref": "1.3", "title": "Clear the backlog of EHC needs assessments", "concern_ids": [s.CONCERN_ID],
-        "owner_id": s.PERSON_ID, "priority": "high", "planned_start_on": "2017-08-01", "due_on": "2018-03-31",
+        "plan_id": s.PLAN_ID,
+        "ref": "1.3",
+        "title": "Clear the backlog of EHC needs assessments",
+        "concern_ids": [s.CONCERN_ID],
+        "owner_id": s.PERSON_ID,
+        "priority": "high",
+        "planned_start_on": "2017-08-01",
+        "due_on": "2018-03-31",
         "success_criteria": "90% of new EHC plans issued within 20 weeks for three consecutive months.",
     },
     update_example={"forecast_on": "2018-05-31"},
@@ -131,7 +151,7 @@ milestones = Resource(
     read=s.MilestoneRead,
     query=s.MilestoneQuery,
     parent=ACTION,
-    filters={"due_before": lambda v: Milestone.due_on < v, "due_after": lambda v: Milestone.due_on > v},
+    filters={"due_before": lambda v: col(Milestone.due_on) < v, "due_after": lambda v: col(Milestone.due_on) > v},
     description="Checkpoints of an action (for example the 3-, 6- and 12-month steps of a plan).",
     create_example={"action_id": s.ACTION_ID, "title": "Coordinators in post", "due_on": "2017-10-31", "evidence_required": True},
     update_example={"status": "met", "met_on": "2017-10-20"},
@@ -152,7 +172,9 @@ progress_updates = Resource(
     rules=ProgressUpdateRules(),
     description="Dated narrative reports on an action with a self-assessed RAG. Append-only: never edited or deleted.",
     create_example={
-        "action_id": s.ACTION_ID, "rag": "amber", "percent_complete": 55,
+        "action_id": s.ACTION_ID,
+        "rag": "amber",
+        "percent_complete": 55,
         "narrative": "Three of four coordinators are in post; the backlog fell from 212 to 164 cases.",
     },
 )

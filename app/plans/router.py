@@ -29,7 +29,11 @@ for resource in (r.inspections, r.plans, r.concerns, r.actions, r.milestones, r.
     response_class=Response,
     dependencies=[JsonBody],
     responses={201: ok(s.ProgressUpdateRead, "The new progress update."), **problems(400, 404, 415)},
-    openapi_extra={"requestBody": {"content": {"application/json": {"example": {k: v for k, v in r.progress_updates.create_example.items() if k != "action_id"}}}}},
+    openapi_extra={
+        "requestBody": {
+            "content": {"application/json": {"example": {k: v for k, v in r.progress_updates.create_example.items() if k != "action_id"}}}
+        }
+    },
 )
 async def create_action_progress(
     request: Request, id: uuid.UUID, data: s.ActionProgressCreate, session: SessionDep, db: DatabaseDep, actor: CurrentActor

@@ -2,7 +2,7 @@
 
 import uuid
 from datetime import date
-from typing import Annotated, Self
+from typing import Annotated, Any, Self
 
 from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
@@ -22,7 +22,7 @@ from app.models.enums import (
     Rag,
 )
 
-STAMP = {"created_at": "2026-02-02T10:15:00Z", "updated_at": "2026-03-01T08:00:00Z", "version": 2}
+STAMP: dict[str, Any] = {"created_at": "2026-02-02T10:15:00Z", "updated_at": "2026-03-01T08:00:00Z", "version": 2}
 PARTNERSHIP_ID = "0b6f9d1e-3c41-4d0e-9f59-2f1f6b0a9c11"
 INSPECTION_ID = "3f2e1d0c-4b5a-4968-8776-a5b4c3d2e1f0"
 PLAN_ID = "7c6b5a49-3827-4165-9483-726150493827"
@@ -38,6 +38,7 @@ def _dates_in_order(earlier: date | None, later: date | None, later_name: str, e
 
 
 # Inspections ---------------------------------------------------------------------------------
+
 
 class InspectionCreate(Body):
     partnership_id: uuid.UUID
@@ -62,9 +63,16 @@ class InspectionRead(EntityRead):
     model_config = ConfigDict(
         json_schema_extra={
             "example": {
-                "id": INSPECTION_ID, **STAMP, "partnership_id": PARTNERSHIP_ID, "framework": "las_2016", "kind": "full",
-                "inspectorates": ["ofsted", "cqc"], "onsite_start_on": "2017-01-16", "onsite_end_on": "2017-01-20",
-                "report_published_on": "2017-03-20", "outcome": "Written statement of action required",
+                "id": INSPECTION_ID,
+                **STAMP,
+                "partnership_id": PARTNERSHIP_ID,
+                "framework": "las_2016",
+                "kind": "full",
+                "inspectorates": ["ofsted", "cqc"],
+                "onsite_start_on": "2017-01-16",
+                "onsite_end_on": "2017-01-20",
+                "report_published_on": "2017-03-20",
+                "outcome": "Written statement of action required",
                 "report_url": "https://reports.example/wessex-vale-2017.pdf",
             }
         }
@@ -91,6 +99,7 @@ class InspectionQuery(ListQuery):
 
 # Plans ---------------------------------------------------------------------------------------
 
+
 class PlanCreate(Body):
     partnership_id: uuid.UUID
     inspection_id: uuid.UUID | None = None
@@ -112,9 +121,17 @@ class PlanRead(EntityRead):
     model_config = ConfigDict(
         json_schema_extra={
             "example": {
-                "id": PLAN_ID, **STAMP, "partnership_id": PARTNERSHIP_ID, "inspection_id": INSPECTION_ID, "kind": "wsoa",
-                "title": "Written Statement of Action 2017", "status": "in_delivery", "submission_due_on": "2017-06-28",
-                "submitted_on": "2017-06-26", "accepted_on": "2017-07-24", "revisit_due_on": "2019-01-24",
+                "id": PLAN_ID,
+                **STAMP,
+                "partnership_id": PARTNERSHIP_ID,
+                "inspection_id": INSPECTION_ID,
+                "kind": "wsoa",
+                "title": "Written Statement of Action 2017",
+                "status": "in_delivery",
+                "submission_due_on": "2017-06-28",
+                "submitted_on": "2017-06-26",
+                "accepted_on": "2017-07-24",
+                "revisit_due_on": "2019-01-24",
             }
         }
     )
@@ -141,6 +158,7 @@ class PlanQuery(ListQuery):
 
 # Concerns ------------------------------------------------------------------------------------
 
+
 class ConcernCreate(Body):
     plan_id: uuid.UUID
     ref: Ref = Field(description="Unique within the plan, e.g. `W1`.")
@@ -155,10 +173,16 @@ class ConcernRead(EntityRead):
     model_config = ConfigDict(
         json_schema_extra={
             "example": {
-                "id": CONCERN_ID, **STAMP, "partnership_id": PARTNERSHIP_ID, "plan_id": PLAN_ID, "ref": "W1",
-                "kind": "area_of_significant_weakness", "title": "Timeliness of EHC plans",
+                "id": CONCERN_ID,
+                **STAMP,
+                "partnership_id": PARTNERSHIP_ID,
+                "plan_id": PLAN_ID,
+                "ref": "W1",
+                "kind": "area_of_significant_weakness",
+                "title": "Timeliness of EHC plans",
                 "verbatim_text": "Too many EHC plans are not completed within the statutory 20 weeks.",
-                "theme": "EHC needs assessment", "judgement": "not_yet_assessed",
+                "theme": "EHC needs assessment",
+                "judgement": "not_yet_assessed",
             }
         }
     )
@@ -182,6 +206,7 @@ class ConcernQuery(ListQuery):
 
 
 # Actions -------------------------------------------------------------------------------------
+
 
 class ActionCreate(Body):
     plan_id: uuid.UUID
@@ -234,17 +259,41 @@ class ActionRead(EntityRead):
     model_config = ConfigDict(
         json_schema_extra={
             "example": {
-                "id": ACTION_ID, **STAMP, "partnership_id": PARTNERSHIP_ID, "plan_id": PLAN_ID, "ref": "1.3",
+                "id": ACTION_ID,
+                **STAMP,
+                "partnership_id": PARTNERSHIP_ID,
+                "plan_id": PLAN_ID,
+                "ref": "1.3",
                 "title": "Clear the backlog of EHC needs assessments",
                 "description": "Recruit four agency EHC coordinators and triage the open cases weekly.",
-                "concern_ids": [CONCERN_ID], "owner_id": PERSON_ID, "contributor_ids": [], "organisation_ids": [],
-                "priority": "high", "status": "in_progress", "planned_start_on": "2017-08-01", "due_on": "2018-03-31",
-                "baseline_due_on": "2018-03-31", "forecast_on": "2018-05-31", "completed_on": None,
+                "concern_ids": [CONCERN_ID],
+                "owner_id": PERSON_ID,
+                "contributor_ids": [],
+                "organisation_ids": [],
+                "priority": "high",
+                "status": "in_progress",
+                "planned_start_on": "2017-08-01",
+                "due_on": "2018-03-31",
+                "baseline_due_on": "2018-03-31",
+                "forecast_on": "2018-05-31",
+                "completed_on": None,
                 "success_criteria": "90% of new EHC plans issued within 20 weeks for three consecutive months.",
-                "rag": "red", "reported_rag": "amber", "is_overdue": False, "days_overdue": 0, "is_slipping": True,
+                "rag": "red",
+                "reported_rag": "amber",
+                "is_overdue": False,
+                "days_overdue": 0,
+                "is_slipping": True,
                 "owner_active": True,
                 "owner": {"id": PERSON_ID, "display_name": "Priya Raman", "job_title": "Head of SEND Assessment", "active": True},
-                "milestones": [{"id": "e1d2c3b4-a596-4788-9a0b-1c2d3e4f5a6b", "title": "Coordinators in post", "due_on": "2017-10-31", "status": "met", "met_on": "2017-10-20"}],
+                "milestones": [
+                    {
+                        "id": "e1d2c3b4-a596-4788-9a0b-1c2d3e4f5a6b",
+                        "title": "Coordinators in post",
+                        "due_on": "2017-10-31",
+                        "status": "met",
+                        "met_on": "2017-10-20",
+                    }
+                ],
             }
         }
     )
@@ -291,6 +340,7 @@ class ActionQuery(ListQuery):
 
 # Milestones ----------------------------------------------------------------------------------
 
+
 class MilestoneCreate(Body):
     action_id: uuid.UUID
     title: Title
@@ -312,8 +362,14 @@ class MilestoneRead(EntityRead):
     model_config = ConfigDict(
         json_schema_extra={
             "example": {
-                "id": "e1d2c3b4-a596-4788-9a0b-1c2d3e4f5a6b", **STAMP, "partnership_id": PARTNERSHIP_ID, "action_id": ACTION_ID,
-                "title": "Coordinators in post", "due_on": "2017-10-31", "status": "met", "met_on": "2017-10-20",
+                "id": "e1d2c3b4-a596-4788-9a0b-1c2d3e4f5a6b",
+                **STAMP,
+                "partnership_id": PARTNERSHIP_ID,
+                "action_id": ACTION_ID,
+                "title": "Coordinators in post",
+                "due_on": "2017-10-31",
+                "status": "met",
+                "met_on": "2017-10-20",
                 "evidence_required": True,
             }
         }
@@ -339,6 +395,7 @@ class MilestoneQuery(ListQuery):
 
 # Progress updates ----------------------------------------------------------------------------
 
+
 class ActionProgressCreate(Body):
     author_id: uuid.UUID | None = Field(None, description="Defaults to the person linked to the caller's key.")
     rag: Rag
@@ -356,10 +413,15 @@ class ProgressUpdateRead(EntityRead):
     model_config = ConfigDict(
         json_schema_extra={
             "example": {
-                "id": "b7a69584-7362-4514-a3b2-c1d0e9f8a7b6", **{**STAMP, "version": 1}, "partnership_id": PARTNERSHIP_ID,
-                "action_id": ACTION_ID, "author_id": PERSON_ID, "rag": "amber",
+                "id": "b7a69584-7362-4514-a3b2-c1d0e9f8a7b6",
+                **{**STAMP, "version": 1},
+                "partnership_id": PARTNERSHIP_ID,
+                "action_id": ACTION_ID,
+                "author_id": PERSON_ID,
+                "rag": "amber",
                 "narrative": "Three of four coordinators are in post; the backlog fell from 212 to 164 cases.",
-                "percent_complete": 55, "blockers": "Educational psychology advice still averages 9 weeks.",
+                "percent_complete": 55,
+                "blockers": "Educational psychology advice still averages 9 weeks.",
                 "next_steps": "Commission additional EP capacity from the neighbouring authority.",
             }
         }

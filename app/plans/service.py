@@ -4,6 +4,7 @@ import uuid
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.core.auth import Actor
 from app.core.errors import FieldError, Unprocessable
@@ -14,7 +15,7 @@ from app.models import Person
 async def _require_active(session: AsyncSession, person_id: uuid.UUID | None, pointer: str) -> None:
     if person_id is None:
         return
-    active = (await session.execute(select(Person.active).where(Person.id == person_id))).scalar_one_or_none()
+    active = (await session.execute(select(col(Person.active)).where(col(Person.id) == person_id))).scalar_one_or_none()
     if active is False:
         raise Unprocessable(
             "The person has left the partnership and cannot take this on.",
@@ -44,5 +45,3 @@ class ProgressUpdateRules(Rules):
                     errors=[FieldError(pointer="/author_id", message="required for callers without a linked person")],
                 )
             values["author_id"] = actor.person_id
-
-
