@@ -13,7 +13,8 @@ from decimal import Decimal
 from typing import Any, cast
 
 from pydantic import BaseModel
-from sqlalchemy import Column, ColumnElement, Select, String, Table, cast, func, select
+from sqlalchemy import Column, ColumnElement, Select, String, Table, func, select
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql.base import ReadOnlyColumnCollection
 
@@ -123,7 +124,7 @@ class Reader:
         columns: list[Any] = list(res.columns)
         for link in res.links:
             agg = (
-                select(func.aggregate_strings(cast(getattr(link.table, link.column), String), ","))
+                select(func.aggregate_strings(sql_cast(getattr(link.table, link.column), String), ","))
                 .where(link.table.action_id == res.c.id)
                 .scalar_subquery()
                 .label(link.field)
