@@ -16,7 +16,7 @@ class Settings(BaseSettings):
     environment: str = Field(default="development", description="`development`, `test` or `production`.")
     log_level: str = Field(default="INFO", description="Log level of the JSON logs.")
     log_json: bool = Field(default=True, description="Write logs as JSON lines (false: human-readable).")
-    db_pool_size: int = Field(default=10, ge=1, le=200, description="Database connections kept per process.")
+    db_pool_size: int = Field(default=20, ge=1, le=200, description="Database connections kept per process (PostgreSQL).")
     idempotency_ttl_hours: int = Field(default=24, ge=1, description="How long an Idempotency-Key is remembered.")
     idempotency_lease_seconds: int = Field(
         default=300,
@@ -27,6 +27,10 @@ class Settings(BaseSettings):
         default=5.0,
         ge=0,
         description="How long a verified API key is trusted in memory before it is looked up again.",
+    )
+    otel_enabled: bool = Field(
+        default=False,
+        description="Emit OpenTelemetry traces, metrics and logs through FastAPI's instrumentation (configure the SDK and exporters yourself).",
     )
     public_base_url: str = Field(default="", description="Base URL used in `Location` and `Link` headers; empty: from the request.")
 

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import ColumnElement, and_, or_
+from sqlalchemy import ColumnElement, and_, bindparam, or_
 from starlette.datastructures import URL
 
 from app.core.errors import FieldError, Unprocessable
@@ -44,13 +44,12 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
         ) from exc
 
 
-def keyset(created_col: Any, id_col: Any, query: ListQuery) -> tuple[ColumnElement[bool] | None, list[Any]]:
-    """The WHERE clause after the cursor, and the ORDER BY for the requested direction."""
-    descending = query.sort.startswith("-")
+def keyset(created_col: Any, id_col: Any, *, descending: bool, after_cursor: bool) -> tuple[ColumnElement[bool] | None, list[Any]]:
+    """The WHERE clause after the cursor (bound as `after_created`, `after_id`) and the ORDER BY."""
     order = [created_col.desc(), id_col.desc()] if descending else [created_col.asc(), id_col.asc()]
-    if query.cursor is None:
+    if not after_cursor:
         return None, order
-    created, ident = decode_cursor(query.cursor)
+    created, ident = bindparam("after_created", type_=created_col.type), bindparam("after_id", type_=id_col.type)
     if descending:
         clause = or_(created_col < created, and_(created_col == created, id_col < ident))
     else:

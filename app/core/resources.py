@@ -7,22 +7,24 @@ validation), with a fixed number of statements whatever the page size.
 """
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cached_property
 from typing import Any, cast
 
 from pydantic import BaseModel
-from sqlalchemy import Column, ColumnElement, Select, String, Table, func, select
+from sqlalchemy import Column, ColumnElement, Select, String, Table, bindparam, func, select
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql.base import ReadOnlyColumnCollection
 
 from app.core.auth import Actor
-from app.core.pagination import ListQuery, keyset
+from app.core.pagination import ListQuery, decode_cursor, keyset
 from app.models import Entity, Partnership
 
 Row = dict[str, Any]
+PAGING = {"limit", "cursor", "sort"}
 FilterFn = Callable[[Any], ColumnElement[bool]]
 
 
@@ -118,6 +120,7 @@ class Reader:
 
     def __init__(self, resource: Resource) -> None:
         self.resource = resource
+        self._lists: dict[tuple[Any, ...], Select[Any]] = {}
 
     def statement(self) -> Select[Any]:
         res = self.resource
@@ -144,26 +147,63 @@ class Reader:
         """Hook for readers that embed related rows: one more statement for the whole page."""
         return rows
 
-    async def fetch(self, conn: AsyncConnection, where: Sequence[ColumnElement[bool]], order: Sequence[Any], limit: int) -> list[Row]:
-        stmt = self.statement().where(*where).order_by(*order).limit(limit)
-        result = await conn.execute(stmt)
-        rows = [self.shape(dict(r._mapping)) for r in result]
+    @cached_property
+    def base(self) -> Select[Any]:
+        """Built once: constructing a statement costs more than executing a cached one."""
+        return self.statement()
+
+    @cached_property
+    def by_id(self) -> Select[Any]:
+        return self.base.where(self.resource.c.id == bindparam("entity_id"))
+
+    @cached_property
+    def by_id_in_partnership(self) -> Select[Any]:
+        column = self.resource.c.id if self.resource.table is Partnership else self.resource.c.partnership_id
+        return self.by_id.where(column == bindparam("scope_id"))
+
+    async def run(self, conn: AsyncConnection, stmt: Select[Any], params: dict[str, Any] | None = None) -> list[Row]:
+        result = await conn.execute(stmt, params or {})
+        keys = list(result.keys())
+        rows = [self.shape(dict(zip(keys, r, strict=True))) for r in result]
         return await self.finish(conn, rows)
 
     async def list(self, conn: AsyncConnection, actor: Actor, query: ListQuery) -> list[Row]:
+        """A page of the list. Statements are cached per shape of query, so a page costs no SQL building."""
         res = self.resource
-        where = res.scope(actor)
-        after, order = keyset(res.c.created_at, res.c.id, query)
-        if after is not None:
-            where.append(after)
-        for name in query.model_fields_set - {"limit", "cursor", "sort"}:
-            value = getattr(query, name)
-            if value is None:
-                continue
-            where.append(await self.filter(conn, actor, name, value))
-        return await self.fetch(conn, where, order, query.limit + 1)
+        names = tuple(sorted(n for n in query.model_fields_set - PAGING if getattr(query, n) is not None))
+        params: dict[str, Any] = {n: getattr(query, n) for n in names}
+        params["limit"] = query.limit + 1
+        if query.cursor is not None:
+            params["after_created"], params["after_id"] = decode_cursor(query.cursor)
+        scoped = actor.partnership_id is not None
+        if scoped:
+            params["scope_id"] = actor.partnership_id
+        key = (names, query.sort, query.cursor is not None, scoped)
+        stmt = self._lists.get(key)
+        if stmt is None:
+            after, order = keyset(res.c.created_at, res.c.id, descending=query.sort.startswith("-"), after_cursor=query.cursor is not None)
+            where = [after] if after is not None else []
+            if scoped:
+                where.append((res.c.id if res.table is Partnership else res.c.partnership_id) == bindparam("scope_id"))
+            dynamic = False
+            for name in names:
+                if name in self.dynamic_filters:
+                    dynamic = True
+                    where.append(await self.dynamic_filter(conn, actor, name, params.pop(name)))
+                else:
+                    where.append(self.filter(name, bindparam(name)))
+            stmt = self.base.where(*where).order_by(*order).limit(bindparam("limit"))
+            if not dynamic:
+                self._lists[key] = stmt
+        return await self.run(conn, stmt, params)
 
-    async def filter(self, conn: AsyncConnection, actor: Actor, name: str, value: Any) -> ColumnElement[bool]:
+    dynamic_filters: frozenset[str] = frozenset()
+
+    async def dynamic_filter(self, conn: AsyncConnection, actor: Actor, name: str, value: Any) -> ColumnElement[bool]:
+        """Filters whose SQL depends on more than the value (see ActionReader's `overdue`)."""
+        raise NotImplementedError(name)
+
+    def filter(self, name: str, value: Any) -> ColumnElement[bool]:
         res = self.resource
         if name in res.filters:
             clause: ColumnElement[bool] = res.filters[name](value)
@@ -173,5 +213,8 @@ class Reader:
         return cast(ColumnElement[bool], res.c[name] == value)
 
     async def get(self, conn: AsyncConnection, actor: Actor, id_: uuid.UUID) -> Row | None:
-        rows = await self.fetch(conn, [self.resource.c.id == id_, *self.resource.scope(actor)], [], 1)
+        if actor.partnership_id is None:
+            rows = await self.run(conn, self.by_id, {"entity_id": id_})
+        else:
+            rows = await self.run(conn, self.by_id_in_partnership, {"entity_id": id_, "scope_id": actor.partnership_id})
         return rows[0] if rows else None

@@ -5,6 +5,7 @@ summary, description, clean operation id, documented problems and examples.
 """
 
 import uuid
+from enum import Enum
 from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Depends, Header, Query, Request
@@ -26,7 +27,7 @@ IfMatch = Annotated[str | None, Header(description="The resource's current ETag 
 IfNoneMatch = Annotated[str | None, Header(description="An ETag you hold; 304 when it is still current.")]
 
 
-def require_json(request: Request) -> None:
+async def require_json(request: Request) -> None:
     """Bodies must be JSON objects; anything else is a 415 problem."""
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media not in JSON_TYPES and not (media.startswith("application/") and media.endswith("+json")):
@@ -66,8 +67,9 @@ async def read_one(db: Any, actor: Any, res: Resource, entity_id: uuid.UUID) -> 
     return row
 
 
-def resource_router(res: Resource) -> APIRouter:
-    router = APIRouter(tags=[res.tag])
+def add_resource_routes(router: APIRouter, res: Resource) -> None:
+    """Adds the collection's routes to `router` (flat: nested routers cost a match per level)."""
+    tags: list[str | Enum] = [res.tag]
     plural = res.path.replace("-", " ")
     noun = res.entity.replace("_", " ")
     read_example = res.read.model_config.get("json_schema_extra", {}).get("example")  # type: ignore[union-attr]
@@ -79,6 +81,7 @@ def resource_router(res: Resource) -> APIRouter:
         summary=f"List {plural}",
         description=f'{res.description}\n\nKeyset-paginated (`limit`, `cursor`, `Link: rel="next"`); '
         "filters are query parameters named after fields, and unknown parameters are rejected with 422.",
+        tags=tags,
         operation_id=f"{res.path}-list",
         response_class=Response,
         responses={200: ok(page_model(res.read), f"A page of {plural}."), **problems(400)},
@@ -94,6 +97,7 @@ def resource_router(res: Resource) -> APIRouter:
         f"/{res.path}/{{id}}",
         summary=f"Read one {noun}",
         description=f"The {noun} with its current `ETag`; send `If-None-Match` to get 304 when unchanged.",
+        tags=tags,
         operation_id=f"{res.path}-get",
         response_class=Response,
         responses={200: ok(res.read, f"The {noun}.", read_example), 304: {"description": "Not modified."}, **problems(404)},
@@ -108,6 +112,7 @@ def resource_router(res: Resource) -> APIRouter:
             summary=f"Create a {noun}",
             description=f"Creates a {noun}: 201 with `Location`, `ETag` and the new representation. "
             "Send `Idempotency-Key` to make retries safe.",
+            tags=tags,
             operation_id=f"{res.path}-create",
             status_code=201,
             response_class=Response,
@@ -127,6 +132,7 @@ def resource_router(res: Resource) -> APIRouter:
             summary=f"Change a {noun}",
             description="JSON Merge Patch (RFC 7396): a field absent keeps its value, `null` clears an optional field. "
             "Requires `If-Match` with the current ETag (428 without, 412 when stale). Read-only and unknown fields are rejected.",
+            tags=tags,
             operation_id=f"{res.path}-update",
             response_class=Response,
             dependencies=[JsonBody],
@@ -160,6 +166,7 @@ def resource_router(res: Resource) -> APIRouter:
             f"/{res.path}/{{id}}",
             summary=f"Delete a {noun}",
             description="Requires `If-Match`. A resource that others still reference cannot be deleted (409).",
+            tags=tags,
             operation_id=f"{res.path}-delete",
             status_code=204,
             response_class=Response,
@@ -168,5 +175,3 @@ def resource_router(res: Resource) -> APIRouter:
         async def delete_item(id: uuid.UUID, session: SessionDep, actor: CurrentActor, if_match: IfMatch = None) -> Response:
             await crud.remove(session, actor=actor, res=res, entity_id=id, if_match=if_match)
             return Response(status_code=204)
-
-    return router

@@ -2,9 +2,9 @@
 
 from fastapi import APIRouter
 
-from app.core.routing import resource_router
+from app.core.routing import API_PREFIX, add_resource_routes
 from app.partnerships import resources as r
 
-router = APIRouter()
+router = APIRouter(prefix=API_PREFIX)
 for resource in (r.partnerships, r.organisations, r.people):
-    router.include_router(resource_router(resource))
+    add_resource_routes(router, resource)

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Select, String, and_, cast, false, func, not_, or_, select
+from sqlalchemy import ColumnElement, Select, String, and_, bindparam, cast, false, func, not_, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col
 
@@ -20,6 +20,20 @@ from app.plans.rag import NEVER_OVERDUE, derive
 
 def today_in(zone: str) -> Any:
     return datetime.now(ZoneInfo(zone)).date()
+
+
+MILESTONES = (
+    select(
+        col(Milestone.id),
+        col(Milestone.action_id),
+        col(Milestone.title),
+        col(Milestone.due_on),
+        col(Milestone.status),
+        col(Milestone.met_on),
+    )
+    .where(col(Milestone.action_id).in_(bindparam("action_ids", expanding=True)))
+    .order_by(col(Milestone.action_id), col(Milestone.due_on), col(Milestone.id))
+)
 
 
 class ActionReader(Reader):
@@ -84,27 +98,14 @@ class ActionReader(Reader):
         for row in rows:
             row["milestones"] = []
             by_id[row["id"]] = row
-        result = await conn.execute(
-            select(
-                col(Milestone.id),
-                col(Milestone.action_id),
-                col(Milestone.title),
-                col(Milestone.due_on),
-                col(Milestone.status),
-                col(Milestone.met_on),
-            )
-            .where(col(Milestone.action_id).in_(list(by_id)))
-            .order_by(col(Milestone.action_id), col(Milestone.due_on), col(Milestone.id))
-        )
-        for m in result:
-            by_id[m.action_id]["milestones"].append(
-                {"id": m.id, "title": m.title, "due_on": m.due_on, "status": m.status, "met_on": m.met_on}
-            )
+        result = await conn.execute(MILESTONES, {"action_ids": list(by_id)})
+        for id_, action_id, title, due_on, status, met_on in result:
+            by_id[action_id]["milestones"].append({"id": id_, "title": title, "due_on": due_on, "status": status, "met_on": met_on})
         return rows
 
-    async def filter(self, conn: AsyncConnection, actor: Actor, name: str, value: Any) -> ColumnElement[bool]:
-        if name != "overdue":
-            return await super().filter(conn, actor, name, value)
+    dynamic_filters = frozenset({"overdue"})
+
+    async def dynamic_filter(self, conn: AsyncConnection, actor: Actor, name: str, value: Any) -> ColumnElement[bool]:
         # "Today" is local to each partnership, so compare per time zone in use.
         zones = select(col(Partnership.timezone)).distinct()
         if actor.partnership_id is not None:

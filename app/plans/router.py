@@ -9,13 +9,13 @@ from app.core import crud
 from app.core.auth import CurrentActor
 from app.core.db import DatabaseDep, SessionDep
 from app.core.errors import problems
-from app.core.routing import JsonBody, created_response, ok, read_one, resource_router
+from app.core.routing import API_PREFIX, JsonBody, add_resource_routes, created_response, ok, read_one
 from app.plans import resources as r
 from app.plans import schemas as s
 
-router = APIRouter()
+router = APIRouter(prefix=API_PREFIX)
 for resource in (r.inspections, r.plans, r.concerns, r.actions, r.milestones, r.progress_updates):
-    router.include_router(resource_router(resource))
+    add_resource_routes(router, resource)
 
 
 @router.post(

@@ -1,0 +1,55 @@
+# wsoa-tracker: `make serve` and `make test` are all a newcomer needs.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+WSOA_TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
+export WSOA_TEST_POSTGRES_URL
+
+.PHONY: install serve test test-sqlite test-postgres lint format openapi migration bench clean
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Serve the API on the embedded SQLite database with demo data; prints one demo key per role.
+serve: install
+	$(BIN)/wsoa serve --demo
+
+## The whole suite: lint, types, then every test on SQLite and on PostgreSQL.
+test: install lint test-sqlite test-postgres
+
+test-sqlite: install
+	$(BIN)/pytest --db sqlite
+
+test-postgres: install
+	$(BIN)/pytest --db postgres
+
+lint: install
+	$(BIN)/ruff check app tests migrations bench
+	$(BIN)/ruff format --check app tests migrations bench
+	$(BIN)/mypy
+
+format: install
+	$(BIN)/ruff check --fix app tests migrations bench
+	$(BIN)/ruff format app tests migrations bench
+
+## Rewrite the committed OpenAPI document from the app.
+openapi: install
+	$(BIN)/wsoa openapi --output openapi/openapi.json
+
+## New migration from the models: make migration m="add evidence"
+migration: install
+	@test -n "$(m)" || (echo 'usage: make migration m="what changed"' && exit 2)
+	$(BIN)/alembic -c alembic.ini revision --autogenerate -m "$(m)"
+
+## Load benchmark against a raw Starlette + asyncpg baseline (needs PostgreSQL and wrk).
+bench: install
+	$(BIN)/python -m bench.run
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis wsoa.db wsoa.db-wal wsoa.db-shm

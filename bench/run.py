@@ -1,0 +1,200 @@
+"""Read benchmark: the service beside a raw Starlette + asyncpg baseline, on PostgreSQL.
+
+    python -m bench.run [--seconds 10] [--rounds 3] [--connections 32]
+
+Builds a fresh `wsoa_bench` database (1 plan, 12 concerns, 200 actions, 500 people), starts the
+service (1 worker) and the baseline (1 worker) on 127.0.0.1, checks they return the same actions,
+then runs wrk against each in alternation (A B A B ...) and reports requests/s, p50 and p99 and the
+ratio to the baseline per pair, with the median ratio. Results go to bench/results/.
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+from sqlalchemy.engine import make_url
+
+from app.core.db import Database
+from app.core.migrations import upgrade
+from app.keys import create_key
+from app.models.enums import Role
+from bench.data import seed
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results"
+SERVER_URL = os.environ.get("WSOA_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+SERVICE_PORT, BASELINE_PORT = 8811, 8812
+
+
+async def prepare(name: str) -> tuple[str, str, list[str]]:
+    server = make_url(SERVER_URL)
+    admin = await asyncpg.connect(host=server.host, port=server.port or 5432, user=server.username, database=server.database)
+    await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    await admin.close()
+    url = server.set(database=name).render_as_string(hide_password=False)
+    await asyncio.to_thread(upgrade, url)
+    db = Database(url)
+    await seed(db)
+    async with db.sessions() as session:
+        _, token = await create_key(session, role=Role.admin, name="bench")
+    async with db.engine.connect() as conn:
+        from sqlalchemy import text
+
+        ids = [str(r[0]) for r in await conn.execute(text("SELECT id FROM action ORDER BY created_at, id"))]
+    await db.dispose()
+    return url, token, ids
+
+
+def start(cmd: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    out = log.open("wb")
+    return subprocess.Popen(cmd, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True)
+
+
+def wait_up(url: str, headers: dict[str, str]) -> None:
+    for _ in range(100):
+        try:
+            if httpx.get(url, headers=headers, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise SystemExit(f"server at {url} did not come up")
+
+
+def normalise(value: Any) -> Any:
+    """Timestamps are compared as instants: PostgreSQL and the service spell fractions differently."""
+    if isinstance(value, dict):
+        return {k: normalise(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [normalise(v) for v in value]
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d\d-\d\dT[\d:.]+(Z|[+-]\d\d:\d\d)", value):
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC).isoformat()
+    return value
+
+
+def check_same(token: str, action_id: str) -> None:
+    headers = {"Authorization": f"Bearer {token}"}
+    ours = httpx.get(f"http://127.0.0.1:{SERVICE_PORT}/api/v1/actions?limit=50", headers=headers).json()["items"]
+    theirs = httpx.get(f"http://127.0.0.1:{BASELINE_PORT}/api/v1/actions?limit=50").json()["items"]
+    if normalise(ours) != normalise(theirs):
+        raise SystemExit("the service and the baseline disagree on the list of actions")
+    one = httpx.get(f"http://127.0.0.1:{SERVICE_PORT}/api/v1/actions/{action_id}", headers=headers).json()
+    other = httpx.get(f"http://127.0.0.1:{BASELINE_PORT}/api/v1/actions/{action_id}").json()
+    if normalise(one) != normalise(other):
+        raise SystemExit("the service and the baseline disagree on one action")
+
+
+LUA = """
+local ids = {%s}
+local token = "%s"
+local mode = "%s"
+local n = 0
+request = function()
+  n = n + 1
+  local headers = {}
+  if token ~= "" then headers["Authorization"] = "Bearer " .. token end
+  local path = "/api/v1/actions?limit=50"
+  if mode == "detail" then path = "/api/v1/actions/" .. ids[(n %% #ids) + 1] end
+  return wrk.format("GET", path, headers)
+end
+"""
+
+
+def wrk(port: int, scenario: str, token: str, ids: list[str], seconds: int, connections: int, folder: Path) -> dict[str, float]:
+    script = folder / f"{scenario}-{port}.lua"
+    script.write_text(LUA % (",".join(f'"{i}"' for i in ids), token, scenario))
+    out = subprocess.run(
+        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), f"http://127.0.0.1:{port}"],
+        capture_output=True, text=True, check=True, timeout=seconds + 60,
+    ).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+
+    def latency(pct: str) -> float:
+        m = re.search(rf"\s{pct}%\s+([\d.]+)(us|ms|s)", out)
+        assert m is not None, out
+        value, unit = float(m.group(1)), m.group(2)
+        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+    failures = int(errors.group(1)) if errors else 0
+    if socket_errors:
+        failures += sum(int(g) for g in socket_errors.groups())
+    return {"rps": rps, "p50_ms": latency("50"), "p99_ms": latency("99"), "errors": failures}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--connections", type=int, default=32)
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is needed: apt-get install wrk")
+
+    url, token, ids = asyncio.run(prepare("wsoa_bench"))
+    folder = Path(tempfile.mkdtemp(prefix="wsoa-bench-"))
+    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    service = start([str(ROOT / ".venv/bin/wsoa"), "serve", "--port", str(SERVICE_PORT), "--workers", "1"],
+                    {"WSOA_DATABASE_URL": url}, folder / "service.log")
+    baseline = start([sys.executable, "-m", "uvicorn", "bench.baseline:app", "--port", str(BASELINE_PORT), "--workers", "1",
+                      "--no-access-log", "--log-level", "warning"], {"BENCH_DSN": dsn}, folder / "baseline.log")
+    try:
+        wait_up(f"http://127.0.0.1:{SERVICE_PORT}/api/v1/actions?limit=1", {"Authorization": f"Bearer {token}"})
+        wait_up(f"http://127.0.0.1:{BASELINE_PORT}/api/v1/actions?limit=1", {})
+        check_same(token, ids[7])
+        rows: list[dict[str, Any]] = []
+        for scenario in ("list", "detail"):
+            for _ in range(1 if args.seconds > 3 else 0):  # warm both up
+                wrk(SERVICE_PORT, scenario, token, ids, 3, args.connections, folder)
+                wrk(BASELINE_PORT, scenario, "", ids, 3, args.connections, folder)
+            for round_ in range(1, args.rounds + 1):
+                ours = wrk(SERVICE_PORT, scenario, token, ids, args.seconds, args.connections, folder)
+                base = wrk(BASELINE_PORT, scenario, "", ids, args.seconds, args.connections, folder)
+                rows.append({"scenario": scenario, "round": round_, "service": ours, "baseline": base, "ratio": ours["rps"] / base["rps"]})
+                print(f"{scenario:7} round {round_}: service {ours['rps']:8.0f} req/s (p50 {ours['p50_ms']:.1f} ms, p99 {ours['p99_ms']:.1f} ms, "
+                      f"{ours['errors']} errors)  baseline {base['rps']:8.0f} req/s (p99 {base['p99_ms']:.1f} ms)  ratio {ours['rps'] / base['rps']:.2f}",
+                      flush=True)
+    finally:
+        for proc in (service, baseline):
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=20)
+
+    summary = {
+        scenario: statistics.median(r["ratio"] for r in rows if r["scenario"] == scenario) for scenario in ("list", "detail")
+    }
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    record = {"when": stamp, "connections": args.connections, "seconds": args.seconds, "workers": 1, "rows": rows, "median_ratio": summary}
+    (RESULTS / f"reads-{stamp}.json").write_text(json.dumps(record, indent=2) + "\n")
+    lines = [
+        f"# Read benchmark {stamp}", "",
+        f"PostgreSQL, 1 worker each, wrk -t2 -c{args.connections} -d{args.seconds}s, {args.rounds} alternating rounds.", "",
+        "| scenario | round | service req/s | p50 ms | p99 ms | errors | baseline req/s | baseline p99 ms | ratio |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        s, b = r["service"], r["baseline"]
+        lines.append(f"| {r['scenario']} | {r['round']} | {s['rps']:.0f} | {s['p50_ms']:.1f} | {s['p99_ms']:.1f} | {s['errors']} | {b['rps']:.0f} | {b['p99_ms']:.1f} | {r['ratio']:.2f} |")
+    lines += ["", "Median ratio: " + ", ".join(f"{k} {v:.2f}x" for k, v in summary.items()), ""]
+    (RESULTS / f"reads-{stamp}.md").write_text("\n".join(lines))
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
