@@ -15,6 +15,7 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
@@ -148,13 +149,27 @@ async def anon(app: Any) -> AsyncIterator[httpx.AsyncClient]:
         yield c
 
 
+def _raw_statements() -> float:
+    return REGISTRY.get_sample_value("wsoa_db_raw_statements_total") or 0.0
+
+
 class StatementCounter:
+    """SQL statements run through SQLAlchemy or on the direct asyncpg read path, since `reset()`."""
+
     def __init__(self) -> None:
-        self.count = 0
+        self.reset()
+
+    def reset(self) -> None:
+        self.through_sqlalchemy = 0
+        self.raw_start = _raw_statements()
+
+    @property
+    def count(self) -> int:
+        return self.through_sqlalchemy + int(_raw_statements() - self.raw_start)
 
     def __call__(self, _conn: Any, _cursor: Any, statement: str, *args: Any) -> None:
         if not statement.lstrip().upper().startswith("BEGIN"):
-            self.count += 1
+            self.through_sqlalchemy += 1
 
 
 @pytest.fixture

@@ -69,7 +69,7 @@ async def test_listing_10_or_200_actions_costs_the_same_statements(client: httpx
             )
     counts = {}
     for limit in (10, 200):
-        statements.count = 0  # type: ignore[attr-defined]
+        statements.reset()  # type: ignore[attr-defined]
         response = await client.get("/api/v1/actions", params={"limit": limit})
         assert response.status_code == 200 and len(response.json()["items"]) == limit
         counts[limit] = statements.count  # type: ignore[attr-defined]

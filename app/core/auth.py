@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlmodel import col
 
 from app.core.db import DatabaseDep
@@ -19,6 +19,16 @@ from app.models import ApiKey
 from app.models.enums import Role
 
 TOKEN_PREFIX = "wsoa"
+KEY_BY_PREFIX = select(
+    col(ApiKey.id),
+    col(ApiKey.name),
+    col(ApiKey.role),
+    col(ApiKey.token_hash),
+    col(ApiKey.partnership_id),
+    col(ApiKey.person_id),
+    col(ApiKey.expires_on),
+    col(ApiKey.revoked_at),
+).where(col(ApiKey.prefix) == bindparam("prefix"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,9 +106,9 @@ async def authenticate(db: DatabaseDep, request: Request) -> Actor:
     cached = token_cache.get(digest)
     if cached is not None:
         return cached
-    async with db.read() as conn:
-        row = (await conn.execute(select(ApiKey).where(col(ApiKey.prefix) == prefix))).first()
-    key = row._mapping if row else None
+    async with db.read() as reads:
+        found = await reads.rows(KEY_BY_PREFIX, {"prefix": prefix}, cache_key="api-key-by-prefix")
+    key = found[0] if found else None
     if key is None or not hmac.compare_digest(key["token_hash"], digest):
         raise Unauthenticated("The token is not a valid API key.")
     if key["revoked_at"] is not None:

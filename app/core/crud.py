@@ -17,6 +17,7 @@ from app.core import audit
 from app.core.auth import Actor
 from app.core.errors import DuplicateRef, FieldError, InUse, NotFound, PreconditionFailed, Unprocessable, validation_errors
 from app.core.http import dumps, etag_for, require_match
+from app.core.reads import SqlAlchemyReads
 from app.core.resources import Ref, Resource, Row
 from app.models import Partnership, utcnow
 
@@ -124,7 +125,7 @@ async def _locked_current(session: AsyncSession, actor: Actor, res: Resource, en
     table: Any = res.table
     # Serialise concurrent writers of the same row (PostgreSQL); SQLite writers already hold the lock.
     await session.execute(select(table.id).where(table.id == entity_id).with_for_update())
-    current = await res.reader.get(await session.connection(), actor, entity_id)
+    current = await res.reader.get(SqlAlchemyReads(await session.connection()), actor, entity_id)
     if current is None:
         raise NotFound(f"No {res.entity} with id {entity_id}.")
     require_match(if_match, etag_for(dumps(current), current["version"]))

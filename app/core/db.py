@@ -1,12 +1,15 @@
 """Engine and sessions: SQLite (embedded default) and PostgreSQL through one async code path."""
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from app.core.reads import AsyncpgPool, Reads, SqlAlchemyReads
 
 READ_ONLY = "wsoa_read_only"
 
@@ -59,21 +62,29 @@ class Database:
         if self.dialect == "sqlite":
             _configure_sqlite(self.engine)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
-        # Reads on PostgreSQL run in autocommit: no BEGIN/ROLLBACK round trips around a single SELECT.
-        read_options: dict[str, Any] = {READ_ONLY: True}
+        self.reader = self.engine.execution_options(**{READ_ONLY: True})
+        self.raw: AsyncpgPool | None = None
         if self.dialect == "postgresql":
-            read_options["isolation_level"] = "AUTOCOMMIT"
-        self.reader = self.engine.execution_options(**read_options)
+            dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+            self.raw = AsyncpgPool(dsn, pool_size, self.engine.dialect)
 
     @property
     def is_sqlite(self) -> bool:
         return self.dialect == "sqlite"
 
-    def read(self) -> Any:
-        """A connection for read paths: a deferred transaction that never takes the write lock."""
-        return self.reader.connect()
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[Reads]:
+        """Runs reads outside any write transaction (see `app.core.reads`)."""
+        if self.raw is not None:
+            async with self.raw.reads() as reads:
+                yield reads
+            return
+        async with self.reader.connect() as conn:
+            yield SqlAlchemyReads(conn)
 
     async def dispose(self) -> None:
+        if self.raw is not None:
+            await self.raw.close()
         await self.engine.dispose()
 
 

@@ -7,20 +7,20 @@ validation), with a fixed number of statements whatever the page size.
 """
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property
 from typing import Any, cast
 
 from pydantic import BaseModel
-from sqlalchemy import Column, ColumnElement, Select, String, Table, bindparam, func, select
-from sqlalchemy import cast as sql_cast
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy import Column, ColumnElement, Select, Table, bindparam, select
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.base import ReadOnlyColumnCollection
 
 from app.core.auth import Actor
 from app.core.pagination import ListQuery, decode_cursor, keyset
+from app.core.reads import Reads, ids_of
 from app.models import Entity, Partnership
 
 Row = dict[str, Any]
@@ -127,10 +127,7 @@ class Reader:
         columns: list[Any] = list(res.columns)
         for link in res.links:
             agg = (
-                select(func.aggregate_strings(sql_cast(getattr(link.table, link.column), String), ","))
-                .where(link.table.action_id == res.c.id)
-                .scalar_subquery()
-                .label(link.field)
+                select(ids_of(getattr(link.table, link.column))).where(link.table.action_id == res.c.id).scalar_subquery().label(link.field)
             )
             columns.append(agg)
         return select(*columns)
@@ -143,7 +140,7 @@ class Reader:
             row[link.field] = link_ids(row[link.field])
         return row
 
-    async def finish(self, conn: AsyncConnection, rows: list[Row]) -> list[Row]:
+    async def finish(self, reads: Reads, rows: list[Row]) -> list[Row]:
         """Hook for readers that embed related rows: one more statement for the whole page."""
         return rows
 
@@ -161,13 +158,11 @@ class Reader:
         column = self.resource.c.id if self.resource.table is Partnership else self.resource.c.partnership_id
         return self.by_id.where(column == bindparam("scope_id"))
 
-    async def run(self, conn: AsyncConnection, stmt: Select[Any], params: dict[str, Any] | None = None) -> list[Row]:
-        result = await conn.execute(stmt, params or {})
-        keys = list(result.keys())
-        rows = [self.shape(dict(zip(keys, r, strict=True))) for r in result]
-        return await self.finish(conn, rows)
+    async def run(self, reads: Reads, stmt: Select[Any], params: dict[str, Any], key: Hashable | None) -> list[Row]:
+        rows = [self.shape(row) for row in await reads.rows(stmt, params, cache_key=key)]
+        return await self.finish(reads, rows)
 
-    async def list(self, conn: AsyncConnection, actor: Actor, query: ListQuery) -> list[Row]:
+    async def list(self, reads: Reads, actor: Actor, query: ListQuery) -> list[Row]:
         """A page of the list. Statements are cached per shape of query, so a page costs no SQL building."""
         res = self.resource
         names = tuple(sorted(n for n in query.model_fields_set - PAGING if getattr(query, n) is not None))
@@ -189,17 +184,18 @@ class Reader:
             for name in names:
                 if name in self.dynamic_filters:
                     dynamic = True
-                    where.append(await self.dynamic_filter(conn, actor, name, params.pop(name)))
+                    where.append(await self.dynamic_filter(reads, actor, name, params.pop(name)))
                 else:
                     where.append(self.filter(name, bindparam(name)))
             stmt = self.base.where(*where).order_by(*order).limit(bindparam("limit"))
             if not dynamic:
                 self._lists[key] = stmt
-        return await self.run(conn, stmt, params)
+        cacheable = self._lists.get(key) is stmt
+        return await self.run(reads, stmt, params, (self.resource.path, "list", *key) if cacheable else None)
 
     dynamic_filters: frozenset[str] = frozenset()
 
-    async def dynamic_filter(self, conn: AsyncConnection, actor: Actor, name: str, value: Any) -> ColumnElement[bool]:
+    async def dynamic_filter(self, reads: Reads, actor: Actor, name: str, value: Any) -> ColumnElement[bool]:
         """Filters whose SQL depends on more than the value (see ActionReader's `overdue`)."""
         raise NotImplementedError(name)
 
@@ -212,9 +208,10 @@ class Reader:
             return cast(ColumnElement[bool], res.c.updated_at >= value)
         return cast(ColumnElement[bool], res.c[name] == value)
 
-    async def get(self, conn: AsyncConnection, actor: Actor, id_: uuid.UUID) -> Row | None:
+    async def get(self, reads: Reads, actor: Actor, id_: uuid.UUID) -> Row | None:
         if actor.partnership_id is None:
-            rows = await self.run(conn, self.by_id, {"entity_id": id_})
+            rows = await self.run(reads, self.by_id, {"entity_id": id_}, (self.resource.path, "id"))
         else:
-            rows = await self.run(conn, self.by_id_in_partnership, {"entity_id": id_, "scope_id": actor.partnership_id})
+            params = {"entity_id": id_, "scope_id": actor.partnership_id}
+            rows = await self.run(reads, self.by_id_in_partnership, params, (self.resource.path, "id-in-partnership"))
         return rows[0] if rows else None

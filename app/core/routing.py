@@ -60,8 +60,8 @@ def created_response(request: Request, res: Resource, payload: dict[str, Any]) -
 
 async def read_one(db: Any, actor: Any, res: Resource, entity_id: uuid.UUID) -> dict[str, Any]:
     assert res.reader is not None
-    async with db.read() as conn:
-        row = await res.reader.get(conn, actor, entity_id)
+    async with db.read() as reads:
+        row = await res.reader.get(reads, actor, entity_id)
     if row is None:
         raise NotFound(f"No {res.entity} with id {entity_id}.")
     return row
@@ -88,8 +88,8 @@ def add_resource_routes(router: APIRouter, res: Resource) -> None:
     )
     async def list_items(request: Request, query: Annotated[Query_, Query()], db: DatabaseDep, actor: CurrentActor) -> Response:  # type: ignore[valid-type]
         assert res.reader is not None
-        async with db.read() as conn:
-            rows = await res.reader.list(conn, actor, query)
+        async with db.read() as reads:
+            rows = await res.reader.list(reads, actor, query)
         body, headers = page(rows, cast(ListQuery, query).limit, request.url)
         return json_response(body, headers=headers)
 

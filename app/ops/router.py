@@ -52,8 +52,9 @@ async def readyz(request: Request, db: DatabaseDep) -> Response:
     from app.core.errors import problem_response
 
     try:
-        async with db.read() as conn:
-            current = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar_one_or_none()
+        async with db.read() as reads:
+            found = await reads.rows(text("SELECT version_num FROM alembic_version"), cache_key="schema-revision")
+        current = found[0]["version_num"] if found else None
     except Exception:  # the database is down or has no schema yet: not ready, whatever the cause
         return problem_response(request, status=503, detail="The database is not reachable or has no schema.", headers={"Retry-After": "5"})
     head = head_revision()

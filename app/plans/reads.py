@@ -8,11 +8,12 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Select, String, and_, bindparam, cast, false, func, not_, or_, select
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import ColumnElement, Select, Uuid, and_, any_, bindparam, false, not_, or_, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import col
 
 from app.core.auth import Actor
+from app.core.reads import Reads, ids_of
 from app.core.resources import Reader, Row, link_ids
 from app.models import Action, Milestone, Partnership, Person, ProgressUpdate
 from app.plans.rag import NEVER_OVERDUE, derive
@@ -22,25 +23,21 @@ def today_in(zone: str) -> Any:
     return datetime.now(ZoneInfo(zone)).date()
 
 
-MILESTONES = (
-    select(
-        col(Milestone.id),
-        col(Milestone.action_id),
-        col(Milestone.title),
-        col(Milestone.due_on),
-        col(Milestone.status),
-        col(Milestone.met_on),
-    )
-    .where(col(Milestone.action_id).in_(bindparam("action_ids", expanding=True)))
-    .order_by(col(Milestone.action_id), col(Milestone.due_on), col(Milestone.id))
-)
+_MILESTONES = select(
+    col(Milestone.id), col(Milestone.action_id), col(Milestone.title), col(Milestone.due_on), col(Milestone.status), col(Milestone.met_on)
+).order_by(col(Milestone.action_id), col(Milestone.due_on), col(Milestone.id))
+# The page's action ids: one array parameter on PostgreSQL, an expanded IN list elsewhere.
+MILESTONES = {
+    "postgresql": _MILESTONES.where(col(Milestone.action_id) == any_(bindparam("action_ids", type_=ARRAY(Uuid())))),
+    "sqlite": _MILESTONES.where(col(Milestone.action_id).in_(bindparam("action_ids", expanding=True))),
+}
 
 
 class ActionReader(Reader):
     def statement(self) -> Select[Any]:
         res = self.resource
         links = [
-            select(func.aggregate_strings(cast(getattr(link.table, link.column), String), ","))
+            select(ids_of(getattr(link.table, link.column)))
             .where(link.table.action_id == col(Action.id))
             .scalar_subquery()
             .label(link.field)
@@ -91,28 +88,31 @@ class ActionReader(Reader):
             row["owner"] = {"id": row["owner_id"], "display_name": name, "job_title": title, "active": row["owner_active"]}
         return row
 
-    async def finish(self, conn: AsyncConnection, rows: list[Row]) -> list[Row]:
+    async def finish(self, reads: Reads, rows: list[Row]) -> list[Row]:
         if not rows:
             return rows
         by_id: dict[Any, Row] = {}
         for row in rows:
             row["milestones"] = []
             by_id[row["id"]] = row
-        result = await conn.execute(MILESTONES, {"action_ids": list(by_id)})
-        for id_, action_id, title, due_on, status, met_on in result:
-            by_id[action_id]["milestones"].append({"id": id_, "title": title, "due_on": due_on, "status": status, "met_on": met_on})
+        found = await reads.rows(MILESTONES[reads.dialect], {"action_ids": list(by_id)}, cache_key=("milestones", reads.dialect))
+        for m in found:
+            by_id[m.pop("action_id")]["milestones"].append(m)
         return rows
 
     dynamic_filters = frozenset({"overdue"})
 
-    async def dynamic_filter(self, conn: AsyncConnection, actor: Actor, name: str, value: Any) -> ColumnElement[bool]:
+    async def dynamic_filter(self, reads: Reads, actor: Actor, name: str, value: Any) -> ColumnElement[bool]:
         # "Today" is local to each partnership, so compare per time zone in use.
         zones = select(col(Partnership.timezone)).distinct()
         if actor.partnership_id is not None:
             zones = zones.where(col(Partnership.id) == actor.partnership_id)
-        per_zone = [and_(col(Partnership.timezone) == zone, col(Action.due_on) < today_in(zone)) for (zone,) in await conn.execute(zones)]
+        per_zone = [
+            and_(col(Partnership.timezone) == zone, col(Action.due_on) < today_in(zone))
+            for zone in (r["timezone"] for r in await reads.rows(zones))
+        ]
         overdue = and_(
-            col(Action.status).not_in([s.value for s in NEVER_OVERDUE]),
+            *(col(Action.status) != s.value for s in NEVER_OVERDUE),  # no IN list: see app.core.reads
             col(Action.due_on).is_not(None),
             or_(*per_zone) if per_zone else false(),
         )
