@@ -296,3 +296,33 @@ async def test_request_id_is_honoured_or_assigned(client: httpx.AsyncClient) -> 
     assert given.headers["x-request-id"] == "abc-123"
     made = await client.get("/api/v1/plans", headers={"X-Request-ID": "bad id with spaces"})
     assert re.fullmatch(r"[0-9a-f]{32}", made.headers["x-request-id"])
+
+
+async def test_nul_characters_are_422_not_500(client: httpx.AsyncClient) -> None:
+    body = assert_problem(await client.post("/api/v1/partnerships", json={"name": "A\u0000B", "la_code": "562"}), 422)
+    assert "NUL" in body["errors"][0]["message"]
+    assert_problem(await client.get("/api/v1/people", params={"external_id": "x\u0000"}), 422)
+    assert (await client.get("/api/v1/partnerships")).json()["items"] == []
+
+
+async def test_naive_updated_since_is_422(client: httpx.AsyncClient) -> None:
+    assert_problem(await client.get("/api/v1/plans", params={"updated_since": "2026-01-01T00:00:00"}), 422)
+    ok = await client.get("/api/v1/plans", params={"updated_since": "2026-01-01T00:00:00Z"})
+    assert ok.status_code == 200
+
+
+async def test_empty_patch_changes_nothing(client: httpx.AsyncClient) -> None:
+    created = await make_partnership(client)
+    url = f"/api/v1/partnerships/{created['id']}"
+    etag = (await client.get(url)).headers["etag"]
+    for body in ({}, {"name": created["name"]}):
+        response = await client.patch(url, json=body, headers={"If-Match": etag})
+        assert response.status_code == 200 and response.json()["version"] == 1 and response.headers["etag"] == etag
+
+
+async def test_405_names_every_allowed_method(client: httpx.AsyncClient) -> None:
+    response = await client.put("/api/v1/partnerships")
+    assert_problem(response, 405)
+    assert response.headers["allow"] == "GET, POST"
+    item = await client.put("/api/v1/partnerships/2b1c8e57-3b4a-4e0e-9a55-6f1d2c3b4a59")
+    assert item.headers["allow"] == "DELETE, GET, PATCH"

@@ -82,3 +82,28 @@ async def test_constraints_are_named(scratch_url: str) -> None:
 
     found = await _inspect(scratch_url, names)
     assert found and all(name and name.startswith(("fk_", "uq_")) for _, name in found), found
+
+
+async def test_sqlite_runs_with_foreign_keys_and_wal(db: Database) -> None:
+    if not db.is_sqlite:
+        pytest.skip("SQLite only")
+    async with db.engine.connect() as conn:
+        assert (await conn.exec_driver_sql("PRAGMA foreign_keys")).scalar() == 1
+        assert (await conn.exec_driver_sql("PRAGMA journal_mode")).scalar() == "wal"
+
+
+async def test_timestamps_come_back_utc_aware(db: Database) -> None:
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from sqlalchemy import select
+
+    from app.models import Partnership
+
+    local = datetime(2026, 6, 1, 12, 0, tzinfo=timezone(timedelta(hours=1)))
+    async with db.sessions() as session:
+        session.add(Partnership(name="Zone test", la_code="777", created_at=local, updated_at=local))
+        await session.commit()
+    async with db.sessions() as session:
+        stored = (await session.execute(select(Partnership.created_at).where(Partnership.la_code == "777"))).scalar_one()
+    assert stored.tzinfo is not None and stored.utcoffset() == timedelta(0)
+    assert stored == datetime(2026, 6, 1, 11, 0, tzinfo=UTC)

@@ -142,7 +142,8 @@ def validate_merged(res: Resource, current: Row, changes: Row) -> Row:
         errors = validation_errors(exc.errors())
         raise Unprocessable(f"{len(errors)} field(s) invalid after applying the patch.", errors=errors) from exc
     dumped = valid.model_dump()
-    return {k: dumped[k] for k in changes}
+    links = {link.field for link in res.links}
+    return {k: sorted(dumped[k], key=str) if k in links else dumped[k] for k in changes}
 
 
 async def patch(session: AsyncSession, *, actor: Actor, res: Resource, entity_id: uuid.UUID, data: BaseModel, if_match: str | None) -> None:
@@ -151,6 +152,9 @@ async def patch(session: AsyncSession, *, actor: Actor, res: Resource, entity_id
     current = await _locked_current(session, actor, res, entity_id, if_match)
     requested = data.model_dump(exclude_unset=True)
     changes = validate_merged(res, current, requested)
+    changes = {k: v for k, v in changes.items() if audit.jsonable(v) != audit.jsonable(current.get(k))}
+    if not changes:
+        return  # nothing changes: no new version, no audit event
     context = {**current, **changes}
     await check_references(
         session, res, {k: context.get(k) for k in changes} | {"plan_id": current.get("plan_id")}, current.get("partnership_id")

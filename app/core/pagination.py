@@ -7,11 +7,12 @@ from datetime import datetime
 from typing import Any, Literal
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlalchemy import ColumnElement, and_, bindparam, or_
 from starlette.datastructures import URL
 
 from app.core.errors import FieldError, Unprocessable
+from app.core.schemas import reject_nul
 
 
 class ListQuery(BaseModel):
@@ -23,6 +24,18 @@ class ListQuery(BaseModel):
     cursor: str | None = Field(None, max_length=200, description="Opaque cursor from `next_cursor` of the previous page.")
     sort: Literal["created_at", "-created_at"] = Field("created_at", description="Order: oldest first (default) or newest first.")
     updated_since: datetime | None = Field(None, description="Only items changed at or after this RFC 3339 timestamp.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul(cls, data: Any) -> Any:
+        return reject_nul(data)
+
+    @field_validator("updated_since")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("give a time zone, e.g. 2026-01-31T09:00:00Z")
+        return value
 
 
 def encode_cursor(created_at: datetime, id_: uuid.UUID) -> str:

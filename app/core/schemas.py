@@ -5,7 +5,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, cast
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_model
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_model, model_validator
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
@@ -13,10 +13,32 @@ Ref = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_
 LongText = Annotated[str, StringConstraints(max_length=20_000)]
 
 
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+def reject_nul(value: Any) -> Any:
+    """NUL characters cannot be stored in PostgreSQL text; refuse them up front, as a 422."""
+    if _has_nul(value):
+        raise ValueError("text must not contain NUL (\\u0000) characters")
+    return value
+
+
 class Body(BaseModel):
     """Request bodies: unknown (and read-only) fields are rejected, never dropped."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul(cls, data: Any) -> Any:
+        return reject_nul(data)
 
 
 class EntityRead(BaseModel):
