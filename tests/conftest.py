@@ -101,7 +101,7 @@ async def db(database_url: str) -> AsyncIterator[Database]:
 
 @pytest.fixture(scope="session")
 def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url, environment="test", log_level="WARNING", auth_cache_seconds=0)
+    return Settings(database_url=database_url, log_level="WARNING", auth_cache_seconds=0)
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,7 @@
 """Service settings, read from `WSOA_`-prefixed environment variables."""
 
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -13,8 +14,7 @@ class Settings(BaseSettings):
         default="sqlite:///./wsoa.db",
         description="SQLAlchemy URL; `sqlite:///path` (embedded default) or `postgresql://user@host/db`.",
     )
-    environment: str = Field(default="development", description="`development`, `test` or `production`.")
-    log_level: str = Field(default="INFO", description="Log level of the JSON logs.")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO", description="Lowest level logged.")
     log_json: bool = Field(default=True, description="Write logs as JSON lines (false: human-readable).")
     db_pool_size: int = Field(default=20, ge=1, le=200, description="Database connections kept per process (PostgreSQL).")
     idempotency_ttl_hours: int = Field(default=24, ge=1, description="How long an Idempotency-Key is remembered.")
@@ -32,7 +32,10 @@ class Settings(BaseSettings):
         default=False,
         description="Emit OpenTelemetry traces, metrics and logs through FastAPI's instrumentation (configure the SDK and exporters yourself).",
     )
-    public_base_url: str = Field(default="", description="Base URL used in `Location` and `Link` headers; empty: from the request.")
+    public_base_url: str = Field(
+        default="",
+        description="Public base URL (e.g. https://wsoa.example.gov.uk) for `Location` and `Link` headers; empty: taken from the request.",
+    )
 
     @field_validator("database_url")
     @classmethod

@@ -10,6 +10,7 @@ from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from pydantic import BaseModel, create_model
+from starlette.datastructures import URL
 from starlette.responses import Response
 
 from app.core import crud
@@ -42,9 +43,13 @@ def page_model(read: type[BaseModel]) -> type[BaseModel]:
     return create_model(name, items=(list[read], ...), next_cursor=(str | None, None))  # type: ignore[valid-type]
 
 
+def public_base(request: Request) -> str:
+    base: str = request.app.state.settings.public_base_url.rstrip("/")
+    return base or str(request.base_url).rstrip("/")
+
+
 def location(request: Request, path: str, entity_id: uuid.UUID) -> str:
-    base = request.app.state.settings.public_base_url.rstrip("/") or str(request.base_url).rstrip("/")
-    return f"{base}{API_PREFIX}/{path}/{entity_id}"
+    return f"{public_base(request)}{API_PREFIX}/{path}/{entity_id}"
 
 
 def ok(model: type[BaseModel], description: str, example: Any = None) -> dict[str, Any]:
@@ -90,7 +95,7 @@ def add_resource_routes(router: APIRouter, res: Resource) -> None:
         assert res.reader is not None
         async with db.read() as reads:
             rows = await res.reader.list(reads, actor, query)
-        body, headers = page(rows, cast(ListQuery, query).limit, request.url)
+        body, headers = page(rows, cast(ListQuery, query).limit, URL(public_base(request) + request.url.path + "?" + request.url.query))
         return json_response(body, headers=headers)
 
     @router.get(
