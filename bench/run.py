@@ -120,7 +120,10 @@ def wrk(port: int, scenario: str, token: str, ids: list[str], seconds: int, conn
     script.write_text(LUA % (",".join(f'"{i}"' for i in ids), token, scenario))
     out = subprocess.run(
         ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), f"http://127.0.0.1:{port}"],
-        capture_output=True, text=True, check=True, timeout=seconds + 60,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=seconds + 60,
     ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
@@ -150,10 +153,28 @@ def main() -> None:
     url, token, ids = asyncio.run(prepare("wsoa_bench"))
     folder = Path(tempfile.mkdtemp(prefix="wsoa-bench-"))
     dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-    service = start([str(ROOT / ".venv/bin/wsoa"), "serve", "--port", str(SERVICE_PORT), "--workers", "1"],
-                    {"WSOA_DATABASE_URL": url}, folder / "service.log")
-    baseline = start([sys.executable, "-m", "uvicorn", "bench.baseline:app", "--port", str(BASELINE_PORT), "--workers", "1",
-                      "--no-access-log", "--log-level", "warning"], {"BENCH_DSN": dsn}, folder / "baseline.log")
+    service = start(
+        [str(ROOT / ".venv/bin/wsoa"), "serve", "--port", str(SERVICE_PORT), "--workers", "1"],
+        {"WSOA_DATABASE_URL": url},
+        folder / "service.log",
+    )
+    baseline = start(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "bench.baseline:app",
+            "--port",
+            str(BASELINE_PORT),
+            "--workers",
+            "1",
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        {"BENCH_DSN": dsn},
+        folder / "baseline.log",
+    )
     try:
         wait_up(f"http://127.0.0.1:{SERVICE_PORT}/api/v1/actions?limit=1", {"Authorization": f"Bearer {token}"})
         wait_up(f"http://127.0.0.1:{BASELINE_PORT}/api/v1/actions?limit=1", {})
@@ -167,30 +188,34 @@ def main() -> None:
                 ours = wrk(SERVICE_PORT, scenario, token, ids, args.seconds, args.connections, folder)
                 base = wrk(BASELINE_PORT, scenario, "", ids, args.seconds, args.connections, folder)
                 rows.append({"scenario": scenario, "round": round_, "service": ours, "baseline": base, "ratio": ours["rps"] / base["rps"]})
-                print(f"{scenario:7} round {round_}: service {ours['rps']:8.0f} req/s (p50 {ours['p50_ms']:.1f} ms, p99 {ours['p99_ms']:.1f} ms, "
-                      f"{ours['errors']} errors)  baseline {base['rps']:8.0f} req/s (p99 {base['p99_ms']:.1f} ms)  ratio {ours['rps'] / base['rps']:.2f}",
-                      flush=True)
+                print(
+                    f"{scenario:7} round {round_}: service {ours['rps']:8.0f} req/s (p50 {ours['p50_ms']:.1f} ms, p99 {ours['p99_ms']:.1f} ms, "
+                    f"{ours['errors']} errors)  baseline {base['rps']:8.0f} req/s (p99 {base['p99_ms']:.1f} ms)  ratio {ours['rps'] / base['rps']:.2f}",
+                    flush=True,
+                )
     finally:
         for proc in (service, baseline):
             os.killpg(proc.pid, signal.SIGTERM)
             proc.wait(timeout=20)
 
-    summary = {
-        scenario: statistics.median(r["ratio"] for r in rows if r["scenario"] == scenario) for scenario in ("list", "detail")
-    }
+    summary = {scenario: statistics.median(r["ratio"] for r in rows if r["scenario"] == scenario) for scenario in ("list", "detail")}
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     RESULTS.mkdir(parents=True, exist_ok=True)
     record = {"when": stamp, "connections": args.connections, "seconds": args.seconds, "workers": 1, "rows": rows, "median_ratio": summary}
     (RESULTS / f"reads-{stamp}.json").write_text(json.dumps(record, indent=2) + "\n")
     lines = [
-        f"# Read benchmark {stamp}", "",
-        f"PostgreSQL, 1 worker each, wrk -t2 -c{args.connections} -d{args.seconds}s, {args.rounds} alternating rounds.", "",
+        f"# Read benchmark {stamp}",
+        "",
+        f"PostgreSQL, 1 worker each, wrk -t2 -c{args.connections} -d{args.seconds}s, {args.rounds} alternating rounds.",
+        "",
         "| scenario | round | service req/s | p50 ms | p99 ms | errors | baseline req/s | baseline p99 ms | ratio |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         s, b = r["service"], r["baseline"]
-        lines.append(f"| {r['scenario']} | {r['round']} | {s['rps']:.0f} | {s['p50_ms']:.1f} | {s['p99_ms']:.1f} | {s['errors']} | {b['rps']:.0f} | {b['p99_ms']:.1f} | {r['ratio']:.2f} |")
+        lines.append(
+            f"| {r['scenario']} | {r['round']} | {s['rps']:.0f} | {s['p50_ms']:.1f} | {s['p99_ms']:.1f} | {s['errors']} | {b['rps']:.0f} | {b['p99_ms']:.1f} | {r['ratio']:.2f} |"
+        )
     lines += ["", "Median ratio: " + ", ".join(f"{k} {v:.2f}x" for k, v in summary.items()), ""]
     (RESULTS / f"reads-{stamp}.md").write_text("\n".join(lines))
     print("\n".join(lines))
