@@ -9,6 +9,7 @@ import os
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -69,14 +70,15 @@ def backend(request: pytest.FixtureRequest) -> str:
     return str(request.config.getoption("--db"))
 
 
-@pytest.fixture(scope="session")
-async def database_url(backend: str) -> AsyncIterator[str]:
+@asynccontextmanager
+async def empty_database(backend: str, label: str) -> AsyncIterator[str]:
+    """A new, empty database (a file, or a PostgreSQL database of its own), dropped afterwards."""
     if backend == "sqlite":
         with tempfile.TemporaryDirectory() as folder:
-            yield f"sqlite:///{Path(folder) / 'test.db'}"
+            yield f"sqlite:///{Path(folder) / f'{label}.db'}"
         return
     server = os.environ.get("WSOA_TEST_POSTGRES_URL", DEFAULT_PG)
-    name = f"wsoa_test_{uuid.uuid4().hex[:12]}"
+    name = f"wsoa_{label}_{uuid.uuid4().hex[:12]}"
     try:
         await _admin_execute(server, f'CREATE DATABASE "{name}"')
     except (OSError, asyncpg.PostgresError) as exc:
@@ -87,6 +89,12 @@ async def database_url(backend: str) -> AsyncIterator[str]:
         yield make_url(server).set(database=name).render_as_string(hide_password=False)
     finally:
         await _admin_execute(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+async def database_url(backend: str) -> AsyncIterator[str]:
+    async with empty_database(backend, "test") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -1,39 +1,25 @@
 """Models and migrations agree, and every migration downgrades, on both databases."""
 
 import asyncio
-import os
-import tempfile
-import uuid
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
-from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
 
 from app.core.db import Database
 from app.core.migrations import downgrade, upgrade
-from tests.conftest import DEFAULT_PG, _admin_execute
+from tests.conftest import empty_database
 
 
 @pytest.fixture
 async def scratch_url(backend: str) -> AsyncIterator[str]:
     """An empty database of its own, so migrating it up and down disturbs no other test."""
-    if backend == "sqlite":
-        with tempfile.TemporaryDirectory() as folder:
-            yield f"sqlite:///{Path(folder) / 'scratch.db'}"
-        return
-    server = os.environ.get("WSOA_TEST_POSTGRES_URL", DEFAULT_PG)
-    name = f"wsoa_scratch_{uuid.uuid4().hex[:12]}"
-    await _admin_execute(server, f'CREATE DATABASE "{name}"')
-    try:
-        yield make_url(server).set(database=name).render_as_string(hide_password=False)
-    finally:
-        await _admin_execute(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    async with empty_database(backend, "scratch") as url:
+        yield url
 
 
 async def _inspect(url: str, fn: Any) -> Any:

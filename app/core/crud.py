@@ -173,16 +173,7 @@ async def patch(session: AsyncSession, *, actor: Actor, res: Resource, entity_id
         raise PreconditionFailed("The resource changed while this request ran; fetch it again.")
     if links & changes.keys():
         await _write_links(session, res, entity_id, context, replace=True)
-    audit_changes = audit.diff(current, changes)
-    audit.record(
-        session,
-        actor=actor,
-        action="update",
-        entity_type=res.entity,
-        entity_id=entity_id,
-        partnership_id=current.get("partnership_id", current["id"]),
-        changes=audit_changes,
-    )
+    _audit(session, actor, res, "update", current, audit.diff(current, changes))
     await session.commit()
 
 
@@ -198,13 +189,12 @@ async def remove(session: AsyncSession, *, actor: Actor, res: Resource, entity_i
         raise InUse(f"The {res.entity} is still referenced by other records; remove or reassign those first.") from exc
     stored = {c.name for c in res.columns} | {link.field for link in res.links}
     changes = {k: [audit.jsonable(v), None] for k, v in current.items() if v is not None and k in stored and k != "id"}
-    audit.record(
-        session,
-        actor=actor,
-        action="delete",
-        entity_type=res.entity,
-        entity_id=entity_id,
-        partnership_id=current.get("partnership_id", current["id"]),
-        changes=changes,
-    )
+    _audit(session, actor, res, "delete", current, changes)
     await session.commit()
+
+
+def _audit(session: AsyncSession, actor: Actor, res: Resource, action: str, current: Row, changes: dict[str, list[Any]]) -> None:
+    partnership_id = current.get("partnership_id", current["id"])
+    audit.record(
+        session, actor=actor, action=action, entity_type=res.entity, entity_id=current["id"], partnership_id=partnership_id, changes=changes
+    )

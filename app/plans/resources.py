@@ -40,15 +40,7 @@ inspections = Resource(
     query=s.InspectionQuery,
     parent=PARTNERSHIP,
     description="Ofsted/CQC inspections of the local area: the full inspection, revisits and monitoring inspections.",
-    create_example={
-        "partnership_id": PARTNERSHIP_ID,
-        "framework": "las_2016",
-        "kind": "full",
-        "inspectorates": ["ofsted", "cqc"],
-        "onsite_start_on": "2017-01-16",
-        "onsite_end_on": "2017-01-20",
-        "report_published_on": "2017-03-20",
-    },
+    create_example=s.INSPECTION_EXAMPLE,
     update_example={"outcome": "Written statement of action required"},
 )
 

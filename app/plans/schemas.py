@@ -59,19 +59,24 @@ class InspectionCreate(Body):
         return self
 
 
+INSPECTION_EXAMPLE: dict[str, Any] = {
+    "partnership_id": PARTNERSHIP_ID,
+    "framework": "las_2016",
+    "kind": "full",
+    "inspectorates": ["ofsted", "cqc"],
+    "onsite_start_on": "2017-01-16",
+    "onsite_end_on": "2017-01-20",
+    "report_published_on": "2017-03-20",
+}
+
+
 class InspectionRead(EntityRead):
     model_config = ConfigDict(
         json_schema_extra={
             "example": {
                 "id": INSPECTION_ID,
                 **STAMP,
-                "partnership_id": PARTNERSHIP_ID,
-                "framework": "las_2016",
-                "kind": "full",
-                "inspectorates": ["ofsted", "cqc"],
-                "onsite_start_on": "2017-01-16",
-                "onsite_end_on": "2017-01-20",
-                "report_published_on": "2017-03-20",
+                **INSPECTION_EXAMPLE,
                 "outcome": "Written statement of action required",
                 "report_url": "https://reports.example/wessex-vale-2017.pdf",
             }
