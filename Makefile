@@ -42,10 +42,13 @@ format: install
 openapi: install
 	$(BIN)/wsoa openapi --output openapi/openapi.json
 
-## New migration from the models: make migration m="add evidence"
+## New migration from the models, compared with a scratch database at head: make migration m="add evidence"
 migration: install
 	@test -n "$(m)" || (echo 'usage: make migration m="what changed"' && exit 2)
-	$(BIN)/alembic -c alembic.ini revision --autogenerate -m "$(m)"
+	@scratch=$$(mktemp -d) && \
+	  WSOA_DATABASE_URL=sqlite:///$$scratch/head.db $(BIN)/wsoa migrate && \
+	  WSOA_DATABASE_URL=sqlite:///$$scratch/head.db $(BIN)/alembic -c alembic.ini revision --autogenerate -m "$(m)"; \
+	  status=$$?; rm -rf $$scratch; exit $$status
 
 ## Load benchmark against a raw Starlette + asyncpg baseline (needs PostgreSQL and wrk).
 bench: install

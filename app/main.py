@@ -35,6 +35,7 @@ key is a 422; a retry while the first request is running is a 409). Errors are R
 """
     + "\n".join(f"- `{t}` ({status}): {title}" for status, (t, title) in sorted(PROBLEM_TYPES.items()))
     + """
+- `/problems/duplicate` (409): Duplicate (a unique field such as `la_code` or `external_id`)
 - `/problems/duplicate-ref` (409): Duplicate reference
 - `/problems/in-use` (409): Still referenced
 - `/problems/idempotency-in-flight` (409): Request with this Idempotency-Key still running

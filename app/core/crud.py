@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import audit
 from app.core.auth import Actor
-from app.core.errors import DuplicateRef, FieldError, InUse, NotFound, PreconditionFailed, Unprocessable, validation_errors
+from app.core.errors import Duplicate, DuplicateRef, FieldError, InUse, NotFound, PreconditionFailed, Unprocessable, validation_errors
 from app.core.http import dumps, etag_for, require_match
 from app.core.reads import SqlAlchemyReads
 from app.core.resources import Ref, Resource, Row
@@ -68,16 +68,22 @@ async def check_references(session: AsyncSession, res: Resource, values: Row, pa
         raise Unprocessable("Some referenced resources do not exist or are not visible.", errors=errors)
 
 
-async def check_unique_ref(session: AsyncSession, res: Resource, plan_id: uuid.UUID, ref: str, exclude: uuid.UUID | None = None) -> None:
-    table: Any = res.table
-    stmt = select(table.id).where(table.plan_id == plan_id, table.ref == ref)
-    if exclude is not None:
-        stmt = stmt.where(table.id != exclude)
-    if (await session.execute(stmt)).first() is not None:
-        raise DuplicateRef(
-            f"The plan already has a {res.entity} with ref {ref!r}.",
-            errors=[FieldError(pointer="/ref", message="already used in this plan")],
-        )
+async def check_unique(session: AsyncSession, res: Resource, values: Row, *, changed: set[str], exclude: uuid.UUID | None = None) -> None:
+    """A clear 409 naming the field, before the database's unique constraint would refuse the row."""
+    for unique in res.unique:
+        value = values.get(unique.field)
+        if value is None or not changed & {unique.field, *unique.within}:
+            continue
+        stmt = select(res.c.id).where(res.c[unique.field] == value, *(res.c[name] == values[name] for name in unique.within))
+        if exclude is not None:
+            stmt = stmt.where(res.c.id != exclude)
+        if (await session.execute(stmt)).first() is not None:
+            where = f" in this {unique.within[0].removesuffix('_id')}" if unique.within else ""
+            error = DuplicateRef if unique.field == "ref" else Duplicate
+            raise error(
+                f"Another {res.entity} already has {unique.field} {value!r}{where}.",
+                errors=[FieldError(pointer=f"/{unique.field}", message=f"already used{where}")],
+            )
 
 
 async def _write_links(session: AsyncSession, res: Resource, entity_id: uuid.UUID, values: Row, *, replace: bool) -> None:
@@ -103,8 +109,7 @@ async def create(session: AsyncSession, *, actor: Actor, res: Resource, data: Ba
         values["partnership_id"] = partnership_id
     await res.rules.before_create(session, actor, values, parent)
     await check_references(session, res, values, partnership_id)
-    if res.unique_ref:
-        await check_unique_ref(session, res, values["plan_id"], values["ref"])
+    await check_unique(session, res, values, changed=set(values))
     links = {link.field for link in res.links}
     entity = res.table(**{k: v for k, v in values.items() if k not in links})
     session.add(entity)
@@ -160,8 +165,7 @@ async def patch(session: AsyncSession, *, actor: Actor, res: Resource, entity_id
         session, res, {k: context.get(k) for k in changes} | {"plan_id": current.get("plan_id")}, current.get("partnership_id")
     )
     await res.rules.before_update(session, actor, current, changes)
-    if res.unique_ref and "ref" in changes and changes["ref"] != current["ref"]:
-        await check_unique_ref(session, res, current["plan_id"], changes["ref"], exclude=entity_id)
+    await check_unique(session, res, context, changed=set(changes), exclude=entity_id)
     links = {link.field for link in res.links}
     columns = {k: v for k, v in changes.items() if k not in links}
     result = await session.execute(

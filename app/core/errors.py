@@ -91,7 +91,11 @@ class Conflict(DomainError):
     status, type, title = 409, "/problems/conflict", "Conflict"
 
 
-class DuplicateRef(Conflict):
+class Duplicate(Conflict):
+    type, title = "/problems/duplicate", "Duplicate"
+
+
+class DuplicateRef(Duplicate):
     type, title = "/problems/duplicate-ref", "Duplicate reference"
 
 
@@ -235,7 +239,7 @@ async def _integrity_error(request: Request, exc: Exception) -> Response:
     message = str(getattr(exc, "orig", exc)).lower()
     if "unique" in message or "duplicate" in message:
         return problem_response(
-            request, status=409, type_=DuplicateRef.type, title="Duplicate", detail="A resource with the same unique key already exists."
+            request, status=409, type_=Duplicate.type, title=Duplicate.title, detail="A resource with the same unique key already exists."
         )
     if "foreign key" in message:
         return problem_response(

@@ -49,6 +49,14 @@ class Link:
     same_plan: bool = False
 
 
+@dataclass(frozen=True)
+class Unique:
+    """`field` is unique among rows sharing the `within` columns (`ref` within `plan_id`)."""
+
+    field: str
+    within: tuple[str, ...] = ()
+
+
 @dataclass
 class Resource:
     path: str
@@ -64,7 +72,7 @@ class Resource:
     links: tuple[Link, ...] = ()
     filters: dict[str, FilterFn] = field(default_factory=dict)
     deletable: bool = True
-    unique_ref: bool = False
+    unique: tuple[Unique, ...] = ()
     reader: "Reader | None" = None
     rules: "Rules | None" = None
     create_example: dict[str, Any] = field(default_factory=dict)

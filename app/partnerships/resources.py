@@ -1,6 +1,6 @@
 """The partnership's collections: partnerships, organisations, people."""
 
-from app.core.resources import Ref, Resource
+from app.core.resources import Ref, Resource, Unique
 from app.models import Organisation, Partnership, Person
 from app.partnerships import schemas as s
 
@@ -15,6 +15,7 @@ partnerships = Resource(
     update=s.PartnershipUpdate,
     read=s.PartnershipRead,
     query=s.PartnershipQuery,
+    unique=(Unique("la_code"),),
     description="A local area partnership: the council and its NHS partners, inspected together.",
     create_example={"name": "Wessex Vale SEND Local Area Partnership", "la_code": "835", "timezone": "Europe/London"},
     update_example={"name": "Wessex Vale SEND Partnership"},
@@ -29,6 +30,7 @@ organisations = Resource(
     update=s.OrganisationUpdate,
     read=s.OrganisationRead,
     query=s.OrganisationQuery,
+    unique=(Unique("name", ("partnership_id",)),),
     parent=PARTNERSHIP_REF,
     description="Bodies of the partnership that own or contribute to actions: council, ICB, providers, parent carer forum.",
     create_example={
@@ -48,6 +50,7 @@ people = Resource(
     update=s.PersonUpdate,
     read=s.PersonRead,
     query=s.PersonQuery,
+    unique=(Unique("external_id", ("partnership_id",)),),
     parent=PARTNERSHIP_REF,
     refs=(Ref("organisation_id", Organisation, "organisation"),),
     description="People who own, contribute to or report on actions; usually kept current by the HR sync.",

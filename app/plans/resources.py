@@ -5,7 +5,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import col
 
-from app.core.resources import Link, Ref, Resource
+from app.core.resources import Link, Ref, Resource, Unique
 from app.models import (
     Action,
     ActionConcern,
@@ -75,7 +75,7 @@ concerns = Resource(
     read=s.ConcernRead,
     query=s.ConcernQuery,
     parent=PLAN,
-    unique_ref=True,
+    unique=(Unique("ref", ("plan_id",)),),
     description="The inspection report's findings that the plan must answer, in the report's own words.",
     create_example={
         "plan_id": s.PLAN_ID,
@@ -102,7 +102,7 @@ actions = Resource(
     read=s.ActionRead,
     query=s.ActionQuery,
     parent=PLAN,
-    unique_ref=True,
+    unique=(Unique("ref", ("plan_id",)),),
     refs=(Ref("owner_id", Person, "person"),),
     links=(
         Link("concern_ids", ActionConcern, "concern_id", Concern, "concern", same_plan=True),

@@ -1,0 +1,108 @@
+"""Keys see their own partnership only; every API route demands a key."""
+
+import re
+import uuid
+from typing import Any
+
+import httpx
+from fastapi.routing import APIRoute
+
+from app.core.db import Database
+from app.models.enums import Role
+from tests.conftest import new_token
+from tests.factories import make_person, make_plan, make_world, post
+from tests.test_conventions import assert_problem
+
+
+async def scoped_client(app: Any, db: Database, partnership_id: str) -> httpx.AsyncClient:
+    token = await new_token(db, Role.admin, partnership_id=uuid.UUID(partnership_id))
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test", headers={"Authorization": f"Bearer {token}"})
+
+
+async def test_another_partnerships_objects_are_invisible(app: Any, db: Database, client: httpx.AsyncClient) -> None:
+    ours, theirs = await make_world(client), await make_world(client)
+    async with await scoped_client(app, db, ours.partnership["id"]) as mine:
+        for path in (
+            f"plans/{theirs.plan['id']}",
+            f"actions/{theirs.action['id']}",
+            f"people/{theirs.owner['id']}",
+            f"partnerships/{theirs.partnership['id']}",
+        ):
+            assert_problem(await mine.get(f"/api/v1/{path}"), 404)
+        assert (await mine.get(f"/api/v1/actions/{ours.action['id']}")).status_code == 200
+        for collection, own in (("plans", ours.plan), ("actions", ours.action), ("partnerships", ours.partnership), ("people", ours.owner)):
+            listed = (await mine.get(f"/api/v1/{collection}", params={"limit": 200})).json()["items"]
+            assert [i["id"] for i in listed] == [own["id"]], collection
+        # Writes can neither reach nor reference the other partnership's objects.
+        etag = (await client.get(f"/api/v1/plans/{theirs.plan['id']}")).headers["etag"]
+        assert_problem(await mine.patch(f"/api/v1/plans/{theirs.plan['id']}", json={"title": "x"}, headers={"If-Match": etag}), 404)
+        assert_problem(await mine.delete(f"/api/v1/plans/{theirs.plan['id']}", headers={"If-Match": etag}), 404)
+        response = await mine.post(
+            "/api/v1/concerns", json={"plan_id": theirs.plan["id"], "ref": "X1", "kind": "recommendation", "title": "x"}
+        )
+        assert assert_problem(response, 422)["errors"][0]["pointer"] == "/plan_id"
+        assert_problem(
+            await mine.post(f"/api/v1/actions/{theirs.action['id']}/progress-updates", json={"rag": "red", "narrative": "x"}), 404
+        )
+    assert (await client.get(f"/api/v1/plans/{theirs.plan['id']}")).json()["title"] == theirs.plan["title"]
+
+
+async def test_cursor_pages_stay_inside_the_partnership(app: Any, db: Database, client: httpx.AsyncClient) -> None:
+    ours, theirs = await make_world(client), await make_world(client)
+    for _ in range(3):
+        await make_plan(client, ours.partnership)
+        await make_plan(client, theirs.partnership)
+    async with await scoped_client(app, db, ours.partnership["id"]) as mine:
+        seen, cursor = [], None
+        while True:
+            page = (await mine.get("/api/v1/plans", params={"limit": 1, **({"cursor": cursor} if cursor else {})})).json()
+            seen += [p["partnership_id"] for p in page["items"]]
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+    assert seen == [ours.partnership["id"]] * 4
+
+
+async def test_duplicate_unique_fields_are_409_with_a_pointer(client: httpx.AsyncClient) -> None:
+    w = await make_world(client)
+    response = await client.post(
+        "/api/v1/people", json={"partnership_id": w.partnership["id"], "display_name": "Twin", "external_id": w.owner["external_id"]}
+    )
+    body = assert_problem(response, 409, "/problems/duplicate")
+    assert body["errors"][0]["pointer"] == "/external_id"
+    other = await make_person(client, w.partnership)
+    url = f"/api/v1/people/{other['id']}"
+    etag = (await client.get(url)).headers["etag"]
+    assert_problem(
+        await client.patch(url, json={"external_id": w.owner["external_id"]}, headers={"If-Match": etag}), 409, "/problems/duplicate"
+    )
+    await post(client, "organisations", {"partnership_id": w.partnership["id"], "name": "ICB", "kind": "icb"})
+    again = await client.post("/api/v1/organisations", json={"partnership_id": w.partnership["id"], "name": "ICB", "kind": "icb"})
+    assert_problem(again, 409, "/problems/duplicate")
+
+
+async def test_every_api_route_needs_a_key(app: Any, anon: httpx.AsyncClient) -> None:
+    routes = [r for r in app.routes if isinstance(r, APIRoute) and r.path.startswith("/api/v1")]
+    assert len(routes) >= 30
+    for route in routes:
+        path = re.sub(r"\{[^}]+\}", "2b1c8e57-3b4a-4e0e-9a55-6f1d2c3b4a59", route.path)
+        for method in route.methods:
+            response = await anon.request(method, path, json={} if method in ("POST", "PATCH") else None)
+            assert response.status_code == 401, f"{method} {route.path}"
+            assert response.headers["www-authenticate"].startswith("Bearer")
+
+
+async def test_expired_idempotency_key_starts_afresh(client: httpx.AsyncClient, db: Database) -> None:
+    from sqlalchemy import update
+
+    from app.models import IdempotencyRecord, utcnow
+
+    headers = {"Idempotency-Key": "k-expired"}
+    first = await client.post("/api/v1/partnerships", json={"name": "A", "la_code": "563"}, headers=headers)
+    assert first.status_code == 201
+    async with db.sessions() as session:
+        await session.execute(update(IdempotencyRecord).values(expires_at=utcnow()))
+        await session.commit()
+    second = await client.post("/api/v1/partnerships", json={"name": "B", "la_code": "564"}, headers=headers)
+    assert second.status_code == 201 and "idempotent-replayed" not in second.headers
+    assert second.json()["id"] != first.json()["id"]
