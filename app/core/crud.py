@@ -176,7 +176,9 @@ async def patch(session: AsyncSession, *, actor: Actor, res: Resource, entity_id
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise PreconditionFailed("The resource changed while this request ran; fetch it again.")
     if links & changes.keys():
-        await _write_links(session, res, entity_id, context, replace=True)
+        changed_links = {k: v for k, v in changes.items() if k in links}
+        keys = {"plan_id": current.get("plan_id"), "partnership_id": current["partnership_id"]}
+        await _write_links(session, res, entity_id, changed_links | keys, replace=True)
     _audit(session, actor, res, "update", current, audit.diff(current, changes))
     await session.commit()
 
