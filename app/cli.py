@@ -15,7 +15,7 @@ from sqlmodel import col
 
 from app.core.config import get_settings
 from app.core.db import Database
-from app.core.errors import NotFound
+from app.core.errors import DomainError, NotFound
 from app.core.migrations import upgrade
 from app.models import ApiKey, Person, utcnow
 from app.models.enums import Role
@@ -142,7 +142,12 @@ def keys_create(
         finally:
             await db.dispose()
 
-    typer.echo(asyncio.run(run()))
+    try:
+        typer.echo(asyncio.run(run()))
+    except DomainError as exc:
+        details = "; ".join(f"{e.pointer.lstrip('/')}: {e.message}" for e in exc.errors or [])
+        typer.echo(f"{exc.detail} {details}".strip(), err=True)
+        raise typer.Exit(2) from exc
 
 
 @keys_cli.command("revoke")

@@ -9,8 +9,9 @@ from sqlmodel import col
 
 from app.core import audit
 from app.core.auth import SYSTEM, Actor, hash_token, new_token
-from app.core.errors import NotFound
-from app.models import ApiKey, utcnow
+from app.core.errors import FieldError, Forbidden, NotFound, Unprocessable
+from app.core.permissions import NATIONAL_ROLES
+from app.models import ApiKey, Partnership, Person, utcnow
 from app.models.enums import Role
 
 
@@ -25,6 +26,7 @@ async def create_key(
     expires_on: date | None = None,
 ) -> tuple[ApiKey, str]:
     """Create a key; the token is returned once and only its hash is stored."""
+    await _check_key_scope(session, actor, role=role, partnership_id=partnership_id, person_id=person_id, expires_on=expires_on)
     prefix, token = new_token()
     key = ApiKey(
         prefix=prefix,
@@ -70,3 +72,34 @@ async def revoke_key(session: AsyncSession, *, actor: Actor = SYSTEM, prefix: st
         )
         await session.commit()
     return key
+
+
+async def _check_key_scope(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    role: Role,
+    partnership_id: uuid.UUID | None,
+    person_id: uuid.UUID | None,
+    expires_on: date | None,
+) -> None:
+    """National keys (all partnerships) are for admins and inspectors only; contributors act as a person."""
+    errors: list[FieldError] = []
+    if partnership_id is None and role not in NATIONAL_ROLES:
+        errors.append(FieldError(pointer="/partnership_id", message=f"a {role.value} key belongs to one partnership"))
+    if actor.partnership_id is not None and partnership_id != actor.partnership_id:
+        raise Forbidden("A partnership's admin may create keys for that partnership only.")
+    if partnership_id is not None:
+        found = (await session.execute(select(col(Partnership.id)).where(col(Partnership.id) == partnership_id))).first()
+        if found is None:
+            errors.append(FieldError(pointer="/partnership_id", message="no such partnership"))
+    if role is Role.contributor and person_id is None:
+        errors.append(FieldError(pointer="/person_id", message="a contributor key acts for a person"))
+    if person_id is not None:
+        owner = (await session.execute(select(col(Person.partnership_id)).where(col(Person.id) == person_id))).scalar_one_or_none()
+        if owner is None or owner != partnership_id:
+            errors.append(FieldError(pointer="/person_id", message="no such person in the key's partnership"))
+    if expires_on is not None and expires_on < utcnow().date():
+        errors.append(FieldError(pointer="/expires_on", message="the expiry date has passed"))
+    if errors:
+        raise Unprocessable("The key's scope is not valid.", errors=errors)

@@ -265,7 +265,7 @@ def install_problem_handlers(app: FastAPI) -> None:
 
 def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses` entries for the problems a route can answer with."""
-    documented = {401, 422, *statuses}
+    documented = {401, 403, 422, *statuses}
     out: dict[int | str, dict[str, Any]] = {}
     for status in sorted(documented):
         type_, title = PROBLEM_TYPES.get(status, ("about:blank", HTTPStatus(status).phrase))

@@ -20,6 +20,7 @@ from sqlalchemy.sql.base import ReadOnlyColumnCollection
 
 from app.core.auth import Actor
 from app.core.pagination import ListQuery, decode_cursor, keyset
+from app.core.permissions import Access
 from app.core.reads import Reads, ids_of
 from app.models import Entity, Partnership
 
@@ -75,6 +76,8 @@ class Resource:
     unique: tuple[Unique, ...] = ()
     reader: "Reader | None" = None
     rules: "Rules | None" = None
+    access: Access = field(default_factory=Access)
+    redact: Callable[[Row, Actor], Row] | None = None
     create_example: dict[str, Any] = field(default_factory=dict)
     update_example: dict[str, Any] = field(default_factory=dict)
     description: str = ""
@@ -84,6 +87,10 @@ class Resource:
             self.reader = Reader(self)
         if self.rules is None:
             self.rules = Rules()
+
+    def present(self, row: Row, actor: Actor) -> Row:
+        """The representation this caller may see (inspectors get no contact details, for example)."""
+        return self.redact(row, actor) if self.redact is not None else row
 
     @property
     def c(self) -> ReadOnlyColumnCollection[str, Column[Any]]:

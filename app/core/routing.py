@@ -14,11 +14,12 @@ from starlette.datastructures import URL
 from starlette.responses import Response
 
 from app.core import crud
-from app.core.auth import CurrentActor
+from app.core.auth import Actor
 from app.core.db import DatabaseDep, SessionDep
 from app.core.errors import NotFound, UnsupportedMediaType, problems
 from app.core.http import entity_response, json_response
 from app.core.pagination import ListQuery, page
+from app.core.permissions import allow, documented, roles_text
 from app.core.resources import Resource
 
 API_PREFIX = "/api/v1"
@@ -63,13 +64,13 @@ def created_response(request: Request, res: Resource, payload: dict[str, Any]) -
     return entity_response(payload, status=201, headers={"Location": location(request, res.path, payload["id"])})
 
 
-async def read_one(db: Any, actor: Any, res: Resource, entity_id: uuid.UUID) -> dict[str, Any]:
+async def read_one(db: Any, actor: Actor, res: Resource, entity_id: uuid.UUID) -> dict[str, Any]:
     assert res.reader is not None
     async with db.read() as reads:
         row = await res.reader.get(reads, actor, entity_id)
     if row is None:
         raise NotFound(f"No {res.entity} with id {entity_id}.")
-    return row
+    return res.present(row, actor)
 
 
 def add_resource_routes(router: APIRouter, res: Resource) -> None:
@@ -80,63 +81,69 @@ def add_resource_routes(router: APIRouter, res: Resource) -> None:
     read_example = res.read.model_config.get("json_schema_extra", {}).get("example")  # type: ignore[union-attr]
     Query_ = res.query
     Create = res.create
+    access = res.access
+    Reader = Annotated[Actor, Depends(allow(access.read))]
+    Creator = Annotated[Actor, Depends(allow(access.create))]
 
     @router.get(
         f"/{res.path}",
         summary=f"List {plural}",
         description=f'{res.description}\n\nKeyset-paginated (`limit`, `cursor`, `Link: rel="next"`); '
-        "filters are query parameters named after fields, and unknown parameters are rejected with 422.",
+        "filters are query parameters named after fields, and unknown parameters are rejected with 422." + roles_text(access.read),
         tags=tags,
         operation_id=f"{res.path}-list",
         response_class=Response,
         responses={200: ok(page_model(res.read), f"A page of {plural}."), **problems(400)},
+        openapi_extra=documented(access.read),
     )
-    async def list_items(request: Request, query: Annotated[Query_, Query()], db: DatabaseDep, actor: CurrentActor) -> Response:  # type: ignore[valid-type]
+    async def list_items(request: Request, query: Annotated[Query_, Query()], db: DatabaseDep, actor: Reader) -> Response:  # type: ignore[valid-type]
         assert res.reader is not None
         async with db.read() as reads:
-            rows = await res.reader.list(reads, actor, query)
-        body, headers = page(rows, cast(ListQuery, query).limit, URL(public_base(request) + request.url.path + "?" + request.url.query))
+            rows = [res.present(row, actor) for row in await res.reader.list(reads, actor, query)]
+        url = URL(public_base(request) + request.url.path + "?" + request.url.query)
+        body, headers = page(rows, cast(ListQuery, query).limit, url)
         return json_response(body, headers=headers)
 
     @router.get(
         f"/{res.path}/{{id}}",
         summary=f"Read one {noun}",
-        description=f"The {noun} with its current `ETag`; send `If-None-Match` to get 304 when unchanged.",
+        description=f"The {noun} with its current `ETag`; send `If-None-Match` to get 304 when unchanged." + roles_text(access.read),
         tags=tags,
         operation_id=f"{res.path}-get",
         response_class=Response,
         responses={200: ok(res.read, f"The {noun}.", read_example), 304: {"description": "Not modified."}, **problems(404)},
+        openapi_extra=documented(access.read),
     )
-    async def get_item(id: uuid.UUID, db: DatabaseDep, actor: CurrentActor, if_none_match: IfNoneMatch = None) -> Response:
+    async def get_item(id: uuid.UUID, db: DatabaseDep, actor: Reader, if_none_match: IfNoneMatch = None) -> Response:
         return entity_response(await read_one(db, actor, res, id), if_none_match=if_none_match)
 
-    if True:  # every collection accepts POST
-
-        @router.post(
-            f"/{res.path}",
-            summary=f"Create a {noun}",
-            description=f"Creates a {noun}: 201 with `Location`, `ETag` and the new representation. "
-            "Send `Idempotency-Key` to make retries safe.",
-            tags=tags,
-            operation_id=f"{res.path}-create",
-            status_code=201,
-            response_class=Response,
-            dependencies=[JsonBody],
-            responses={201: ok(res.read, f"The new {noun}.", read_example), **problems(400, 409, 415)},
-            openapi_extra={"requestBody": {"content": {"application/json": {"example": res.create_example}}}},
-        )
-        async def create_item(request: Request, data: Create, session: SessionDep, db: DatabaseDep, actor: CurrentActor) -> Response:  # type: ignore[valid-type]
-            entity_id = await crud.create(session, actor=actor, res=res, data=data)
-            return created_response(request, res, await read_one(db, actor, res, entity_id))
+    @router.post(
+        f"/{res.path}",
+        summary=f"Create a {noun}",
+        description=f"Creates a {noun}: 201 with `Location`, `ETag` and the new representation. "
+        "Send `Idempotency-Key` to make retries safe." + roles_text(access.create),
+        tags=tags,
+        operation_id=f"{res.path}-create",
+        status_code=201,
+        response_class=Response,
+        dependencies=[JsonBody],
+        responses={201: ok(res.read, f"The new {noun}.", read_example), **problems(400, 409, 415)},
+        openapi_extra={"requestBody": {"content": {"application/json": {"example": res.create_example}}}, **documented(access.create)},
+    )
+    async def create_item(request: Request, data: Create, session: SessionDep, db: DatabaseDep, actor: Creator) -> Response:  # type: ignore[valid-type]
+        entity_id = await crud.create(session, actor=actor, res=res, data=data)
+        return created_response(request, res, await read_one(db, actor, res, entity_id))
 
     if res.update is not None:
         Update = res.update
+        Updater = Annotated[Actor, Depends(allow(access.update))]
 
         @router.patch(
             f"/{res.path}/{{id}}",
             summary=f"Change a {noun}",
             description="JSON Merge Patch (RFC 7396): a field absent keeps its value, `null` clears an optional field. "
-            "Requires `If-Match` with the current ETag (428 without, 412 when stale). Read-only and unknown fields are rejected.",
+            "Requires `If-Match` with the current ETag (428 without, 412 when stale). Read-only and unknown fields are rejected."
+            + roles_text(access.update),
             tags=tags,
             operation_id=f"{res.path}-update",
             response_class=Response,
@@ -151,7 +158,8 @@ def add_resource_routes(router: APIRouter, res: Resource) -> None:
                         },
                         "application/json": {"example": res.update_example},
                     }
-                }
+                },
+                **documented(access.update),
             },
         )
         async def update_item(
@@ -159,24 +167,26 @@ def add_resource_routes(router: APIRouter, res: Resource) -> None:
             data: Update,  # type: ignore[valid-type]
             session: SessionDep,
             db: DatabaseDep,
-            actor: CurrentActor,
+            actor: Updater,
             if_match: IfMatch = None,
         ) -> Response:
             await crud.patch(session, actor=actor, res=res, entity_id=id, data=data, if_match=if_match)
             return entity_response(await read_one(db, actor, res, id))
 
     if res.deletable:
+        Deleter = Annotated[Actor, Depends(allow(access.delete))]
 
         @router.delete(
             f"/{res.path}/{{id}}",
             summary=f"Delete a {noun}",
-            description="Requires `If-Match`. A resource that others still reference cannot be deleted (409).",
+            description="Requires `If-Match`. A resource that others still reference cannot be deleted (409)." + roles_text(access.delete),
             tags=tags,
             operation_id=f"{res.path}-delete",
             status_code=204,
             response_class=Response,
             responses={204: {"description": "Deleted."}, **problems(404, 409, 412, 428)},
+            openapi_extra=documented(access.delete),
         )
-        async def delete_item(id: uuid.UUID, session: SessionDep, actor: CurrentActor, if_match: IfMatch = None) -> Response:
+        async def delete_item(id: uuid.UUID, session: SessionDep, actor: Deleter, if_match: IfMatch = None) -> Response:
             await crud.remove(session, actor=actor, res=res, entity_id=id, if_match=if_match)
             return Response(status_code=204)

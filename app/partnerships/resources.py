@@ -1,8 +1,10 @@
 """The partnership's collections: partnerships, organisations, people."""
 
+from app.core.permissions import PEOPLE_READERS, Access
 from app.core.resources import Ref, Resource, Unique
 from app.models import Organisation, Partnership, Person
 from app.partnerships import schemas as s
+from app.partnerships.service import PartnershipRules, hide_contact_details
 
 PARTNERSHIP_REF = Ref("partnership_id", Partnership, "partnership")
 
@@ -15,6 +17,7 @@ partnerships = Resource(
     update=s.PartnershipUpdate,
     read=s.PartnershipRead,
     query=s.PartnershipQuery,
+    rules=PartnershipRules(),
     unique=(Unique("la_code"),),
     description="A local area partnership: the council and its NHS partners, inspected together.",
     create_example={"name": "Wessex Vale SEND Local Area Partnership", "la_code": "835", "timezone": "Europe/London"},
@@ -50,6 +53,8 @@ people = Resource(
     update=s.PersonUpdate,
     read=s.PersonRead,
     query=s.PersonQuery,
+    access=Access(read=PEOPLE_READERS),
+    redact=hide_contact_details,
     unique=(Unique("external_id", ("partnership_id",)),),
     parent=PARTNERSHIP_REF,
     refs=(Ref("organisation_id", Organisation, "organisation"),),

@@ -120,7 +120,7 @@ class PersonRead(EntityRead):
     partnership_id: uuid.UUID
     external_id: str | None
     display_name: str
-    email: str | None
+    email: str | None = Field(None, description="Left out of the representation for inspectors.")
     job_title: str | None
     organisation_id: uuid.UUID | None
     active: bool

@@ -5,6 +5,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import col
 
+from app.core.permissions import PLAN_EDITORS, REPORTERS, Access
 from app.core.resources import Link, Ref, Resource, Unique
 from app.models import (
     Action,
@@ -22,12 +23,13 @@ from app.models import (
 )
 from app.plans import schemas as s
 from app.plans.reads import ActionReader
-from app.plans.service import ActionRules, ProgressUpdateRules
+from app.plans.service import ActionRules, MilestoneRules, ProgressUpdateRules
 
 PARTNERSHIP = Ref("partnership_id", Partnership, "partnership")
 PLAN = Ref("plan_id", Plan, "plan")
 ACTION = Ref("action_id", Action, "action")
 PARTNERSHIP_ID = s.PARTNERSHIP_ID
+EDITED_BY_LEADS = Access(create=PLAN_EDITORS, update=PLAN_EDITORS, delete=PLAN_EDITORS)
 
 inspections = Resource(
     path="inspections",
@@ -53,6 +55,7 @@ plans = Resource(
     update=s.PlanUpdate,
     read=s.PlanRead,
     query=s.PlanQuery,
+    access=EDITED_BY_LEADS,
     parent=PARTNERSHIP,
     refs=(Ref("inspection_id", Inspection, "inspection"),),
     description="The improvement plan written in answer to an inspection: a WSoA, priority action plan or successor.",
@@ -74,6 +77,7 @@ concerns = Resource(
     update=s.ConcernUpdate,
     read=s.ConcernRead,
     query=s.ConcernQuery,
+    access=EDITED_BY_LEADS,
     parent=PLAN,
     unique=(Unique("ref", ("plan_id",)),),
     description="The inspection report's findings that the plan must answer, in the report's own words.",
@@ -101,6 +105,7 @@ actions = Resource(
     update=s.ActionUpdate,
     read=s.ActionRead,
     query=s.ActionQuery,
+    access=EDITED_BY_LEADS,
     parent=PLAN,
     unique=(Unique("ref", ("plan_id",)),),
     refs=(Ref("owner_id", Person, "person"),),
@@ -142,6 +147,8 @@ milestones = Resource(
     update=s.MilestoneUpdate,
     read=s.MilestoneRead,
     query=s.MilestoneQuery,
+    access=Access(create=PLAN_EDITORS, update=REPORTERS, delete=PLAN_EDITORS),
+    rules=MilestoneRules(),
     parent=ACTION,
     filters={"due_before": lambda v: col(Milestone.due_on) < v, "due_after": lambda v: col(Milestone.due_on) > v},
     description="Checkpoints of an action (for example the 3-, 6- and 12-month steps of a plan).",
@@ -158,6 +165,7 @@ progress_updates = Resource(
     update=None,
     read=s.ProgressUpdateRead,
     query=s.ProgressUpdateQuery,
+    access=Access(create=REPORTERS),
     parent=ACTION,
     refs=(Ref("author_id", Person, "person"),),
     deletable=False,

@@ -1,14 +1,16 @@
 """Routes of the plan's collections."""
 
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
 from app.core import crud
-from app.core.auth import CurrentActor
+from app.core.auth import Actor
 from app.core.db import DatabaseDep, SessionDep
 from app.core.errors import problems
+from app.core.permissions import REPORTERS, allow, documented, roles_text
 from app.core.routing import API_PREFIX, JsonBody, add_resource_routes, created_response, ok, read_one
 from app.plans import resources as r
 from app.plans import schemas as s
@@ -22,7 +24,8 @@ for resource in (r.inspections, r.plans, r.concerns, r.actions, r.milestones, r.
     "/actions/{id}/progress-updates",
     summary="Report progress on an action",
     description="Appends a progress update to the action (the same as `POST /progress-updates` with `action_id`). "
-    "`author_id` defaults to the person linked to the caller's key.",
+    "`author_id` defaults to the person linked to the caller's key; a contributor reports on actions it owns or "
+    "contributes to, as itself." + roles_text(REPORTERS),
     operation_id="actions-progress-updates-create",
     tags=["progress updates"],
     status_code=201,
@@ -32,11 +35,17 @@ for resource in (r.inspections, r.plans, r.concerns, r.actions, r.milestones, r.
     openapi_extra={
         "requestBody": {
             "content": {"application/json": {"example": {k: v for k, v in r.progress_updates.create_example.items() if k != "action_id"}}}
-        }
+        },
+        **documented(REPORTERS),
     },
 )
 async def create_action_progress(
-    request: Request, id: uuid.UUID, data: s.ActionProgressCreate, session: SessionDep, db: DatabaseDep, actor: CurrentActor
+    request: Request,
+    id: uuid.UUID,
+    data: s.ActionProgressCreate,
+    session: SessionDep,
+    db: DatabaseDep,
+    actor: Annotated[Actor, Depends(allow(REPORTERS))],
 ) -> Response:
     await read_one(db, actor, r.actions, id)  # 404 for an unknown or invisible action
     body = s.ProgressUpdateCreate(action_id=id, **data.model_dump())

@@ -7,9 +7,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.core.auth import Actor
-from app.core.errors import FieldError, Unprocessable
+from app.core.errors import FieldError, Forbidden, Unprocessable
 from app.core.resources import Row, Rules
-from app.models import Person
+from app.models import Action, ActionContributor, Person
+from app.models.enums import Role
 
 
 async def _require_active(session: AsyncSession, person_id: uuid.UUID | None, pointer: str) -> None:
@@ -34,10 +35,29 @@ class ActionRules(Rules):
             await _require_active(session, changes["owner_id"], "/owner_id")
 
 
+async def require_involvement(session: AsyncSession, actor: Actor, action_id: uuid.UUID) -> None:
+    """A contributor writes only on actions it owns or contributes to (CONTRACT.md "Roles")."""
+    if actor.role is not Role.contributor:
+        return
+    owner = (await session.execute(select(col(Action.owner_id)).where(col(Action.id) == action_id))).scalar_one_or_none()
+    if actor.person_id is not None and owner == actor.person_id:
+        return
+    contributes = await session.execute(
+        select(col(ActionContributor.person_id)).where(
+            col(ActionContributor.action_id) == action_id, col(ActionContributor.person_id) == actor.person_id
+        )
+    )
+    if contributes.first() is None:
+        raise Forbidden("Contributors may only report on actions they own or contribute to.")
+
+
 class ProgressUpdateRules(Rules):
     """The author defaults to the caller's linked person; a caller without one must name the author."""
 
     async def before_create(self, session: AsyncSession, actor: Actor, values: Row, parent: Row | None) -> None:
+        await require_involvement(session, actor, values["action_id"])
+        if actor.role is Role.contributor and values.get("author_id") not in (None, actor.person_id):
+            raise Forbidden("Contributors report as themselves; leave author_id out or give your own person id.")
         if values.get("author_id") is None:
             if actor.person_id is None:
                 raise Unprocessable(
@@ -45,3 +65,18 @@ class ProgressUpdateRules(Rules):
                     errors=[FieldError(pointer="/author_id", message="required for callers without a linked person")],
                 )
             values["author_id"] = actor.person_id
+
+
+MILESTONE_COMPLETION = {"status", "met_on"}
+
+
+class MilestoneRules(Rules):
+    """Contributors may record a milestone's completion (status, met_on) on their own actions, nothing else."""
+
+    async def before_update(self, session: AsyncSession, actor: Actor, current: Row, changes: Row) -> None:
+        if actor.role is not Role.contributor:
+            return
+        others = sorted(set(changes) - MILESTONE_COMPLETION)
+        if others:
+            raise Forbidden(f"Contributors may change only status and met_on, not {', '.join(others)}.")
+        await require_involvement(session, actor, current["action_id"])

@@ -1,0 +1,54 @@
+"""Who may call what: one explicit table of roles per operation, enforced by a dependency.
+
+CONTRACT.md "Roles": admin does everything; lead reads its partnership and edits plans, concerns,
+actions and milestones; contributor reads and reports progress on actions it owns or contributes to;
+inspector reads only; the integration roles reach their own endpoints only. Per-object rules (which
+actions a contributor may touch, which fields) live in the services.
+"""
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import Depends
+
+from app.core.auth import Actor, authenticate
+from app.core.errors import Forbidden
+from app.models.enums import Role
+
+ADMIN = frozenset({Role.admin})
+PLAN_EDITORS = frozenset({Role.admin, Role.lead})
+REPORTERS = frozenset({Role.admin, Role.lead, Role.contributor})
+READERS = frozenset({Role.admin, Role.lead, Role.contributor, Role.inspector})
+PEOPLE_READERS = READERS | {Role.hr_integration}
+NATIONAL_ROLES = frozenset({Role.admin, Role.inspector})
+
+
+@dataclass(frozen=True)
+class Access:
+    """The roles allowed on each operation of a collection."""
+
+    read: frozenset[Role] = READERS
+    create: frozenset[Role] = ADMIN
+    update: frozenset[Role] = ADMIN
+    delete: frozenset[Role] = ADMIN
+
+
+def allow(roles: frozenset[Role]) -> Callable[..., Awaitable[Actor]]:
+    """A dependency that lets the listed roles through and answers 403 to every other caller."""
+
+    async def check(actor: Actor = Depends(authenticate)) -> Actor:
+        if actor.role not in roles:
+            raise Forbidden(f"The {actor.role.value} role may not do this.")
+        return actor
+
+    return check
+
+
+def documented(roles: frozenset[Role]) -> dict[str, Any]:
+    """OpenAPI extension naming the roles an operation needs."""
+    return {"x-required-roles": sorted(r.value for r in roles)}
+
+
+def roles_text(roles: frozenset[Role]) -> str:
+    return "\n\n**Roles:** " + ", ".join(f"`{r.value}`" for r in sorted(roles)) + "."
