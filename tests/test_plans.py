@@ -182,7 +182,7 @@ async def test_progress_update_author_defaults_to_the_callers_person(app: Any, c
     from tests.conftest import new_token
 
     w = await make_world(client)
-    token = await new_token(db, Role.admin, person_id=uuid.UUID(w.owner["id"]))
+    token = await new_token(db, Role.admin, partnership_id=uuid.UUID(w.partnership["id"]), person_id=uuid.UUID(w.owner["id"]))
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://test", headers={"Authorization": f"Bearer {token}"}
     ) as linked:
