@@ -39,8 +39,8 @@ def migrate() -> None:
 
 
 async def _seed(with_keys: bool) -> list[tuple[str, str]]:
+    from app.apikeys.service import create_key
     from app.demo.seed import seed_demo
-    from app.keys import create_key
 
     db = _database()
     try:
@@ -127,7 +127,7 @@ def keys_create(
     expires_on: Annotated[str | None, typer.Option(help="Last valid day, YYYY-MM-DD.")] = None,
 ) -> None:
     """Create an API key and print its token (alone, on standard output). Only its hash is stored."""
-    from app.keys import create_key
+    from app.apikeys.service import create_key
 
     expiry = date.fromisoformat(expires_on) if expires_on else None
 
@@ -153,7 +153,7 @@ def keys_create(
 @keys_cli.command("revoke")
 def keys_revoke(prefix: Annotated[str, typer.Argument(help="The key's prefix (the part after `wsoa_`).")]) -> None:
     """Revoke an API key by its prefix."""
-    from app.keys import revoke_key
+    from app.apikeys.service import revoke_key
 
     async def run() -> None:
         db = _database()

@@ -30,7 +30,7 @@ from sqlalchemy.engine import make_url
 
 from app.core.db import Database
 from app.core.migrations import upgrade
-from app.keys import create_key
+from app.apikeys.service import create_key
 from app.models.enums import Role
 from bench.data import seed
 

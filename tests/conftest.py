@@ -22,11 +22,11 @@ from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
 
 import app.models
+from app.apikeys.service import create_key
 from app.core.auth import token_cache
 from app.core.config import Settings
 from app.core.db import Database
 from app.core.migrations import upgrade
-from app.keys import create_key
 from app.main import create_app
 from app.models.enums import Role
 

@@ -209,7 +209,7 @@ async def test_missing_or_bad_credentials_are_401(anon: httpx.AsyncClient, db: D
 
 
 async def test_revoked_key_is_401(client: httpx.AsyncClient, db: Database, admin_token: str) -> None:
-    from app.keys import revoke_key
+    from app.apikeys.service import revoke_key
 
     assert (await client.get("/api/v1/plans")).status_code == 200
     async with db.sessions() as session:

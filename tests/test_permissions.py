@@ -40,6 +40,7 @@ TABLE: dict[str, dict[str, set[Role]]] = {
     "milestones": crud(READ, EDIT, update={A, L, C}),
     "progress-updates": {"list": READ, "get": READ, "create": {A, L, C}},
     "actions-progress-updates": {"create": {A, L, C}},
+    "api-keys": {"list": {A}, "get": {A}, "create": {A}, "delete": {A}},
 }
 
 

@@ -123,8 +123,8 @@ async def test_integration_roles_reach_only_their_endpoints(app: Any, db: Databa
 async def test_key_scopes_are_validated(db: Database, client: httpx.AsyncClient) -> None:
     import pytest
 
+    from app.apikeys.service import create_key
     from app.core.errors import Forbidden, Unprocessable
-    from app.keys import create_key
 
     w = await make_world(client)
     pid = uuid.UUID(w.partnership["id"])

@@ -6,14 +6,14 @@ import secrets
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, update
 from sqlmodel import col
 
-from app.core.db import DatabaseDep
+from app.core.db import Database, DatabaseDep
 from app.core.errors import Unauthenticated
 from app.models import ApiKey
 from app.models.enums import Role
@@ -28,6 +28,7 @@ KEY_BY_PREFIX = select(
     col(ApiKey.person_id),
     col(ApiKey.expires_on),
     col(ApiKey.revoked_at),
+    col(ApiKey.last_used_at),
 ).where(col(ApiKey.prefix) == bindparam("prefix"))
 
 
@@ -124,7 +125,20 @@ async def authenticate(db: DatabaseDep, request: Request) -> Actor:
         person_id=key["person_id"],
     )
     token_cache.put(digest, actor, request.app.state.settings.auth_cache_seconds)
+    now = datetime.now(UTC)
+    if key["last_used_at"] is None or now - key["last_used_at"] > LAST_USED_RESOLUTION:
+        await _touch(db, key["id"], now)
     return actor
+
+
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+async def _touch(db: Database, key_id: uuid.UUID, now: datetime) -> None:
+    """Record `last_used_at`, at most once a minute per key (bookkeeping: no new version, no audit event)."""
+    async with db.sessions() as session:
+        await session.execute(update(ApiKey).where(col(ApiKey.id) == key_id).values(last_used_at=now))
+        await session.commit()
 
 
 CurrentActor = Annotated[Actor, Depends(authenticate)]

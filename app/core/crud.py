@@ -125,7 +125,7 @@ async def create(session: AsyncSession, *, actor: Actor, res: Resource, data: Ba
     return entity.id
 
 
-async def _locked_current(session: AsyncSession, actor: Actor, res: Resource, entity_id: uuid.UUID, if_match: str | None) -> Row:
+async def locked_current(session: AsyncSession, actor: Actor, res: Resource, entity_id: uuid.UUID, if_match: str | None) -> Row:
     assert res.reader is not None
     table: Any = res.table
     # Serialise concurrent writers of the same row (PostgreSQL); SQLite writers already hold the lock.
@@ -154,7 +154,7 @@ def validate_merged(res: Resource, current: Row, changes: Row) -> Row:
 async def patch(session: AsyncSession, *, actor: Actor, res: Resource, entity_id: uuid.UUID, data: BaseModel, if_match: str | None) -> None:
     assert res.rules is not None
     table: Any = res.table
-    current = await _locked_current(session, actor, res, entity_id, if_match)
+    current = await locked_current(session, actor, res, entity_id, if_match)
     requested = data.model_dump(exclude_unset=True)
     changes = validate_merged(res, current, requested)
     changes = {k: v for k, v in changes.items() if audit.jsonable(v) != audit.jsonable(current.get(k))}
@@ -186,7 +186,7 @@ async def patch(session: AsyncSession, *, actor: Actor, res: Resource, entity_id
 async def remove(session: AsyncSession, *, actor: Actor, res: Resource, entity_id: uuid.UUID, if_match: str | None) -> None:
     assert res.rules is not None
     table: Any = res.table
-    current = await _locked_current(session, actor, res, entity_id, if_match)
+    current = await locked_current(session, actor, res, entity_id, if_match)
     await res.rules.before_delete(session, actor, current)
     try:
         await session.execute(delete(table).where(table.id == entity_id))

@@ -21,6 +21,7 @@ from app.core.errors import PROBLEM_MEDIA_TYPE, IdempotencyInFlight, Idempotency
 from app.models import IdempotencyRecord, utcnow
 
 KEY_HEADER = b"idempotency-key"
+REDACT_HEADER = "wsoa-idempotency-redact"  # set by a route: body fields never to be stored for replay (secrets)
 REPLAYED_HEADERS = {b"content-type", b"location", b"etag", b"link"}
 NOT_STORED = {401, 403}
 
@@ -30,6 +31,15 @@ async def _problem(send: Send, path: str, error: Any) -> None:
     headers = [(b"content-type", PROBLEM_MEDIA_TYPE.encode())] + [(k.lower().encode(), v.encode()) for k, v in error.headers.items()]
     await send({"type": "http.response.start", "status": error.status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+def _without_redact_header(send: Send) -> Send:
+    async def strip(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message["headers"] = [(k, v) for k, v in message.get("headers", []) if k.lower() != REDACT_HEADER.encode()]
+        await send(message)
+
+    return strip
 
 
 class IdempotencyMiddleware:
@@ -45,7 +55,7 @@ class IdempotencyMiddleware:
         raw_key = headers.get(KEY_HEADER)
         authorization = headers.get(b"authorization")
         if raw_key is None or authorization is None:
-            await self.app(scope, receive, send)
+            await self.app(scope, receive, _without_redact_header(send))
             return
         key = raw_key.decode("latin-1").strip()
         if not 1 <= len(key) <= 255:
@@ -96,11 +106,17 @@ class IdempotencyMiddleware:
             raise
         start: Message = messages[0] if messages else {"status": 500, "headers": []}
         status: int = start["status"]
+        redact = [v.decode() for k, v in start.get("headers", []) if k.lower() == REDACT_HEADER.encode()]
+        start["headers"] = [(k, v) for k, v in start.get("headers", []) if k.lower() != REDACT_HEADER.encode()]
         if status >= 500 or status in NOT_STORED:
             await self._release(db, owner, key)
         else:
             kept = [[k.decode("latin-1"), v.decode("latin-1")] for k, v in start.get("headers", []) if k.lower() in REPLAYED_HEADERS]
             content = b"".join(m.get("body", b"") for m in messages[1:])
+            if redact:
+                stored = orjson.loads(content)
+                stored.update(dict.fromkeys(",".join(redact).split(","), None))
+                content = orjson.dumps(stored)
             async with db.sessions() as session:
                 await session.execute(
                     update(IdempotencyRecord)

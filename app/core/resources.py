@@ -72,7 +72,7 @@ class Resource:
     refs: tuple[Ref, ...] = ()
     links: tuple[Link, ...] = ()
     filters: dict[str, FilterFn] = field(default_factory=dict)
-    deletable: bool = True
+    operations: frozenset[str] = frozenset({"list", "get", "create", "update", "delete"})
     unique: tuple[Unique, ...] = ()
     reader: "Reader | None" = None
     rules: "Rules | None" = None

@@ -117,24 +117,27 @@ def add_resource_routes(router: APIRouter, res: Resource) -> None:
     async def get_item(id: uuid.UUID, db: DatabaseDep, actor: Reader, if_none_match: IfNoneMatch = None) -> Response:
         return entity_response(await read_one(db, actor, res, id), if_none_match=if_none_match)
 
-    @router.post(
-        f"/{res.path}",
-        summary=f"Create a {noun}",
-        description=f"Creates a {noun}: 201 with `Location`, `ETag` and the new representation. "
-        "Send `Idempotency-Key` to make retries safe." + roles_text(access.create),
-        tags=tags,
-        operation_id=f"{res.path}-create",
-        status_code=201,
-        response_class=Response,
-        dependencies=[JsonBody],
-        responses={201: ok(res.read, f"The new {noun}.", read_example), **problems(400, 409, 415)},
-        openapi_extra={"requestBody": {"content": {"application/json": {"example": res.create_example}}}, **documented(access.create)},
-    )
-    async def create_item(request: Request, data: Create, session: SessionDep, db: DatabaseDep, actor: Creator) -> Response:  # type: ignore[valid-type]
-        entity_id = await crud.create(session, actor=actor, res=res, data=data)
-        return created_response(request, res, await read_one(db, actor, res, entity_id))
+    if "create" in res.operations:
 
-    if res.update is not None:
+        @router.post(
+            f"/{res.path}",
+            summary=f"Create a {noun}",
+            description=f"Creates a {noun}: 201 with `Location`, `ETag` and the new representation. "
+            "Send `Idempotency-Key` to make retries safe." + roles_text(access.create),
+            tags=tags,
+            operation_id=f"{res.path}-create",
+            status_code=201,
+            response_class=Response,
+            dependencies=[JsonBody],
+            responses={201: ok(res.read, f"The new {noun}.", read_example), **problems(400, 409, 415)},
+            openapi_extra={"requestBody": {"content": {"application/json": {"example": res.create_example}}}, **documented(access.create)},
+        )
+        async def create_item(request: Request, data: Create, session: SessionDep, db: DatabaseDep, actor: Creator) -> Response:  # type: ignore[valid-type]
+            entity_id = await crud.create(session, actor=actor, res=res, data=data)
+            return created_response(request, res, await read_one(db, actor, res, entity_id))
+
+    if "update" in res.operations:
+        assert res.update is not None
         Update = res.update
         Updater = Annotated[Actor, Depends(allow(access.update))]
 
@@ -173,7 +176,7 @@ def add_resource_routes(router: APIRouter, res: Resource) -> None:
             await crud.patch(session, actor=actor, res=res, entity_id=id, data=data, if_match=if_match)
             return entity_response(await read_one(db, actor, res, id))
 
-    if res.deletable:
+    if "delete" in res.operations:
         Deleter = Annotated[Actor, Depends(allow(access.delete))]
 
         @router.delete(

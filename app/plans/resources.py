@@ -168,7 +168,7 @@ progress_updates = Resource(
     access=Access(create=REPORTERS),
     parent=ACTION,
     refs=(Ref("author_id", Person, "person"),),
-    deletable=False,
+    operations=frozenset({"list", "get", "create"}),  # append-only
     rules=ProgressUpdateRules(),
     description="Dated narrative reports on an action with a self-assessed RAG. Append-only: never edited or deleted.",
     create_example={

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.core import audit
-from app.core.auth import SYSTEM, Actor, hash_token, new_token
+from app.core.auth import SYSTEM, Actor, hash_token, new_token, token_cache
 from app.core.errors import FieldError, Forbidden, NotFound, Unprocessable
 from app.core.permissions import NATIONAL_ROLES
 from app.models import ApiKey, Partnership, Person, utcnow
@@ -52,10 +52,17 @@ async def create_key(
     return key, token
 
 
-async def revoke_key(session: AsyncSession, *, actor: Actor = SYSTEM, prefix: str) -> ApiKey:
-    key = (await session.execute(select(ApiKey).where(col(ApiKey.prefix) == prefix))).scalar_one_or_none()
-    if key is None:
+async def revoke_key(session: AsyncSession, *, actor: Actor = SYSTEM, prefix: str) -> None:
+    """Revoke by the token's public prefix (the command line's way)."""
+    key_id = (await session.execute(select(col(ApiKey.id)).where(col(ApiKey.prefix) == prefix))).scalar_one_or_none()
+    if key_id is None:
         raise NotFound(f"No API key with prefix {prefix}.")
+    await revoke(session, actor=actor, key_id=key_id)
+
+
+async def revoke(session: AsyncSession, *, actor: Actor, key_id: uuid.UUID) -> None:
+    """Revoke a key; revoking it again changes nothing. The row stays, for the audit trail."""
+    key = (await session.execute(select(ApiKey).where(col(ApiKey.id) == key_id))).scalar_one()
     if key.revoked_at is None:
         now = utcnow()
         await session.execute(
@@ -71,7 +78,7 @@ async def revoke_key(session: AsyncSession, *, actor: Actor = SYSTEM, prefix: st
             changes={"revoked_at": [None, now.isoformat()]},
         )
         await session.commit()
-    return key
+    token_cache.clear()  # this process stops trusting it at once; others within WSOA_AUTH_CACHE_SECONDS
 
 
 async def _check_key_scope(
