@@ -28,9 +28,9 @@ import asyncpg
 import httpx
 from sqlalchemy.engine import make_url
 
+from app.apikeys.service import create_key
 from app.core.db import Database
 from app.core.migrations import upgrade
-from app.apikeys.service import create_key
 from app.models.enums import Role
 from bench.data import seed
 
