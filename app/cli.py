@@ -171,6 +171,29 @@ def keys_revoke(prefix: Annotated[str, typer.Argument(help="The key's prefix (th
     typer.echo(f"revoked {prefix}", err=True)
 
 
+audit_cli = typer.Typer(help="Check the audit trail.", no_args_is_help=True)
+cli.add_typer(audit_cli, name="audit")
+
+
+@audit_cli.command("verify")
+def audit_verify() -> None:
+    """Walk the audit hash chain; exit 1 naming the first broken seq if any event was edited, removed or reordered."""
+    from app.audit.service import Break, verify
+
+    async def run() -> tuple[int, Break | None]:
+        db = _database()
+        try:
+            return await verify(db)
+        finally:
+            await db.dispose()
+
+    checked, broken = asyncio.run(run())
+    if broken is not None:
+        typer.echo(f"audit chain broken at seq {broken.seq}: {broken.reason}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"audit chain intact: {checked} events")
+
+
 def main() -> None:
     cli()
 

@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from app.apikeys.router import router as api_keys_router
+from app.audit.router import router as audit_router
 from app.core.config import Settings, get_settings
 from app.core.db import Database
 from app.core.errors import PROBLEM_MEDIA_TYPE, PROBLEM_TYPES, install_problem_handlers
@@ -91,7 +92,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         app.state.db = database
     install_problem_handlers(app)
     # Routes are added flat: each level of included routers costs every request another match.
-    for router in (partnerships_router, plans_router, api_keys_router, ops_router):
+    for router in (partnerships_router, plans_router, api_keys_router, audit_router, ops_router):
         app.router.routes.extend(router.routes)
     app.add_middleware(IdempotencyMiddleware, prefix=API_PREFIX)
     app.add_middleware(RequestContextMiddleware)

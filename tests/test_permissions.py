@@ -41,6 +41,7 @@ TABLE: dict[str, dict[str, set[Role]]] = {
     "progress-updates": {"list": READ, "get": READ, "create": {A, L, C}},
     "actions-progress-updates": {"create": {A, L, C}},
     "api-keys": {"list": {A}, "get": {A}, "create": {A}, "delete": {A}},
+    "audit-events": {"list": {A, L}},
 }
 
 

@@ -39,7 +39,7 @@ async def create_key(
     )
     session.add(key)
     await session.flush()
-    audit.record(
+    await audit.append(
         session,
         actor=actor,
         action="create",
@@ -68,7 +68,7 @@ async def revoke(session: AsyncSession, *, actor: Actor, key_id: uuid.UUID) -> N
         await session.execute(
             update(ApiKey).where(col(ApiKey.id) == key.id).values(revoked_at=now, updated_at=now, version=col(ApiKey.version) + 1)
         )
-        audit.record(
+        await audit.append(
             session,
             actor=actor,
             action="update",

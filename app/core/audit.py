@@ -1,16 +1,35 @@
-"""Audit events, written in the same transaction as the change they describe."""
+"""The audit trail: one event per write, in the write's own transaction, chained by SHA-256.
 
+Each event's `hash` is SHA-256 over a canonical encoding of the event and the previous event's hash,
+so editing, removing or reordering any row behind the service's back breaks the chain at that row
+(`wsoa audit verify` finds it). `seq` follows commit order: appends take a transaction-scoped lock
+(PostgreSQL advisory lock; SQLite writers already hold the database's write lock), then read the last
+event, so no two writers can interleave between reading the chain's head and committing after it.
+"""
+
+import hashlib
 import uuid
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import Enum
 from typing import Any
 
+import orjson
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.core.auth import Actor
 from app.core.context import request_id
-from app.models import AuditEvent
+from app.models import AuditEvent, utcnow
+
+GENESIS = "0" * 64
+# pg_advisory_xact_lock key for appends to the chain ("wsoa" + "audt" as two int32s, folded into one int64).
+CHAIN_LOCK = 0x77736F61_61756474
+HASHED_FIELDS = (
+    "seq", "occurred_at", "actor_type", "actor_id", "person_id", "request_id", "action",
+    "entity_type", "entity_id", "partnership_id", "changes", "prev_hash",
+)  # fmt: skip
 
 
 def jsonable(value: Any) -> Any:
@@ -32,7 +51,25 @@ def diff(old: dict[str, Any], new: dict[str, Any]) -> dict[str, list[Any]]:
     return {k: [jsonable(old.get(k)), jsonable(v)] for k, v in new.items() if jsonable(old.get(k)) != jsonable(v)}
 
 
-def record(
+def canonical(event: dict[str, Any]) -> bytes:
+    """The bytes an event's hash covers: its fields as JSON with sorted keys, UTC microsecond timestamps,
+    canonical UUID strings. Changing this changes every hash: it is a stored format, not an implementation detail."""
+    fields: dict[str, Any] = {}
+    for name in HASHED_FIELDS:
+        value = event[name]
+        if isinstance(value, datetime):
+            value = value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        elif isinstance(value, uuid.UUID):
+            value = str(value)
+        fields[name] = value
+    return orjson.dumps(fields, option=orjson.OPT_SORT_KEYS)
+
+
+def event_hash(event: dict[str, Any]) -> str:
+    return hashlib.sha256(canonical(event)).hexdigest()
+
+
+async def append(
     session: AsyncSession,
     *,
     actor: Actor,
@@ -41,17 +78,26 @@ def record(
     entity_id: uuid.UUID,
     partnership_id: uuid.UUID | None,
     changes: dict[str, list[Any]],
-) -> None:
-    session.add(
-        AuditEvent(
-            actor_type=actor.actor_type,
-            actor_id=actor.actor_id,
-            person_id=actor.person_id,
-            request_id=request_id.get(),
-            action=action,
-            entity_type=entity_type,
-            entity_id=entity_id,
-            partnership_id=partnership_id,
-            changes=changes,
-        )
-    )
+) -> AuditEvent:
+    """Append an event to the chain; call it last, just before the transaction commits."""
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK})
+    head = (await session.execute(select(col(AuditEvent.seq), col(AuditEvent.hash)).order_by(col(AuditEvent.seq).desc()).limit(1))).first()
+    event: dict[str, Any] = {
+        "seq": head[0] + 1 if head else 1,
+        "occurred_at": utcnow(),
+        "actor_type": actor.actor_type,
+        "actor_id": actor.actor_id,
+        "person_id": actor.person_id,
+        "request_id": request_id.get(),
+        "action": action,
+        "entity_type": entity_type,
+        "entity_id": entity_id,
+        "partnership_id": partnership_id,
+        "changes": jsonable(changes),
+        "prev_hash": head[1] if head else GENESIS,
+    }
+    row = AuditEvent(**event, hash=event_hash(event))
+    session.add(row)
+    await session.flush()
+    return row

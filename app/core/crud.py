@@ -118,7 +118,7 @@ async def create(session: AsyncSession, *, actor: Actor, res: Resource, data: Ba
         partnership_id = entity.id
     await _write_links(session, res, entity.id, values, replace=False)
     changes = {k: [None, audit.jsonable(v)] for k, v in values.items() if v is not None}
-    audit.record(
+    await audit.append(
         session, actor=actor, action="create", entity_type=res.entity, entity_id=entity.id, partnership_id=partnership_id, changes=changes
     )
     await session.commit()
@@ -179,7 +179,7 @@ async def patch(session: AsyncSession, *, actor: Actor, res: Resource, entity_id
         changed_links = {k: v for k, v in changes.items() if k in links}
         keys = {"plan_id": current.get("plan_id"), "partnership_id": current["partnership_id"]}
         await _write_links(session, res, entity_id, changed_links | keys, replace=True)
-    _audit(session, actor, res, "update", current, audit.diff(current, changes))
+    await _audit(session, actor, res, "update", current, audit.diff(current, changes))
     await session.commit()
 
 
@@ -195,12 +195,12 @@ async def remove(session: AsyncSession, *, actor: Actor, res: Resource, entity_i
         raise InUse(f"The {res.entity} is still referenced by other records; remove or reassign those first.") from exc
     stored = {c.name for c in res.columns} | {link.field for link in res.links}
     changes = {k: [audit.jsonable(v), None] for k, v in current.items() if v is not None and k in stored and k != "id"}
-    _audit(session, actor, res, "delete", current, changes)
+    await _audit(session, actor, res, "delete", current, changes)
     await session.commit()
 
 
-def _audit(session: AsyncSession, actor: Actor, res: Resource, action: str, current: Row, changes: dict[str, list[Any]]) -> None:
+async def _audit(session: AsyncSession, actor: Actor, res: Resource, action: str, current: Row, changes: dict[str, list[Any]]) -> None:
     partnership_id = current.get("partnership_id", current["id"])
-    audit.record(
+    await audit.append(
         session, actor=actor, action=action, entity_type=res.entity, entity_id=current["id"], partnership_id=partnership_id, changes=changes
     )

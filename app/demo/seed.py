@@ -527,7 +527,7 @@ async def seed_demo(session: AsyncSession, *, today: date | None = None) -> Part
         _updates(session, action, people[owner].id, accepted, today, rng)
     people["leaver"].active = False
     people["leaver"].left_on = today - timedelta(days=40)
-    audit.record(
+    await audit.append(
         session,
         actor=SYSTEM,
         action="create",

@@ -53,7 +53,7 @@ class IdempotencyRecord(SQLModel, table=True):
 
 
 class AuditEvent(SQLModel, table=True):
-    """One row per write, in the same transaction as the write."""
+    """One row per write, in the same transaction as the write, chained by SHA-256 (see app.core.audit)."""
 
     __tablename__ = "audit_event"
     __table_args__ = (
@@ -61,7 +61,7 @@ class AuditEvent(SQLModel, table=True):
         Index(None, "partnership_id", "seq"),
     )
 
-    seq: int | None = Field(default=None, sa_column=Column(BigId, primary_key=True, autoincrement=True))
+    seq: int = Field(sa_column=Column(BigId, primary_key=True, autoincrement=False))
     occurred_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
     actor_type: str = Field(sa_type=String(20), nullable=False)
     actor_id: str = Field(sa_type=String(100), nullable=False)
@@ -72,3 +72,5 @@ class AuditEvent(SQLModel, table=True):
     entity_id: uuid.UUID = Field(nullable=False)
     partnership_id: uuid.UUID | None = None
     changes: dict[str, Any] = Field(default_factory=dict, sa_type=JSON, nullable=False)
+    prev_hash: str = Field(sa_type=String(64), nullable=False)
+    hash: str = Field(sa_type=String(64), nullable=False)
