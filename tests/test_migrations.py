@@ -1,7 +1,9 @@
 """Models and migrations agree, and every migration downgrades, on both databases."""
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -93,3 +95,32 @@ async def test_timestamps_come_back_utc_aware(db: Database) -> None:
         stored = (await session.execute(select(Partnership.created_at).where(Partnership.la_code == "777"))).scalar_one()
     assert stored.tzinfo is not None and stored.utcoffset() == timedelta(0)
     assert stored == datetime(2026, 6, 1, 11, 0, tzinfo=UTC)
+
+
+async def test_existing_audit_events_join_the_chain_on_upgrade(scratch_url: str) -> None:
+    """Events written before the chain existed are numbered densely and chained by migration 0002."""
+    from sqlalchemy import Uuid, bindparam, text
+
+    from app.audit.service import verify
+    from app.models.base import UTCDateTime
+
+    await asyncio.to_thread(upgrade, scratch_url, "0001")
+    db = Database(scratch_url)
+    try:
+        async with db.engine.begin() as conn:
+            for seq in (3, 7, 8):  # sequences leave gaps behind rolled-back transactions
+                await conn.execute(
+                    text(
+                        "INSERT INTO audit_event (seq, occurred_at, actor_type, actor_id, action, entity_type, entity_id, changes) "
+                        "VALUES (:seq, :at, 'system', 'system', 'create', 'plan', :entity, :changes)"
+                    ).bindparams(bindparam("at", type_=UTCDateTime()), bindparam("entity", type_=Uuid())),
+                    {"seq": seq, "at": datetime(2026, 1, seq, tzinfo=UTC), "entity": uuid.uuid4(), "changes": '{"title": [null, "x"]}'},
+                )
+    finally:
+        await db.dispose()
+    await asyncio.to_thread(upgrade, scratch_url)
+    db = Database(scratch_url)
+    try:
+        assert await verify(db) == (3, None)
+    finally:
+        await db.dispose()
