@@ -14,6 +14,7 @@ from app.core.db import Database
 from app.core.errors import PROBLEM_MEDIA_TYPE, PROBLEM_TYPES, install_problem_handlers
 from app.core.idempotency import IdempotencyMiddleware
 from app.core.observability import RequestContextMiddleware, configure_logging
+from app.core.oidc import OidcVerifier
 from app.core.routing import API_PREFIX
 from app.ops.router import router as ops_router
 from app.partnerships.router import router as partnerships_router
@@ -88,6 +89,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         telemetry=None if settings.otel_enabled else {"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     app.state.settings = settings
+    app.state.oidc = OidcVerifier(settings)
     if database is not None:
         app.state.db = database
     install_problem_handlers(app)

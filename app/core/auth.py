@@ -64,17 +64,14 @@ def new_token() -> tuple[str, str]:
     return prefix, f"{TOKEN_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
 
 
-def _parse(authorization: str | None) -> tuple[str, str]:
+def _bearer(authorization: str | None) -> str:
     if not authorization:
         raise Unauthenticated("Send `Authorization: Bearer <token>`.")
     scheme, _, token = authorization.partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
         raise Unauthenticated("Only Bearer tokens are accepted.")
-    parts = token.split("_", 2)
-    if len(parts) != 3 or parts[0] != TOKEN_PREFIX or not parts[1] or not parts[2]:
-        raise Unauthenticated("The token is not a valid API key.")
-    return parts[1], token
+    return token
 
 
 class _Cache:
@@ -102,21 +99,42 @@ token_cache = _Cache()
 
 
 async def authenticate(db: DatabaseDep, request: Request) -> Actor:
-    prefix, token = _parse(request.headers.get("authorization"))
+    """The caller behind `Authorization: Bearer`: an API key, or an OIDC JWT when an issuer is configured."""
+    token = _bearer(request.headers.get("authorization"))
     digest = hash_token(token)
     cached = token_cache.get(digest)
     if cached is not None:
         return cached
+    ttl: float = request.app.state.settings.auth_cache_seconds
+    if token.startswith(TOKEN_PREFIX + "_"):
+        actor = await _api_key_actor(db, token, digest)
+    elif token.count(".") == 2:
+        actor, expires = await request.app.state.oidc.actor(token)
+        ttl = min(ttl, expires - time.time())
+    else:
+        raise Unauthenticated("The token is neither an API key nor a JWT.")
+    if ttl > 0:
+        token_cache.put(digest, actor, ttl)
+    return actor
+
+
+async def _api_key_actor(db: Database, token: str, digest: str) -> Actor:
+    parts = token.split("_", 2)
+    if len(parts) != 3 or not parts[1] or not parts[2]:
+        raise Unauthenticated("The token is not a valid API key.")
     async with db.read() as reads:
-        found = await reads.rows(KEY_BY_PREFIX, {"prefix": prefix}, cache_key="api-key-by-prefix")
+        found = await reads.rows(KEY_BY_PREFIX, {"prefix": parts[1]}, cache_key="api-key-by-prefix")
     key = found[0] if found else None
     if key is None or not hmac.compare_digest(key["token_hash"], digest):
         raise Unauthenticated("The token is not a valid API key.")
     if key["revoked_at"] is not None:
         raise Unauthenticated("The API key has been revoked.")
-    if key["expires_on"] is not None and key["expires_on"] < datetime.now(UTC).date():
+    now = datetime.now(UTC)
+    if key["expires_on"] is not None and key["expires_on"] < now.date():
         raise Unauthenticated("The API key has expired.")
-    actor = Actor(
+    if key["last_used_at"] is None or now - key["last_used_at"] > LAST_USED_RESOLUTION:
+        await _touch(db, key["id"], now)
+    return Actor(
         actor_type="api_key",
         actor_id=str(key["id"]),
         name=key["name"],
@@ -124,11 +142,6 @@ async def authenticate(db: DatabaseDep, request: Request) -> Actor:
         partnership_id=key["partnership_id"],
         person_id=key["person_id"],
     )
-    token_cache.put(digest, actor, request.app.state.settings.auth_cache_seconds)
-    now = datetime.now(UTC)
-    if key["last_used_at"] is None or now - key["last_used_at"] > LAST_USED_RESOLUTION:
-        await _touch(db, key["id"], now)
-    return actor
 
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)

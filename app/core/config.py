@@ -32,10 +32,34 @@ class Settings(BaseSettings):
         default=False,
         description="Emit OpenTelemetry traces, metrics and logs through FastAPI's instrumentation (configure the SDK and exporters yourself).",
     )
+    oidc_issuer: str = Field(default="", description="Accept OIDC/OAuth2 JWTs from this issuer (`iss`); empty: API keys only.")
+    oidc_audience: str = Field(default="", description="The `aud` the tokens must carry (this API's application id URI).")
+    oidc_jwks_url: str = Field(default="", description="The issuer's JWKS URL (cached; refetched when a new `kid` appears).")
+    oidc_jwks_file: str = Field(default="", description="A JWKS file instead of a URL, for closed networks.")
+    oidc_algorithms: str = Field(default="RS256,PS256,ES256", description="Accepted signing algorithms (asymmetric only).")
+    oidc_role_claim: str = Field(default="roles", description="Claim holding the wsoa role (a string or a list, e.g. Entra app roles).")
+    oidc_role_prefix: str = Field(default="", description="Prefix stripped from role values, e.g. `wsoa.` for `wsoa.lead`.")
+    oidc_partnership_claim: str = Field(
+        default="wsoa_partnership_id", description="Claim holding the partnership id (absent: all, for admin and inspector)."
+    )
+    oidc_person_claim: str = Field(
+        default="wsoa_person_id", description="Claim holding the caller's person id (required for contributors)."
+    )
+    oidc_jwks_cache_seconds: float = Field(default=600, ge=0, description="How long fetched signing keys are used before refetching.")
+    oidc_leeway_seconds: int = Field(default=30, ge=0, le=300, description="Clock skew allowed on `exp` and `nbf`.")
     public_base_url: str = Field(
         default="",
         description="Public base URL (e.g. https://wsoa.example.gov.uk) for `Location` and `Link` headers; empty: taken from the request.",
     )
+
+    @field_validator("oidc_algorithms")
+    @classmethod
+    def _asymmetric_only(cls, value: str) -> str:
+        names = [a.strip() for a in value.split(",") if a.strip()]
+        refused = [a for a in names if a.lower() == "none" or a.upper().startswith("HS")]
+        if refused or not names:
+            raise ValueError(f"only asymmetric signing algorithms may be accepted, not {refused or 'none'}")
+        return value
 
     @field_validator("database_url")
     @classmethod
