@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from starlette.middleware.cors import CORSMiddleware
 
 from app.apikeys.router import router as api_keys_router
 from app.audit.router import router as audit_router
@@ -16,6 +17,7 @@ from app.core.idempotency import IdempotencyMiddleware
 from app.core.observability import RequestContextMiddleware, configure_logging
 from app.core.oidc import OidcVerifier
 from app.core.routing import API_PREFIX
+from app.core.security import CORS_ALLOW_HEADERS, CORS_EXPOSE_HEADERS, BodyLimitMiddleware
 from app.ops.router import router as ops_router
 from app.partnerships.router import router as partnerships_router
 from app.plans.router import router as plans_router
@@ -97,6 +99,17 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     for router in (partnerships_router, plans_router, api_keys_router, audit_router, ops_router):
         app.router.routes.extend(router.routes)
     app.add_middleware(IdempotencyMiddleware, prefix=API_PREFIX)
+    origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
+    if origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_methods=["GET", "POST", "PATCH", "DELETE"],
+            allow_headers=CORS_ALLOW_HEADERS,
+            expose_headers=CORS_EXPOSE_HEADERS,
+            max_age=600,
+        )
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

@@ -47,6 +47,13 @@ class Settings(BaseSettings):
     )
     oidc_jwks_cache_seconds: float = Field(default=600, ge=0, description="How long fetched signing keys are used before refetching.")
     oidc_leeway_seconds: int = Field(default=30, ge=0, le=300, description="Clock skew allowed on `exp` and `nbf`.")
+    max_body_bytes: int = Field(
+        default=1_048_576, ge=1024, description="Largest request body accepted; larger ones get 413 before they are read whole."
+    )
+    cors_origins: str = Field(
+        default="",
+        description="Comma-separated origins allowed to call the API from a browser (e.g. https://send.council.gov.uk); empty: none.",
+    )
     public_base_url: str = Field(
         default="",
         description="Public base URL (e.g. https://wsoa.example.gov.uk) for `Location` and `Link` headers; empty: taken from the request.",

@@ -13,6 +13,7 @@ from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.context import request_id
+from app.core.security import security_headers
 
 REQUESTS = Counter("wsoa_http_requests_total", "HTTP requests served.", ["method", "route", "status"])
 LATENCY = Histogram(
@@ -62,7 +63,7 @@ log = structlog.get_logger("wsoa.http")
 
 
 class RequestContextMiddleware:
-    """Honours or assigns `X-Request-ID`, echoes it, logs one line per request and records metrics."""
+    """Honours or assigns `X-Request-ID`, echoes it with the security headers, logs one line per request, records metrics."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -84,6 +85,7 @@ class RequestContextMiddleware:
         incoming = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"x-request-id"), None)
         rid = incoming if incoming and _VALID_ID.match(incoming) else uuid.uuid4().hex
         token = request_id.set(rid)
+        extra = [(b"x-request-id", rid.encode()), *security_headers(scope)]
         status = 500
         start = time.perf_counter()
 
@@ -91,7 +93,8 @@ class RequestContextMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = [*message.get("headers", []), (b"x-request-id", rid.encode())]
+                present = {k.lower() for k, _ in message.get("headers", [])}
+                message["headers"] = [*message.get("headers", []), *(h for h in extra if h[0] not in present)]
             await send(message)
 
         try:
