@@ -34,7 +34,8 @@ paginated (`limit`, `cursor`, `Link: rel="next"`). Single resources carry a stro
 `Idempotency-Key` (replayed for 24 h with `Idempotent-Replayed: true`; a different body with the same
 key is a 422; a retry while the first request is running is a 409). Errors are RFC 9457 problems.
 
-**Authentication.** `Authorization: Bearer wsoa_<prefix>_<secret>` (create keys with `wsoa keys create`).
+**Authentication.** `Authorization: Bearer wsoa_<prefix>_<secret>` (an API key) or a JWT from the configured
+OIDC issuer. Each operation names the roles it needs (`x-required-roles`); another partnership's objects are 404.
 
 **Problem types.**
 """
@@ -54,9 +55,20 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         return app.openapi_schema
     schema = get_openapi(title="wsoa-tracker", version=VERSION, description=DESCRIPTION, routes=app.routes)
     schema.setdefault("components", {})["securitySchemes"] = {
-        "bearerAuth": {"type": "http", "scheme": "bearer", "description": "An API key `wsoa_<prefix>_<secret>`."}
+        "apiKey": {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "wsoa_<prefix>_<secret>",
+            "description": "An API key from `wsoa keys create` or `POST /api-keys`.",
+        },
+        "oidcJwt": {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "JWT",
+            "description": "An access token from the issuer configured in `WSOA_OIDC_ISSUER` (role, partnership and person from its claims).",
+        },
     }
-    schema["security"] = [{"bearerAuth": []}]
+    schema["security"] = [{"apiKey": []}, {"oidcJwt": []}]
     for path_item in schema["paths"].values():
         for operation in path_item.values():
             for status, response in operation.get("responses", {}).items():

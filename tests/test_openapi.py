@@ -45,7 +45,8 @@ def test_every_operation_is_documented(app: Any) -> None:
 
 def test_security_scheme_is_declared(app: Any) -> None:
     schema = app.openapi()
-    assert schema["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
+    assert {s["scheme"] for s in schema["components"]["securitySchemes"].values()} == {"bearer"}
+    assert schema["security"] == [{"apiKey": []}, {"oidcJwt": []}]
     assert schema["paths"]["/healthz"]["get"]["security"] == []
 
 
