@@ -10,21 +10,16 @@ from typing import Annotated
 
 import typer
 import uvicorn
-from sqlalchemy import select, update
-from sqlmodel import col
 
 from app.core.config import get_settings
 from app.core.db import Database
 from app.core.errors import DomainError, NotFound
 from app.core.migrations import upgrade
-from app.models import ApiKey, Person, utcnow
 from app.models.enums import Role
 
 cli = typer.Typer(help="wsoa-tracker: the SEND improvement plan tracker.", no_args_is_help=True, add_completion=False)
 keys_cli = typer.Typer(help="Create and revoke API keys.", no_args_is_help=True)
 cli.add_typer(keys_cli, name="keys")
-
-DEMO_KEY_PREFIX = "demo-"
 
 
 def _database() -> Database:
@@ -39,8 +34,7 @@ def migrate() -> None:
 
 
 async def _seed(with_keys: bool) -> list[tuple[str, str]]:
-    from app.apikeys.service import create_key
-    from app.demo.seed import seed_demo
+    from app.demo.seed import demo_keys, seed_demo
 
     db = _database()
     try:
@@ -49,29 +43,7 @@ async def _seed(with_keys: bool) -> list[tuple[str, str]]:
         if not with_keys:
             return []
         async with db.sessions() as session:
-            # Demo keys are shown once; each start replaces the previous set.
-            await session.execute(
-                update(ApiKey)
-                .where(col(ApiKey.name).startswith(DEMO_KEY_PREFIX), col(ApiKey.revoked_at).is_(None))
-                .values(revoked_at=utcnow())
-            )
-            await session.commit()
-            contributor = (
-                await session.execute(
-                    select(col(Person.id)).where(col(Person.partnership_id) == partnership.id, col(Person.external_id) == "HR004104")
-                )
-            ).scalar_one_or_none()
-            tokens = []
-            for role in Role:
-                _, token = await create_key(
-                    session,
-                    role=role,
-                    name=f"{DEMO_KEY_PREFIX}{role.value}",
-                    partnership_id=None if role is Role.admin else partnership.id,
-                    person_id=contributor if role is Role.contributor else None,
-                )
-                tokens.append((role.value, token))
-            return tokens
+            return await demo_keys(session, partnership.id)
     finally:
         await db.dispose()
 

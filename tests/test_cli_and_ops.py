@@ -93,3 +93,23 @@ async def test_readyz_is_503_when_the_schema_is_behind(settings: Any, tmp_path: 
 def test_cli_help(args: list[str]) -> None:
     result = subprocess.run([sys.executable, "-m", "app.cli", *args], capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 0 and "Usage" in result.stdout
+
+
+async def test_demo_keys_one_per_role_and_each_start_replaces_them(db: Database, anon: httpx.AsyncClient) -> None:
+    from app.demo.seed import demo_keys
+
+    async with db.sessions() as session:
+        partnership = await seed_demo(session)
+    async with db.sessions() as session:
+        first = dict(await demo_keys(session, partnership.id))
+    async with db.sessions() as session:
+        second = dict(await demo_keys(session, partnership.id))
+    assert set(first) == set(second) == {"admin", "lead", "contributor", "inspector", "hr_integration", "case_integration"}
+    lead = {"Authorization": f"Bearer {second['lead']}"}
+    assert (await anon.get("/api/v1/plans", headers=lead)).status_code == 200
+    assert (await anon.get("/api/v1/plans", headers={"Authorization": f"Bearer {first['lead']}"})).status_code == 401
+    contributor = {"Authorization": f"Bearer {second['contributor']}"}
+    actions = (await anon.get("/api/v1/actions", headers=contributor, params={"limit": 200})).json()["items"]
+    own = next(a for a in actions if a["owner"] and a["owner"]["display_name"] == "Tom Whitcombe")
+    posted = await anon.post(f"/api/v1/actions/{own['id']}/progress-updates", json={"rag": "green", "narrative": "Demo"}, headers=contributor)
+    assert posted.status_code == 201

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from app.apikeys.service import create_key, revoke
 from app.core import audit
 from app.core.auth import SYSTEM
 from app.models import (
@@ -23,6 +24,7 @@ from app.models import (
     ActionConcern,
     ActionContributor,
     ActionOrganisation,
+    ApiKey,
     Concern,
     Inspection,
     Milestone,
@@ -32,8 +34,11 @@ from app.models import (
     Plan,
     ProgressUpdate,
 )
+from app.models.enums import Role
 
 LA_CODE = "990"
+DEMO_KEY_PREFIX = "demo-"
+CONTRIBUTOR_EXTERNAL_ID = "HR004104"  # Tom Whitcombe, EHC Assessment Team Manager
 
 ORGANISATIONS = {
     "council": ("Wessex Vale Council", "local_authority"),
@@ -611,3 +616,28 @@ def _updates(session: AsyncSession, action: Action, author_id: uuid.UUID, accept
             )
         )
         month += 1
+
+
+async def demo_keys(session: AsyncSession, partnership_id: uuid.UUID) -> list[tuple[str, str]]:
+    """One fresh key per role (shown once, so each start revokes the previous set, audited)."""
+    stale = (
+        await session.execute(select(col(ApiKey.id)).where(col(ApiKey.name).startswith(DEMO_KEY_PREFIX), col(ApiKey.revoked_at).is_(None)))
+    ).scalars()
+    for key_id in list(stale):
+        await revoke(session, actor=SYSTEM, key_id=key_id)
+    contributor = (
+        await session.execute(
+            select(col(Person.id)).where(col(Person.partnership_id) == partnership_id, col(Person.external_id) == CONTRIBUTOR_EXTERNAL_ID)
+        )
+    ).scalar_one()
+    tokens = []
+    for role in Role:
+        _, token = await create_key(
+            session,
+            role=role,
+            name=f"{DEMO_KEY_PREFIX}{role.value}",
+            partnership_id=None if role is Role.admin else partnership_id,
+            person_id=contributor if role is Role.contributor else None,
+        )
+        tokens.append((role.value, token))
+    return tokens
