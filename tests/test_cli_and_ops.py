@@ -113,3 +113,9 @@ async def test_demo_keys_one_per_role_and_each_start_replaces_them(db: Database,
     own = next(a for a in actions if a["owner"] and a["owner"]["display_name"] == "Tom Whitcombe")
     posted = await anon.post(f"/api/v1/actions/{own['id']}/progress-updates", json={"rag": "green", "narrative": "Demo"}, headers=contributor)
     assert posted.status_code == 201
+
+
+def test_keys_create_refuses_an_invalid_scope(database_url: str) -> None:
+    result = wsoa(database_url, "keys", "create", "--role", "lead", "--name", "no partnership")
+    assert result.returncode == 2 and result.stdout == ""
+    assert "partnership_id" in result.stderr
