@@ -111,7 +111,9 @@ async def test_demo_keys_one_per_role_and_each_start_replaces_them(db: Database,
     contributor = {"Authorization": f"Bearer {second['contributor']}"}
     actions = (await anon.get("/api/v1/actions", headers=contributor, params={"limit": 200})).json()["items"]
     own = next(a for a in actions if a["owner"] and a["owner"]["display_name"] == "Tom Whitcombe")
-    posted = await anon.post(f"/api/v1/actions/{own['id']}/progress-updates", json={"rag": "green", "narrative": "Demo"}, headers=contributor)
+    posted = await anon.post(
+        f"/api/v1/actions/{own['id']}/progress-updates", json={"rag": "green", "narrative": "Demo"}, headers=contributor
+    )
     assert posted.status_code == 201
 
 
