@@ -28,7 +28,7 @@ def _partnership_of(table: Any, row: Row) -> uuid.UUID:
 
 
 async def _load(session: AsyncSession, table: Any, ids: list[uuid.UUID]) -> dict[uuid.UUID, Row]:
-    columns = [table.id] + [c for c in (getattr(table, "partnership_id", None), getattr(table, "plan_id", None)) if c is not None]
+    columns = [table.id] + [getattr(table, name) for name in ("partnership_id", "plan_id", "action_id") if hasattr(table, name)]
     result = await session.execute(select(*columns).where(table.id.in_(ids)))
     return {r.id: dict(r._mapping) for r in result}
 
@@ -103,9 +103,10 @@ async def create(session: AsyncSession, *, actor: Actor, res: Resource, data: Ba
     values = data.model_dump()
     parent: Row | None = None
     partnership_id: uuid.UUID | None = None
-    if res.parent is not None:
-        parent = await load_parent(session, actor, res.parent, values[res.parent.field])
-        partnership_id = _partnership_of(res.parent.table, parent)
+    via = next((ref for ref in res.parents if values.get(ref.field) is not None), None)
+    if via is not None:
+        parent = await load_parent(session, actor, via, values[via.field])
+        partnership_id = _partnership_of(via.table, parent)
         values["partnership_id"] = partnership_id
     await res.rules.before_create(session, actor, values, parent)
     await check_references(session, res, values, partnership_id)

@@ -68,7 +68,7 @@ class Resource:
     update: type[BaseModel] | None
     read: type[BaseModel]
     query: type[ListQuery]
-    parent: Ref | None = None
+    parents: tuple[Ref, ...] = ()  # the resource hangs from exactly one of these
     refs: tuple[Ref, ...] = ()
     links: tuple[Link, ...] = ()
     filters: dict[str, FilterFn] = field(default_factory=dict)

@@ -34,7 +34,7 @@ organisations = Resource(
     read=s.OrganisationRead,
     query=s.OrganisationQuery,
     unique=(Unique("name", ("partnership_id",)),),
-    parent=PARTNERSHIP_REF,
+    parents=(PARTNERSHIP_REF,),
     description="Bodies of the partnership that own or contribute to actions: council, ICB, providers, parent carer forum.",
     create_example={
         "partnership_id": "0b6f9d1e-3c41-4d0e-9f59-2f1f6b0a9c11",
@@ -56,7 +56,7 @@ people = Resource(
     access=Access(read=PEOPLE_READERS),
     redact=hide_contact_details,
     unique=(Unique("external_id", ("partnership_id",)),),
-    parent=PARTNERSHIP_REF,
+    parents=(PARTNERSHIP_REF,),
     refs=(Ref("organisation_id", Organisation, "organisation"),),
     description="People who own, contribute to or report on actions; usually kept current by the HR sync.",
     create_example={
