@@ -2,6 +2,7 @@
 
 from app.models.base import Entity, utcnow
 from app.models.delivery import Action, ActionConcern, ActionContributor, ActionOrganisation, Concern, Milestone, ProgressUpdate
+from app.models.evidence import Evidence, EvidenceRevision
 from app.models.inspection import Inspection, Plan
 from app.models.partnership import Organisation, Partnership, Person
 from app.models.system import ApiKey, AuditEvent, IdempotencyRecord
@@ -15,6 +16,8 @@ __all__ = [
     "AuditEvent",
     "Concern",
     "Entity",
+    "Evidence",
+    "EvidenceRevision",
     "IdempotencyRecord",
     "Inspection",
     "Milestone",

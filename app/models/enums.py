@@ -96,3 +96,21 @@ class Role(StrEnum):
     inspector = "inspector"
     hr_integration = "hr_integration"
     case_integration = "case_integration"
+
+
+class EvidenceKind(StrEnum):
+    document = "document"
+    minutes = "minutes"
+    data_extract = "data_extract"
+    audit = "audit"
+    survey = "survey"
+    case_study = "case_study"
+    policy = "policy"
+    training_record = "training_record"
+    coproduction_record = "coproduction_record"
+
+
+class ReviewStatus(StrEnum):
+    submitted = "submitted"
+    accepted = "accepted"
+    rejected = "rejected"

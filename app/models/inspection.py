@@ -4,6 +4,7 @@ import uuid
 from datetime import date
 
 from sqlalchemy import JSON, CheckConstraint, ForeignKeyConstraint, Index, String, Text, UniqueConstraint
+from sqlalchemy import true as sa_true
 from sqlmodel import Field
 
 from app.models.base import Entity, enum_check, enum_column
@@ -50,3 +51,4 @@ class Plan(Entity, table=True):
     submitted_on: date | None = None
     accepted_on: date | None = None
     revisit_due_on: date | None = None
+    evidence_required_for_completion: bool = Field(default=True, nullable=False, sa_column_kwargs={"server_default": sa_true()})
