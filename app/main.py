@@ -1,7 +1,9 @@
 """The application: routers, problem handlers, middleware and lifespan."""
 
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
@@ -18,6 +20,8 @@ from app.core.observability import RequestContextMiddleware, configure_logging
 from app.core.oidc import OidcVerifier
 from app.core.routing import API_PREFIX
 from app.core.security import CORS_ALLOW_HEADERS, CORS_EXPOSE_HEADERS, BodyLimitMiddleware
+from app.evidence.router import router as evidence_router
+from app.evidence.storage import LocalStorage
 from app.ops.router import router as ops_router
 from app.partnerships.router import router as partnerships_router
 from app.plans.router import router as plans_router
@@ -104,13 +108,15 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     )
     app.state.settings = settings
     app.state.oidc = OidcVerifier(settings)
+    app.state.storage = LocalStorage(Path(settings.storage_dir))
     if database is not None:
         app.state.db = database
     install_problem_handlers(app)
     # Routes are added flat: each level of included routers costs every request another match.
-    for router in (partnerships_router, plans_router, api_keys_router, audit_router, ops_router):
+    for router in (partnerships_router, plans_router, evidence_router, api_keys_router, audit_router, ops_router):
         app.router.routes.extend(router.routes)
-    app.add_middleware(IdempotencyMiddleware, prefix=API_PREFIX)
+    upload_path = re.compile(rf"^{API_PREFIX}/evidence/[^/]+/file$")
+    app.add_middleware(IdempotencyMiddleware, prefix=API_PREFIX, streamed=upload_path)
     origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
     if origins:
         app.add_middleware(
@@ -121,7 +127,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             expose_headers=CORS_EXPOSE_HEADERS,
             max_age=600,
         )
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware, max_bytes=settings.max_body_bytes, upload_max_bytes=settings.upload_max_bytes, upload_path=upload_path
+    )
     app.add_middleware(RequestContextMiddleware)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

@@ -108,8 +108,11 @@ async def db(database_url: str) -> AsyncIterator[Database]:
 
 
 @pytest.fixture(scope="session")
-def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url, log_level="WARNING", auth_cache_seconds=0)
+def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    store = tmp_path_factory.mktemp("evidence-store")
+    return Settings(
+        database_url=database_url, log_level="WARNING", auth_cache_seconds=0, storage_dir=str(store), upload_max_bytes=25 * 1024 * 1024
+    )
 
 
 @pytest.fixture(scope="session")

@@ -124,6 +124,8 @@ async def test_patch_replaces_links_and_is_versioned(client: httpx.AsyncClient) 
 
 async def test_derived_health_overdue_and_red(client: httpx.AsyncClient) -> None:
     w = await make_world(client)
+    etag = (await client.get(f"/api/v1/plans/{w.plan['id']}")).headers["etag"]
+    await client.patch(f"/api/v1/plans/{w.plan['id']}", json={"evidence_required_for_completion": False}, headers={"If-Match": etag})
     today = date.today()
     late = await make_action(client, w.plan, w.concerns[:1], status="in_progress", due_on=(today - timedelta(days=45)).isoformat())
     assert (late["rag"], late["is_overdue"], late["days_overdue"], late["is_slipping"]) == ("red", True, 45, False)

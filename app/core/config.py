@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         default=1_048_576, ge=1024, description="Largest request body accepted; larger ones get 413 before they are read whole."
     )
+    upload_max_bytes: int = Field(default=25 * 1024 * 1024, ge=1024, description="Largest evidence file accepted (413 beyond).")
+    storage_dir: str = Field(default="./evidence-store", description="Folder where evidence files are kept, content-addressed by SHA-256.")
     cors_origins: str = Field(
         default="",
         description="Comma-separated origins allowed to call the API from a browser (e.g. https://send.council.gov.uk); empty: none.",

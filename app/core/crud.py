@@ -140,10 +140,10 @@ async def locked_current(session: AsyncSession, actor: Actor, res: Resource, ent
 
 def validate_merged(res: Resource, current: Row, changes: Row) -> Row:
     """Apply a merge patch to the current state and validate the result as a whole (RFC 7396)."""
-    writable = res.create.model_fields
-    merged = {k: current[k] for k in writable if k in current} | changes
+    model = res.state or res.create
+    merged = {k: current[k] for k in model.model_fields if k in current} | changes
     try:
-        valid = res.create.model_validate(merged)
+        valid = model.model_validate(merged)
     except ValidationError as exc:
         errors = validation_errors(exc.errors())
         raise Unprocessable(f"{len(errors)} field(s) invalid after applying the patch.", errors=errors) from exc

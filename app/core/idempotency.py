@@ -7,6 +7,7 @@ reservation older than the lease is taken to belong to a request that died.
 """
 
 import hashlib
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -43,12 +44,18 @@ def _without_redact_header(send: Send) -> Send:
 
 
 class IdempotencyMiddleware:
-    def __init__(self, app: ASGIApp, prefix: str = "/api/v1") -> None:
+    def __init__(self, app: ASGIApp, prefix: str = "/api/v1", streamed: re.Pattern[str] | None = None) -> None:
         self.app = app
         self.prefix = prefix
+        self.streamed = streamed  # uploads: never buffered here (they are idempotent by content instead)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST" or not scope["path"].startswith(self.prefix):
+        if (
+            scope["type"] != "http"
+            or scope["method"] != "POST"
+            or not scope["path"].startswith(self.prefix)
+            or (self.streamed is not None and self.streamed.match(scope["path"]))
+        ):
             await self.app(scope, receive, send)
             return
         headers = dict(scope["headers"])

@@ -69,6 +69,7 @@ class Resource:
     read: type[BaseModel]
     query: type[ListQuery]
     parents: tuple[Ref, ...] = ()  # the resource hangs from exactly one of these
+    state: type[BaseModel] | None = None  # validates the whole after a patch (default: `create`)
     refs: tuple[Ref, ...] = ()
     links: tuple[Link, ...] = ()
     filters: dict[str, FilterFn] = field(default_factory=dict)

@@ -115,6 +115,7 @@ class PlanCreate(Body):
     submitted_on: date | None = None
     accepted_on: date | None = None
     revisit_due_on: date | None = None
+    evidence_required_for_completion: bool = Field(True, description="Completing an action needs at least one accepted evidence item.")
 
     @model_validator(mode="after")
     def _check(self) -> Self:
@@ -137,6 +138,7 @@ class PlanRead(EntityRead):
                 "submitted_on": "2017-06-26",
                 "accepted_on": "2017-07-24",
                 "revisit_due_on": "2019-01-24",
+                "evidence_required_for_completion": True,
             }
         }
     )
@@ -149,6 +151,7 @@ class PlanRead(EntityRead):
     submitted_on: date | None
     accepted_on: date | None
     revisit_due_on: date | None
+    evidence_required_for_completion: bool
 
 
 PlanUpdate = patch_model("PlanUpdate", PlanCreate, exclude={"partnership_id"})

@@ -2,15 +2,15 @@
 
 import uuid
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.core.auth import Actor
-from app.core.errors import FieldError, Forbidden, Unprocessable
+from app.core.errors import Conflict, FieldError, Forbidden, Unprocessable
 from app.core.resources import Row, Rules
-from app.models import Action, ActionContributor, Person
-from app.models.enums import Role
+from app.models import Action, ActionContributor, Evidence, Milestone, Person, Plan
+from app.models.enums import ActionStatus, ReviewStatus, Role
 
 
 async def _require_active(session: AsyncSession, person_id: uuid.UUID | None, pointer: str) -> None:
@@ -24,15 +24,49 @@ async def _require_active(session: AsyncSession, person_id: uuid.UUID | None, po
         )
 
 
+class EvidenceRequired(Conflict):
+    type, title = "/problems/evidence-required", "Accepted evidence required"
+
+
+async def require_accepted_evidence(session: AsyncSession, *, action_id: uuid.UUID | None, plan_id: uuid.UUID) -> None:
+    """An action counts as completed only with accepted evidence, when its plan asks for that (the default)."""
+    required = (await session.execute(select(col(Plan.evidence_required_for_completion)).where(col(Plan.id) == plan_id))).scalar_one()
+    if not required:
+        return
+    if action_id is None:  # a new action has no evidence yet
+        raise EvidenceRequired(
+            "Create the action first, then complete it once evidence on it is accepted.",
+            errors=[FieldError(pointer="/status", message="needs accepted evidence")],
+        )
+    milestones = select(col(Milestone.id)).where(col(Milestone.action_id) == action_id)
+    accepted = await session.execute(
+        select(func.count())
+        .select_from(Evidence)
+        .where(
+            col(Evidence.review_status) == ReviewStatus.accepted.value,
+            or_(col(Evidence.action_id) == action_id, col(Evidence.milestone_id).in_(milestones)),
+        )
+    )
+    if accepted.scalar_one() == 0:
+        raise EvidenceRequired(
+            "The action cannot be completed until at least one evidence item on it (or its milestones) is accepted.",
+            errors=[FieldError(pointer="/status", message="needs accepted evidence")],
+        )
+
+
 class ActionRules(Rules):
-    """An action's owner must be a current member of the partnership."""
+    """An action's owner must be a current member of the partnership; completion may need accepted evidence."""
 
     async def before_create(self, session: AsyncSession, actor: Actor, values: Row, parent: Row | None) -> None:
         await _require_active(session, values.get("owner_id"), "/owner_id")
+        if values.get("status") == ActionStatus.completed:
+            await require_accepted_evidence(session, action_id=None, plan_id=values["plan_id"])
 
     async def before_update(self, session: AsyncSession, actor: Actor, current: Row, changes: Row) -> None:
         if "owner_id" in changes and changes["owner_id"] != current["owner_id"]:
             await _require_active(session, changes["owner_id"], "/owner_id")
+        if changes.get("status") == ActionStatus.completed:
+            await require_accepted_evidence(session, action_id=current["id"], plan_id=current["plan_id"])
 
 
 async def require_involvement(session: AsyncSession, actor: Actor, action_id: uuid.UUID) -> None:
