@@ -10,6 +10,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Header, Query, Request
 from sqlalchemy import select
 from sqlmodel import col
+from starlette.datastructures import FormData
 from starlette.responses import Response, StreamingResponse
 
 from app.core.auth import Actor
@@ -55,8 +56,7 @@ def storage_of(request: Request) -> Storage:
     return store
 
 
-async def _multipart_file(request: Request) -> tuple[AsyncIterator[bytes], str | None, str | None]:
-    form = await request.form(max_files=1, max_fields=5)
+def _multipart_file(form: FormData) -> tuple[AsyncIterator[bytes], str | None, str | None]:
     upload = form.get("file")
     if upload is None or isinstance(upload, str):
         raise Unprocessable("Send the file in a multipart field named `file`.", errors=[FieldError(pointer="/file", message="missing")])
@@ -113,16 +113,20 @@ async def upload_file(
     row = await read_one(db, actor, evidence, id)
     await service.require_submitter(session, actor, row)
     content_type = request.headers.get("content-type", "")
-    if content_type.startswith("multipart/form-data"):
-        chunks, declared, name = await _multipart_file(request)
-    else:
-        chunks, declared, name = (
-            request.stream(),
-            content_type.split(";")[0].strip() or None,
-            _disposition_name(request.headers.get("content-disposition")),
-        )
     storage = storage_of(request)
-    received = await service.receive(chunks, storage.scratch())
+    form: FormData | None = None
+    try:
+        if content_type.startswith("multipart/form-data"):
+            # Starlette spools each part to a temporary file past 1 MB: never the whole upload in memory.
+            form = await request.form(max_files=1, max_fields=5)
+            chunks, declared, name = _multipart_file(form)
+        else:
+            declared = content_type.split(";")[0].strip() or None
+            chunks, name = request.stream(), _disposition_name(request.headers.get("content-disposition"))
+        received = await service.receive(chunks, storage.scratch())
+    finally:
+        if form is not None:
+            await form.close()
     created = await service.store_revision(
         session, storage, actor=actor, evidence_id=id, received=received, declared=declared, file_name=service.clean_file_name(name)
     )
