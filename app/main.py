@@ -3,7 +3,6 @@
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
@@ -21,7 +20,7 @@ from app.core.oidc import OidcVerifier
 from app.core.routing import API_PREFIX
 from app.core.security import CORS_ALLOW_HEADERS, CORS_EXPOSE_HEADERS, BodyLimitMiddleware
 from app.evidence.router import router as evidence_router
-from app.evidence.storage import LocalStorage
+from app.evidence.storage import storage_from
 from app.ops.router import router as ops_router
 from app.partnerships.router import router as partnerships_router
 from app.plans.router import router as plans_router
@@ -108,7 +107,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     )
     app.state.settings = settings
     app.state.oidc = OidcVerifier(settings)
-    app.state.storage = LocalStorage(Path(settings.storage_dir))
+    app.state.storage = storage_from(settings)
     if database is not None:
         app.state.db = database
     install_problem_handlers(app)

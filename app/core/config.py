@@ -51,6 +51,13 @@ class Settings(BaseSettings):
         default=1_048_576, ge=1024, description="Largest request body accepted; larger ones get 413 before they are read whole."
     )
     upload_max_bytes: int = Field(default=25 * 1024 * 1024, ge=1024, description="Largest evidence file accepted (413 beyond).")
+    storage_backend: Literal["local", "s3"] = Field(
+        default="local", description="Where evidence files live: a local folder or an S3-compatible bucket."
+    )
+    s3_bucket: str = Field(default="", description="Bucket for evidence files when the backend is `s3`.")
+    s3_prefix: str = Field(default="evidence/", description="Key prefix inside the bucket.")
+    s3_endpoint_url: str = Field(default="", description="Endpoint of an S3-compatible service (MinIO, Ceph); empty for AWS.")
+    s3_region: str = Field(default="eu-west-2", description="Bucket region.")
     storage_dir: str = Field(default="./evidence-store", description="Folder where evidence files are kept, content-addressed by SHA-256.")
     cors_origins: str = Field(
         default="",

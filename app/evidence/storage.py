@@ -12,7 +12,16 @@ from typing import Protocol
 
 import anyio
 
+from app.core.config import Settings
+
 CHUNK = 256 * 1024
+
+
+def checked(sha256: str) -> str:
+    """Storage keys are SHA-256 hex digests and nothing else."""
+    if len(sha256) != 64 or not all(c in "0123456789abcdef" for c in sha256):
+        raise ValueError("not a SHA-256 hex digest")
+    return sha256
 
 
 class Storage(Protocol):
@@ -36,9 +45,7 @@ class LocalStorage:
         return folder
 
     def path(self, sha256: str) -> Path:
-        if len(sha256) != 64 or not all(c in "0123456789abcdef" for c in sha256):
-            raise ValueError("not a SHA-256 hex digest")
-        return self.root / sha256[:2] / sha256[2:4] / sha256
+        return self.root / sha256[:2] / sha256[2:4] / checked(sha256)
 
     async def keep(self, source: Path, sha256: str) -> None:
         target = self.path(sha256)
@@ -64,3 +71,69 @@ class LocalStorage:
                 if remaining is not None:
                     remaining -= len(chunk)
                 yield chunk
+
+
+class S3Storage:
+    """An S3-compatible bucket (AWS, MinIO, Ceph...), for deployments with several app servers.
+
+    Credentials come from the usual AWS environment variables or instance role. boto3 is blocking,
+    so every call runs in a worker thread; uploads arrive in a local scratch folder first (hashing and
+    sniffing need the whole file) and are then sent to the bucket.
+    """
+
+    def __init__(self, *, bucket: str, prefix: str, endpoint_url: str | None, region: str | None, scratch_root: Path) -> None:
+        import boto3  # only deployments that use the S3 backend pay for importing it
+
+        self.bucket, self.prefix, self.scratch_root = bucket, prefix, scratch_root
+        self.client = boto3.client("s3", endpoint_url=endpoint_url or None, region_name=region or None)
+
+    def scratch(self) -> Path:
+        folder = self.scratch_root / "tmp"
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
+    def key(self, sha256: str) -> str:
+        return f"{self.prefix}{sha256[:2]}/{checked(sha256)}"
+
+    async def keep(self, source: Path, sha256: str) -> None:
+        try:
+            if not await self.exists(sha256):
+                await anyio.to_thread.run_sync(lambda: self.client.upload_file(str(source), self.bucket, self.key(sha256)))
+        finally:
+            source.unlink(missing_ok=True)
+
+    async def exists(self, sha256: str) -> bool:
+        from botocore.exceptions import ClientError
+
+        try:
+            await anyio.to_thread.run_sync(lambda: self.client.head_object(Bucket=self.bucket, Key=self.key(sha256)))
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return False
+            raise
+        return True
+
+    async def read(self, sha256: str, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
+        from botocore.exceptions import ClientError
+
+        extra = {"Range": f"bytes={start}-{'' if end is None else end}"} if start or end is not None else {}
+        try:
+            response = await anyio.to_thread.run_sync(lambda: self.client.get_object(Bucket=self.bucket, Key=self.key(sha256), **extra))
+        except ClientError as exc:
+            raise FileNotFoundError(sha256) from exc
+        body = response["Body"]
+        try:
+            while chunk := await anyio.to_thread.run_sync(body.read, CHUNK):
+                yield chunk
+        finally:
+            body.close()
+
+
+def storage_from(settings: Settings) -> Storage:
+    """The backend named by `WSOA_STORAGE_BACKEND`."""
+    if settings.storage_backend == "s3":
+        return S3Storage(
+            bucket=settings.s3_bucket, prefix=settings.s3_prefix, endpoint_url=settings.s3_endpoint_url,
+            region=settings.s3_region, scratch_root=Path(settings.storage_dir),
+        )  # fmt: skip
+    return LocalStorage(Path(settings.storage_dir))
