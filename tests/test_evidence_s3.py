@@ -44,12 +44,10 @@ async def s3(
         raw.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-2"})
     configured = settings.model_copy(update={"storage_backend": "s3", "s3_bucket": BUCKET, "s3_endpoint_url": s3_endpoint})
     app = create_app(configured, database=db)
-    app.state.raw_s3 = raw
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://test", headers={"Authorization": f"Bearer {admin_token}"}
     ) as c:
-        c.app = app  # type: ignore[attr-defined]
-        yield c
+        yield S3World(c, raw)
 
 
 async def test_files_round_trip_through_the_bucket(s3: S3World) -> None:
