@@ -15,7 +15,8 @@ WORKDIR /srv
 COPY --chown=wsoa migrations ./migrations
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
-    WSOA_DATABASE_URL=sqlite:////srv/data/wsoa.db
+    WSOA_DATABASE_URL=sqlite:////srv/data/wsoa.db \
+    WSOA_STORAGE_DIR=/srv/data/evidence-store
 USER wsoa
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=3s --start-period=20s --retries=3 \

@@ -60,6 +60,10 @@ async def test_demo_data_is_realistic_and_idempotent(db: Database, client: httpx
     assert await count(Person) >= 15
     actions = (await client.get("/api/v1/actions", params={"limit": 200})).json()["items"]
     assert {a["rag"] for a in actions} >= {"red", "amber", "green", "blue"}
+    evidence = (await client.get("/api/v1/evidence", params={"limit": 200})).json()["items"]
+    completed = {a["id"] for a in actions if a["status"] == "completed"}
+    assert completed <= {e["action_id"] for e in evidence if e["review_status"] == "accepted"}
+    assert any(e["availability"] == "held_locally" for e in evidence)
     assert any(a["owner_active"] is False for a in actions)
     async with db.sessions() as session:
         stamps = (await session.execute(select(ProgressUpdate.created_at))).scalars().all()

@@ -26,6 +26,7 @@ from app.models import (
     ActionOrganisation,
     ApiKey,
     Concern,
+    Evidence,
     Inspection,
     Milestone,
     Organisation,
@@ -530,6 +531,7 @@ async def seed_demo(session: AsyncSession, *, today: date | None = None) -> Part
         session.add_all(ActionOrganisation(action_id=action.id, organisation_id=orgs[o].id, partnership_id=pid) for o in org_keys)
         _milestones(session, action, start, due, today)
         _updates(session, action, people[owner].id, accepted, today, rng)
+        _evidence(session, action, reviewer=people["sro"].id)
     people["leaver"].active = False
     people["leaver"].left_on = today - timedelta(days=40)
     await audit.append(
@@ -564,6 +566,31 @@ def _plot_course(action: Action, rng: random.Random, today: date) -> None:
             action.forecast_on = action.due_on + timedelta(days=rng.choice([10, 21, 45]))
     elif roll < 0.2:
         action.status = "not_started"
+
+
+EVIDENCE_KINDS = ["minutes", "document", "data_extract", "audit", "coproduction_record"]
+
+
+def _evidence(session: AsyncSession, action: Action, *, reviewer: uuid.UUID) -> None:
+    """Completed actions carry accepted evidence; the EHC timeliness action also holds a case study locally."""
+    if action.status == "completed" and action.completed_on is not None:
+        kind = EVIDENCE_KINDS[int(action.ref.replace(".", "")) % len(EVIDENCE_KINDS)]
+        session.add(
+            Evidence(
+                partnership_id=action.partnership_id, action_id=action.id, title=f"Completion evidence for {action.ref}: {kind.replace('_', ' ')}",
+                kind=kind, url=f"https://docs.wessexvale.example/send-improvement/{action.ref}/completion", evidence_on=action.completed_on,
+                review_status="accepted", reviewed_by_id=reviewer, reviewed_at=_at(action.completed_on + timedelta(days=7)),
+                review_note="Reviewed at the SEND Delivery Group.",
+            )
+        )  # fmt: skip
+    if action.ref == "1.3":
+        session.add(
+            Evidence(
+                partnership_id=action.partnership_id, action_id=action.id, title="Case study: a family's experience of the new EHC process",
+                kind="case_study", url="https://docs.wessexvale.example/restricted/case-studies/ehc-2", contains_personal_data=True,
+                evidence_on=action.planned_start_on,
+            )
+        )  # fmt: skip
 
 
 def _milestones(session: AsyncSession, action: Action, start: date, due: date, today: date) -> None:
