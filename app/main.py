@@ -21,6 +21,7 @@ from app.core.routing import API_PREFIX
 from app.core.security import CORS_ALLOW_HEADERS, CORS_EXPOSE_HEADERS, BodyLimitMiddleware
 from app.evidence.router import router as evidence_router
 from app.evidence.storage import storage_from
+from app.integrations.router import router as integrations_router
 from app.ops.router import router as ops_router
 from app.partnerships.router import router as partnerships_router
 from app.plans.router import router as plans_router
@@ -112,7 +113,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         app.state.db = database
     install_problem_handlers(app)
     # Routes are added flat: each level of included routers costs every request another match.
-    for router in (partnerships_router, plans_router, evidence_router, api_keys_router, audit_router, ops_router):
+    routers = (partnerships_router, plans_router, evidence_router, integrations_router, api_keys_router, audit_router, ops_router)
+    for router in routers:
         app.router.routes.extend(router.routes)
     upload_path = re.compile(rf"^{API_PREFIX}/evidence/[^/]+/file$")
     app.add_middleware(IdempotencyMiddleware, prefix=API_PREFIX, streamed=upload_path)

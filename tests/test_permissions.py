@@ -45,6 +45,7 @@ TABLE: dict[str, dict[str, set[Role]]] = {
     "evidence-revisions": {"list": READ},
     "api-keys": {"list": {A}, "get": {A}, "create": {A}, "delete": {A}},
     "audit-events": {"list": {A, L}},
+    "changes": {"list": READ},
 }
 
 

@@ -69,6 +69,15 @@ def event_hash(event: dict[str, Any]) -> str:
     return hashlib.sha256(canonical(event)).hexdigest()
 
 
+async def lock_chain(session: AsyncSession) -> None:
+    """Serialise appends to the numbered logs (audit trail, change feed) until this transaction ends.
+
+    Numbers are taken under the lock and the lock is released by the commit, so number order is commit
+    order: a reader that has seen N can never later find an N-1 that was still uncommitted."""
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK})
+
+
 async def append(
     session: AsyncSession,
     *,
@@ -80,8 +89,7 @@ async def append(
     changes: dict[str, list[Any]],
 ) -> AuditEvent:
     """Append an event to the chain; call it last, just before the transaction commits."""
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
-        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK})
+    await lock_chain(session)
     head = (await session.execute(select(col(AuditEvent.seq), col(AuditEvent.hash)).order_by(col(AuditEvent.seq).desc()).limit(1))).first()
     event: dict[str, Any] = {
         "seq": head[0] + 1 if head else 1,

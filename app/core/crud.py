@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import audit
+from app.core import changes as feed
 from app.core.auth import Actor
 from app.core.errors import Duplicate, DuplicateRef, FieldError, InUse, NotFound, PreconditionFailed, Unprocessable, validation_errors
 from app.core.http import dumps, etag_for, require_match
@@ -119,6 +120,7 @@ async def create(session: AsyncSession, *, actor: Actor, res: Resource, data: Ba
         partnership_id = entity.id
     await _write_links(session, res, entity.id, values, replace=False)
     changes = {k: [None, audit.jsonable(v)] for k, v in values.items() if v is not None}
+    await feed.record(session, [feed.Changed(res.entity, entity.id, "create", 1, partnership_id)])
     await audit.append(
         session, actor=actor, action="create", entity_type=res.entity, entity_id=entity.id, partnership_id=partnership_id, changes=changes
     )
@@ -202,6 +204,8 @@ async def remove(session: AsyncSession, *, actor: Actor, res: Resource, entity_i
 
 async def _audit(session: AsyncSession, actor: Actor, res: Resource, action: str, current: Row, changes: dict[str, list[Any]]) -> None:
     partnership_id = current.get("partnership_id", current["id"])
+    version = current["version"] + 1 if action == "update" else current["version"]
+    await feed.record(session, [feed.Changed(res.entity, current["id"], action, version, partnership_id)])
     await audit.append(
         session, actor=actor, action=action, entity_type=res.entity, entity_id=current["id"], partnership_id=partnership_id, changes=changes
     )

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.core import audit
+from app.core import changes as feed
 from app.core.auth import Actor
 from app.core.errors import Conflict, DomainError, FieldError, Forbidden, Unprocessable, UnsupportedMediaType
 from app.core.resources import Reader, Row, Rules
@@ -192,6 +193,7 @@ async def store_revision(
     await session.execute(
         update(Evidence).where(col(Evidence.id) == evidence_id).values(**values, version=col(Evidence.version) + 1, updated_at=utcnow())
     )
+    await feed.record(session, [feed.Changed("evidence", evidence_id, "update", current.version + 1, current.partnership_id)])
     await audit.append(
         session,
         actor=actor,

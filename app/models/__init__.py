@@ -5,7 +5,7 @@ from app.models.delivery import Action, ActionConcern, ActionContributor, Action
 from app.models.evidence import Evidence, EvidenceRevision
 from app.models.inspection import Inspection, Plan
 from app.models.partnership import Organisation, Partnership, Person
-from app.models.system import ApiKey, AuditEvent, IdempotencyRecord
+from app.models.system import ApiKey, AuditEvent, Change, IdempotencyRecord
 
 __all__ = [
     "Action",
@@ -14,6 +14,7 @@ __all__ = [
     "ActionOrganisation",
     "ApiKey",
     "AuditEvent",
+    "Change",
     "Concern",
     "Entity",
     "Evidence",

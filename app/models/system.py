@@ -74,3 +74,18 @@ class AuditEvent(SQLModel, table=True):
     changes: dict[str, Any] = Field(default_factory=dict, sa_type=JSON, nullable=False)
     prev_hash: str = Field(sa_type=String(64), nullable=False)
     hash: str = Field(sa_type=String(64), nullable=False)
+
+
+class Change(SQLModel, table=True):
+    """One row per committed change to a resource, numbered in commit order (the change feed)."""
+
+    __tablename__ = "change"
+    __table_args__ = (Index(None, "partnership_id", "seq"),)
+
+    seq: int = Field(sa_column=Column(BigId, primary_key=True, autoincrement=False))
+    occurred_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    entity_type: str = Field(sa_type=String(40), nullable=False)
+    entity_id: uuid.UUID = Field(nullable=False)
+    action: str = Field(sa_type=String(20), nullable=False)
+    version: int | None = None
+    partnership_id: uuid.UUID | None = None
