@@ -128,9 +128,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             expose_headers=CORS_EXPOSE_HEADERS,
             max_age=600,
         )
-    app.add_middleware(
-        BodyLimitMiddleware, max_bytes=settings.max_body_bytes, upload_max_bytes=settings.upload_max_bytes, upload_path=upload_path
-    )
+    sync_path = re.compile(rf"^{API_PREFIX}/people/sync$")
+    larger = ((upload_path, settings.upload_max_bytes), (sync_path, settings.sync_max_bytes))
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, larger=larger)
     app.add_middleware(RequestContextMiddleware)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

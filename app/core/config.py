@@ -51,6 +51,7 @@ class Settings(BaseSettings):
         default=1_048_576, ge=1024, description="Largest request body accepted; larger ones get 413 before they are read whole."
     )
     upload_max_bytes: int = Field(default=25 * 1024 * 1024, ge=1024, description="Largest evidence file accepted (413 beyond).")
+    sync_max_bytes: int = Field(default=16 * 1024 * 1024, ge=1024, description="Largest HR sync feed (10,000 rows).")
     storage_backend: Literal["local", "s3"] = Field(
         default="local", description="Where evidence files live: a local folder or an S3-compatible bucket."
     )

@@ -46,17 +46,16 @@ class BodyLimitMiddleware:
     """413 as a problem before a body over the limit is read whole: by `Content-Length` up front, or
     while a streamed (chunked) body arrives."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int, upload_max_bytes: int, upload_path: re.Pattern[str]) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, larger: tuple[tuple[re.Pattern[str], int], ...] = ()) -> None:
         self.app = app
         self.default_max = max_bytes
-        self.upload_max = upload_max_bytes
-        self.upload_path = upload_path
+        self.larger = larger  # paths that take bigger bodies (file uploads, HR feeds)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.upload_max if self.upload_path.match(scope["path"]) else self.default_max
+        limit = next((size for pattern, size in self.larger if pattern.match(scope["path"])), self.default_max)
         declared = next((v for k, v in scope["headers"] if k == b"content-length"), None)
         if declared is not None and declared.isdigit() and int(declared) > limit:
             await self._refuse(scope, send, limit)

@@ -1,0 +1,230 @@
+"""HR sync: the council's HR feed keeps people current (CONTRACT.md "Integration endpoints").
+
+Rows are upserted by `external_id` within the partnership; `full` mode also marks everyone the feed no
+longer lists as left (`active: false`, `left_on` today; nobody is ever deleted). Valid rows are applied
+even when others fail, and each failure names its row. The writes are set-based: one multi-row
+`INSERT ... ON CONFLICT DO UPDATE` per thousand changed rows, one `UPDATE` per batch of leavers, so a
+10,000-row feed costs a handful of statements, and re-sending the same feed changes nothing.
+"""
+
+import uuid
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
+from sqlalchemy import insert as generic_insert
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from app.core import audit
+from app.core import changes as feed
+from app.core.auth import Actor
+from app.core.errors import FieldError, Unprocessable
+from app.core.schemas import reject_nul
+from app.models import Organisation, Partnership, Person, utcnow
+from app.models.enums import OrganisationKind
+from app.partnerships.schemas import Email
+
+MAX_ROWS = 10_000
+BATCH = 1_000
+FIELDS = ("display_name", "email", "job_title", "organisation_id", "active", "left_on")
+
+
+class SyncPerson(BaseModel):
+    """One row of the feed."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    external_id: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    display_name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    email: Email | None = None
+    job_title: Annotated[str, StringConstraints(max_length=300)] | None = None
+    organisation: Annotated[str, StringConstraints(max_length=200)] | None = Field(None, description="Matched by name; created when new.")
+    active: bool = True
+
+    @field_validator("email", "job_title", "organisation", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else reject_nul(value)
+
+
+SYNC_EXAMPLE: dict[str, Any] = {
+    "mode": "full",
+    "people": [
+        {"external_id": "HR004217", "display_name": "Priya Raman", "email": "priya.raman@wessexvale.gov.example",
+         "job_title": "Head of SEND Assessment", "organisation": "Wessex Vale Council", "active": True},
+    ],
+}  # fmt: skip
+
+
+class SyncRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"example": SYNC_EXAMPLE})
+
+    partnership_id: uuid.UUID | None = Field(None, description="May be left out when the key belongs to exactly one partnership.")
+    mode: Literal["upsert", "full"] = "upsert"
+    people: list[dict[str, Any]] = Field(max_length=MAX_ROWS, description="Up to 10,000 rows; each is validated on its own.")
+
+
+class SyncError(BaseModel):
+    index: int
+    external_id: str | None
+    message: str
+
+
+class SyncResult(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"example": {"created": 12, "updated": 3, "unchanged": 2034, "deactivated": 1, "errors": []}}
+    )
+
+    created: int
+    updated: int
+    unchanged: int
+    deactivated: int
+    errors: list[SyncError]
+
+
+def resolve_partnership(actor: Actor, given: uuid.UUID | None) -> uuid.UUID:
+    if given is None:
+        if actor.partnership_id is None:
+            raise Unprocessable(
+                "Name the partnership: this key covers all of them.", errors=[FieldError(pointer="/partnership_id", message="required")]
+            )
+        return actor.partnership_id
+    if actor.partnership_id is not None and given != actor.partnership_id:
+        raise Unprocessable(
+            "No such partnership is visible to you.", errors=[FieldError(pointer="/partnership_id", message="unknown partnership")]
+        )
+    return given
+
+
+def _message(exc: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'row'}: {e['msg']}" for e in exc.errors())
+
+
+def _upsert(dialect: str, rows: list[dict[str, Any]], now: Any) -> Any:
+    table = Person.__table__  # type: ignore[attr-defined]
+    stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table).values(rows)
+    return stmt.on_conflict_do_update(
+        index_elements=["partnership_id", "external_id"],
+        set_={**{name: stmt.excluded[name] for name in FIELDS}, "version": table.c.version + 1, "updated_at": now},
+    )
+
+
+async def sync_people(
+    session: AsyncSession, *, actor: Actor, partnership_id: uuid.UUID, mode: str, rows: list[dict[str, Any]]
+) -> SyncResult:
+    if (await session.execute(select(col(Partnership.id)).where(col(Partnership.id) == partnership_id))).first() is None:
+        raise Unprocessable("No such partnership.", errors=[FieldError(pointer="/partnership_id", message="unknown partnership")])
+    errors: list[SyncError] = []
+    valid: dict[str, SyncPerson] = {}
+    for index, raw in enumerate(rows):
+        external_id = raw.get("external_id") if isinstance(raw, dict) else None
+        try:
+            person = SyncPerson.model_validate(raw)
+        except ValidationError as exc:
+            errors.append(SyncError(index=index, external_id=str(external_id) if external_id is not None else None, message=_message(exc)))
+            continue
+        if person.external_id in valid:
+            errors.append(SyncError(index=index, external_id=person.external_id, message="external_id appears more than once in this feed"))
+            continue
+        valid[person.external_id] = person
+
+    existing = {
+        r.external_id: r
+        for r in await session.execute(
+            select(*(col(getattr(Person, c)) for c in ("id", "external_id", "version", *FIELDS))).where(
+                col(Person.partnership_id) == partnership_id, col(Person.external_id).is_not(None)
+            )
+        )
+    }
+    organisations = await _organisations(session, partnership_id, {p.organisation for p in valid.values() if p.organisation})
+
+    today, now = date.today(), utcnow()
+    upserts: list[dict[str, Any]] = []
+    changed: list[feed.Changed] = []
+    outcome: dict[str, list[str]] = {"created": [], "updated": [], "unchanged": [], "deactivated": []}
+    for external_id, person in valid.items():
+        before = existing.get(external_id)
+        left_on = None if person.active else (before.left_on if before is not None and before.left_on else today)
+        target = {
+            "display_name": person.display_name, "email": person.email, "job_title": person.job_title,
+            "organisation_id": organisations.get(person.organisation.casefold()) if person.organisation else None,
+            "active": person.active, "left_on": left_on,
+        }  # fmt: skip
+        if before is not None and all(getattr(before, k) == v for k, v in target.items()):
+            outcome["unchanged"].append(external_id)
+            continue
+        entity_id = before.id if before is not None else uuid.uuid4()
+        upserts.append(
+            {
+                "id": entity_id,
+                "partnership_id": partnership_id,
+                "external_id": external_id,
+                "created_at": now,
+                "updated_at": now,
+                "version": 1,
+                **target,
+            }
+        )
+        outcome["created" if before is None else "updated"].append(external_id)
+        changed.append(
+            feed.Changed(
+                "person", entity_id, "create" if before is None else "update", 1 if before is None else before.version + 1, partnership_id
+            )
+        )
+
+    leavers = []
+    if mode == "full":
+        leavers = [r for eid, r in existing.items() if eid not in valid and r.active]
+        outcome["deactivated"] = [r.external_id for r in leavers]
+        changed += [feed.Changed("person", uuid.UUID(str(r.id)), "update", r.version + 1, partnership_id) for r in leavers]
+
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    for start in range(0, len(upserts), BATCH):
+        await session.execute(_upsert(dialect, upserts[start : start + BATCH], now))
+    for start in range(0, len(leavers), BATCH * 5):
+        ids = [r.id for r in leavers[start : start + BATCH * 5]]
+        await session.execute(
+            update(Person)
+            .where(col(Person.id).in_(ids))
+            .values(active=False, left_on=today, version=col(Person.version) + 1, updated_at=now)
+        )
+    if changed:
+        await feed.record(session, changed)
+        summary = {k: [None, v] for k, v in outcome.items() if v and k != "unchanged"}
+        await audit.append(
+            session,
+            actor=actor,
+            action="sync",
+            entity_type="partnership",
+            entity_id=partnership_id,
+            partnership_id=partnership_id,
+            changes=summary,
+        )
+    await session.commit()
+    return SyncResult(
+        created=len(outcome["created"]), updated=len(outcome["updated"]), unchanged=len(outcome["unchanged"]),
+        deactivated=len(outcome["deactivated"]), errors=errors,
+    )  # fmt: skip
+
+
+async def _organisations(session: AsyncSession, partnership_id: uuid.UUID, names: set[str]) -> dict[str, uuid.UUID]:
+    """Organisations by case-folded name; those the feed names for the first time are created (kind `other`)."""
+    found = {
+        r.name.casefold(): r.id
+        for r in await session.execute(
+            select(col(Organisation.id), col(Organisation.name)).where(col(Organisation.partnership_id) == partnership_id)
+        )
+    }
+    new: dict[str, dict[str, Any]] = {}
+    for name in names:
+        if name.casefold() not in found and name.casefold() not in new:
+            new[name.casefold()] = {"id": uuid.uuid4(), "partnership_id": partnership_id, "name": name, "kind": OrganisationKind.other.value,
+                                    "created_at": utcnow(), "updated_at": utcnow(), "version": 1}  # fmt: skip
+    if new:
+        await session.execute(generic_insert(Organisation), list(new.values()))
+        await feed.record(session, [feed.Changed("organisation", o["id"], "create", 1, partnership_id) for o in new.values()])
+        found.update({key: o["id"] for key, o in new.items()})
+    return found
