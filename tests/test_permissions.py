@@ -33,6 +33,7 @@ TABLE: dict[str, dict[str, set[Role]]] = {
     "partnerships": crud(READ, {A}),
     "organisations": crud(READ, {A}),
     "people": crud(READ | {H}, {A}),
+    "people-sync": {"create": {A, H}},
     "inspections": crud(READ, {A}),
     "plans": crud(READ, EDIT),
     "concerns": crud(READ, EDIT),
