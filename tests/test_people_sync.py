@@ -112,3 +112,14 @@ async def test_ten_thousand_rows_in_a_handful_of_statements(client: httpx.AsyncC
     result = await sync(client, p, people[:9_000], mode="full")
     assert (result["updated"], result["deactivated"], result["unchanged"]) == (1, 1_000, 8_999)
     assert statements.count < 40
+
+
+async def test_the_readme_example_file_syncs_cleanly(client: httpx.AsyncClient) -> None:
+    from pathlib import Path
+
+    p = await make_partnership(client)
+    example = (Path(__file__).resolve().parents[1] / "docs" / "examples" / "people.csv").read_bytes()
+    response = await client.post(
+        "/api/v1/people/sync", params={"partnership_id": p["id"]}, content=example, headers={"content-type": "text/csv"}
+    )
+    assert response.status_code == 200 and response.json()["errors"] == [] and response.json()["created"] == 5
