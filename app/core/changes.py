@@ -12,6 +12,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from app.core import outbox
 from app.core.audit import lock_chain
 from app.models import Change, utcnow
 
@@ -23,6 +24,8 @@ class Changed:
     action: str
     version: int | None
     partnership_id: uuid.UUID | None
+    plan_id: uuid.UUID | None = None
+    event: str | None = None  # a webhook event type other than `<entity>.<action>d` (e.g. `person.left`)
 
 
 async def record(session: AsyncSession, changes: list[Changed]) -> None:
@@ -39,3 +42,4 @@ async def record(session: AsyncSession, changes: list[Changed]) -> None:
             for n, c in enumerate(changes, start=1)
         ],
     )  # fmt: skip
+    await outbox.enqueue(session, changes)

@@ -120,7 +120,7 @@ async def create(session: AsyncSession, *, actor: Actor, res: Resource, data: Ba
         partnership_id = entity.id
     await _write_links(session, res, entity.id, values, replace=False)
     changes = {k: [None, audit.jsonable(v)] for k, v in values.items() if v is not None}
-    await feed.record(session, [feed.Changed(res.entity, entity.id, "create", 1, partnership_id)])
+    await feed.record(session, [feed.Changed(res.entity, entity.id, "create", 1, partnership_id, values.get("plan_id"))])
     await audit.append(
         session, actor=actor, action="create", entity_type=res.entity, entity_id=entity.id, partnership_id=partnership_id, changes=changes
     )
@@ -205,7 +205,7 @@ async def remove(session: AsyncSession, *, actor: Actor, res: Resource, entity_i
 async def _audit(session: AsyncSession, actor: Actor, res: Resource, action: str, current: Row, changes: dict[str, list[Any]]) -> None:
     partnership_id = current.get("partnership_id", current["id"])
     version = current["version"] + 1 if action == "update" else current["version"]
-    await feed.record(session, [feed.Changed(res.entity, current["id"], action, version, partnership_id)])
+    await feed.record(session, [feed.Changed(res.entity, current["id"], action, version, partnership_id, current.get("plan_id"))])
     await audit.append(
         session, actor=actor, action=action, entity_type=res.entity, entity_id=current["id"], partnership_id=partnership_id, changes=changes
     )

@@ -6,6 +6,7 @@ from app.models.evidence import Evidence, EvidenceRevision
 from app.models.inspection import Inspection, Plan
 from app.models.partnership import Organisation, Partnership, Person
 from app.models.system import ApiKey, AuditEvent, Change, IdempotencyRecord
+from app.models.webhooks import WebhookDelivery, WebhookSubscription
 
 __all__ = [
     "Action",
@@ -27,5 +28,7 @@ __all__ = [
     "Person",
     "Plan",
     "ProgressUpdate",
+    "WebhookDelivery",
+    "WebhookSubscription",
     "utcnow",
 ]

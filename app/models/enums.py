@@ -114,3 +114,9 @@ class ReviewStatus(StrEnum):
     submitted = "submitted"
     accepted = "accepted"
     rejected = "rejected"
+
+
+class DeliveryStatus(StrEnum):
+    pending = "pending"
+    succeeded = "succeeded"
+    dead = "dead"

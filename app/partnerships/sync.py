@@ -202,7 +202,9 @@ async def sync_people(
     if mode == "full":
         leavers = [r for eid, r in existing.items() if eid not in valid and r.active]
         outcome["deactivated"] = [r.external_id for r in leavers]
-        changed += [feed.Changed("person", uuid.UUID(str(r.id)), "update", r.version + 1, partnership_id) for r in leavers]
+        changed += [
+            feed.Changed("person", uuid.UUID(str(r.id)), "update", r.version + 1, partnership_id, event="person.left") for r in leavers
+        ]
 
     for start in range(0, len(upserts), BATCH):
         await _upsert(session, upserts[start : start + BATCH], partnership_id, now)
