@@ -143,6 +143,43 @@ def keys_revoke(prefix: Annotated[str, typer.Argument(help="The key's prefix (th
     typer.echo(f"revoked {prefix}", err=True)
 
 
+@cli.command()
+def worker(
+    once: Annotated[bool, typer.Option("--once", help="Send what is due, then stop (for cron and tests).")] = False,
+    interval: Annotated[float, typer.Option(help="Seconds to wait when nothing is due.")] = 1.0,
+) -> None:
+    """Deliver webhooks until stopped (several workers may share the outbox on PostgreSQL)."""
+    import signal
+
+    from app.core.observability import configure_logging
+    from app.integrations.webhooks import deliver_due
+
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    stopping = False
+
+    def stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+
+    async def run() -> None:
+        db = _database()
+        try:
+            while not stopping:
+                sent = await deliver_due(db, settings)
+                if once and sent == 0:
+                    return
+                if sent == 0:
+                    await asyncio.sleep(interval)
+        finally:
+            await db.dispose()
+
+    asyncio.run(run())
+
+
 audit_cli = typer.Typer(help="Check the audit trail.", no_args_is_help=True)
 cli.add_typer(audit_cli, name="audit")
 

@@ -47,6 +47,8 @@ TABLE: dict[str, dict[str, set[Role]]] = {
     "api-keys": {"list": {A}, "get": {A}, "create": {A}, "delete": {A}},
     "audit-events": {"list": {A, L}},
     "changes": {"list": READ},
+    "webhook-subscriptions": crud({A}, {A}),
+    "webhook-deliveries": {"list": {A}, "redeliver": {A}},
 }
 
 

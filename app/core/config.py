@@ -64,6 +64,14 @@ class Settings(BaseSettings):
         default="",
         description="Comma-separated origins allowed to call the API from a browser (e.g. https://send.council.gov.uk); empty: none.",
     )
+    webhook_allow_private: bool = Field(
+        default=False, description="Allow webhook URLs on loopback, link-local or private addresses (tests, internal networks)."
+    )
+    webhook_retry_hours: float = Field(default=24, gt=0, description="How long a failing delivery is retried before it is given up.")
+    webhook_backoff_base_seconds: float = Field(
+        default=5, ge=0, description="First retry delay; doubles per attempt (with jitter), at most an hour."
+    )
+    webhook_timeout_seconds: float = Field(default=5, gt=0, le=60, description="Timeout of one delivery attempt.")
     public_base_url: str = Field(
         default="",
         description="Public base URL (e.g. https://wsoa.example.gov.uk) for `Location` and `Link` headers; empty: taken from the request.",
