@@ -111,8 +111,9 @@ async def db(database_url: str) -> AsyncIterator[Database]:
 def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
     store = tmp_path_factory.mktemp("evidence-store")
     return Settings(
-        database_url=database_url, log_level="WARNING", auth_cache_seconds=0, storage_dir=str(store), upload_max_bytes=25 * 1024 * 1024
-    )
+        database_url=database_url, log_level="WARNING", auth_cache_seconds=0, storage_dir=str(store), upload_max_bytes=25 * 1024 * 1024,
+        webhook_allow_private=True, webhook_backoff_base_seconds=0,  # the tests' webhook receivers listen on 127.0.0.1
+    )  # fmt: skip
 
 
 @pytest.fixture(scope="session")

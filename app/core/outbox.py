@@ -15,6 +15,7 @@ from sqlmodel import col
 from app.models import WebhookDelivery, WebhookSubscription, utcnow
 
 PAST = {"create": "created", "update": "updated", "delete": "deleted"}
+UNPUBLISHED = {"webhook_subscription"}  # subscribers hear about the plan, not about the webhook machinery
 
 
 class Event(Protocol):
@@ -37,6 +38,9 @@ def event_type(change: Event) -> str:
 
 
 async def enqueue(session: AsyncSession, changes: Sequence[Event]) -> None:
+    changes = [c for c in changes if c.entity_type not in UNPUBLISHED]
+    if not changes:
+        return
     partnerships = {c.partnership_id for c in changes}
     subscriptions = (
         await session.execute(
