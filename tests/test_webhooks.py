@@ -196,3 +196,19 @@ async def test_two_worker_processes_never_send_an_event_twice(client: httpx.Asyn
     ids = [headers["webhook-id"] for headers, _ in receiver.received]
     assert len(ids) == 40 and len(set(ids)) == 40
     assert json.loads(receiver.received[0][1])["type"] == "organisation.created"
+
+
+async def test_the_readme_verification_snippet_accepts_ours_and_refuses_forgeries(
+    client: httpx.AsyncClient, db: Database, settings: Settings, receiver: Receiver
+) -> None:
+    from standardwebhooks.webhooks import WebhookVerificationError
+
+    p = await make_partnership(client)
+    sub = await subscribe(client, receiver.url, partnership_id=p["id"])
+    await post(client, "organisations", {"partnership_id": p["id"], "name": "A", "kind": "other"})
+    await deliver_due(db, settings)
+    headers, body = receiver.received[0]
+    hook = Webhook(sub["secret"])
+    assert hook.verify(body, headers)["type"] == "organisation.created"
+    with pytest.raises(WebhookVerificationError):
+        hook.verify(body.replace(b"organisation", b"plan"), headers)
