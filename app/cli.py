@@ -148,9 +148,12 @@ def worker(
     once: Annotated[bool, typer.Option("--once", help="Send what is due, then stop (for cron and tests).")] = False,
     interval: Annotated[float, typer.Option(help="Seconds to wait when nothing is due.")] = 1.0,
 ) -> None:
-    """Deliver webhooks until stopped (several workers may share the outbox on PostgreSQL)."""
+    """Deliver webhooks until stopped (several workers may share the outbox on PostgreSQL); forget expired
+    Idempotency-Key records once a minute."""
     import signal
+    import time
 
+    from app.core.idempotency import purge_expired
     from app.core.observability import configure_logging
     from app.integrations.webhooks import deliver_due
 
@@ -167,8 +170,12 @@ def worker(
 
     async def run() -> None:
         db = _database()
+        purged_at = 0.0
         try:
             while not stopping:
+                if time.monotonic() - purged_at > 60:
+                    await purge_expired(db)
+                    purged_at = time.monotonic()
                 sent = await deliver_due(db, settings)
                 if once and sent == 0:
                     return

@@ -106,3 +106,19 @@ async def test_expired_idempotency_key_starts_afresh(client: httpx.AsyncClient, 
     second = await client.post("/api/v1/partnerships", json={"name": "B", "la_code": "564"}, headers=headers)
     assert second.status_code == 201 and "idempotent-replayed" not in second.headers
     assert second.json()["id"] != first.json()["id"]
+
+
+async def test_the_worker_forgets_expired_idempotency_records(client: httpx.AsyncClient, db: Database) -> None:
+    from sqlalchemy import func, select, update
+
+    from app.core.idempotency import purge_expired
+    from app.models import IdempotencyRecord, utcnow
+
+    await client.post("/api/v1/partnerships", json={"name": "Old", "la_code": "565"}, headers={"Idempotency-Key": "old"})
+    await client.post("/api/v1/partnerships", json={"name": "New", "la_code": "566"}, headers={"Idempotency-Key": "new"})
+    async with db.sessions() as session:
+        await session.execute(update(IdempotencyRecord).where(IdempotencyRecord.key == "old").values(expires_at=utcnow()))  # type: ignore[arg-type]
+        await session.commit()
+    assert await purge_expired(db) == 1
+    async with db.sessions() as session:
+        assert (await session.execute(select(func.count()).select_from(IdempotencyRecord))).scalar_one() == 1

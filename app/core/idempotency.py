@@ -185,3 +185,11 @@ class IdempotencyMiddleware:
                 )
             )
             await session.commit()
+
+
+async def purge_expired(db: Database) -> int:
+    """Forget remembered responses past their TTL (the worker calls this now and then)."""
+    async with db.sessions() as session:
+        result = await session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.expires_at < utcnow()))  # type: ignore[arg-type]
+        await session.commit()
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
