@@ -1,10 +1,9 @@
 """Admin API for keys: list, read, create (token shown once), revoke."""
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
-from sqlalchemy import Select, select
 from starlette.responses import Response
 
 from app.apikeys import schemas as s
@@ -15,17 +14,9 @@ from app.core.db import DatabaseDep, SessionDep
 from app.core.errors import problems
 from app.core.idempotency import REDACT_HEADER
 from app.core.permissions import ADMIN, Access, allow, documented, roles_text
-from app.core.resources import Reader, Resource
+from app.core.resources import Resource
 from app.core.routing import API_PREFIX, IfMatch, JsonBody, add_resource_routes, created_response, ok, read_one
 from app.models import ApiKey
-
-
-class ApiKeyReader(Reader):
-    """Everything about a key but its hash."""
-
-    def statement(self) -> Select[Any]:
-        return select(*(c for c in self.resource.columns if c.name != "token_hash"))
-
 
 api_keys = Resource(
     path="api-keys",
@@ -38,6 +29,7 @@ api_keys = Resource(
     query=s.ApiKeyQuery,
     access=Access(read=ADMIN),
     operations=frozenset({"list", "get"}),
+    hidden=frozenset({"token_hash"}),
     description="Bearer tokens for systems and people. A national key sees every partnership; others see one.",
     create_example={
         "name": "HR nightly sync",
@@ -46,7 +38,6 @@ api_keys = Resource(
         "expires_on": "2027-10-31",
     },
 )
-api_keys.reader = ApiKeyReader(api_keys)
 
 router = APIRouter(prefix=API_PREFIX)
 add_resource_routes(router, api_keys)

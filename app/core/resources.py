@@ -79,6 +79,7 @@ class Resource:
     rules: "Rules | None" = None
     access: Access = field(default_factory=Access)
     redact: Callable[[Row, Actor], Row] | None = None
+    hidden: frozenset[str] = frozenset()  # columns never read back (token hashes, signing secrets)
     create_example: dict[str, Any] = field(default_factory=dict)
     update_example: dict[str, Any] = field(default_factory=dict)
     description: str = ""
@@ -140,7 +141,7 @@ class Reader:
 
     def statement(self) -> Select[Any]:
         res = self.resource
-        columns: list[Any] = list(res.columns)
+        columns: list[Any] = [c for c in res.columns if c.name not in res.hidden]
         for link in res.links:
             agg = (
                 select(ids_of(getattr(link.table, link.column))).where(link.table.action_id == res.c.id).scalar_subquery().label(link.field)

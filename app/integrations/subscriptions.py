@@ -5,7 +5,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import ConfigDict, Field, StringConstraints
-from sqlalchemy import Select, select, update
+from sqlalchemy import select, update
 from sqlmodel import col
 from starlette.responses import Response
 
@@ -17,7 +17,7 @@ from app.core.errors import NotFound, problems
 from app.core.http import entity_response, json_response
 from app.core.pagination import ListQuery
 from app.core.permissions import ADMIN, Access, allow, documented, roles_text
-from app.core.resources import Reader, Ref, Resource
+from app.core.resources import Ref, Resource
 from app.core.routing import API_PREFIX, IfMatch, JsonBody, add_resource_routes, created_response, ok, read_one
 from app.core.schemas import Body, EntityRead
 from app.integrations.webhooks import new_secret, require_destination
@@ -87,13 +87,6 @@ class SubscriptionUpdate(Body):
     active: bool | None = None
 
 
-class SubscriptionReader(Reader):
-    """Everything but the secret."""
-
-    def statement(self) -> Select[Any]:
-        return select(*(c for c in self.resource.columns if c.name != "secret"))
-
-
 subscriptions = Resource(
     path="webhook-subscriptions",
     entity="webhook_subscription",
@@ -106,10 +99,10 @@ subscriptions = Resource(
     parents=(Ref("partnership_id", Partnership, "partnership"),),
     access=Access(read=ADMIN),
     operations=frozenset({"list", "get", "delete"}),
+    hidden=frozenset({"secret"}),
     description="Systems told about changes as they happen, signed per Standard Webhooks.",
     create_example=EXAMPLE,
 )
-subscriptions.reader = SubscriptionReader(subscriptions)
 
 router = APIRouter(prefix=API_PREFIX)
 add_resource_routes(router, subscriptions)
