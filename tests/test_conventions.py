@@ -326,3 +326,11 @@ async def test_405_names_every_allowed_method(client: httpx.AsyncClient) -> None
     assert response.headers["allow"] == "GET, POST"
     item = await client.put("/api/v1/partnerships/2b1c8e57-3b4a-4e0e-9a55-6f1d2c3b4a59")
     assert item.headers["allow"] == "DELETE, GET, PATCH"
+
+
+async def test_null_on_a_validated_required_field_is_422(client: httpx.AsyncClient) -> None:
+    created = await make_partnership(client)
+    url = f"/api/v1/partnerships/{created['id']}"
+    etag = (await client.get(url)).headers["etag"]
+    body = assert_problem(await client.patch(url, json={"timezone": None}, headers={"If-Match": etag}), 422)
+    assert body["errors"][0]["pointer"] == "/timezone"

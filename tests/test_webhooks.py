@@ -212,3 +212,13 @@ async def test_the_readme_verification_snippet_accepts_ours_and_refuses_forgerie
     assert hook.verify(body, headers)["type"] == "organisation.created"
     with pytest.raises(WebhookVerificationError):
         hook.verify(body.replace(b"organisation", b"plan"), headers)
+
+
+async def test_unresolvable_hosts_are_422_not_500(settings: Settings, db: Database, admin_token: str) -> None:
+    strict = settings.model_copy(update={"webhook_allow_private": False})
+    app = create_app(strict, database=db)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://test", headers={"Authorization": f"Bearer {admin_token}"}
+    ) as c:
+        for url in ("https://" + "a" * 300 + ".example/x", "https://exa\u2028mple.org/x"):  # refused before any lookup
+            assert_problem(await c.post("/api/v1/webhook-subscriptions", json={"url": url}), 422)

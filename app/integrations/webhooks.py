@@ -62,7 +62,7 @@ async def check_destination(url: str, settings: Settings) -> str | None:
         return None
     try:
         infos = await anyio.to_thread.run_sync(lambda: socket.getaddrinfo(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP))
-    except OSError:
+    except (OSError, UnicodeError, ValueError):
         return "the host does not resolve"
     if any(_refused(str(info[4][0])) for info in infos):
         return "the host resolves to a loopback, link-local, private or multicast address"

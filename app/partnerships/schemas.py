@@ -15,7 +15,9 @@ LaCode = Annotated[str, StringConstraints(pattern=r"^\d{3}$")]
 Email = Annotated[str, StringConstraints(strip_whitespace=True, max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
 
 
-def _zone(value: str) -> str:
+def _zone(value: str | None) -> str | None:
+    if value is None:  # a merge patch's null; the merged state is validated again without it
+        return None
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError) as exc:
