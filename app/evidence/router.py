@@ -97,7 +97,10 @@ def _disposition_name(header: str | None) -> str | None:
     openapi_extra={
         "requestBody": {
             "content": {
-                "application/pdf": {"schema": {"type": "string", "format": "binary"}, "example": "%PDF-1.7 ... (the file's bytes)"},
+                "application/octet-stream": {
+                    "schema": {"type": "string", "format": "binary"},
+                    "example": "%PDF-1.7 ... (send the real media type, e.g. application/pdf)",
+                },
                 "multipart/form-data": {
                     "schema": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}},
                     "example": {"file": "(the file, with its name and content type)"},
