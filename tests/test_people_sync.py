@@ -123,3 +123,17 @@ async def test_the_readme_example_file_syncs_cleanly(client: httpx.AsyncClient) 
         "/api/v1/people/sync", params={"partnership_id": p["id"]}, content=example, headers={"content-type": "text/csv"}
     )
     assert response.status_code == 200 and response.json()["errors"] == [] and response.json()["created"] == 5
+
+
+async def test_the_example_file_describes_the_demo_people(client: httpx.AsyncClient, db: Database) -> None:
+    from pathlib import Path
+
+    from app.demo.seed import seed_demo
+
+    async with db.sessions() as session:
+        demo = await seed_demo(session)
+    example = (Path(__file__).resolve().parents[1] / "docs" / "examples" / "people.csv").read_bytes()
+    response = await client.post(
+        "/api/v1/people/sync", params={"partnership_id": str(demo.id)}, content=example, headers={"content-type": "text/csv"}
+    )
+    assert response.json() == {"created": 0, "updated": 0, "unchanged": 5, "deactivated": 0, "errors": []}
