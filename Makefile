@@ -50,9 +50,11 @@ migration: install
 	  WSOA_DATABASE_URL=sqlite:///$$scratch/head.db $(BIN)/alembic -c alembic.ini revision --autogenerate -m "$(m)"; \
 	  status=$$?; rm -rf $$scratch; exit $$status
 
-## Load benchmark against a raw Starlette + asyncpg baseline (needs PostgreSQL and wrk).
+## Benchmarks (need PostgreSQL; reads also need wrk): reads beside a raw Starlette + asyncpg baseline,
+## and a 10,000-row HR sync beside a per-row ORM loop.
 bench: install
 	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.sync
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis wsoa.db wsoa.db-wal wsoa.db-shm
