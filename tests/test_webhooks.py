@@ -222,3 +222,18 @@ async def test_unresolvable_hosts_are_422_not_500(settings: Settings, db: Databa
     ) as c:
         for url in ("https://" + "a" * 300 + ".example/x", "https://exa\u2028mple.org/x"):  # refused before any lookup
             assert_problem(await c.post("/api/v1/webhook-subscriptions", json={"url": url}), 422)
+
+
+async def test_reactivating_clears_the_reason_in_one_audited_change(
+    client: httpx.AsyncClient, db: Database, settings: Settings, receiver: Receiver
+) -> None:
+    p = await make_partnership(client)
+    sub = await subscribe(client, receiver.url, partnership_id=p["id"])
+    receiver.script = [410]
+    await post(client, "organisations", {"partnership_id": p["id"], "name": "A", "kind": "other"})
+    await deliver_due(db, settings)
+    url = f"/api/v1/webhook-subscriptions/{sub['id']}"
+    back = await client.patch(url, json={"active": True}, headers={"If-Match": (await client.get(url)).headers["etag"]})
+    assert back.status_code == 200 and back.json()["active"] is True and back.json()["disabled_reason"] is None
+    trail = (await client.get("/api/v1/audit-events", params={"entity_id": sub["id"], "action": "update"})).json()["items"]
+    assert trail[-1]["changes"]["disabled_reason"][1] is None and trail[-1]["changes"]["active"] == [False, True]

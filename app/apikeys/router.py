@@ -12,10 +12,9 @@ from app.core.auth import Actor
 from app.core.crud import locked_current
 from app.core.db import DatabaseDep, SessionDep
 from app.core.errors import problems
-from app.core.idempotency import REDACT_HEADER
 from app.core.permissions import ADMIN, Access, allow, documented, roles_text
 from app.core.resources import Resource
-from app.core.routing import API_PREFIX, IfMatch, JsonBody, add_resource_routes, created_response, ok, read_one
+from app.core.routing import API_PREFIX, IfMatch, JsonBody, add_resource_routes, created_with_secret, ok, read_one
 from app.models import ApiKey
 
 api_keys = Resource(
@@ -60,9 +59,7 @@ AdminActor = Annotated[Actor, Depends(allow(ADMIN))]
 )
 async def create_api_key(request: Request, data: s.ApiKeyCreate, session: SessionDep, db: DatabaseDep, actor: AdminActor) -> Response:
     key, token = await service.create_key(session, actor=actor, **data.model_dump())
-    response = created_response(request, api_keys, {**await read_one(db, actor, api_keys, key.id), "token": token})
-    response.headers[REDACT_HEADER] = "token"
-    return response
+    return created_with_secret(request, api_keys, await read_one(db, actor, api_keys, key.id), "token", token)
 
 
 @router.delete(

@@ -7,9 +7,8 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Request
 from sqlalchemy import bindparam, select, update
 from sqlmodel import col
 
@@ -42,10 +41,6 @@ class Actor:
     role: Role
     partnership_id: uuid.UUID | None = None
     person_id: uuid.UUID | None = None
-
-    @property
-    def all_partnerships(self) -> bool:
-        return self.partnership_id is None
 
     def sees(self, partnership_id: uuid.UUID) -> bool:
         return self.partnership_id is None or self.partnership_id == partnership_id
@@ -152,6 +147,3 @@ async def _touch(db: Database, key_id: uuid.UUID, now: datetime) -> None:
     async with db.sessions() as session:
         await session.execute(update(ApiKey).where(col(ApiKey.id) == key_id).values(last_used_at=now))
         await session.commit()
-
-
-CurrentActor = Annotated[Actor, Depends(authenticate)]

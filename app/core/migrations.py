@@ -1,6 +1,5 @@
 """Alembic, driven from code: `wsoa migrate`, `wsoa serve` and the test harness share this."""
 
-import asyncio
 from functools import lru_cache
 from pathlib import Path
 
@@ -36,7 +35,3 @@ def upgrade(database_url: str, revision: str = "head") -> None:
 
 def downgrade(database_url: str, revision: str) -> None:
     command.downgrade(alembic_config(database_url), revision)
-
-
-async def upgrade_async(database_url: str) -> None:
-    await asyncio.to_thread(upgrade, database_url)

@@ -18,6 +18,7 @@ from app.core.auth import Actor
 from app.core.db import DatabaseDep, SessionDep
 from app.core.errors import NotFound, UnsupportedMediaType, problems
 from app.core.http import entity_response, json_response
+from app.core.idempotency import REDACT_HEADER
 from app.core.pagination import ListQuery, page
 from app.core.permissions import allow, documented, roles_text
 from app.core.resources import Resource
@@ -62,6 +63,13 @@ def ok(model: type[BaseModel], description: str, example: Any = None) -> dict[st
 
 def created_response(request: Request, res: Resource, payload: dict[str, Any]) -> Response:
     return entity_response(payload, status=201, headers={"Location": location(request, res.path, payload["id"])})
+
+
+def created_with_secret(request: Request, res: Resource, payload: dict[str, Any], field: str, secret: str) -> Response:
+    """201 for a resource whose secret is shown this once: never stored for an Idempotency-Key replay."""
+    response = created_response(request, res, {**payload, field: secret})
+    response.headers[REDACT_HEADER] = field
+    return response
 
 
 async def read_one(db: Any, actor: Actor, res: Resource, entity_id: uuid.UUID) -> dict[str, Any]:

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import ConfigDict, Field, StringConstraints
 from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 from starlette.responses import Response
 
@@ -17,8 +18,8 @@ from app.core.errors import NotFound, problems
 from app.core.http import entity_response, json_response
 from app.core.pagination import ListQuery
 from app.core.permissions import ADMIN, Access, allow, documented, roles_text
-from app.core.resources import Ref, Resource
-from app.core.routing import API_PREFIX, IfMatch, JsonBody, add_resource_routes, created_response, ok, read_one
+from app.core.resources import Ref, Resource, Row, Rules
+from app.core.routing import API_PREFIX, IfMatch, JsonBody, add_resource_routes, created_with_secret, ok, read_one
 from app.core.schemas import Body, EntityRead
 from app.integrations.webhooks import new_secret, require_destination
 from app.models import Partnership, WebhookDelivery, WebhookSubscription, utcnow
@@ -87,6 +88,14 @@ class SubscriptionUpdate(Body):
     active: bool | None = None
 
 
+class SubscriptionRules(Rules):
+    """Reactivating a subscription clears why it was disabled, in the same change."""
+
+    async def before_update(self, session: AsyncSession, actor: Actor, current: Row, changes: Row) -> None:
+        if changes.get("active") is True:
+            changes["disabled_reason"] = None
+
+
 subscriptions = Resource(
     path="webhook-subscriptions",
     entity="webhook_subscription",
@@ -100,6 +109,7 @@ subscriptions = Resource(
     access=Access(read=ADMIN),
     operations=frozenset({"list", "get", "delete"}),
     hidden=frozenset({"secret"}),
+    rules=SubscriptionRules(),
     description="Systems told about changes as they happen, signed per Standard Webhooks.",
     create_example=EXAMPLE,
 )
@@ -143,9 +153,7 @@ async def create_subscription(request: Request, data: SubscriptionCreate, sessio
         changes=changes,
     )
     await session.commit()
-    response = created_response(request, subscriptions, {**await read_one(db, actor, subscriptions, row.id), "secret": secret})
-    response.headers["wsoa-idempotency-redact"] = "secret"
-    return response
+    return created_with_secret(request, subscriptions, await read_one(db, actor, subscriptions, row.id), "secret", secret)
 
 
 @router.patch(
@@ -173,9 +181,6 @@ async def update_subscription(
     if changes.get("url"):
         await require_destination(changes["url"], request.app.state.settings)
     await crud.patch(session, actor=actor, res=subscriptions, entity_id=id, data=data, if_match=if_match)
-    if changes.get("active") is True:
-        await session.execute(update(WebhookSubscription).where(col(WebhookSubscription.id) == id).values(disabled_reason=None))
-        await session.commit()
     return entity_response(await read_one(db, actor, subscriptions, id))
 
 
@@ -223,7 +228,6 @@ async def redeliver(id: uuid.UUID, session: SessionDep, db: DatabaseDep, actor: 
         .values(
             status=DeliveryStatus.pending.value,
             next_attempt_at=now,
-            created_at=now,
             updated_at=now,
             version=col(WebhookDelivery.version) + 1,
         )
