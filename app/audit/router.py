@@ -14,7 +14,7 @@ from app.core.db import DatabaseDep
 from app.core.errors import problems
 from app.core.http import json_response
 from app.core.permissions import PLAN_EDITORS, allow, documented, roles_text
-from app.core.routing import API_PREFIX, ok, public_base
+from app.core.routing import API_PREFIX, next_link, ok
 
 router = APIRouter(prefix=API_PREFIX)
 
@@ -92,8 +92,5 @@ async def list_audit_events(
     next_cursor = None
     if len(rows) > query.limit:
         next_cursor = str(items[-1]["seq"])
-        params = {**request.query_params, "cursor": next_cursor}
-        params.pop("after_seq", None)
-        link = request.url.replace_query_params(**params)
-        headers["Link"] = f'<{public_base(request)}{link.path}?{link.query}>; rel="next"'
+        headers["Link"] = next_link(request, drop=("after_seq",), cursor=next_cursor)
     return json_response({"items": items, "next_cursor": next_cursor}, headers=headers)

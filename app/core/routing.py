@@ -50,6 +50,12 @@ def public_base(request: Request) -> str:
     return base or str(request.base_url).rstrip("/")
 
 
+def next_link(request: Request, *, drop: tuple[str, ...] = (), **params: str) -> str:
+    """`Link: <...>; rel="next"` for this request with the given query parameters replaced."""
+    url = request.url.remove_query_params(list(drop)).include_query_params(**params)
+    return f'<{public_base(request)}{url.path}?{url.query}>; rel="next"'
+
+
 def location(request: Request, path: str, entity_id: uuid.UUID) -> str:
     return f"{public_base(request)}{API_PREFIX}/{path}/{entity_id}"
 

@@ -15,7 +15,7 @@ from app.core.db import DatabaseDep
 from app.core.errors import problems
 from app.core.http import json_response
 from app.core.permissions import READERS, allow, documented, roles_text
-from app.core.routing import API_PREFIX, ok, public_base
+from app.core.routing import API_PREFIX, next_link, ok
 from app.models import Change
 
 router = APIRouter(prefix=API_PREFIX)
@@ -93,6 +93,5 @@ async def list_changes(
             cache_key=("changes", scoped, typed),
         )
     cursor = str(items[-1]["seq"]) if items else str(after)
-    link = request.url.include_query_params(after=cursor)
-    headers = {"Link": f'<{public_base(request)}{link.path}?{link.query}>; rel="next"'} if items else {}
+    headers = {"Link": next_link(request, after=cursor)} if items else {}
     return json_response({"items": items, "next_cursor": cursor}, headers=headers)
