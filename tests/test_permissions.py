@@ -41,6 +41,7 @@ TABLE: dict[str, dict[str, set[Role]]] = {
     "milestones": crud(READ, EDIT, update={A, L, C}),
     "progress-updates": {"list": READ, "get": READ, "create": {A, L, C}},
     "actions-progress-updates": {"create": {A, L, C}},
+    "actions-reprogrammes": {"list": READ},
     "evidence": crud(READ, {A, L, C}, update={A, L, C}, delete=EDIT),
     "evidence-file": {"create": {A, L, C}, "get": READ},
     "evidence-revisions": {"list": READ},

@@ -72,6 +72,11 @@ class Settings(BaseSettings):
         default=5, ge=0, description="First retry delay; doubles per attempt (with jitter), at most an hour."
     )
     webhook_timeout_seconds: float = Field(default=5, gt=0, le=60, description="Timeout of one delivery attempt.")
+    submission_working_days: dict[str, int] = Field(
+        default={"wsoa": 70},
+        description="Working days from the report's publication to a plan's submission deadline, per plan kind, as JSON "
+        '(e.g. `{"wsoa": 70, "priority_action_plan": 30}`); kinds not listed have no computed deadline.',
+    )
     public_base_url: str = Field(
         default="",
         description="Public base URL (e.g. https://wsoa.example.gov.uk) for `Location` and `Link` headers; empty: taken from the request.",

@@ -92,11 +92,11 @@ async def _write_links(session: AsyncSession, res: Resource, entity_id: uuid.UUI
         if link.field not in values:
             continue
         if replace:
-            await session.execute(delete(link.table).where(link.table.action_id == entity_id))
+            await session.execute(delete(link.table).where(getattr(link.table, link.owner) == entity_id))
         ids = values[link.field] or []
         if ids:
             extra = {"plan_id": values["plan_id"]} if link.same_plan else {"partnership_id": values["partnership_id"]}
-            await session.execute(insert(link.table), [{"action_id": entity_id, link.column: i, **extra} for i in ids])
+            await session.execute(insert(link.table), [{link.owner: entity_id, link.column: i, **extra} for i in ids])
 
 
 async def create(session: AsyncSession, *, actor: Actor, res: Resource, data: BaseModel) -> uuid.UUID:
@@ -159,6 +159,7 @@ async def patch(session: AsyncSession, *, actor: Actor, res: Resource, entity_id
     table: Any = res.table
     current = await locked_current(session, actor, res, entity_id, if_match)
     requested = data.model_dump(exclude_unset=True)
+    notes = {k: requested.pop(k) for k in res.instructions if k in requested}
     changes = validate_merged(res, current, requested)
     changes = {k: v for k, v in changes.items() if audit.jsonable(v) != audit.jsonable(current.get(k))}
     if not changes:
@@ -167,7 +168,7 @@ async def patch(session: AsyncSession, *, actor: Actor, res: Resource, entity_id
     await check_references(
         session, res, {k: context.get(k) for k in changes} | {"plan_id": current.get("plan_id")}, current.get("partnership_id")
     )
-    await res.rules.before_update(session, actor, current, changes)
+    await res.rules.before_update(session, actor, current, changes, notes)
     await check_unique(session, res, context, changed=set(changes), exclude=entity_id)
     links = {link.field for link in res.links}
     columns = {k: v for k, v in changes.items() if k not in links}
@@ -182,7 +183,7 @@ async def patch(session: AsyncSession, *, actor: Actor, res: Resource, entity_id
         changed_links = {k: v for k, v in changes.items() if k in links}
         keys = {"plan_id": current.get("plan_id"), "partnership_id": current["partnership_id"]}
         await _write_links(session, res, entity_id, changed_links | keys, replace=True)
-    await _audit(session, actor, res, "update", current, audit.diff(current, changes))
+    await _audit(session, actor, res, "update", current, audit.diff(current, changes) | {k: [None, v] for k, v in notes.items()})
     await session.commit()
 
 

@@ -48,6 +48,7 @@ class Link:
     target: type[Entity]
     noun: str
     same_plan: bool = False
+    owner: str = "action_id"  # the link table's column naming the resource that holds the link
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,7 @@ class Resource:
     access: Access = field(default_factory=Access)
     redact: Callable[[Row, Actor], Row] | None = None
     hidden: frozenset[str] = frozenset()  # columns never read back (token hashes, signing secrets)
+    instructions: frozenset[str] = frozenset()  # patch fields that are not stored but steer the rules (a reprogramme reason)
     create_example: dict[str, Any] = field(default_factory=dict)
     update_example: dict[str, Any] = field(default_factory=dict)
     description: str = ""
@@ -118,7 +120,8 @@ class Rules:
     async def before_create(self, session: AsyncSession, actor: Actor, values: Row, parent: Row | None) -> None:
         return None
 
-    async def before_update(self, session: AsyncSession, actor: Actor, current: Row, changes: Row) -> None:
+    async def before_update(self, session: AsyncSession, actor: Actor, current: Row, changes: Row, notes: Row) -> None:
+        """`changes` may be amended; `notes` holds the patch's instructions (see `Resource.instructions`)."""
         return None
 
     async def before_delete(self, session: AsyncSession, actor: Actor, current: Row) -> None:
@@ -144,7 +147,10 @@ class Reader:
         columns: list[Any] = [c for c in res.columns if c.name not in res.hidden]
         for link in res.links:
             agg = (
-                select(ids_of(getattr(link.table, link.column))).where(link.table.action_id == res.c.id).scalar_subquery().label(link.field)
+                select(ids_of(getattr(link.table, link.column)))
+                .where(getattr(link.table, link.owner) == res.c.id)
+                .scalar_subquery()
+                .label(link.field)
             )
             columns.append(agg)
         return select(*columns)

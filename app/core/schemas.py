@@ -48,9 +48,11 @@ class EntityRead(BaseModel):
     version: int = Field(description="Starts at 1; +1 per change.")
 
 
-def patch_model(name: str, create: type[BaseModel], *, exclude: set[str], doc: str | None = None) -> type[BaseModel]:
-    """The merge-patch model of a resource: its writable fields, all optional, none defaulted."""
-    fields: dict[str, Any] = {}
+def patch_model(
+    name: str, create: type[BaseModel], *, exclude: set[str], doc: str | None = None, extra: dict[str, Any] | None = None
+) -> type[BaseModel]:
+    """The merge-patch model of a resource: its writable fields, all optional, none defaulted (plus `extra` fields)."""
+    fields: dict[str, Any] = dict(extra or {})
     for field_name, info in create.model_fields.items():
         if field_name in exclude:
             continue

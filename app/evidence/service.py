@@ -89,7 +89,7 @@ class EvidenceRules(Rules):
     async def before_create(self, session: AsyncSession, actor: Actor, values: Row, parent: Row | None) -> None:
         await require_submitter(session, actor, values)
 
-    async def before_update(self, session: AsyncSession, actor: Actor, current: Row, changes: Row) -> None:
+    async def before_update(self, session: AsyncSession, actor: Actor, current: Row, changes: Row, notes: Row) -> None:
         if REVIEW_FIELDS & changes.keys():
             if actor.role not in (Role.admin, Role.lead):
                 raise Forbidden("Only a lead reviews evidence.")

@@ -91,7 +91,7 @@ class SubscriptionUpdate(Body):
 class SubscriptionRules(Rules):
     """Reactivating a subscription clears why it was disabled, in the same change."""
 
-    async def before_update(self, session: AsyncSession, actor: Actor, current: Row, changes: Row) -> None:
+    async def before_update(self, session: AsyncSession, actor: Actor, current: Row, changes: Row, notes: Row) -> None:
         if changes.get("active") is True:
             changes["disabled_reason"] = None
 

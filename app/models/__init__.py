@@ -1,9 +1,20 @@
 """All table models, imported here so the metadata is complete wherever it is used."""
 
 from app.models.base import Entity, utcnow
-from app.models.delivery import Action, ActionConcern, ActionContributor, ActionOrganisation, Concern, Milestone, ProgressUpdate
+from app.models.cases import CaseEvent, ServerSecret
+from app.models.delivery import (
+    Action,
+    ActionConcern,
+    ActionContributor,
+    ActionOrganisation,
+    ActionReprogramme,
+    Concern,
+    Milestone,
+    ProgressUpdate,
+)
 from app.models.evidence import Evidence, EvidenceRevision
 from app.models.inspection import Inspection, Plan
+from app.models.measures import FundingLine, Measure, MeasureConcern, Observation
 from app.models.partnership import Organisation, Partnership, Person
 from app.models.system import ApiKey, AuditEvent, Change, IdempotencyRecord
 from app.models.webhooks import WebhookDelivery, WebhookSubscription
@@ -13,21 +24,28 @@ __all__ = [
     "ActionConcern",
     "ActionContributor",
     "ActionOrganisation",
+    "ActionReprogramme",
     "ApiKey",
     "AuditEvent",
+    "CaseEvent",
     "Change",
     "Concern",
     "Entity",
     "Evidence",
     "EvidenceRevision",
+    "FundingLine",
     "IdempotencyRecord",
     "Inspection",
+    "Measure",
+    "MeasureConcern",
     "Milestone",
+    "Observation",
     "Organisation",
     "Partnership",
     "Person",
     "Plan",
     "ProgressUpdate",
+    "ServerSecret",
     "WebhookDelivery",
     "WebhookSubscription",
     "utcnow",

@@ -2,10 +2,11 @@
 
 import uuid
 from datetime import UTC, datetime
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import BigInteger, CheckConstraint, DateTime, Dialect, Integer, Numeric, String, TypeDecorator
+from sqlalchemy import BigInteger, CheckConstraint, DateTime, Dialect, Integer, String, TypeDecorator
 from sqlmodel import Field, SQLModel
 
 NAMING_CONVENTION = {
@@ -18,7 +19,25 @@ NAMING_CONVENTION = {
 SQLModel.metadata.naming_convention = NAMING_CONVENTION
 
 BigId = BigInteger().with_variant(Integer(), "sqlite")
-Money = Numeric(14, 2)
+
+
+class Pence(TypeDecorator[Decimal]):
+    """Money in GBP as a Decimal with two places, stored as whole pence: exact on every database
+    (SQLite has no decimal type) and summed exactly in SQL."""
+
+    impl = BigInteger
+    cache_ok = True
+
+    def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> int | None:
+        if value is None:
+            return None
+        pence = Decimal(value) * 100
+        if pence != pence.to_integral_value():
+            raise ValueError("money has at most two decimal places")
+        return int(pence)
+
+    def process_result_value(self, value: int | None, dialect: Dialect) -> Decimal | None:
+        return None if value is None else (Decimal(int(value)) / 100).quantize(Decimal("0.01"))
 
 
 def utcnow() -> datetime:

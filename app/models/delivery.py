@@ -1,12 +1,12 @@
 """What the plan promises: concerns, the actions that answer them, milestones and progress."""
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import CheckConstraint, ForeignKeyConstraint, Index, PrimaryKeyConstraint, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from app.models.base import Entity, enum_check, enum_column
+from app.models.base import Entity, UTCDateTime, enum_check, enum_column, utcnow
 from app.models.enums import ActionStatus, ConcernKind, Judgement, MilestoneStatus, Priority, Rag
 
 
@@ -145,3 +145,25 @@ class ProgressUpdate(Entity, table=True):
     percent_complete: int | None = None
     blockers: str | None = Field(default=None, sa_type=Text)
     next_steps: str | None = Field(default=None, sa_type=Text)
+
+
+class ActionReprogramme(SQLModel, table=True):
+    """A change to an accepted plan's due date: who moved it, from when to when and why. Append-only."""
+
+    __tablename__ = "action_reprogramme"
+    __table_args__ = (
+        ForeignKeyConstraint(["action_id", "partnership_id"], ["action.id", "action.partnership_id"], ondelete="CASCADE"),
+        Index(None, "action_id", "created_at"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    partnership_id: uuid.UUID = Field(nullable=False)
+    action_id: uuid.UUID = Field(nullable=False)
+    previous_due_on: date | None = None
+    new_due_on: date | None = None
+    baseline_due_on: date | None = None
+    reason: str = Field(sa_type=Text, nullable=False)
+    actor_type: str = Field(sa_type=String(20), nullable=False)
+    actor_id: str = Field(sa_type=String(100), nullable=False)
+    person_id: uuid.UUID | None = None
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)

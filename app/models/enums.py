@@ -120,3 +120,72 @@ class DeliveryStatus(StrEnum):
     pending = "pending"
     succeeded = "succeeded"
     dead = "dead"
+
+
+class MeasureUnit(StrEnum):
+    percent = "percent"
+    count_ = "count"  # `count` would shadow str.count
+    days = "days"
+    weeks = "weeks"
+
+
+class Direction(StrEnum):
+    higher_is_better = "higher_is_better"
+    lower_is_better = "lower_is_better"
+
+
+class MeasureSource(StrEnum):
+    manual = "manual"
+    ehcp_timeliness = "ehcp_timeliness"
+    survey = "survey"
+    audit = "audit"
+
+
+class Frequency(StrEnum):
+    weekly = "weekly"
+    monthly = "monthly"
+    quarterly = "quarterly"
+    annual = "annual"
+
+
+class MeasureStatus(StrEnum):
+    on_track = "on_track"
+    behind = "behind"
+    off_track = "off_track"
+    no_data = "no_data"
+
+
+class FundingKind(StrEnum):
+    allocation = "allocation"
+    spend = "spend"
+
+
+class CaseEventType(StrEnum):
+    request_received = "request_received"
+    request_decision = "request_decision"
+    assessment_decision = "assessment_decision"
+    draft_issued = "draft_issued"
+    final_issued = "final_issued"
+    exception = "exception"
+    mediation = "mediation"
+    tribunal = "tribunal"
+    transfer_in = "transfer_in"
+    review_meeting = "review_meeting"
+    review_decision = "review_decision"
+
+
+class AlertKind(StrEnum):
+    overdue = "overdue"
+    slipping = "slipping"
+    not_started_late = "not_started_late"
+    stale = "stale"
+    owner_inactive = "owner_inactive"
+    measure_behind = "measure_behind"
+    completed_without_evidence = "completed_without_evidence"
+    milestone_missed = "milestone_missed"
+
+
+class Severity(StrEnum):
+    high = "high"
+    medium = "medium"
+    low = "low"

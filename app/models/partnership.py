@@ -3,7 +3,7 @@
 import uuid
 from datetime import date
 
-from sqlalchemy import ForeignKeyConstraint, Index, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKeyConstraint, Index, String, Text, UniqueConstraint
 from sqlmodel import Field
 
 from app.models.base import Entity, enum_check, enum_column
@@ -14,12 +14,16 @@ class Partnership(Entity, table=True):
     __tablename__ = "partnership"
     __table_args__ = (
         UniqueConstraint("la_code"),
+        CheckConstraint("stale_after_days >= 1", name="stale_after_days"),
+        CheckConstraint("red_after_days >= 1", name="red_after_days"),
         Index(None, "created_at", "id"),
     )
 
     name: str = Field(sa_type=String(200), nullable=False)
     la_code: str = Field(sa_type=String(3), nullable=False)
     timezone: str = Field(default="Europe/London", sa_type=String(64), nullable=False)
+    stale_after_days: int = Field(default=30, nullable=False, sa_column_kwargs={"server_default": "30"})
+    red_after_days: int = Field(default=30, nullable=False, sa_column_kwargs={"server_default": "30"})
 
 
 class Organisation(Entity, table=True):

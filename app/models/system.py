@@ -59,6 +59,7 @@ class AuditEvent(SQLModel, table=True):
     __table_args__ = (
         Index(None, "entity_type", "entity_id"),
         Index(None, "partnership_id", "seq"),
+        Index(None, "partnership_id", "occurred_at"),
     )
 
     seq: int = Field(sa_column=Column(BigId, primary_key=True, autoincrement=False))

@@ -35,6 +35,8 @@ PARTNERSHIP_EXAMPLE: dict[str, Any] = {
     "name": "Wessex Vale SEND Local Area Partnership",
     "la_code": "835",
     "timezone": "Europe/London",
+    "stale_after_days": 30,
+    "red_after_days": 30,
 }
 
 
@@ -42,6 +44,12 @@ class PartnershipCreate(Body):
     name: Name
     la_code: LaCode = Field(description="The DfE's 3-digit local authority code.")
     timezone: TimeZone = Field("Europe/London", description="Where 'today' is, for overdue and RAG rules.")
+    stale_after_days: int = Field(
+        30, ge=1, le=366, description="An open action with no progress update for this many days raises a `stale` alert."
+    )
+    red_after_days: int = Field(
+        30, ge=1, le=366, description="An action overdue (or forecast late) by more than this many days is red; by fewer, amber."
+    )
 
 
 class PartnershipRead(EntityRead):
@@ -49,6 +57,8 @@ class PartnershipRead(EntityRead):
     name: str
     la_code: str
     timezone: str
+    stale_after_days: int
+    red_after_days: int
 
 
 PartnershipUpdate = patch_model("PartnershipUpdate", PartnershipCreate, exclude=set())

@@ -4,7 +4,8 @@ The rule is CONTRACT.md's (after the RAGB convention of local-government improve
 amber is "a risk but not yet an issue" and red "slipped beyond required timescales"): blue when
 completed; red when overdue by more than 30 days or forecast more than 30 days after the due date;
 amber when overdue, forecast after the due date, or not started after its planned start; else green.
-Suspended and cancelled actions are never overdue.
+Suspended and cancelled actions are never overdue. A partnership may set its own red threshold
+(`red_after_days`, default the contract's 30).
 """
 
 from dataclasses import dataclass
@@ -24,7 +25,15 @@ class Health:
     is_slipping: bool
 
 
-def derive(*, status: str, planned_start_on: date | None, due_on: date | None, forecast_on: date | None, today: date) -> Health:
+def derive(
+    *,
+    status: str,
+    planned_start_on: date | None,
+    due_on: date | None,
+    forecast_on: date | None,
+    today: date,
+    red_after_days: int = RED_AFTER_DAYS,
+) -> Health:
     if status == ActionStatus.completed:
         return Health(Rag.blue, False, 0, False)
     overdue = status not in NEVER_OVERDUE and due_on is not None and due_on < today
@@ -32,7 +41,7 @@ def derive(*, status: str, planned_start_on: date | None, due_on: date | None, f
     forecast_slip = (forecast_on - due_on).days if forecast_on is not None and due_on is not None else 0
     not_started_late = status == ActionStatus.not_started and planned_start_on is not None and planned_start_on < today
     slipping = not overdue and (forecast_slip > 0 or not_started_late)
-    if days_overdue > RED_AFTER_DAYS or forecast_slip > RED_AFTER_DAYS:
+    if days_overdue > red_after_days or forecast_slip > red_after_days:
         rag = Rag.red
     elif overdue or forecast_slip > 0 or not_started_late:
         rag = Rag.amber

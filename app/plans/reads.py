@@ -13,9 +13,11 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import col
 
 from app.core.auth import Actor
+from app.core.config import get_settings
 from app.core.reads import Reads, ids_of
 from app.core.resources import Reader, Row, link_ids
-from app.models import Action, Milestone, Partnership, Person, ProgressUpdate
+from app.models import Action, Inspection, Milestone, Partnership, Person, Plan, ProgressUpdate
+from app.plans.calendar import submission_due_on
 from app.plans.rag import NEVER_OVERDUE, derive
 
 
@@ -60,6 +62,7 @@ class ActionReader(Reader):
                 col(Person.job_title).label("owner_job_title"),
                 col(Person.active).label("owner_active"),
                 col(Partnership.timezone).label("timezone"),
+                col(Partnership.red_after_days).label("red_after_days"),
             )
             .select_from(Action)
             .join(Partnership, col(Partnership.id) == col(Action.partnership_id))
@@ -75,6 +78,7 @@ class ActionReader(Reader):
             due_on=row["due_on"],
             forecast_on=row["forecast_on"],
             today=today_in(row.pop("timezone")),
+            red_after_days=row.pop("red_after_days"),
         )
         row["rag"] = health.rag.value
         row["is_overdue"] = health.is_overdue
@@ -117,3 +121,22 @@ class ActionReader(Reader):
             or_(*per_zone) if per_zone else false(),
         )
         return overdue if value else not_(overdue)
+
+
+class PlanReader(Reader):
+    """Plans with their submission deadline computed from the inspection report's publication date."""
+
+    def statement(self) -> Select[Any]:
+        return (
+            select(*self.resource.columns, col(Inspection.report_published_on).label("report_published_on"))
+            .select_from(Plan)
+            .outerjoin(Inspection, col(Inspection.id) == col(Plan.inspection_id))
+        )
+
+    def shape(self, row: Row) -> Row:
+        computed = submission_due_on(
+            kind=row["kind"], report_published_on=row.pop("report_published_on"), working_days=get_settings().submission_working_days
+        )
+        if computed is not None:
+            row["submission_due_on"] = computed
+        return row

@@ -22,7 +22,8 @@ from app.models import (
     ProgressUpdate,
 )
 from app.plans import schemas as s
-from app.plans.reads import ActionReader
+from app.plans.lifecycle import ConcernRules, PlanRules
+from app.plans.reads import ActionReader, PlanReader
 from app.plans.service import ActionRules, MilestoneRules, ProgressUpdateRules
 
 PARTNERSHIP = Ref("partnership_id", Partnership, "partnership")
@@ -58,15 +59,20 @@ plans = Resource(
     access=EDITED_BY_LEADS,
     parents=(PARTNERSHIP,),
     refs=(Ref("inspection_id", Inspection, "inspection"),),
-    description="The improvement plan written in answer to an inspection: a WSoA, priority action plan or successor.",
+    reader=None,
+    rules=PlanRules(),
+    description="The improvement plan written in answer to an inspection: a WSoA, priority action plan or successor. "
+    "Its `status` follows the plan's lifecycle (draft → submitted → accepted | returned → in_delivery → closed | superseded); "
+    "`submission_due_on` is computed from the inspection report's publication date where the plan kind has a working-day rule.",
     create_example={
         "partnership_id": PARTNERSHIP_ID,
         "inspection_id": s.INSPECTION_ID,
         "kind": "wsoa",
         "title": "Written Statement of Action 2017",
     },
-    update_example={"submitted_on": "2017-06-26"},
+    update_example={"status": "submitted", "submitted_on": "2017-06-26"},
 )
+plans.reader = PlanReader(plans)
 
 concerns = Resource(
     path="concerns",
@@ -80,6 +86,7 @@ concerns = Resource(
     access=EDITED_BY_LEADS,
     parents=(PLAN,),
     unique=(Unique("ref", ("plan_id",)),),
+    rules=ConcernRules(),
     description="The inspection report's findings that the plan must answer, in the report's own words.",
     create_example={
         "plan_id": s.PLAN_ID,
@@ -121,7 +128,10 @@ actions = Resource(
     },
     reader=None,
     rules=ActionRules(),
+    instructions=frozenset({"reprogramme_reason"}),
     description="What the partnership will do about one or more concerns, by when and who answers for it. "
+    "Once the plan is accepted, `baseline_due_on` is frozen and moving `due_on` is a reprogramme: it needs "
+    "`reprogramme_reason` and is recorded (`GET /actions/{id}/reprogrammes`). "
     "Carries derived health (`rag`, `is_overdue`, `days_overdue`, `is_slipping`, `owner_active`), its owner and milestones.",
     create_example={
         "plan_id": s.PLAN_ID,

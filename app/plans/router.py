@@ -4,14 +4,18 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
+from sqlalchemy import bindparam, select
+from sqlmodel import col
 from starlette.responses import Response
 
 from app.core import crud
 from app.core.auth import Actor
 from app.core.db import DatabaseDep, SessionDep
 from app.core.errors import problems
-from app.core.permissions import REPORTERS, allow, documented, roles_text
+from app.core.http import json_response
+from app.core.permissions import READERS, REPORTERS, allow, documented, roles_text
 from app.core.routing import API_PREFIX, JsonBody, add_resource_routes, created_response, ok, read_one
+from app.models import ActionReprogramme
 from app.plans import resources as r
 from app.plans import schemas as s
 
@@ -51,3 +55,28 @@ async def create_action_progress(
     body = s.ProgressUpdateCreate(action_id=id, **data.model_dump())
     entity_id = await crud.create(session, actor=actor, res=r.progress_updates, data=body)
     return created_response(request, r.progress_updates, await read_one(db, actor, r.progress_updates, entity_id))
+
+
+@router.get(
+    "/actions/{id}/reprogrammes",
+    summary="List an action's reprogrammes",
+    description="Every move of the action's due date after its plan was accepted, oldest first: from when to when, the "
+    "frozen baseline at the time, who moved it and why. Append-only." + roles_text(READERS),
+    operation_id="actions-reprogrammes-list",
+    tags=["actions"],
+    response_class=Response,
+    responses={200: ok(s.ReprogrammePage, "The action's reprogrammes."), **problems(404)},
+    openapi_extra=documented(READERS),
+)
+async def list_reprogrammes(id: uuid.UUID, db: DatabaseDep, actor: Annotated[Actor, Depends(allow(READERS))]) -> Response:
+    await read_one(db, actor, r.actions, id)  # 404 for an unknown or invisible action
+    async with db.read() as reads:
+        rows = await reads.rows(REPROGRAMMES, {"action_id": id}, cache_key="reprogrammes")
+    return json_response({"items": rows})
+
+
+REPROGRAMMES = (
+    select(*(c for c in ActionReprogramme.__table__.c if c.name != "partnership_id"))  # type: ignore[attr-defined]
+    .where(col(ActionReprogramme.action_id) == bindparam("action_id"))
+    .order_by(col(ActionReprogramme.created_at), col(ActionReprogramme.id))
+)

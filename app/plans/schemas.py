@@ -1,7 +1,7 @@
 """Request and response models: inspections, plans, concerns, actions, milestones, progress updates."""
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any, Self
 
 from pydantic import ConfigDict, Field, StringConstraints, model_validator
@@ -110,8 +110,17 @@ class PlanCreate(Body):
     inspection_id: uuid.UUID | None = None
     kind: PlanKind
     title: Title
-    status: PlanStatus = PlanStatus.draft
-    submission_due_on: date | None = None
+    status: PlanStatus = Field(
+        PlanStatus.draft,
+        description="A plan is created as `draft`, then moves draft → submitted → accepted | returned → in_delivery → closed, "
+        "or superseded. Submitting needs every concern answered by an action and every action with an owner and a due date; "
+        "accepting needs `accepted_on` and freezes each action's `baseline_due_on`. Other moves are 409 `/problems/illegal-transition`.",
+    )
+    submission_due_on: date | None = Field(
+        None,
+        description="For kinds with a working-day rule (a WSoA: 70 working days after the report is published, England and Wales "
+        "bank holidays excluded) this is computed from the inspection's `report_published_on` and a value given here is not used.",
+    )
     submitted_on: date | None = None
     accepted_on: date | None = None
     revisit_due_on: date | None = None
@@ -332,7 +341,50 @@ class ActionRead(EntityRead):
     milestones: list[MilestoneSummary] = Field(description="All milestones of the action, by due date.")
 
 
-ActionUpdate = patch_model("ActionUpdate", ActionCreate, exclude={"plan_id"})
+ActionUpdate = patch_model(
+    "ActionUpdate",
+    ActionCreate,
+    exclude={"plan_id"},
+    extra={
+        "reprogramme_reason": (
+            Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)] | None,
+            Field(None, description="Why `due_on` moves. Required when it moves after the plan was accepted (a reprogramme)."),
+        )
+    },
+)
+
+
+class ReprogrammeRead(Body):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "id": "5e4d3c2b-1a09-4f8e-9d7c-6b5a49382716",
+                "action_id": ACTION_ID,
+                "previous_due_on": "2018-03-31",
+                "new_due_on": "2018-06-30",
+                "baseline_due_on": "2018-03-31",
+                "reason": "Educational psychology capacity arrives in April; agreed with DfE and NHS England at the review meeting.",
+                "actor_type": "api_key",
+                "actor_id": "k7Qm2x",
+                "person_id": None,
+                "created_at": "2018-02-14T10:00:00Z",
+            }
+        }
+    )
+    id: uuid.UUID
+    action_id: uuid.UUID
+    previous_due_on: date | None
+    new_due_on: date | None
+    baseline_due_on: date | None = Field(description="The baseline at the time, frozen when the plan was accepted.")
+    reason: str
+    actor_type: str
+    actor_id: str
+    person_id: uuid.UUID | None
+    created_at: datetime
+
+
+class ReprogrammePage(Body):
+    items: list[ReprogrammeRead]
 
 
 class ActionQuery(ListQuery):

@@ -11,6 +11,7 @@ from app.core.errors import Conflict, FieldError, Forbidden, Unprocessable
 from app.core.resources import Row, Rules
 from app.models import Action, ActionContributor, Evidence, Milestone, Person, Plan
 from app.models.enums import ActionStatus, ReviewStatus, Role
+from app.plans import lifecycle
 
 
 async def _require_active(session: AsyncSession, person_id: uuid.UUID | None, pointer: str) -> None:
@@ -59,12 +60,14 @@ class ActionRules(Rules):
 
     async def before_create(self, session: AsyncSession, actor: Actor, values: Row, parent: Row | None) -> None:
         await _require_active(session, values.get("owner_id"), "/owner_id")
+        await lifecycle.on_action_create(session, values)
         if values.get("status") == ActionStatus.completed:
             await require_accepted_evidence(session, action_id=None, plan_id=values["plan_id"])
 
-    async def before_update(self, session: AsyncSession, actor: Actor, current: Row, changes: Row) -> None:
+    async def before_update(self, session: AsyncSession, actor: Actor, current: Row, changes: Row, notes: Row) -> None:
         if "owner_id" in changes and changes["owner_id"] != current["owner_id"]:
             await _require_active(session, changes["owner_id"], "/owner_id")
+        await lifecycle.on_action_update(session, actor, current, changes, notes)
         if changes.get("status") == ActionStatus.completed:
             await require_accepted_evidence(session, action_id=current["id"], plan_id=current["plan_id"])
 
@@ -107,7 +110,7 @@ MILESTONE_COMPLETION = {"status", "met_on"}
 class MilestoneRules(Rules):
     """Contributors may record a milestone's completion (status, met_on) on their own actions, nothing else."""
 
-    async def before_update(self, session: AsyncSession, actor: Actor, current: Row, changes: Row) -> None:
+    async def before_update(self, session: AsyncSession, actor: Actor, current: Row, changes: Row, notes: Row) -> None:
         if actor.role is not Role.contributor:
             return
         others = sorted(set(changes) - MILESTONE_COMPLETION)

@@ -1,0 +1,41 @@
+"""Working days in England and Wales: Monday to Friday, except bank holidays.
+
+Bank holidays come from the `holidays` package (England's calendar, which Wales shares), which is
+maintained with each year's proclamations (jubilees, coronations, state funerals).
+"""
+
+from datetime import date, timedelta
+from functools import lru_cache
+
+import holidays
+
+
+@lru_cache(maxsize=64)
+def _bank_holidays(year: int) -> frozenset[date]:
+    return frozenset(holidays.country_holidays("GB", subdiv="ENG", years=year))
+
+
+def is_working_day(day: date) -> bool:
+    return day.weekday() < 5 and day not in _bank_holidays(day.year)
+
+
+def add_working_days(start: date, days: int) -> date:
+    """The `days`-th working day after `start` (`start` itself never counts)."""
+    current = start
+    remaining = days
+    while remaining > 0:
+        current += timedelta(days=1)
+        if is_working_day(current):
+            remaining -= 1
+    return current
+
+
+def submission_due_on(*, kind: str, report_published_on: date | None, working_days: dict[str, int]) -> date | None:
+    """The submission deadline: `working_days[kind]` working days after the report is published.
+
+    A WSoA is due 70 working days after publication (Ofsted/CQC, local area SEND inspection
+    guidance; DOMAIN.md §1.1). Other kinds have no fixed rule unless configured."""
+    days = working_days.get(kind)
+    if days is None or report_published_on is None:
+        return None
+    return add_working_days(report_published_on, days)

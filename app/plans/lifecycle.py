@@ -1,0 +1,202 @@
+"""A plan's lifecycle and change control (DOMAIN.md §6.2).
+
+    draft ──▶ submitted ──▶ accepted ──▶ in_delivery ──▶ closed
+      │          │  ▲           │              │
+      │          ▼  │           └──────┬───────┘
+      │        returned                ▼
+      └──────────┴──────────────▶ superseded
+
+A plan is submitted only when it has concerns, every concern has an action and every action has an
+owner and a due date; it is accepted only with `accepted_on`. Acceptance freezes each action's
+`baseline_due_on`; afterwards moving `due_on` is a reprogramme that needs a reason and is recorded
+(after the improvement-plan convention that "reprogrammed/extended" dates need approval). A
+concern's `verbatim_text` (the report's words) cannot change once the plan has been submitted.
+"""
+
+import uuid
+from datetime import date
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from app.core import audit
+from app.core import changes as feed
+from app.core.auth import Actor
+from app.core.errors import Conflict, FieldError, Unprocessable
+from app.core.resources import Row, Rules
+from app.models import Action, ActionConcern, ActionReprogramme, Concern, Partnership, Plan, utcnow
+from app.models.enums import PlanStatus
+from app.plans.reads import today_in
+
+S = PlanStatus
+TRANSITIONS: dict[PlanStatus, frozenset[PlanStatus]] = {
+    S.draft: frozenset({S.submitted, S.superseded}),
+    S.submitted: frozenset({S.accepted, S.returned}),
+    S.returned: frozenset({S.submitted, S.superseded}),
+    S.accepted: frozenset({S.in_delivery, S.superseded}),
+    S.in_delivery: frozenset({S.closed, S.superseded}),
+    S.closed: frozenset(),
+    S.superseded: frozenset(),
+}
+ACCEPTED = frozenset({S.accepted, S.in_delivery, S.closed, S.superseded})
+BEFORE_SUBMISSION = frozenset({S.draft})
+
+
+class IllegalTransition(Conflict):
+    type, title = "/problems/illegal-transition", "Illegal state transition"
+
+
+class NotReadyToSubmit(Conflict):
+    type, title = "/problems/plan-incomplete", "Plan not ready for submission"
+
+
+class ReprogrammeReasonRequired(Unprocessable):
+    type, title = "/problems/reprogramme-reason-required", "Reprogramme reason required"
+
+
+class FrozenField(Conflict):
+    type, title = "/problems/frozen-field", "Field frozen by the plan's lifecycle"
+
+
+async def _plan_status(session: AsyncSession, plan_id: uuid.UUID) -> PlanStatus:
+    return PlanStatus((await session.execute(select(col(Plan.status)).where(col(Plan.id) == plan_id))).scalar_one())
+
+
+async def _today(session: AsyncSession, partnership_id: uuid.UUID) -> date:
+    zone = (await session.execute(select(col(Partnership.timezone)).where(col(Partnership.id) == partnership_id))).scalar_one()
+    today: date = today_in(zone)
+    return today
+
+
+async def _check_ready(session: AsyncSession, plan_id: uuid.UUID) -> None:
+    concerns = (await session.execute(select(col(Concern.id), col(Concern.ref)).where(col(Concern.plan_id) == plan_id))).all()
+    problems: list[FieldError] = []
+    if not concerns:
+        problems.append(FieldError(pointer="/status", message="the plan has no concerns"))
+    answered = set(
+        (await session.execute(select(col(ActionConcern.concern_id)).where(col(ActionConcern.plan_id) == plan_id).distinct())).scalars()
+    )
+    problems += [FieldError(pointer="/status", message=f"concern {ref} has no action") for id_, ref in concerns if id_ not in answered]
+    incomplete = await session.execute(
+        select(col(Action.ref), col(Action.owner_id), col(Action.due_on))
+        .where(col(Action.plan_id) == plan_id, (col(Action.owner_id).is_(None)) | (col(Action.due_on).is_(None)))
+        .order_by(col(Action.ref))
+    )
+    for ref, owner_id, due_on in incomplete:
+        missing = " and ".join(name for name, value in (("an owner", owner_id), ("a due date", due_on)) if value is None)
+        problems.append(FieldError(pointer="/status", message=f"action {ref} needs {missing}"))
+    if problems:
+        raise NotReadyToSubmit("The plan cannot be submitted yet.", errors=problems)
+
+
+async def _freeze_baselines(session: AsyncSession, actor: Actor, plan: Row) -> None:
+    """Acceptance fixes each action's baseline due date (kept when one was already set), audited per action."""
+    rows = (
+        await session.execute(
+            select(col(Action.id), col(Action.version), col(Action.due_on)).where(
+                col(Action.plan_id) == plan["id"], col(Action.baseline_due_on).is_(None), col(Action.due_on).is_not(None)
+            )
+        )
+    ).all()
+    if not rows:
+        return
+    await session.execute(
+        update(Action)
+        .where(col(Action.id).in_([r.id for r in rows]))
+        .values(baseline_due_on=col(Action.due_on), version=col(Action.version) + 1, updated_at=utcnow())
+    )
+    await feed.record(session, [feed.Changed("action", r.id, "update", r.version + 1, plan["partnership_id"], plan["id"]) for r in rows])
+    for r in rows:
+        await audit.append(
+            session,
+            actor=actor,
+            action="update",
+            entity_type="action",
+            entity_id=r.id,
+            partnership_id=plan["partnership_id"],
+            changes={"baseline_due_on": [None, audit.jsonable(r.due_on)]},
+        )
+
+
+class PlanRules(Rules):
+    async def before_create(self, session: AsyncSession, actor: Actor, values: Row, parent: Row | None) -> None:
+        if values.get("status", S.draft) != S.draft:
+            raise Unprocessable(
+                "A plan starts as a draft; move it on with PATCH once it is ready.",
+                errors=[FieldError(pointer="/status", message="must be draft when the plan is created")],
+            )
+
+    async def before_update(self, session: AsyncSession, actor: Actor, current: Row, changes: Row, notes: Row) -> None:
+        if "status" not in changes:
+            return
+        old, new = PlanStatus(current["status"]), PlanStatus(changes["status"])
+        if new not in TRANSITIONS[old]:
+            allowed = ", ".join(sorted(TRANSITIONS[old])) or "none (the plan is finished)"
+            raise IllegalTransition(
+                f"A {old.value} plan cannot become {new.value}; allowed next: {allowed}.",
+                errors=[FieldError(pointer="/status", message=f"not allowed from {old.value}")],
+            )
+        if new is S.submitted:
+            await _check_ready(session, current["id"])
+            if current.get("submitted_on") is None and changes.get("submitted_on") is None:
+                changes["submitted_on"] = await _today(session, current["partnership_id"])
+        if new is S.accepted:
+            if changes.get("accepted_on", current.get("accepted_on")) is None:
+                raise Unprocessable(
+                    "Give accepted_on (the date of the inspectorates' letter) to accept the plan.",
+                    errors=[FieldError(pointer="/accepted_on", message="required to accept the plan")],
+                )
+            await _freeze_baselines(session, actor, current)
+
+
+class ConcernRules(Rules):
+    async def before_update(self, session: AsyncSession, actor: Actor, current: Row, changes: Row, notes: Row) -> None:
+        if "verbatim_text" in changes and await _plan_status(session, current["plan_id"]) not in BEFORE_SUBMISSION:
+            raise FrozenField(
+                "The report's words cannot change once the plan has been submitted.",
+                errors=[FieldError(pointer="/verbatim_text", message="immutable after submission")],
+            )
+
+
+async def on_action_create(session: AsyncSession, values: Row) -> None:
+    """An action added to an accepted plan is baselined at its first due date."""
+    if values.get("baseline_due_on") is None and await _plan_status(session, values["plan_id"]) in ACCEPTED:
+        values["baseline_due_on"] = values.get("due_on")
+
+
+async def on_action_update(session: AsyncSession, actor: Actor, current: Row, changes: Row, notes: Row) -> None:
+    """After acceptance the baseline is fixed and every move of `due_on` is a recorded reprogramme."""
+    reason = notes.get("reprogramme_reason")
+    if await _plan_status(session, current["plan_id"]) not in ACCEPTED:
+        if reason is not None:
+            raise Unprocessable(
+                "Due dates of a plan that has not been accepted are changed freely; a reprogramme reason is only for accepted plans.",
+                errors=[FieldError(pointer="/reprogramme_reason", message="only for actions of an accepted plan")],
+            )
+        return
+    if "baseline_due_on" in changes:
+        raise FrozenField(
+            "The baseline due date was frozen when the plan was accepted.",
+            errors=[FieldError(pointer="/baseline_due_on", message="frozen at acceptance")],
+        )
+    if "due_on" not in changes:
+        return
+    if not reason:
+        raise ReprogrammeReasonRequired(
+            "Moving the due date of an accepted plan's action is a reprogramme: give reprogramme_reason.",
+            errors=[FieldError(pointer="/reprogramme_reason", message="required when due_on changes after acceptance")],
+        )
+    session.add(
+        ActionReprogramme(
+            partnership_id=current["partnership_id"],
+            action_id=current["id"],
+            previous_due_on=current["due_on"],
+            new_due_on=changes["due_on"],
+            baseline_due_on=current["baseline_due_on"],
+            reason=reason,
+            actor_type=actor.actor_type,
+            actor_id=actor.actor_id,
+            person_id=actor.person_id,
+        )
+    )
