@@ -23,6 +23,7 @@ from app.evidence.router import router as evidence_router
 from app.evidence.storage import storage_from
 from app.integrations.router import router as integrations_router
 from app.integrations.subscriptions import router as webhooks_router
+from app.measures.router import router as measures_router
 from app.ops.router import router as ops_router
 from app.partnerships.router import router as partnerships_router
 from app.plans.router import router as plans_router
@@ -115,7 +116,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     install_problem_handlers(app)
     # Routes are added flat: each level of included routers costs every request another match.
     routers = (
-        partnerships_router, plans_router, evidence_router, integrations_router, webhooks_router, api_keys_router, audit_router, ops_router,
+        partnerships_router, plans_router, measures_router, evidence_router, integrations_router, webhooks_router, api_keys_router, audit_router, ops_router,
     )  # fmt: skip
     for router in routers:
         app.router.routes.extend(router.routes)

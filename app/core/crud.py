@@ -82,7 +82,7 @@ async def check_unique(session: AsyncSession, res: Resource, values: Row, *, cha
             where = f" in this {unique.within[0].removesuffix('_id')}" if unique.within else ""
             error = DuplicateRef if unique.field == "ref" else Duplicate
             raise error(
-                f"Another {res.entity} already has {unique.field} {value!r}{where}.",
+                f"Another {res.entity} already has {unique.field} {audit.jsonable(value)!r}{where}.",
                 errors=[FieldError(pointer=f"/{unique.field}", message=f"already used{where}")],
             )
 

@@ -1,0 +1,86 @@
+"""Rules of measures and observations beyond shape."""
+
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from app.core.auth import Actor
+from app.core.errors import Conflict, FieldError, Unprocessable
+from app.core.resources import Row, Rules
+from app.models import Action, Measure
+from app.models.enums import MeasureSource, MeasureUnit
+
+
+class ComputedMeasure(Conflict):
+    type, title = "/problems/computed-measure", "Observations of this measure are computed"
+
+
+async def _measure(session: AsyncSession, measure_id: uuid.UUID) -> Row:
+    row = (await session.execute(select(col(Measure.source), col(Measure.unit)).where(col(Measure.id) == measure_id))).one()
+    return {"source": row.source, "unit": row.unit}
+
+
+def _check_value(measure: Row, values: Row) -> None:
+    if measure["unit"] == MeasureUnit.percent and not 0 <= values["value"] <= 100:
+        raise Unprocessable(
+            "A percentage is between 0 and 100.", errors=[FieldError(pointer="/value", message="must be between 0 and 100")]
+        )
+
+
+class ObservationRules(Rules):
+    """Observations of a computed measure (EHCP timeliness) come only from the case events."""
+
+    async def _check(self, session: AsyncSession, actor: Actor, measure_id: uuid.UUID, values: Row) -> None:
+        measure = await _measure(session, measure_id)
+        if measure["source"] == MeasureSource.ehcp_timeliness and actor.actor_type != "system":
+            raise ComputedMeasure("This measure is computed from the EHCP case events each month; its observations cannot be written.")
+        if "value" in values:
+            _check_value(measure, values)
+
+    async def before_create(self, session: AsyncSession, actor: Actor, values: Row, parent: Row | None) -> None:
+        await self._check(session, actor, values["measure_id"], values)
+
+    async def before_update(self, session: AsyncSession, actor: Actor, current: Row, changes: Row, notes: Row) -> None:
+        await self._check(session, actor, current["measure_id"], changes)
+
+    async def before_delete(self, session: AsyncSession, actor: Actor, current: Row) -> None:
+        await self._check(session, actor, current["measure_id"], {})
+
+
+class MeasureRules(Rules):
+    """A computed measure's unit is a percentage; its source cannot change once observations exist."""
+
+    async def before_create(self, session: AsyncSession, actor: Actor, values: Row, parent: Row | None) -> None:
+        if values["source"] == MeasureSource.ehcp_timeliness and values["unit"] != MeasureUnit.percent:
+            raise Unprocessable(
+                "EHCP timeliness is a percentage.", errors=[FieldError(pointer="/unit", message="must be percent for ehcp_timeliness")]
+            )
+
+    async def before_update(self, session: AsyncSession, actor: Actor, current: Row, changes: Row, notes: Row) -> None:
+        merged = {**current, **changes}
+        if merged["source"] == MeasureSource.ehcp_timeliness and merged["unit"] != MeasureUnit.percent:
+            raise Unprocessable(
+                "EHCP timeliness is a percentage.", errors=[FieldError(pointer="/unit", message="must be percent for ehcp_timeliness")]
+            )
+
+
+class FundingRules(Rules):
+    """Money spent on an action is spent on an action of the same plan."""
+
+    async def _check(self, session: AsyncSession, plan_id: uuid.UUID, action_id: uuid.UUID | None) -> None:
+        if action_id is None:
+            return
+        found = (await session.execute(select(col(Action.plan_id)).where(col(Action.id) == action_id))).scalar_one_or_none()
+        if found != plan_id:
+            raise Unprocessable(
+                "The action belongs to another plan.", errors=[FieldError(pointer="/action_id", message="not an action of this plan")]
+            )
+
+    async def before_create(self, session: AsyncSession, actor: Actor, values: Row, parent: Row | None) -> None:
+        await self._check(session, values["plan_id"], values.get("action_id"))
+
+    async def before_update(self, session: AsyncSession, actor: Actor, current: Row, changes: Row, notes: Row) -> None:
+        if "action_id" in changes:
+            await self._check(session, current["plan_id"], changes["action_id"])
