@@ -11,6 +11,7 @@ from starlette.middleware.cors import CORSMiddleware
 
 from app.apikeys.router import router as api_keys_router
 from app.audit.router import router as audit_router
+from app.cases.router import router as cases_router
 from app.core.config import Settings, get_settings
 from app.core.db import Database
 from app.core.errors import PROBLEM_MEDIA_TYPE, PROBLEM_TYPES, install_problem_handlers
@@ -116,7 +117,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     install_problem_handlers(app)
     # Routes are added flat: each level of included routers costs every request another match.
     routers = (
-        partnerships_router, plans_router, measures_router, evidence_router, integrations_router, webhooks_router, api_keys_router, audit_router, ops_router,
+        partnerships_router, plans_router, measures_router, cases_router, evidence_router, integrations_router, webhooks_router, api_keys_router, audit_router, ops_router,
     )  # fmt: skip
     for router in routers:
         app.router.routes.extend(router.routes)
@@ -132,7 +133,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             expose_headers=CORS_EXPOSE_HEADERS,
             max_age=600,
         )
-    sync_path = re.compile(rf"^{API_PREFIX}/people/sync$")
+    sync_path = re.compile(rf"^{API_PREFIX}/(people/sync|case-events)$")
     larger = ((upload_path, settings.upload_max_bytes), (sync_path, settings.sync_max_bytes))
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, larger=larger)
     app.add_middleware(RequestContextMiddleware)

@@ -34,6 +34,8 @@ TABLE: dict[str, dict[str, set[Role]]] = {
     "organisations": crud(READ, {A}),
     "people": crud(READ | {H}, {A}),
     "people-sync": {"create": {A, H}},
+    "case-events": {"create": {A, Role.case_integration}},
+    "partnerships-ehcp-timeliness": {"get": READ | {Role.case_integration}},
     "inspections": crud(READ, {A}),
     "plans": crud(READ, EDIT),
     "concerns": crud(READ, EDIT),

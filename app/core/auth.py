@@ -13,7 +13,7 @@ from sqlalchemy import bindparam, select, update
 from sqlmodel import col
 
 from app.core.db import Database, DatabaseDep
-from app.core.errors import Unauthenticated
+from app.core.errors import FieldError, Unauthenticated, Unprocessable
 from app.models import ApiKey
 from app.models.enums import Role
 
@@ -147,3 +147,17 @@ async def _touch(db: Database, key_id: uuid.UUID, now: datetime) -> None:
     async with db.sessions() as session:
         await session.execute(update(ApiKey).where(col(ApiKey.id) == key_id).values(last_used_at=now))
         await session.commit()
+
+
+def resolve_partnership(actor: Actor, given: uuid.UUID | None) -> uuid.UUID:
+    if given is None:
+        if actor.partnership_id is None:
+            raise Unprocessable(
+                "Name the partnership: this key covers all of them.", errors=[FieldError(pointer="/partnership_id", message="required")]
+            )
+        return actor.partnership_id
+    if actor.partnership_id is not None and given != actor.partnership_id:
+        raise Unprocessable(
+            "No such partnership is visible to you.", errors=[FieldError(pointer="/partnership_id", message="unknown partnership")]
+        )
+    return given

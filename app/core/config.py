@@ -3,7 +3,7 @@
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -76,6 +76,11 @@ class Settings(BaseSettings):
         default={"wsoa": 70},
         description="Working days from the report's publication to a plan's submission deadline, per plan kind, as JSON "
         '(e.g. `{"wsoa": 70, "priority_action_plan": 30}`); kinds not listed have no computed deadline.',
+    )
+    case_ref_key: SecretStr = Field(
+        default=SecretStr(""),
+        description="Key for the HMAC that pseudonymises EHCP case references; keep it outside the database and never change it "
+        "once events are stored (empty: a key is generated once and kept in the database).",
     )
     public_base_url: str = Field(
         default="",

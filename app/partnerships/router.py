@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import ValidationError
 from starlette.responses import Response
 
-from app.core.auth import Actor
+from app.core.auth import Actor, resolve_partnership
 from app.core.db import SessionDep
 from app.core.errors import FieldError, MalformedRequest, Unprocessable, UnsupportedMediaType, problems, validation_errors
 from app.core.http import json_response
@@ -17,7 +17,7 @@ from app.core.permissions import allow, documented, roles_text
 from app.core.routing import API_PREFIX, add_resource_routes, ok
 from app.models.enums import Role
 from app.partnerships import resources as r
-from app.partnerships.sync import MAX_ROWS, SYNC_EXAMPLE, SyncPerson, SyncRequest, SyncResult, resolve_partnership
+from app.partnerships.sync import MAX_ROWS, SYNC_EXAMPLE, SyncPerson, SyncRequest, SyncResult
 from app.partnerships.sync import sync_people as sync
 
 router = APIRouter(prefix=API_PREFIX)

@@ -85,20 +85,6 @@ class SyncResult(BaseModel):
     errors: list[SyncError]
 
 
-def resolve_partnership(actor: Actor, given: uuid.UUID | None) -> uuid.UUID:
-    if given is None:
-        if actor.partnership_id is None:
-            raise Unprocessable(
-                "Name the partnership: this key covers all of them.", errors=[FieldError(pointer="/partnership_id", message="required")]
-            )
-        return actor.partnership_id
-    if actor.partnership_id is not None and given != actor.partnership_id:
-        raise Unprocessable(
-            "No such partnership is visible to you.", errors=[FieldError(pointer="/partnership_id", message="unknown partnership")]
-        )
-    return given
-
-
 def _message(exc: ValidationError) -> str:
     return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'row'}: {e['msg']}" for e in exc.errors())
 

@@ -1,0 +1,104 @@
+"""Routes of the EHCP case events and the timeliness report."""
+
+import uuid
+from datetime import date
+from typing import Annotated, Any, Literal, Self
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from starlette.responses import Response
+
+from app.cases import timeliness
+from app.cases.schemas import EVENTS_EXAMPLE, MAX_EVENTS, CaseEventBatch, IngestResult, TimelinessReport
+from app.cases.service import ingest, partnership_today
+from app.core.auth import Actor, resolve_partnership
+from app.core.db import DatabaseDep, SessionDep
+from app.core.errors import NotFound, problems
+from app.core.http import json_response
+from app.core.permissions import READERS, allow, documented, roles_text
+from app.core.routing import API_PREFIX, JsonBody, ok
+from app.models.enums import Role
+
+router = APIRouter(prefix=API_PREFIX)
+CASE_WRITERS = frozenset({Role.admin, Role.case_integration})
+TIMELINESS_READERS = READERS | {Role.case_integration}
+
+
+@router.post(
+    "/case-events",
+    summary="Send EHC needs assessment case events",
+    description=f"Up to {MAX_EVENTS:,} events from the case system, in any order. Idempotent by `event_id`: an event already "
+    "held is counted as a duplicate; the same `event_id` with different content is 409 `/problems/event-conflict`. The batch "
+    "is applied whole or not at all. `case_ref` is stored only as a keyed hash (HMAC-SHA256); fields beyond the contract "
+    "(a name, a date of birth) are refused with 422, as are events dated after the partnership's today. Measures with "
+    "`source: ehcp_timeliness` are brought up to date in the same transaction." + roles_text(CASE_WRITERS),
+    tags=["ehcp timeliness"],
+    operation_id="case-events-create",
+    response_class=Response,
+    dependencies=[JsonBody],
+    responses={200: ok(IngestResult, "What the batch added."), **problems(400, 409, 413, 415)},
+    openapi_extra={"requestBody": {"content": {"application/json": {"example": EVENTS_EXAMPLE}}}, **documented(CASE_WRITERS)},
+)
+async def post_case_events(
+    request: Request, body: CaseEventBatch, session: SessionDep, actor: Annotated[Actor, Depends(allow(CASE_WRITERS))]
+) -> Response:
+    target = resolve_partnership(actor, body.partnership_id)
+    result = await ingest(session, actor=actor, settings=request.app.state.settings, partnership_id=target, events=body.events)
+    return json_response(result.model_dump())
+
+
+class TimelinessQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=False)
+
+    from_on: date | None = Field(None, alias="from", description="First day (default: the first day of the month 11 months before `to`).")
+    to: date | None = Field(None, description="Last day, and the date of the backlog (default: the partnership's today).")
+    granularity: Literal["month", "quarter", "year"] = "month"
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        if self.from_on is not None and self.to is not None:
+            if self.from_on > self.to:
+                raise ValueError("from must not be after to")
+            if (self.to - self.from_on).days > 366 * 30:
+                raise ValueError("at most 30 years at a time")
+        return self
+
+
+@router.get(
+    "/partnerships/{id}/ehcp-timeliness",
+    summary="EHC plan 20-week timeliness",
+    description="Per calendar month, quarter or year overlapping `from`..`to` (each clipped to it): plans issued, issued "
+    "within 20 weeks and the percentage, with and without exceptions; bands over 20 and over 52 weeks and average weeks; "
+    "and the backlog on `to`. Computed from the case events exactly as CONTRACT.md defines: deadline = request received "
+    "+ 140 days; the cohort is cases whose first final plan was issued in the period, less transferred-in cases and cases "
+    'with any mediation or tribunal event; "excl exceptions" drops cases with an exception from numerator and denominator; '
+    "percentages and average weeks are rounded to one decimal place (halves up), null when nothing was issued. Events "
+    "dated after `to` are ignored. Aggregates only: no case-level data." + roles_text(TIMELINESS_READERS),
+    tags=["ehcp timeliness"],
+    operation_id="partnerships-ehcp-timeliness-get",
+    response_class=Response,
+    responses={200: ok(TimelinessReport, "The report."), **problems(404)},
+    openapi_extra=documented(TIMELINESS_READERS),
+)
+async def get_timeliness(
+    id: uuid.UUID,
+    query: Annotated[TimelinessQuery, Query()],
+    session: SessionDep,
+    db: DatabaseDep,
+    actor: Annotated[Actor, Depends(allow(TIMELINESS_READERS))],
+) -> Response:
+    today = await partnership_today(session, id) if actor.sees(id) else None
+    if today is None:
+        raise NotFound(f"No partnership with id {id}.")
+    end = query.to or today
+    start = query.from_on or default_start(end)
+    if start > end:
+        start = end.replace(day=1)
+    async with db.read() as reads:
+        found: dict[str, Any] = await timeliness.report(reads, partnership_id=id, start=start, end=end, granularity=query.granularity)
+    return json_response(found)
+
+
+def default_start(end: date) -> date:
+    year, month = divmod(end.year * 12 + end.month - 1 - 11, 12)
+    return date(year, month + 1, 1)

@@ -1,0 +1,134 @@
+"""Case events in, timeliness out (CONTRACT.md "Integration endpoints")."""
+
+import uuid
+from datetime import date
+from typing import Annotated, Any, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from app.core.schemas import Body
+from app.models.enums import CaseEventType
+
+MAX_EVENTS = 10_000
+T = CaseEventType
+OUTCOMES: dict[CaseEventType, frozenset[str]] = {
+    T.request_decision: frozenset({"assess", "not_assess", "withdrawn"}),
+    T.assessment_decision: frozenset({"issue", "not_issue", "withdrawn"}),
+    T.review_decision: frozenset({"maintain", "amend", "cease"}),
+}
+Identifier = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[\x21-\x7e]+$")]
+
+
+class CaseEventIn(BaseModel):
+    """One event of one EHC needs assessment case. Only these fields are accepted: no names, no dates of birth."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    event_id: Identifier = Field(description="The case system's id for the event; a re-sent event_id counts once.")
+    case_ref: Identifier = Field(description="The case system's reference; stored only as a keyed hash (HMAC-SHA256).")
+    type: CaseEventType
+    occurred_on: date
+    outcome: str | None = Field(
+        None,
+        description="`request_decision`: assess | not_assess | withdrawn; `assessment_decision`: issue | not_issue | withdrawn; "
+        "`review_decision`: maintain | amend | cease. Not given for other types.",
+    )
+    reason: Literal["a", "b", "c", "d"] | None = Field(
+        None, description="For `exception` events: which exception of the SEN Regulations 2014, reg. 10(4)(a)-(d), applies."
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        allowed = OUTCOMES.get(self.type)
+        if allowed is None and self.outcome is not None:
+            raise ValueError(f"{self.type.value} events carry no outcome")
+        if allowed is not None and self.outcome not in allowed:
+            raise ValueError(f"{self.type.value} needs an outcome of {', '.join(sorted(allowed))}")
+        if (self.type == T.exception) != (self.reason is not None):
+            raise ValueError("exception events need a reason (a-d); other events carry none")
+        return self
+
+
+EVENTS_EXAMPLE: dict[str, Any] = {
+    "events": [
+        {"event_id": "ev-100231", "case_ref": "EHC-2026-00417", "type": "request_received", "occurred_on": "2026-03-02"},
+        {
+            "event_id": "ev-100587",
+            "case_ref": "EHC-2026-00417",
+            "type": "request_decision",
+            "occurred_on": "2026-04-10",
+            "outcome": "assess",
+        },
+        {"event_id": "ev-101022", "case_ref": "EHC-2026-00417", "type": "exception", "occurred_on": "2026-05-01", "reason": "c"},
+        {"event_id": "ev-101877", "case_ref": "EHC-2026-00417", "type": "final_issued", "occurred_on": "2026-07-24"},
+    ]
+}
+
+
+class CaseEventBatch(Body):
+    model_config = ConfigDict(json_schema_extra={"example": EVENTS_EXAMPLE})
+
+    partnership_id: uuid.UUID | None = Field(None, description="May be left out when the key belongs to exactly one partnership.")
+    events: list[CaseEventIn] = Field(min_length=1, max_length=MAX_EVENTS, description="Up to 10,000 events, in any order.")
+
+
+class IngestResult(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"example": {"accepted": 9_874, "duplicates": 126}})
+
+    accepted: int = Field(description="Events stored now.")
+    duplicates: int = Field(description="Events already held (same event_id and content), counted once.")
+
+
+class Period(BaseModel):
+    period_start_on: date
+    period_end_on: date
+    plans_issued: int
+    issued_within_20_weeks: int
+    pct_within_20_weeks: float | None
+    plans_issued_excl_exceptions: int
+    issued_within_20_weeks_excl_exceptions: int
+    pct_within_20_weeks_excl_exceptions: float | None
+    over_20_under_52_weeks: int
+    over_52_weeks: int
+    avg_weeks: float | None
+
+
+class Backlog(BaseModel):
+    as_of: date
+    total: int = Field(description="Open cases (decided to assess, not withdrawn or refused since) past their 20-week deadline.")
+    with_exception: int = Field(description="Of those, cases with an exception recorded.")
+
+
+class TimelinessReport(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "partnership_id": "0b6f9d1e-3c41-4d0e-9f59-2f1f6b0a9c11",
+                "from_on": "2026-01-01",
+                "to_on": "2026-03-31",
+                "granularity": "quarter",
+                "periods": [
+                    {
+                        "period_start_on": "2026-01-01",
+                        "period_end_on": "2026-03-31",
+                        "plans_issued": 112,
+                        "issued_within_20_weeks": 71,
+                        "pct_within_20_weeks": 63.4,
+                        "plans_issued_excl_exceptions": 104,
+                        "issued_within_20_weeks_excl_exceptions": 68,
+                        "pct_within_20_weeks_excl_exceptions": 65.4,
+                        "over_20_under_52_weeks": 36,
+                        "over_52_weeks": 5,
+                        "avg_weeks": 21.7,
+                    }
+                ],
+                "backlog": {"as_of": "2026-03-31", "total": 48, "with_exception": 6},
+            }
+        }
+    )
+    partnership_id: uuid.UUID
+    from_on: date
+    to_on: date
+    granularity: Literal["month", "quarter", "year"]
+    periods: list[Period]
+    backlog: Backlog

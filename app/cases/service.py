@@ -1,0 +1,188 @@
+"""Ingesting case events, and feeding EHCP timeliness measures from them.
+
+A batch is all or nothing: every event is validated first, then the batch is written in one
+transaction. An event whose `event_id` is already held with the same content is a duplicate and
+counts once; the same `event_id` with different content is a conflict (409) and nothing is written.
+"""
+
+import uuid
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import insert, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from app.cases import timeliness
+from app.cases.keys import case_key, case_ref_key
+from app.cases.schemas import CaseEventIn, IngestResult
+from app.core import audit
+from app.core import changes as feed
+from app.core.auth import Actor
+from app.core.config import Settings
+from app.core.errors import Conflict, FieldError, Unprocessable
+from app.core.reads import SqlAlchemyReads
+from app.models import CaseEvent, Measure, Observation, Partnership, utcnow
+from app.models.enums import MeasureSource
+from app.plans.reads import today_in
+
+# pg_advisory_xact_lock(key1, key2) for case-event writes of one partnership ("case" + hash of the id).
+CASES_LOCK = 0x63617365
+CONTENT = ("case_key", "type", "occurred_on", "outcome", "reason")
+LOOKUP_CHUNK = 5_000
+
+
+class EventConflict(Conflict):
+    type, title = "/problems/event-conflict", "Event id already used for a different event"
+
+
+async def partnership_today(session: AsyncSession, partnership_id: uuid.UUID) -> date | None:
+    """The partnership's local date, or None when there is no such partnership."""
+    zone = (await session.execute(select(col(Partnership.timezone)).where(col(Partnership.id) == partnership_id))).scalar_one_or_none()
+    return None if zone is None else today_in(zone)
+
+
+async def ingest(
+    session: AsyncSession, *, actor: Actor, settings: Settings, partnership_id: uuid.UUID, events: list[CaseEventIn]
+) -> IngestResult:
+    today = await partnership_today(session, partnership_id)
+    if today is None:
+        raise Unprocessable("No such partnership.", errors=[FieldError(pointer="/partnership_id", message="unknown partnership")])
+    future = [
+        FieldError(pointer=f"/events/{i}/occurred_on", message="is after today") for i, e in enumerate(events) if e.occurred_on > today
+    ]
+    if future:
+        raise Unprocessable("Events cannot be dated in the future.", errors=future[:100])
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_advisory_xact_lock(:a, hashtext(:b))"), {"a": CASES_LOCK, "b": str(partnership_id)})
+    key = await case_ref_key(session, settings)
+    rows: dict[str, dict[str, Any]] = {}
+    clashes: list[FieldError] = []
+    for index, event in enumerate(events):
+        row = {
+            "event_id": event.event_id,
+            "case_key": case_key(key, partnership_id, event.case_ref),
+            "type": event.type.value,
+            "occurred_on": event.occurred_on,
+            "outcome": event.outcome,
+            "reason": event.reason,
+        }
+        seen = rows.setdefault(event.event_id, row)
+        if seen is not row and seen != row:
+            clashes.append(FieldError(pointer=f"/events/{index}/event_id", message="repeats an event_id of this batch with other content"))
+    if clashes:
+        raise Unprocessable("The batch repeats event ids with different content.", errors=clashes[:100])
+    held: dict[str, dict[str, Any]] = {}
+    ids = list(rows)
+    for start in range(0, len(ids), LOOKUP_CHUNK):
+        found = await session.execute(
+            select(col(CaseEvent.event_id), *(getattr(CaseEvent, name) for name in CONTENT)).where(
+                col(CaseEvent.partnership_id) == partnership_id, col(CaseEvent.event_id).in_(ids[start : start + LOOKUP_CHUNK])
+            )
+        )
+        held.update({r.event_id: dict(r._mapping) for r in found})
+    conflicts = [
+        FieldError(pointer=f"/events/{i}/event_id", message="already received with different content")
+        for i, e in enumerate(events)
+        if e.event_id in held and held[e.event_id] != rows[e.event_id]
+    ]
+    if conflicts:
+        raise EventConflict(
+            f"{len(conflicts)} event id(s) were received before with different content; events are never changed, send a new event.",
+            errors=conflicts[:100],
+        )
+    new = [{**row, "partnership_id": partnership_id, "received_at": utcnow()} for event_id, row in rows.items() if event_id not in held]
+    if new:
+        await session.execute(insert(CaseEvent), new)
+    result = IngestResult(accepted=len(new), duplicates=len(events) - len(new))
+    await refresh_timeliness_measures(session, actor=actor, partnership_id=partnership_id, today=today)
+    await audit.append(
+        session,
+        actor=actor,
+        action="sync",
+        entity_type="case_events",
+        entity_id=partnership_id,
+        partnership_id=partnership_id,
+        changes={"accepted": [None, result.accepted], "duplicates": [None, result.duplicates]},
+    )
+    await session.commit()
+    return result
+
+
+def _month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+async def refresh_timeliness_measures(session: AsyncSession, *, actor: Actor, partnership_id: uuid.UUID, today: date) -> int:
+    """Write each `ehcp_timeliness` measure's monthly observations from the case events: the percentage of plans
+    issued within 20 weeks (exceptions included, the DfE headline), with numerator and denominator, from the month
+    of the baseline to this month, which is provisional. Months without plans issued have no observation. Only
+    observations whose figures change are written (and audited). Returns how many changed."""
+    measures = (
+        await session.execute(
+            select(col(Measure.id), col(Measure.plan_id), col(Measure.baseline_on)).where(
+                col(Measure.partnership_id) == partnership_id, col(Measure.source) == MeasureSource.ehcp_timeliness.value
+            )
+        )
+    ).all()
+    if not measures:
+        return 0
+    start = _month_start(min(m.baseline_on for m in measures))
+    found = await timeliness.report(
+        SqlAlchemyReads(await session.connection()), partnership_id=partnership_id, start=start, end=today, granularity="month"
+    )
+    current = _month_start(today)
+    months = {}
+    for period in found["periods"]:
+        first = period["period_start_on"]
+        if period["plans_issued"]:
+            following = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
+            months[first] = {
+                "period_start_on": first,
+                "period_end_on": following - timedelta(days=1),
+                "value": period["pct_within_20_weeks"],
+                "numerator": period["issued_within_20_weeks"],
+                "denominator": period["plans_issued"],
+                "provisional": first == current,
+            }
+    changed = 0
+    for measure in measures:
+        held = {
+            o.period_start_on: o
+            for o in (await session.execute(select(Observation).where(col(Observation.measure_id) == measure.id))).scalars()
+        }
+        for first, wanted in months.items():
+            if first < _month_start(measure.baseline_on):
+                continue
+            changed += await _write(session, actor, partnership_id, measure.plan_id, measure.id, held.get(first), wanted)
+    return changed
+
+
+async def _write(
+    session: AsyncSession,
+    actor: Actor,
+    partnership_id: uuid.UUID,
+    plan_id: uuid.UUID,
+    measure_id: uuid.UUID,
+    existing: Observation | None,
+    wanted: dict[str, Any],
+) -> int:
+    if existing is None:
+        row = Observation(partnership_id=partnership_id, measure_id=measure_id, **wanted)
+        session.add(row)
+        await session.flush()
+        entity_id, action, version, diff = row.id, "create", 1, {k: [None, audit.jsonable(v)] for k, v in wanted.items()}
+    else:
+        diff = audit.diff({k: getattr(existing, k) for k in wanted}, wanted)
+        if not diff:
+            return 0
+        version = existing.version + 1
+        await session.execute(
+            update(Observation).where(col(Observation.id) == existing.id).values(**wanted, version=version, updated_at=utcnow())
+        )
+        entity_id, action = existing.id, "update"
+    await feed.record(session, [feed.Changed("observation", entity_id, action, version, partnership_id, plan_id)])
+    await audit.append(
+        session, actor=actor, action=action, entity_type="observation", entity_id=entity_id, partnership_id=partnership_id, changes=diff
+    )
+    return 1

@@ -1,0 +1,303 @@
+"""EHCP case events and 20-week timeliness, through HTTP, against the contract's rules."""
+
+import itertools
+import random
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+import httpx
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import text
+
+from app.core.db import Database
+from app.models.enums import Role
+from tests.factories import make_partnership, make_plan, post
+from tests.test_conventions import assert_problem
+from tests.test_roles import as_role
+
+_ids = itertools.count(1)
+
+
+def ev(case: str, type_: str, on: date, **extra: Any) -> dict[str, Any]:
+    return {"event_id": f"e{next(_ids)}", "case_ref": case, "type": type_, "occurred_on": on.isoformat(), **extra}
+
+
+def plan_case(case: str, received: date, days: int, *extra: tuple[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """A request, a decision to assess, and a final plan `days` later (plus extra event types on the way)."""
+    events = [ev(case, "request_received", received), ev(case, "request_decision", received + timedelta(days=30), outcome="assess")]
+    events += [ev(case, kind, received + timedelta(days=40), **fields) for kind, fields in extra]
+    return [*events, ev(case, "final_issued", received + timedelta(days=days))]
+
+
+async def send(client: httpx.AsyncClient, partnership: dict[str, Any], events: list[dict[str, Any]]) -> dict[str, Any]:
+    response = await client.post("/api/v1/case-events", json={"partnership_id": partnership["id"], "events": events})
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def report(client: httpx.AsyncClient, partnership: dict[str, Any], **params: str) -> dict[str, Any]:
+    response = await client.get(f"/api/v1/partnerships/{partnership['id']}/ehcp-timeliness", params=params)
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def test_the_20_week_deadline_is_140_days(client: httpx.AsyncClient) -> None:
+    partnership = await make_partnership(client)
+    received = date(2025, 1, 6)
+    events = plan_case("A", received, 139) + plan_case("B", received, 140) + plan_case("C", received, 141)
+    await send(client, partnership, events)
+    period = (await report(client, partnership, **{"from": "2025-05-01", "to": "2025-05-31"}))["periods"][0]
+    assert (period["plans_issued"], period["issued_within_20_weeks"], period["pct_within_20_weeks"]) == (3, 2, 66.7)
+    assert (period["over_20_under_52_weeks"], period["over_52_weeks"]) == (1, 0)
+    assert period["avg_weeks"] == 20.0  # (139 + 140 + 141) / 3 / 7
+
+
+async def test_the_cohort_leaves_out_transfers_and_disputes_and_exceptions_where_asked(client: httpx.AsyncClient) -> None:
+    partnership = await make_partnership(client)
+    r = date(2024, 1, 8)
+    events = (
+        plan_case("on-time", r, 100)
+        + plan_case("late", r, 200)
+        + plan_case("very-late", r - timedelta(days=300), 400)
+        + plan_case("exception-late", r, 180, ("exception", {"reason": "c"}))
+        + plan_case("exception-on-time", r, 120, ("exception", {"reason": "d"}))
+        + plan_case("mediated", r, 100, ("mediation", {}))
+        + plan_case("tribunal", r, 300, ("tribunal", {}))
+        + plan_case("transferred", r, 90, ("transfer_in", {}))
+        + [ev("no-request", "final_issued", date(2024, 6, 1))]
+    )
+    await send(client, partnership, events)
+    year = (await report(client, partnership, **{"from": "2024-01-01", "to": "2024-12-31", "granularity": "year"}))["periods"][0]
+    assert year == {
+        "period_start_on": "2024-01-01",
+        "period_end_on": "2024-12-31",
+        "plans_issued": 5,
+        "issued_within_20_weeks": 2,
+        "pct_within_20_weeks": 40.0,
+        "plans_issued_excl_exceptions": 3,
+        "issued_within_20_weeks_excl_exceptions": 1,
+        "pct_within_20_weeks_excl_exceptions": 33.3,
+        "over_20_under_52_weeks": 2,
+        "over_52_weeks": 1,
+        "avg_weeks": 28.6,  # (100 + 200 + 400 + 180 + 120) / 5 / 7 = 28.57
+    }
+
+
+async def test_periods_are_calendar_months_quarters_and_years_clipped_to_the_range(client: httpx.AsyncClient) -> None:
+    partnership = await make_partnership(client)
+    r = date(2025, 1, 1)
+    # Issued on the last day of March and the first day of April.
+    await send(
+        client, partnership, plan_case("march", r, (date(2025, 3, 31) - r).days) + plan_case("april", r, (date(2025, 4, 1) - r).days)
+    )
+    months = (await report(client, partnership, **{"from": "2025-03-15", "to": "2025-04-10"}))["periods"]
+    assert [(p["period_start_on"], p["period_end_on"], p["plans_issued"]) for p in months] == [
+        ("2025-03-15", "2025-03-31", 1),
+        ("2025-04-01", "2025-04-10", 1),
+    ]
+    quarters = (await report(client, partnership, **{"from": "2025-02-01", "to": "2025-07-01", "granularity": "quarter"}))["periods"]
+    assert [(p["period_start_on"], p["period_end_on"], p["plans_issued"]) for p in quarters] == [
+        ("2025-02-01", "2025-03-31", 1),
+        ("2025-04-01", "2025-06-30", 1),
+        ("2025-07-01", "2025-07-01", 0),
+    ]
+    assert quarters[2]["pct_within_20_weeks"] is None and quarters[2]["avg_weeks"] is None
+    # Events dated after `to` are ignored: the April plan does not exist yet on 31 March.
+    before = (await report(client, partnership, **{"from": "2025-01-01", "to": "2025-03-31", "granularity": "year"}))["periods"]
+    assert before[0]["plans_issued"] == 1
+
+
+async def test_the_backlog_counts_open_cases_past_their_deadline(client: httpx.AsyncClient) -> None:
+    partnership = await make_partnership(client)
+    r = date(2025, 1, 1)
+
+    def opened(case: str, *more: dict[str, Any]) -> list[dict[str, Any]]:
+        return [ev(case, "request_received", r), ev(case, "request_decision", r + timedelta(days=40), outcome="assess"), *more]
+
+    events = (
+        opened("open")
+        + opened("open-with-exception", ev("open-with-exception", "exception", r + timedelta(days=50), reason="a"))
+        + opened("withdrawn", ev("withdrawn", "assessment_decision", r + timedelta(days=100), outcome="withdrawn"))
+        + opened("not-issued", ev("not-issued", "assessment_decision", r + timedelta(days=110), outcome="not_issue"))
+        + opened("issued", ev("issued", "final_issued", r + timedelta(days=150)))
+        + [ev("refused", "request_received", r), ev("refused", "request_decision", r + timedelta(days=40), outcome="not_assess")]
+    )
+    await send(client, partnership, events)
+    on_deadline = (await report(client, partnership, to=(r + timedelta(days=140)).isoformat()))["backlog"]
+    assert on_deadline == {"as_of": "2025-05-21", "total": 0, "with_exception": 0}
+    # The day after the deadline: "issued" is still open (its plan comes on day 150).
+    day_after = (await report(client, partnership, to=(r + timedelta(days=141)).isoformat()))["backlog"]
+    assert (day_after["total"], day_after["with_exception"]) == (3, 1)
+    later = (await report(client, partnership, to="2025-12-31"))["backlog"]
+    assert (later["total"], later["with_exception"]) == (2, 1)
+
+
+async def test_events_are_idempotent_by_event_id_and_never_change(client: httpx.AsyncClient, db: Database) -> None:
+    partnership = await make_partnership(client)
+    events = plan_case("EHC-0001", date(2025, 1, 6), 120)
+    assert await send(client, partnership, events) == {"accepted": 3, "duplicates": 0}
+    assert await send(client, partnership, events + events[:1]) == {"accepted": 0, "duplicates": 4}
+    changed = [{**events[0], "occurred_on": "2025-01-07"}, ev("EHC-0002", "request_received", date(2025, 2, 1))]
+    body = assert_problem(
+        await client.post("/api/v1/case-events", json={"partnership_id": partnership["id"], "events": changed}),
+        409,
+        "/problems/event-conflict",
+    )
+    assert body["errors"] == [{"pointer": "/events/0/event_id", "message": "already received with different content"}]
+    twice = [ev("EHC-0003", "request_received", date(2025, 2, 1))]
+    twice.append({**twice[0], "occurred_on": "2025-02-02"})
+    assert_problem(await client.post("/api/v1/case-events", json={"partnership_id": partnership["id"], "events": twice}), 422)
+    async with db.engine.connect() as conn:
+        assert (await conn.execute(text("SELECT count(*) FROM case_event"))).scalar_one() == 3  # nothing of the refused batches
+
+
+async def test_only_the_contract_fields_are_accepted_and_case_refs_are_never_stored(client: httpx.AsyncClient, db: Database) -> None:
+    partnership = await make_partnership(client)
+    base = ev("EHC-SECRET-77", "request_received", date(2025, 1, 6))
+    for extra in ({"child_name": "Alex Smith"}, {"date_of_birth": "2015-04-01"}):
+        response = await client.post("/api/v1/case-events", json={"partnership_id": partnership["id"], "events": [{**base, **extra}]})
+        assert assert_problem(response, 422)["errors"][0]["pointer"].startswith("/events/0/")
+    bad = [
+        {**base, "type": "request_decision"},  # needs an outcome
+        {**base, "outcome": "assess"},  # a request carries none
+        {**base, "type": "exception"},  # needs a reason
+        {**base, "occurred_on": (date.today() + timedelta(days=3)).isoformat()},
+        {**base, "type": "review_decision", "outcome": "issue"},
+    ]
+    for event in bad:
+        assert_problem(await client.post("/api/v1/case-events", json={"partnership_id": partnership["id"], "events": [event]}), 422)
+    await send(client, partnership, [base])
+    async with db.engine.connect() as conn:
+        stored = [tuple(r) for r in (await conn.execute(text("SELECT * FROM case_event"))).all()]
+    assert len(stored) == 1 and not any("SECRET" in str(value) for value in stored[0])
+
+
+async def test_case_integration_keys_reach_their_endpoints_only(app: Any, db: Database, client: httpx.AsyncClient) -> None:
+    partnership = await make_partnership(client)
+    other = await make_partnership(client)
+    async with as_role(app, db, Role.case_integration, partnership) as system:
+        sent = await system.post("/api/v1/case-events", json={"events": plan_case("X", date(2025, 1, 6), 100)})
+        assert sent.status_code == 200 and sent.json()["accepted"] == 3
+        assert (await system.get(f"/api/v1/partnerships/{partnership['id']}/ehcp-timeliness")).status_code == 200
+        assert_problem(await system.get(f"/api/v1/partnerships/{other['id']}/ehcp-timeliness"), 404)
+        assert_problem(
+            await system.post("/api/v1/case-events", json={"partnership_id": other["id"], "events": plan_case("Y", date(2025, 1, 6), 9)}),
+            422,
+        )
+        assert_problem(await system.get("/api/v1/plans"), 403)
+    audit = (await client.get("/api/v1/audit-events", params={"entity_type": "case_events"})).json()["items"]
+    assert [(a["action"], a["changes"]) for a in audit] == [("sync", {"accepted": [None, 3], "duplicates": [None, 0]})]
+
+
+async def test_timeliness_measures_are_fed_monthly_from_the_events(client: httpx.AsyncClient) -> None:
+    partnership = await make_partnership(client)
+    plan = await make_plan(client, partnership)
+    today = date.today()
+    this_month = today.replace(day=1)
+    last_month = (this_month - timedelta(days=1)).replace(day=1)
+    measure = await post(
+        client,
+        "measures",
+        {
+            "plan_id": plan["id"], "name": "EHC plans within 20 weeks", "unit": "percent", "direction": "higher_is_better",
+            "baseline_value": 40.0, "baseline_on": (last_month - timedelta(days=200)).isoformat(), "target_value": 90.0,
+            "target_on": (today + timedelta(days=200)).isoformat(), "source": "ehcp_timeliness", "tolerance": 5.0,
+        },
+    )  # fmt: skip
+    received = last_month - timedelta(days=130)
+    await send(
+        client,
+        partnership,
+        plan_case("M1", received, (last_month - received).days) + plan_case("M2", received, (last_month - received).days + 20),
+    )
+    await send(client, partnership, plan_case("M3", this_month - timedelta(days=100), 100))
+    observations = (await client.get("/api/v1/observations", params={"measure_id": measure["id"]})).json()["items"]
+    got = sorted((o["period_start_on"], o["value"], o["numerator"], o["denominator"], o["provisional"]) for o in observations)
+    assert got == [(last_month.isoformat(), 50.0, 1, 2, False), (this_month.isoformat(), 100.0, 1, 1, True)]
+    assert (await client.get(f"/api/v1/measures/{measure['id']}")).json()["latest_value"] == 100.0
+
+
+# Property: the report equals a straightforward reading of the rules, whatever the arrival order. --------------------------
+
+
+@dataclass
+class Case:
+    received: date
+    final_after: int | None
+    exception: bool = False
+    disputed: bool = False
+    transferred: bool = False
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+
+cases_strategy = st.lists(
+    st.builds(
+        Case,
+        received=st.dates(min_value=date(2023, 1, 1), max_value=date(2024, 12, 31)),
+        final_after=st.one_of(st.none(), st.sampled_from([0, 1, 139, 140, 141, 200, 363, 364, 365]), st.integers(0, 500)),
+        exception=st.booleans(),
+        disputed=st.booleans(),
+        transferred=st.booleans(),
+    ),
+    min_size=1,
+    max_size=25,
+)
+
+
+def expected_year(cases: list[Case], year: int) -> tuple[int, int, int, int]:
+    cohort = [
+        c for c in cases
+        if c.final_after is not None and (c.received + timedelta(days=c.final_after)).year == year and not c.disputed and not c.transferred
+    ]  # fmt: skip
+    within = [c for c in cohort if c.final_after is not None and c.final_after <= 140]
+    clean = [c for c in cohort if not c.exception]
+    return len(cohort), len(within), len(clean), len([c for c in clean if c in within])
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(cases=cases_strategy, seed=st.integers(0, 2**16), batches=st.integers(1, 3))
+async def test_the_report_follows_the_rules_in_any_arrival_order(
+    client: httpx.AsyncClient, cases: list[Case], seed: int, batches: int
+) -> None:
+    partnership = await make_partnership(client)  # one per example: examples share the database
+    events: list[dict[str, Any]] = []
+    for index, c in enumerate(cases):
+        ref = f"case-{index}"
+        extra = [("exception", {"reason": "b"})] * c.exception + [("mediation", {})] * c.disputed + [("transfer_in", {})] * c.transferred
+        if c.final_after is None:
+            events += [ev(ref, "request_received", c.received)] + [ev(ref, kind, c.received, **f) for kind, f in extra]
+        else:
+            events += [ev(ref, "request_received", c.received)] + [ev(ref, kind, c.received, **f) for kind, f in extra]
+            events.append(ev(ref, "final_issued", c.received + timedelta(days=c.final_after)))
+    rng = random.Random(seed)
+    rng.shuffle(events)
+    resent = events + rng.sample(events, k=min(3, len(events)))  # some events arrive twice
+    for i in range(batches):
+        await send(client, partnership, resent[i::batches])
+    body = await report(client, partnership, **{"from": "2023-01-01", "to": "2025-12-31", "granularity": "year"})
+    for period in body["periods"]:
+        year = int(period["period_start_on"][:4])
+        issued, within, issued_ex, within_ex = expected_year(cases, year)
+        got = (
+            period["plans_issued"],
+            period["issued_within_20_weeks"],
+            period["plans_issued_excl_exceptions"],
+            period["issued_within_20_weeks_excl_exceptions"],
+        )
+        assert got == (issued, within, issued_ex, within_ex)
+        share = None if issued == 0 else float((Decimal(100 * within) / issued).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+        assert period["pct_within_20_weeks"] == share
+
+
+@pytest.mark.parametrize(
+    "params", [{"from": "2025-02-01", "to": "2025-01-01"}, {"granularity": "week"}, {"since": "2025-01-01"}, {"from": "x"}]
+)
+async def test_bad_report_parameters_are_422(client: httpx.AsyncClient, params: dict[str, str]) -> None:
+    partnership = await make_partnership(client)
+    assert_problem(await client.get(f"/api/v1/partnerships/{partnership['id']}/ehcp-timeliness", params=params), 422)
