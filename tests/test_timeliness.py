@@ -279,7 +279,8 @@ async def test_the_report_follows_the_rules_in_any_arrival_order(
     rng.shuffle(events)
     resent = events + rng.sample(events, k=min(3, len(events)))  # some events arrive twice
     for i in range(batches):
-        await send(client, partnership, resent[i::batches])
+        if resent[i::batches]:
+            await send(client, partnership, resent[i::batches])
     body = await report(client, partnership, **{"from": "2023-01-01", "to": "2025-12-31", "granularity": "year"})
     for period in body["periods"]:
         year = int(period["period_start_on"][:4])

@@ -82,6 +82,12 @@ class Database:
         async with self.reader.connect() as conn:
             yield SqlAlchemyReads(conn)
 
+    @asynccontextmanager
+    async def read_session(self) -> AsyncIterator[AsyncSession]:
+        """A session for reports that read through the ORM's types; never takes SQLite's write lock."""
+        async with AsyncSession(self.reader, expire_on_commit=False) as session:
+            yield session
+
     async def dispose(self) -> None:
         if self.raw is not None:
             await self.raw.close()

@@ -1,0 +1,141 @@
+"""Early warning: one alert per problem on the plan, worst first (CONTRACT.md "Progress, alerts and exports").
+
+- `overdue`: past its due date and not completed, suspended or cancelled; high beyond the partnership's
+  `red_after_days`, else medium.
+- `slipping`: not yet overdue but forecast after its due date; high beyond `red_after_days`, else medium.
+- `not_started_late`: still not started after its planned start (medium): the "inaction" scrutiny
+  committees look for.
+- `stale`: open and no progress update (or, without any, no change since it was created) for
+  `stale_after_days`; high after twice that.
+- `owner_inactive`: open, and the owner has left (the HR sync marked them inactive) (high).
+- `measure_behind`: a measure `behind` (medium) or `off_track` (high) its trajectory.
+- `completed_without_evidence`: completed without an accepted evidence item on it or its milestones (high).
+- `milestone_missed`: a milestone marked missed, or still pending after its due date (medium).
+"""
+
+import uuid
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import exists, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from app.models import Action, Evidence, Milestone, Person, ProgressUpdate
+from app.models.enums import ActionStatus, AlertKind, MilestoneStatus, ReviewStatus, Severity
+from app.progress.state import PlanState, Row
+from app.progress.summary import OPEN, action_health, measure_rows
+
+RANK = {Severity.high: 0, Severity.medium: 1, Severity.low: 2}
+
+
+def _alert(kind: AlertKind, severity: Severity, detail: str, *, action: Row | None = None, **ids: Any) -> Row:
+    return {
+        "kind": kind.value,
+        "severity": severity.value,
+        "action_id": action["id"] if action else ids.get("action_id"),
+        "measure_id": ids.get("measure_id"),
+        "milestone_id": ids.get("milestone_id"),
+        "ref": action["ref"] if action else None,
+        "detail": detail,
+    }
+
+
+async def _facts(session: AsyncSession, plan_id: uuid.UUID) -> dict[str, Row]:
+    """Per action of the plan: its owner's state, its latest update and whether accepted evidence exists."""
+    milestones = select(col(Milestone.id)).where(col(Milestone.action_id) == col(Action.id))
+    accepted = exists().where(
+        col(Evidence.review_status) == ReviewStatus.accepted.value,
+        or_(col(Evidence.action_id) == col(Action.id), col(Evidence.milestone_id).in_(milestones)),
+    )
+    latest = select(func.max(col(ProgressUpdate.created_at))).where(col(ProgressUpdate.action_id) == col(Action.id)).scalar_subquery()
+    rows = await session.execute(
+        select(col(Action.id), col(Person.active), col(Person.display_name), latest.label("last_update_at"), accepted.label("has_evidence"))
+        .select_from(Action)
+        .outerjoin(Person, col(Person.id) == col(Action.owner_id))
+        .where(col(Action.plan_id) == plan_id)
+    )
+    return {str(r.id): dict(r._mapping) for r in rows}
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=ZoneInfo("UTC"))
+
+
+async def plan_alerts(
+    session: AsyncSession, *, plan_id: uuid.UUID, state: PlanState, today: date, zone: str, stale_after_days: int, red_after_days: int
+) -> list[Row]:
+    facts = await _facts(session, plan_id)
+    found: list[Row] = []
+    start_of_today = datetime.combine(today, time(0), tzinfo=ZoneInfo(zone))
+    for action in sorted(state.rows("action"), key=lambda a: (a["ref"], a["id"])):
+        health = action_health(action, today, red_after_days)
+        fact = facts.get(action["id"], {})
+        is_open = action["status"] in OPEN
+        if health.is_overdue:
+            severity = Severity.high if health.days_overdue > red_after_days else Severity.medium
+            found.append(_alert(AlertKind.overdue, severity, f"Due {action['due_on']}, {health.days_overdue} days overdue.", action=action))
+        forecast, due = action.get("forecast_on"), action.get("due_on")
+        if not health.is_overdue and is_open and forecast is not None and due is not None and forecast > due:
+            slip = (forecast - due).days
+            severity = Severity.high if slip > red_after_days else Severity.medium
+            found.append(_alert(AlertKind.slipping, severity, f"Forecast {forecast}, {slip} days after its due date {due}.", action=action))
+        start = action.get("planned_start_on")
+        if action["status"] == ActionStatus.not_started and start is not None and start < today:
+            found.append(_alert(AlertKind.not_started_late, Severity.medium, f"Planned to start {start}, not started.", action=action))
+        if is_open:
+            last = fact.get("last_update_at") or action["created_at"]
+            quiet = (start_of_today - _aware(last)).days
+            if quiet >= stale_after_days:
+                severity = Severity.high if quiet >= 2 * stale_after_days else Severity.medium
+                what = "No progress update" if fact.get("last_update_at") else "No progress update since it was created"
+                found.append(_alert(AlertKind.stale, severity, f"{what} for {quiet} days.", action=action))
+            if fact.get("active") is False:
+                found.append(
+                    _alert(
+                        AlertKind.owner_inactive,
+                        Severity.high,
+                        f"The owner, {fact['display_name']}, has left; reassign the action.",
+                        action=action,
+                    )
+                )
+        if action["status"] == ActionStatus.completed and not fact.get("has_evidence"):
+            found.append(_alert(AlertKind.completed_without_evidence, Severity.high, "Completed without accepted evidence.", action=action))
+    actions = {a["id"]: a for a in state.rows("action")}
+    missed = await session.execute(
+        select(col(Milestone.id), col(Milestone.action_id), col(Milestone.title), col(Milestone.due_on), col(Milestone.status))
+        .join(Action, col(Action.id) == col(Milestone.action_id))
+        .where(
+            col(Action.plan_id) == plan_id,
+            or_(
+                col(Milestone.status) == MilestoneStatus.missed.value,
+                (col(Milestone.status) == MilestoneStatus.pending.value) & (col(Milestone.due_on) < today),
+            ),
+        )
+        .order_by(col(Milestone.due_on), col(Milestone.id))
+    )
+    for m in missed:
+        owner = actions.get(str(m.action_id))
+        how = "marked missed" if m.status == MilestoneStatus.missed else "still pending"
+        found.append(
+            _alert(
+                AlertKind.milestone_missed,
+                Severity.medium,
+                f"Milestone '{m.title}' was due {m.due_on} and is {how}.",
+                action=owner,
+                milestone_id=str(m.id),
+            )
+        )
+    for measure in measure_rows(state, today):
+        if measure["status"] in ("behind", "off_track"):
+            severity = Severity.high if measure["status"] == "off_track" else Severity.medium
+            detail = f"{measure['name']}: latest {measure['latest_value']} against {measure['expected_value']} expected ({measure['status'].replace('_', ' ')})."
+            found.append(_alert(AlertKind.measure_behind, severity, detail, measure_id=measure["id"]))
+    found.sort(key=lambda a: (RANK[Severity(a["severity"])], a["kind"], a["ref"] or "", a["detail"]))
+    return found
+
+
+def cutoff_of(day: date, zone: str) -> datetime:
+    """The last moment of `day` in the partnership's time zone."""
+    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=ZoneInfo(zone)) - timedelta(microseconds=1)

@@ -1,0 +1,159 @@
+"""Routes of a plan's progress reports: summary (as of any date), history and alerts."""
+
+import uuid
+from collections import Counter
+from datetime import date
+from typing import Annotated, Any, Literal, Self
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+from starlette.responses import Response
+
+from app.cases.timeliness import periods
+from app.core.auth import Actor
+from app.core.db import DatabaseDep
+from app.core.errors import FieldError, Unprocessable, problems
+from app.core.http import json_response
+from app.core.permissions import READERS, allow, documented, roles_text
+from app.core.routing import API_PREFIX, ok, read_one
+from app.models import Partnership
+from app.plans import resources as r
+from app.plans.reads import today_in
+from app.progress import schemas as s
+from app.progress.alerts import cutoff_of, plan_alerts
+from app.progress.state import current_state, states_at
+from app.progress.summary import summarise
+
+router = APIRouter(prefix=API_PREFIX)
+Reader = Annotated[Actor, Depends(allow(READERS))]
+
+
+async def _settings(session: AsyncSession, partnership_id: Any) -> Any:
+    return (
+        await session.execute(
+            select(col(Partnership.timezone), col(Partnership.stale_after_days), col(Partnership.red_after_days)).where(
+                col(Partnership.id) == partnership_id
+            )
+        )
+    ).one()
+
+
+class SummaryQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    as_of: date | None = Field(None, description="Reconstruct the plan as recorded at the end of this day (default: today).")
+
+
+@router.get(
+    "/plans/{id}/summary",
+    summary="Summarise a plan, now or as it stood on a date",
+    description="Counts of actions by status and derived RAG, overall and per concern (with the concern's delivery RAG: the "
+    "worst RAG of its open actions), measures by status against their trajectories, and funding allocated, spent and "
+    "remaining per financial year. With `as_of`, the plan is rebuilt from the audit trail as it was recorded at the end of "
+    "that day (in the partnership's time zone) and RAG and measure status are derived with that day as today." + roles_text(READERS),
+    tags=["progress"],
+    operation_id="plans-summary-get",
+    response_class=Response,
+    responses={200: ok(s.PlanSummary, "The summary."), **problems(404)},
+    openapi_extra=documented(READERS),
+)
+async def get_summary(id: uuid.UUID, query: Annotated[SummaryQuery, Query()], db: DatabaseDep, actor: Reader) -> Response:
+    plan = await read_one(db, actor, r.plans, id)
+    async with db.read_session() as session:
+        zone, _stale, red = await _settings(session, plan["partnership_id"])
+        today = today_in(zone)
+        as_of = query.as_of or today
+        if as_of > today:
+            raise Unprocessable("The future has not been recorded yet.", errors=[FieldError(pointer="/as_of", message="after today")])
+        if as_of == today:
+            state = await current_state(session, id)
+        else:
+            [(_, state)] = await states_at(session, plan_id=id, partnership_id=plan["partnership_id"], cutoffs=[cutoff_of(as_of, zone)])
+    return json_response(summarise(state, plan_id=str(id), as_of=as_of, red_after_days=red))
+
+
+class HistoryQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=False)
+    from_on: date = Field(alias="from", description="First day.")
+    to: date | None = Field(None, description="Last day (default and at most: today).")
+    granularity: Literal["month", "quarter"] = "month"
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        if self.to is not None and self.from_on > self.to:
+            raise ValueError("from must not be after to")
+        return self
+
+
+@router.get(
+    "/plans/{id}/history",
+    summary="A plan's summary counts over time",
+    description="The summary's counts at the end of each calendar month or quarter from `from` to `to` (the last point "
+    "is `to` itself), each rebuilt from the audit trail as recorded then: actions by status and derived RAG, measures by "
+    "status. At most 120 points." + roles_text(READERS),
+    tags=["progress"],
+    operation_id="plans-history-get",
+    response_class=Response,
+    responses={200: ok(s.PlanHistory, "The time series."), **problems(404)},
+    openapi_extra=documented(READERS),
+)
+async def get_history(id: uuid.UUID, query: Annotated[HistoryQuery, Query()], db: DatabaseDep, actor: Reader) -> Response:
+    plan = await read_one(db, actor, r.plans, id)
+    async with db.read_session() as session:
+        zone, _stale, red = await _settings(session, plan["partnership_id"])
+        today = today_in(zone)
+        end = min(query.to or today, today)
+        if query.from_on > end:
+            raise Unprocessable("from is after today.", errors=[FieldError(pointer="/from", message="after today")])
+        days = [e for _, e in periods(query.from_on, end, query.granularity)]
+        if len(days) > 120:
+            raise Unprocessable("At most 120 points per request.", errors=[FieldError(pointer="/from", message="range too long")])
+        found = await states_at(session, plan_id=id, partnership_id=plan["partnership_id"], cutoffs=[cutoff_of(d, zone) for d in days])
+    points = []
+    for day, (_, state) in zip(sorted(days, reverse=True), found, strict=True):
+        summary = summarise(state, plan_id=str(id), as_of=day, red_after_days=red)
+        points.append(
+            {
+                "as_of": day,
+                "plan_status": summary["plan_status"],
+                "actions": summary["actions"],
+                "measures_by_status": summary["measures"]["by_status"],
+            }
+        )
+    return json_response({"plan_id": id, "granularity": query.granularity, "points": points[::-1]})
+
+
+@router.get(
+    "/plans/{id}/alerts",
+    summary="Early warnings on a plan",
+    description="One item per problem, worst first: `overdue`, `slipping`, `not_started_late`, `stale` (no progress update "
+    "for the partnership's `stale_after_days`, default 30), `owner_inactive`, `measure_behind`, "
+    "`completed_without_evidence`, `milestone_missed`; each with `action_id`/`measure_id`/`milestone_id`, `severity` "
+    "(`high` beyond the partnership's `red_after_days` or twice the stale threshold, for a leaver, an off-track measure "
+    "or completion without accepted evidence) and `detail`. The partnership's admin sets both thresholds on "
+    "`/partnerships/{id}`." + roles_text(READERS),
+    tags=["progress"],
+    operation_id="plans-alerts-get",
+    response_class=Response,
+    responses={200: ok(s.PlanAlerts, "The alerts."), **problems(404)},
+    openapi_extra=documented(READERS),
+)
+async def get_alerts(id: uuid.UUID, db: DatabaseDep, actor: Reader) -> Response:
+    plan = await read_one(db, actor, r.plans, id)
+    async with db.read_session() as session:
+        zone, stale, red = await _settings(session, plan["partnership_id"])
+        today = today_in(zone)
+        state = await current_state(session, id)
+        items = await plan_alerts(session, plan_id=id, state=state, today=today, zone=zone, stale_after_days=stale, red_after_days=red)
+    counts = Counter(a["kind"] for a in items)
+    return json_response(
+        {
+            "plan_id": id,
+            "as_of": today,
+            "thresholds": {"stale_after_days": stale, "red_after_days": red},
+            "counts": dict(sorted(counts.items())),
+            "items": items,
+        }
+    )

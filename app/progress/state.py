@@ -1,0 +1,155 @@
+"""A plan's state now, or as it stood at an earlier moment, rebuilt from the audit trail.
+
+The audit trail holds every write's changes (`{field: [old, new]}`), so the state at a moment is
+today's rows with every later change undone, newest first: a later update gets its old values back,
+a later create is removed, a later delete is restored from the values it recorded. Rows written
+before the trail began (imported or seeded history) count from their `created_at`. The result is
+the plan as it was recorded at the time — what the board was shown then — not as it was later
+corrected.
+"""
+
+import copy
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from app.models import Action, ActionConcern, AuditEvent, Concern, FundingLine, Measure, MeasureConcern, Observation, Plan
+
+Row = dict[str, Any]
+KINDS = ("plan", "concern", "action", "measure", "observation", "funding_line")
+
+
+def _normal(name: str, value: Any) -> Any:
+    """One spelling for values read from tables and from the audit trail (which stores JSON)."""
+    if value is None:
+        return None
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if name.endswith("_on") and isinstance(value, str):
+        return date.fromisoformat(value)
+    if name.endswith("_at") and isinstance(value, str):
+        return datetime.fromisoformat(value)
+    if name == "amount":
+        return Decimal(str(value))
+    if name.endswith("_ids"):
+        return sorted(str(v) for v in value)
+    if name.endswith("_id") and not isinstance(value, str):
+        return str(value)
+    return value
+
+
+def normal(row: Row) -> Row:
+    return {k: _normal(k, v) for k, v in row.items()}
+
+
+@dataclass
+class PlanState:
+    tables: dict[str, dict[str, Row]] = field(default_factory=dict)
+
+    def rows(self, kind: str) -> list[Row]:
+        return list(self.tables.get(kind, {}).values())
+
+
+async def _table(session: AsyncSession, model: Any, *where: Any) -> dict[str, Row]:
+    result = await session.execute(select(*model.__table__.c).where(*where))
+    return {str(r.id): normal(dict(r._mapping)) for r in result}
+
+
+async def _links(session: AsyncSession, table: Any, owner: str, plan_id: uuid.UUID) -> dict[str, list[str]]:
+    links: dict[str, list[str]] = {}
+    for owner_id, concern_id in await session.execute(select(getattr(table, owner), table.concern_id).where(table.plan_id == plan_id)):
+        links.setdefault(str(owner_id), []).append(str(concern_id))
+    return links
+
+
+async def current_state(session: AsyncSession, plan_id: uuid.UUID) -> PlanState:
+    measures = await _table(session, Measure, col(Measure.plan_id) == plan_id)
+    state = PlanState(
+        {
+            "plan": await _table(session, Plan, col(Plan.id) == plan_id),
+            "concern": await _table(session, Concern, col(Concern.plan_id) == plan_id),
+            "action": await _table(session, Action, col(Action.plan_id) == plan_id),
+            "measure": measures,
+            "observation": await _table(
+                session, Observation, col(Observation.measure_id).in_(select(col(Measure.id)).where(col(Measure.plan_id) == plan_id))
+            ),
+            "funding_line": await _table(session, FundingLine, col(FundingLine.plan_id) == plan_id),
+        }
+    )
+    for kind, table, owner in (("action", ActionConcern, "action_id"), ("measure", MeasureConcern, "measure_id")):
+        links = await _links(session, table, owner, plan_id)
+        for key, row in state.tables[kind].items():
+            row["concern_ids"] = sorted(links.get(key, []))
+    return state
+
+
+def _undo(state: PlanState, event: Row) -> None:
+    rows = state.tables[event["entity_type"]]
+    key = str(event["entity_id"])
+    if event["action"] == "create":
+        rows.pop(key, None)
+    elif event["action"] == "delete":
+        rows[key] = normal({"id": key} | {k: old for k, (old, _new) in event["changes"].items()})
+    elif key in rows:
+        for name, (old, _new) in event["changes"].items():
+            rows[key][name] = _normal(name, old)
+
+
+def _belongs(state: PlanState, plan_id: str, cutoff: datetime) -> PlanState:
+    """Only rows of this plan, and none created after the cutoff."""
+
+    def keep(row: Row) -> bool:
+        created = row.get("created_at")
+        return created is None or created <= cutoff
+
+    measures = {k: r for k, r in state.tables["measure"].items() if r.get("plan_id") == plan_id and keep(r)}
+    return PlanState(
+        {
+            "plan": {k: r for k, r in state.tables["plan"].items() if k == plan_id and keep(r)},
+            "concern": {k: r for k, r in state.tables["concern"].items() if r.get("plan_id") == plan_id and keep(r)},
+            "action": {k: r for k, r in state.tables["action"].items() if r.get("plan_id") == plan_id and keep(r)},
+            "measure": measures,
+            "observation": {k: r for k, r in state.tables["observation"].items() if r.get("measure_id") in measures and keep(r)},
+            "funding_line": {k: r for k, r in state.tables["funding_line"].items() if r.get("plan_id") == plan_id and keep(r)},
+        }
+    )
+
+
+async def states_at(
+    session: AsyncSession, *, plan_id: uuid.UUID, partnership_id: uuid.UUID, cutoffs: list[datetime]
+) -> list[tuple[datetime, PlanState]]:
+    """The plan as recorded at each cutoff (latest first), undoing the trail once for all of them."""
+    state = await current_state(session, plan_id)
+    earliest = min(cutoffs)
+    events = (
+        await session.execute(
+            select(
+                col(AuditEvent.occurred_at),
+                col(AuditEvent.action),
+                col(AuditEvent.entity_type),
+                col(AuditEvent.entity_id),
+                col(AuditEvent.changes),
+            )
+            .where(
+                col(AuditEvent.partnership_id) == partnership_id,
+                col(AuditEvent.occurred_at) > earliest,
+                col(AuditEvent.entity_type).in_(KINDS),
+            )
+            .order_by(col(AuditEvent.seq).desc())
+        )
+    ).all()
+    pending = iter(events)
+    found: list[tuple[datetime, PlanState]] = []
+    upcoming = next(pending, None)
+    for cutoff in sorted(cutoffs, reverse=True):
+        while upcoming is not None and upcoming.occurred_at > cutoff:
+            _undo(state, dict(upcoming._mapping))
+            upcoming = next(pending, None)
+        found.append((cutoff, _belongs(copy.deepcopy(state), str(plan_id), cutoff)))
+    return found
