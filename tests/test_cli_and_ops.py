@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+from datetime import date, timedelta
 from typing import Any
 
 import httpx
@@ -69,6 +70,23 @@ async def test_demo_data_is_realistic_and_idempotent(db: Database, client: httpx
         stamps = (await session.execute(select(ProgressUpdate.created_at))).scalars().all()
     months = {(s.year, s.month) for s in stamps}
     assert len(months) >= 17
+    plan_id = actions[0]["plan_id"]
+    alerts = (await client.get(f"/api/v1/plans/{plan_id}/alerts")).json()
+    assert {"overdue", "slipping", "owner_inactive", "milestone_missed", "measure_behind"} <= set(alerts["counts"])
+    measures = (await client.get("/api/v1/measures", params={"plan_id": plan_id})).json()["items"]
+    assert len({m["status"] for m in measures}) >= 2
+    timeliness = next(m for m in measures if m["source"] == "ehcp_timeliness")
+    assert timeliness["latest_value"] is not None
+    summary = (await client.get(f"/api/v1/plans/{plan_id}/summary")).json()
+    assert summary["funding"]["total"]["allocated"] == "925000.00"
+    history = (
+        await client.get(f"/api/v1/plans/{plan_id}/history", params={"from": (date.today() - timedelta(days=540)).isoformat()})
+    ).json()
+    completed = [p["actions"]["by_status"]["completed"] for p in history["points"]]
+    assert completed == sorted(completed) and completed[0] < completed[-1]  # the picture changed month by month
+    partnership_id = actions[0]["partnership_id"]
+    report = (await client.get(f"/api/v1/partnerships/{partnership_id}/ehcp-timeliness", params={"granularity": "quarter"})).json()
+    assert sum(p["plans_issued"] for p in report["periods"]) > 50
 
 
 async def test_healthz_readyz_metrics(anon: httpx.AsyncClient, client: httpx.AsyncClient) -> None:

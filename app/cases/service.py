@@ -6,7 +6,8 @@ counts once; the same `event_id` with different content is a conflict (409) and 
 """
 
 import uuid
-from datetime import date, timedelta
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import insert, select, text, update
@@ -43,7 +44,14 @@ async def partnership_today(session: AsyncSession, partnership_id: uuid.UUID) ->
 
 
 async def ingest(
-    session: AsyncSession, *, actor: Actor, settings: Settings, partnership_id: uuid.UUID, events: list[CaseEventIn]
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    settings: Settings,
+    partnership_id: uuid.UUID,
+    events: list[CaseEventIn],
+    refresh: bool = True,
+    commit: bool = True,
 ) -> IngestResult:
     today = await partnership_today(session, partnership_id)
     if today is None:
@@ -95,7 +103,8 @@ async def ingest(
     if new:
         await session.execute(insert(CaseEvent), new)
     result = IngestResult(accepted=len(new), duplicates=len(events) - len(new))
-    await refresh_timeliness_measures(session, actor=actor, partnership_id=partnership_id, today=today)
+    if refresh:
+        await refresh_timeliness_measures(session, actor=actor, partnership_id=partnership_id, today=today)
     await audit.append(
         session,
         actor=actor,
@@ -105,7 +114,8 @@ async def ingest(
         partnership_id=partnership_id,
         changes={"accepted": [None, result.accepted], "duplicates": [None, result.duplicates]},
     )
-    await session.commit()
+    if commit:
+        await session.commit()
     return result
 
 
@@ -113,11 +123,14 @@ def _month_start(day: date) -> date:
     return day.replace(day=1)
 
 
-async def refresh_timeliness_measures(session: AsyncSession, *, actor: Actor, partnership_id: uuid.UUID, today: date) -> int:
+async def refresh_timeliness_measures(
+    session: AsyncSession, *, actor: Actor, partnership_id: uuid.UUID, today: date, recorded: Callable[[date], datetime] | None = None
+) -> int:
     """Write each `ehcp_timeliness` measure's monthly observations from the case events: the percentage of plans
     issued within 20 weeks (exceptions included, the DfE headline), with numerator and denominator, from the month
     of the baseline to this month, which is provisional. Months without plans issued have no observation. Only
-    observations whose figures change are written (and audited). Returns how many changed."""
+    observations whose figures change are written (and audited). `recorded` dates the writes of history loaded
+    from elsewhere (the demo data) by the period's last day. Returns how many changed."""
     measures = (
         await session.execute(
             select(col(Measure.id), col(Measure.plan_id), col(Measure.baseline_on)).where(
@@ -154,7 +167,8 @@ async def refresh_timeliness_measures(session: AsyncSession, *, actor: Actor, pa
         for first, wanted in months.items():
             if first < _month_start(measure.baseline_on):
                 continue
-            changed += await _write(session, actor, partnership_id, measure.plan_id, measure.id, held.get(first), wanted)
+            when = recorded(wanted["period_end_on"]) if recorded is not None else None
+            changed += await _write(session, actor, partnership_id, measure.plan_id, measure.id, held.get(first), wanted, when)
     return changed
 
 
@@ -166,9 +180,10 @@ async def _write(
     measure_id: uuid.UUID,
     existing: Observation | None,
     wanted: dict[str, Any],
+    when: datetime | None = None,
 ) -> int:
     if existing is None:
-        row = Observation(partnership_id=partnership_id, measure_id=measure_id, **wanted)
+        row = Observation(partnership_id=partnership_id, measure_id=measure_id, **wanted, created_at=when or utcnow())
         session.add(row)
         await session.flush()
         entity_id, action, version, diff = row.id, "create", 1, {k: [None, audit.jsonable(v)] for k, v in wanted.items()}
@@ -183,6 +198,13 @@ async def _write(
         entity_id, action = existing.id, "update"
     await feed.record(session, [feed.Changed("observation", entity_id, action, version, partnership_id, plan_id)])
     await audit.append(
-        session, actor=actor, action=action, entity_type="observation", entity_id=entity_id, partnership_id=partnership_id, changes=diff
+        session,
+        actor=actor,
+        action=action,
+        entity_type="observation",
+        entity_id=entity_id,
+        partnership_id=partnership_id,
+        changes=diff,
+        occurred_at=when,
     )
     return 1

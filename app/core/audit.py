@@ -87,13 +87,15 @@ async def append(
     entity_id: uuid.UUID,
     partnership_id: uuid.UUID | None,
     changes: dict[str, list[Any]],
+    occurred_at: datetime | None = None,
 ) -> AuditEvent:
-    """Append an event to the chain; call it last, just before the transaction commits."""
+    """Append an event to the chain; call it last, just before the transaction commits. `occurred_at` is
+    only ever given by loaders of history recorded elsewhere (the demo data)."""
     await lock_chain(session)
     head = (await session.execute(select(col(AuditEvent.seq), col(AuditEvent.hash)).order_by(col(AuditEvent.seq).desc()).limit(1))).first()
     event: dict[str, Any] = {
         "seq": head[0] + 1 if head else 1,
-        "occurred_at": utcnow(),
+        "occurred_at": occurred_at or utcnow(),
         "actor_type": actor.actor_type,
         "actor_id": actor.actor_id,
         "person_id": actor.person_id,

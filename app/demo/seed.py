@@ -11,14 +11,19 @@ accepted about 18 months ago and the revisit is due now. Loading is idempotent (
 import random
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.apikeys.service import create_key, revoke
+from app.cases.schemas import CaseEventIn
+from app.cases.service import ingest, refresh_timeliness_measures
 from app.core import audit
 from app.core.auth import SYSTEM
+from app.core.config import get_settings
 from app.models import (
     Action,
     ActionConcern,
@@ -27,8 +32,12 @@ from app.models import (
     ApiKey,
     Concern,
     Evidence,
+    FundingLine,
     Inspection,
+    Measure,
+    MeasureConcern,
     Milestone,
+    Observation,
     Organisation,
     Partnership,
     Person,
@@ -436,6 +445,19 @@ NARRATIVES = {
 }
 
 
+# Dorset's contingency for its SEND improvement programme: £925,000 over three financial years.
+FUNDING = [
+    ("2017/18", "93200.00", "Contingency: interim EHC coordinators and a backlog review"),
+    ("2018/19", "454000.00", "Contingency: EHC assessment team, educational psychology and health advice capacity"),
+    ("2019/20", "377800.00", "Contingency: sustaining the assessment team and the Local Offer rebuild"),
+]
+SPEND = [
+    ("2017/18", "88412.50", "Agency EHC coordinators (4 posts, 5 months)"),
+    ("2018/19", "301250.00", "EHC assessment team and commissioned educational psychology"),
+    ("2018/19", "96480.75", "Designated Clinical Officer and health advice capacity"),
+]
+
+
 def _months(start: date, months: int) -> date:
     year, month = divmod(start.month - 1 + months, 12)
     return date(start.year + year, month + 1, min(start.day, 28))
@@ -532,6 +554,9 @@ async def seed_demo(session: AsyncSession, *, today: date | None = None) -> Part
         _milestones(session, action, start, due, today)
         _updates(session, action, people[owner].id, accepted, today, rng)
         _evidence(session, action, reviewer=people["sro"].id)
+    await session.flush()
+    await _history(session, pid, plan.id)
+    await _impact(session, pid, plan, concerns, accepted, today, rng)
     people["leaver"].active = False
     people["leaver"].left_on = today - timedelta(days=40)
     await audit.append(
@@ -545,6 +570,134 @@ async def seed_demo(session: AsyncSession, *, today: date | None = None) -> Part
     )
     await session.commit()
     return partnership
+
+
+async def _history(session: AsyncSession, partnership_id: uuid.UUID, plan_id: uuid.UUID) -> None:
+    """The status changes behind today's picture, dated when they happened, so a summary `as_of` an earlier
+    month shows the plan as it stood then (actions start at their planned start, complete on `completed_on`)."""
+    actions = (await session.execute(select(Action).where(col(Action.plan_id) == plan_id).order_by(col(Action.ref)))).scalars().all()
+    moves: list[tuple[datetime, Action, dict[str, list[Any]]]] = []
+    for action in actions:
+        if action.status != "not_started" and action.planned_start_on is not None:
+            moves.append((_at(action.planned_start_on), action, {"status": ["not_started", "in_progress"]}))
+        if action.status == "completed" and action.completed_on is not None:
+            moves.append(
+                (
+                    _at(action.completed_on),
+                    action,
+                    {"status": ["in_progress", "completed"], "completed_on": [None, action.completed_on.isoformat()]},
+                )
+            )
+    for when, action, changes in sorted(moves, key=lambda m: (m[0], m[1].ref)):
+        await audit.append(
+            session, actor=SYSTEM, action="update", entity_type="action", entity_id=action.id, partnership_id=partnership_id,
+            changes=changes, occurred_at=when,
+        )  # fmt: skip
+
+
+async def _impact(
+    session: AsyncSession, pid: uuid.UUID, plan: Plan, concerns: dict[str, Concern], accepted: date, today: date, rng: random.Random
+) -> None:
+    """Dorset's contingency money, three measures, and EHC case events that feed the timeliness measure."""
+    for year, amount, purpose in FUNDING:
+        session.add(
+            FundingLine(
+                partnership_id=pid, plan_id=plan.id, financial_year=year, amount=Decimal(amount), purpose=purpose, kind="allocation"
+            )
+        )
+    for year, amount, purpose in SPEND:
+        session.add(
+            FundingLine(partnership_id=pid, plan_id=plan.id, financial_year=year, amount=Decimal(amount), purpose=purpose, kind="spend")
+        )
+    baseline = accepted - timedelta(days=30)
+    target = _months(accepted, 24)
+    timeliness = Measure(
+        partnership_id=pid, plan_id=plan.id, name="New EHC plans issued within 20 weeks",
+        definition="Final EHC plans issued in the month within 20 weeks of the request, exceptions included (SEN2 definition).",
+        unit="percent", direction="higher_is_better", baseline_value=11.0, baseline_on=baseline, target_value=90.0, target_on=target,
+        tolerance=5.0, source="ehcp_timeliness", trajectory=[{"on": _months(accepted, 12).isoformat(), "value": 70.0}],
+        created_at=_at(accepted),
+    )  # fmt: skip
+    confidence = Measure(
+        partnership_id=pid, plan_id=plan.id, name="Parents confident their child's needs are met (survey)",
+        definition="Share of parent carer forum survey respondents who agree or strongly agree.", unit="percent",
+        direction="higher_is_better", baseline_value=34.0, baseline_on=baseline, target_value=60.0, target_on=target, tolerance=3.0,
+        source="survey", frequency="quarterly", created_at=_at(accepted),
+    )  # fmt: skip
+    advice = Measure(
+        partnership_id=pid, plan_id=plan.id, name="Health advice for EHC assessments returned within 6 weeks",
+        definition="Advice requests to the community trust answered within 6 weeks.", unit="percent", direction="higher_is_better",
+        baseline_value=48.0, baseline_on=baseline, target_value=95.0, target_on=target, tolerance=4.0, source="audit",
+        created_at=_at(accepted),
+    )  # fmt: skip
+    session.add_all([timeliness, confidence, advice])
+    await session.flush()
+    session.add_all([
+        MeasureConcern(measure_id=timeliness.id, concern_id=concerns["W1"].id, plan_id=plan.id),
+        MeasureConcern(measure_id=confidence.id, concern_id=concerns["W3"].id, plan_id=plan.id),
+        MeasureConcern(measure_id=advice.id, concern_id=concerns["W2"].id, plan_id=plan.id),
+    ])  # fmt: skip
+    # The survey improves but lags its trajectory; the health advice audit is on track.
+    for quarter in range(1, 7):
+        end = _months(accepted, 3 * quarter) - timedelta(days=1)
+        if end >= today:
+            break
+        session.add(Observation(partnership_id=pid, measure_id=confidence.id, period_start_on=_months(accepted, 3 * quarter - 3),
+                                period_end_on=end, value=34.0 + 2.5 * quarter, numerator=None, denominator=None, created_at=_at(end + timedelta(days=10))))  # fmt: skip
+    for month in range(1, 19):
+        start, end = _months(accepted, month - 1), _months(accepted, month) - timedelta(days=1)
+        if end >= today:
+            break
+        share = min(97.0, 48.0 + 47.0 * month / 18 + rng.uniform(-2, 2))
+        session.add(Observation(partnership_id=pid, measure_id=advice.id, period_start_on=start, period_end_on=end, value=round(share, 1),
+                                numerator=round(share), denominator=100, created_at=_at(end + timedelta(days=7))))  # fmt: skip
+    await session.flush()
+    await ingest(
+        session,
+        actor=SYSTEM,
+        settings=get_settings(),
+        partnership_id=pid,
+        events=_case_events(accepted, today, rng),
+        refresh=False,
+        commit=False,
+    )
+    await refresh_timeliness_measures(
+        session, actor=SYSTEM, partnership_id=pid, today=today, recorded=lambda end: _at(min(today, end + timedelta(days=5)))
+    )
+
+
+def _case_events(accepted: date, today: date, rng: random.Random) -> list[CaseEventIn]:
+    """About 60 requests a month from a year before acceptance; the share of plans issued within 20 weeks climbs
+    from about one in nine towards the target, with a few exceptions, mediations and transfers-in."""
+    events: list[CaseEventIn] = []
+    start = _months(accepted, -12)
+    number = 0
+    day = start
+    while day < today - timedelta(days=1):
+        for _ in range(rng.randint(1, 3)):
+            number += 1
+            ref = f"WV-{day.year}-{number:05d}"
+            progress = max(0.0, min(1.0, (day - accepted).days / 540))
+            on_time = rng.random() < 0.11 + 0.75 * progress
+            days = rng.randint(95, 140) if on_time else rng.randint(141, 300)
+
+            def add(kind: str, on: date, ref: str = ref, **extra: Any) -> None:
+                if on < today:
+                    events.append(CaseEventIn(event_id=f"{ref}-{kind}", case_ref=ref, type=kind, occurred_on=on, **extra))
+
+            add("request_received", day)
+            if rng.random() < 0.2:
+                add("request_decision", day + timedelta(days=rng.randint(30, 42)), outcome="not_assess")
+                continue
+            add("request_decision", day + timedelta(days=rng.randint(30, 42)), outcome="assess")
+            if rng.random() < 0.06:
+                add("exception", day + timedelta(days=50), reason=rng.choice("abcd"))
+            if rng.random() < 0.03:
+                add("mediation", day + timedelta(days=60))
+            add("draft_issued", day + timedelta(days=days - 20))
+            add("final_issued", day + timedelta(days=days))
+        day += timedelta(days=1)
+    return events
 
 
 def _plot_course(action: Action, rng: random.Random, today: date) -> None:
