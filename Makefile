@@ -51,10 +51,11 @@ migration: install
 	  status=$$?; rm -rf $$scratch; exit $$status
 
 ## Benchmarks (need PostgreSQL; reads also need wrk): reads beside a raw Starlette + asyncpg baseline,
-## and a 10,000-row HR sync beside a per-row ORM loop.
+## a 10,000-row HR sync beside a per-row ORM loop, and 200,000 EHCP case events with the timeliness report.
 bench: install
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.sync
+	$(BIN)/python -m bench.cases
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis wsoa.db wsoa.db-wal wsoa.db-shm
