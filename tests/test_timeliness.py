@@ -297,7 +297,17 @@ async def test_the_report_follows_the_rules_in_any_arrival_order(
 
 
 @pytest.mark.parametrize(
-    "params", [{"from": "2025-02-01", "to": "2025-01-01"}, {"granularity": "week"}, {"since": "2025-01-01"}, {"from": "x"}]
+    "params",
+    [
+        {"from": "2025-02-01", "to": "2025-01-01"},
+        {"granularity": "week"},
+        {"since": "2025-01-01"},
+        {"from": "x"},
+        {"to": "9999-12-31"},  # the calendar ends before its last period would
+        {"to": "0001-01-05"},
+        {"from": "3000-01-01"},
+        {"from": "1901-01-01"},  # only `from`: more than 30 years before today
+    ],
 )
 async def test_bad_report_parameters_are_422(client: httpx.AsyncClient, params: dict[str, str]) -> None:
     partnership = await make_partnership(client)

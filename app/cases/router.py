@@ -2,22 +2,23 @@
 
 import uuid
 from datetime import date
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
 from app.cases import timeliness
 from app.cases.schemas import EVENTS_EXAMPLE, MAX_EVENTS, CaseEventBatch, IngestResult, TimelinessReport
-from app.cases.service import ingest, partnership_today
+from app.cases.service import ingest
 from app.core.auth import Actor, resolve_partnership
 from app.core.db import DatabaseDep, SessionDep
-from app.core.errors import NotFound, problems
+from app.core.errors import FieldError, NotFound, Unprocessable, problems
 from app.core.http import json_response
 from app.core.permissions import READERS, allow, documented, roles_text
 from app.core.routing import API_PREFIX, JsonBody, ok
 from app.models.enums import Role
+from app.partnerships.service import local
 
 router = APIRouter(prefix=API_PREFIX)
 CASE_WRITERS = frozenset({Role.admin, Role.case_integration})
@@ -47,21 +48,20 @@ async def post_case_events(
     return json_response(result.model_dump())
 
 
+EARLIEST, LATEST = date(1900, 1, 1), date(2999, 12, 31)
+MAX_SPAN_DAYS = 366 * 30
+
+
 class TimelinessQuery(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=False)
 
-    from_on: date | None = Field(None, alias="from", description="First day (default: the first day of the month 11 months before `to`).")
-    to: date | None = Field(None, description="Last day, and the date of the backlog (default: the partnership's today).")
+    from_on: date | None = Field(
+        None, alias="from", ge=EARLIEST, le=LATEST, description="First day (default: the first day of the month 11 months before `to`)."
+    )
+    to: date | None = Field(
+        None, ge=EARLIEST, le=LATEST, description="Last day, and the date of the backlog (default: the partnership's today)."
+    )
     granularity: Literal["month", "quarter", "year"] = "month"
-
-    @model_validator(mode="after")
-    def _check(self) -> Self:
-        if self.from_on is not None and self.to is not None:
-            if self.from_on > self.to:
-                raise ValueError("from must not be after to")
-            if (self.to - self.from_on).days > 366 * 30:
-                raise ValueError("at most 30 years at a time")
-        return self
 
 
 @router.get(
@@ -83,17 +83,19 @@ class TimelinessQuery(BaseModel):
 async def get_timeliness(
     id: uuid.UUID,
     query: Annotated[TimelinessQuery, Query()],
-    session: SessionDep,
     db: DatabaseDep,
     actor: Annotated[Actor, Depends(allow(TIMELINESS_READERS))],
 ) -> Response:
-    today = await partnership_today(session, id) if actor.sees(id) else None
-    if today is None:
+    async with db.read_session() as session:
+        area = await local(session, id) if actor.sees(id) else None
+    if area is None:
         raise NotFound(f"No partnership with id {id}.")
-    end = query.to or today
+    end = query.to or area.today
     start = query.from_on or default_start(end)
     if start > end:
-        start = end.replace(day=1)
+        raise Unprocessable("from must not be after to.", errors=[FieldError(pointer="/from", message="after to")])
+    if (end - start).days > MAX_SPAN_DAYS:
+        raise Unprocessable("At most 30 years at a time.", errors=[FieldError(pointer="/from", message="range too long")])
     async with db.read() as reads:
         found: dict[str, Any] = await timeliness.report(reads, partnership_id=id, start=start, end=end, granularity=query.granularity)
     return json_response(found)

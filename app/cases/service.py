@@ -24,9 +24,9 @@ from app.core.auth import Actor
 from app.core.config import Settings
 from app.core.errors import Conflict, FieldError, Unprocessable
 from app.core.reads import SqlAlchemyReads
-from app.models import CaseEvent, Measure, Observation, Partnership, utcnow
+from app.models import CaseEvent, Measure, Observation, utcnow
 from app.models.enums import MeasureSource
-from app.plans.reads import today_in
+from app.partnerships.service import local
 
 # pg_advisory_xact_lock(key1, key2) for case-event writes of one partnership ("case" + hash of the id).
 CASES_LOCK = 0x63617365
@@ -36,12 +36,6 @@ LOOKUP_CHUNK = 5_000
 
 class EventConflict(Conflict):
     type, title = "/problems/event-conflict", "Event id already used for a different event"
-
-
-async def partnership_today(session: AsyncSession, partnership_id: uuid.UUID) -> date | None:
-    """The partnership's local date, or None when there is no such partnership."""
-    zone = (await session.execute(select(col(Partnership.timezone)).where(col(Partnership.id) == partnership_id))).scalar_one_or_none()
-    return None if zone is None else today_in(zone)
 
 
 async def ingest(
@@ -54,9 +48,10 @@ async def ingest(
     refresh: bool = True,
     commit: bool = True,
 ) -> IngestResult:
-    today = await partnership_today(session, partnership_id)
-    if today is None:
+    area = await local(session, partnership_id)
+    if area is None:
         raise Unprocessable("No such partnership.", errors=[FieldError(pointer="/partnership_id", message="unknown partnership")])
+    today = area.today
     future = [
         FieldError(pointer=f"/events/{i}/occurred_on", message="is after today") for i, e in enumerate(events) if e.occurred_on > today
     ]

@@ -9,7 +9,7 @@ from sqlmodel import col
 from app.core.resources import Reader, Row, link_ids
 from app.measures.trajectory import as_date, assess
 from app.models import Measure, Observation, Partnership
-from app.plans.reads import today_in
+from app.partnerships.service import today_in
 
 
 def _latest(column: Any, label: str) -> Any:

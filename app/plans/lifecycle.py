@@ -14,7 +14,6 @@ concern's `verbatim_text` (the report's words) cannot change once the plan has b
 """
 
 import uuid
-from datetime import date
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,9 +24,9 @@ from app.core import changes as feed
 from app.core.auth import Actor
 from app.core.errors import Conflict, FieldError, Unprocessable
 from app.core.resources import Row, Rules
-from app.models import Action, ActionConcern, ActionReprogramme, Concern, Partnership, Plan, utcnow
+from app.models import Action, ActionConcern, ActionReprogramme, Concern, Plan, utcnow
 from app.models.enums import PlanStatus
-from app.plans.reads import today_in
+from app.partnerships.service import local
 
 S = PlanStatus
 TRANSITIONS: dict[PlanStatus, frozenset[PlanStatus]] = {
@@ -61,12 +60,6 @@ class FrozenField(Conflict):
 
 async def _plan_status(session: AsyncSession, plan_id: uuid.UUID) -> PlanStatus:
     return PlanStatus((await session.execute(select(col(Plan.status)).where(col(Plan.id) == plan_id))).scalar_one())
-
-
-async def _today(session: AsyncSession, partnership_id: uuid.UUID) -> date:
-    zone = (await session.execute(select(col(Partnership.timezone)).where(col(Partnership.id) == partnership_id))).scalar_one()
-    today: date = today_in(zone)
-    return today
 
 
 async def _check_ready(session: AsyncSession, plan_id: uuid.UUID) -> None:
@@ -140,7 +133,9 @@ class PlanRules(Rules):
         if new is S.submitted:
             await _check_ready(session, current["id"])
             if current.get("submitted_on") is None and changes.get("submitted_on") is None:
-                changes["submitted_on"] = await _today(session, current["partnership_id"])
+                settings = await local(session, current["partnership_id"])
+                assert settings is not None  # the plan's partnership exists
+                changes["submitted_on"] = settings.today
         if new is S.accepted:
             if changes.get("accepted_on", current.get("accepted_on")) is None:
                 raise Unprocessable(

@@ -4,9 +4,7 @@ Statement 1 selects the page of actions with their owner, partnership time zone,
 RAG and linked ids (aggregated in SQL); statement 2 fetches the milestones of the whole page.
 """
 
-from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Select, Uuid, and_, any_, bindparam, false, not_, or_, select
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -17,13 +15,9 @@ from app.core.config import get_settings
 from app.core.reads import Reads, ids_of
 from app.core.resources import Reader, Row, link_ids
 from app.models import Action, Inspection, Milestone, Partnership, Person, Plan, ProgressUpdate
+from app.partnerships.service import today_in
 from app.plans.calendar import submission_due_on
 from app.plans.rag import NEVER_OVERDUE, derive
-
-
-def today_in(zone: str) -> Any:
-    return datetime.now(ZoneInfo(zone)).date()
-
 
 _MILESTONES = select(
     col(Milestone.id), col(Milestone.action_id), col(Milestone.title), col(Milestone.due_on), col(Milestone.status), col(Milestone.met_on)

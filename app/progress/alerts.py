@@ -14,7 +14,7 @@
 """
 
 import uuid
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -24,6 +24,7 @@ from sqlmodel import col
 
 from app.models import Action, Evidence, Milestone, Person, ProgressUpdate
 from app.models.enums import ActionStatus, AlertKind, MilestoneStatus, ReviewStatus, Severity
+from app.partnerships.service import Local
 from app.progress.state import PlanState, Row
 from app.progress.summary import OPEN, action_health, measure_rows
 
@@ -63,12 +64,11 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=ZoneInfo("UTC"))
 
 
-async def plan_alerts(
-    session: AsyncSession, *, plan_id: uuid.UUID, state: PlanState, today: date, zone: str, stale_after_days: int, red_after_days: int
-) -> list[Row]:
+async def plan_alerts(session: AsyncSession, *, plan_id: uuid.UUID, state: PlanState, area: Local) -> list[Row]:
     facts = await _facts(session, plan_id)
     found: list[Row] = []
-    start_of_today = datetime.combine(today, time(0), tzinfo=ZoneInfo(zone))
+    today, stale_after_days, red_after_days = area.today, area.stale_after_days, area.red_after_days
+    start_of_today = datetime.combine(today, time(0), tzinfo=ZoneInfo(area.timezone))
     for action in sorted(state.rows("action"), key=lambda a: (a["ref"], a["id"])):
         health = action_health(action, today, red_after_days)
         fact = facts.get(action["id"], {})
@@ -134,8 +134,3 @@ async def plan_alerts(
             found.append(_alert(AlertKind.measure_behind, severity, detail, measure_id=measure["id"]))
     found.sort(key=lambda a: (RANK[Severity(a["severity"])], a["kind"], a["ref"] or "", a["detail"]))
     return found
-
-
-def cutoff_of(day: date, zone: str) -> datetime:
-    """The last moment of `day` in the partnership's time zone."""
-    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=ZoneInfo(zone)) - timedelta(microseconds=1)

@@ -2,43 +2,42 @@
 
 import uuid
 from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import date
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Literal, Self
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
 from starlette.responses import Response
 
 from app.cases.timeliness import periods
 from app.core.auth import Actor
-from app.core.db import DatabaseDep
+from app.core.db import Database, DatabaseDep
 from app.core.errors import FieldError, Unprocessable, problems
 from app.core.http import json_response
 from app.core.permissions import READERS, allow, documented, roles_text
 from app.core.routing import API_PREFIX, ok, read_one
-from app.models import Partnership
+from app.partnerships.service import Local, local
 from app.plans import resources as r
-from app.plans.reads import today_in
 from app.progress import schemas as s
-from app.progress.alerts import cutoff_of, plan_alerts
-from app.progress.state import current_state, states_at
+from app.progress.alerts import plan_alerts
+from app.progress.state import Row, current_state, cutoff_of, states_at
 from app.progress.summary import summarise
 
 router = APIRouter(prefix=API_PREFIX)
 Reader = Annotated[Actor, Depends(allow(READERS))]
 
 
-async def _settings(session: AsyncSession, partnership_id: Any) -> Any:
-    return (
-        await session.execute(
-            select(col(Partnership.timezone), col(Partnership.stale_after_days), col(Partnership.red_after_days)).where(
-                col(Partnership.id) == partnership_id
-            )
-        )
-    ).one()
+@asynccontextmanager
+async def plan_report(db: Database, actor: Actor, plan_id: uuid.UUID) -> AsyncIterator[tuple[Row, Local, AsyncSession]]:
+    """The visible plan (404 otherwise), its partnership's clock and thresholds, and a read-only session."""
+    plan = await read_one(db, actor, r.plans, plan_id)
+    async with db.read_session() as session:
+        area = await local(session, plan["partnership_id"])
+        assert area is not None  # the plan's partnership exists
+        yield plan, area, session
 
 
 class SummaryQuery(BaseModel):
@@ -60,18 +59,16 @@ class SummaryQuery(BaseModel):
     openapi_extra=documented(READERS),
 )
 async def get_summary(id: uuid.UUID, query: Annotated[SummaryQuery, Query()], db: DatabaseDep, actor: Reader) -> Response:
-    plan = await read_one(db, actor, r.plans, id)
-    async with db.read_session() as session:
-        zone, _stale, red = await _settings(session, plan["partnership_id"])
-        today = today_in(zone)
-        as_of = query.as_of or today
-        if as_of > today:
+    async with plan_report(db, actor, id) as (plan, area, session):
+        as_of = query.as_of or area.today
+        if as_of > area.today:
             raise Unprocessable("The future has not been recorded yet.", errors=[FieldError(pointer="/as_of", message="after today")])
-        if as_of == today:
+        if as_of == area.today:
             state = await current_state(session, id)
         else:
-            [(_, state)] = await states_at(session, plan_id=id, partnership_id=plan["partnership_id"], cutoffs=[cutoff_of(as_of, zone)])
-    return json_response(summarise(state, plan_id=str(id), as_of=as_of, red_after_days=red))
+            cutoff = cutoff_of(as_of, area.timezone)
+            [(_, state)] = await states_at(session, plan_id=id, partnership_id=plan["partnership_id"], cutoffs=[cutoff])
+    return json_response(summarise(state, plan_id=str(id), as_of=as_of, red_after_days=area.red_after_days))
 
 
 class HistoryQuery(BaseModel):
@@ -100,20 +97,18 @@ class HistoryQuery(BaseModel):
     openapi_extra=documented(READERS),
 )
 async def get_history(id: uuid.UUID, query: Annotated[HistoryQuery, Query()], db: DatabaseDep, actor: Reader) -> Response:
-    plan = await read_one(db, actor, r.plans, id)
-    async with db.read_session() as session:
-        zone, _stale, red = await _settings(session, plan["partnership_id"])
-        today = today_in(zone)
-        end = min(query.to or today, today)
+    async with plan_report(db, actor, id) as (plan, area, session):
+        end = min(query.to or area.today, area.today)
         if query.from_on > end:
             raise Unprocessable("from is after today.", errors=[FieldError(pointer="/from", message="after today")])
         days = [e for _, e in periods(query.from_on, end, query.granularity)]
         if len(days) > 120:
             raise Unprocessable("At most 120 points per request.", errors=[FieldError(pointer="/from", message="range too long")])
-        found = await states_at(session, plan_id=id, partnership_id=plan["partnership_id"], cutoffs=[cutoff_of(d, zone) for d in days])
+        cutoffs = [cutoff_of(d, area.timezone) for d in days]
+        found = await states_at(session, plan_id=id, partnership_id=plan["partnership_id"], cutoffs=cutoffs)
     points = []
     for day, (_, state) in zip(sorted(days, reverse=True), found, strict=True):
-        summary = summarise(state, plan_id=str(id), as_of=day, red_after_days=red)
+        summary = summarise(state, plan_id=str(id), as_of=day, red_after_days=area.red_after_days)
         points.append(
             {
                 "as_of": day,
@@ -141,18 +136,14 @@ async def get_history(id: uuid.UUID, query: Annotated[HistoryQuery, Query()], db
     openapi_extra=documented(READERS),
 )
 async def get_alerts(id: uuid.UUID, db: DatabaseDep, actor: Reader) -> Response:
-    plan = await read_one(db, actor, r.plans, id)
-    async with db.read_session() as session:
-        zone, stale, red = await _settings(session, plan["partnership_id"])
-        today = today_in(zone)
-        state = await current_state(session, id)
-        items = await plan_alerts(session, plan_id=id, state=state, today=today, zone=zone, stale_after_days=stale, red_after_days=red)
+    async with plan_report(db, actor, id) as (_, area, session):
+        items = await plan_alerts(session, plan_id=id, state=await current_state(session, id), area=area)
     counts = Counter(a["kind"] for a in items)
     return json_response(
         {
             "plan_id": id,
-            "as_of": today,
-            "thresholds": {"stale_after_days": stale, "red_after_days": red},
+            "as_of": area.today,
+            "thresholds": {"stale_after_days": area.stale_after_days, "red_after_days": area.red_after_days},
             "counts": dict(sorted(counts.items())),
             "items": items,
         }

@@ -11,9 +11,10 @@ corrected.
 import copy
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -153,3 +154,8 @@ async def states_at(
             upcoming = next(pending, None)
         found.append((cutoff, _belongs(copy.deepcopy(state), str(plan_id), cutoff)))
     return found
+
+
+def cutoff_of(day: date, zone: str) -> datetime:
+    """The last moment of `day` in the partnership's time zone."""
+    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=ZoneInfo(zone)) - timedelta(microseconds=1)
