@@ -163,53 +163,34 @@ async def refresh_timeliness_measures(
                 "denominator": period["plans_issued"],
                 "provisional": first == current,
             }
-    changed = 0
+    stored: dict[tuple[uuid.UUID, date], Observation] = {
+        (o.measure_id, o.period_start_on): o
+        for o in (await session.execute(select(Observation).where(col(Observation.measure_id).in_([m.id for m in measures])))).scalars()
+    }
+    noted: list[feed.Changed] = []
+    entries: list[audit.Entry] = []
     for measure in measures:
-        held = {
-            o.period_start_on: o
-            for o in (await session.execute(select(Observation).where(col(Observation.measure_id) == measure.id))).scalars()
-        }
         for first, wanted in months.items():
             if first < _month_start(measure.baseline_on):
                 continue
             when = recorded(wanted["period_end_on"]) if recorded is not None else None
-            changed += await _write(session, actor, partnership_id, measure.plan_id, measure.id, held.get(first), wanted, when)
-    return changed
-
-
-async def _write(
-    session: AsyncSession,
-    actor: Actor,
-    partnership_id: uuid.UUID,
-    plan_id: uuid.UUID,
-    measure_id: uuid.UUID,
-    existing: Observation | None,
-    wanted: dict[str, Any],
-    when: datetime | None = None,
-) -> int:
-    if existing is None:
-        row = Observation(partnership_id=partnership_id, measure_id=measure_id, **wanted, created_at=when or utcnow())
-        session.add(row)
+            existing = stored.get((measure.id, first))
+            if existing is None:
+                row = Observation(partnership_id=partnership_id, measure_id=measure.id, **wanted, created_at=when or utcnow())
+                session.add(row)
+                action, version, diff = "create", 1, {k: [None, v] for k, v in wanted.items()}
+            else:
+                diff = audit.diff({k: getattr(existing, k) for k in wanted}, wanted)
+                if not diff:
+                    continue
+                row, action, version = existing, "update", existing.version + 1
+                await session.execute(
+                    update(Observation).where(col(Observation.id) == row.id).values(**wanted, version=version, updated_at=utcnow())
+                )
+            noted.append(feed.Changed("observation", row.id, action, version, partnership_id, measure.plan_id))
+            entries.append(audit.Entry(action, "observation", row.id, partnership_id, diff, when))
+    if entries:
         await session.flush()
-        entity_id, action, version, diff = row.id, "create", 1, {k: [None, audit.jsonable(v)] for k, v in wanted.items()}
-    else:
-        diff = audit.diff({k: getattr(existing, k) for k in wanted}, wanted)
-        if not diff:
-            return 0
-        version = existing.version + 1
-        await session.execute(
-            update(Observation).where(col(Observation.id) == existing.id).values(**wanted, version=version, updated_at=utcnow())
-        )
-        entity_id, action = existing.id, "update"
-    await feed.record(session, [feed.Changed("observation", entity_id, action, version, partnership_id, plan_id)])
-    await audit.append(
-        session,
-        actor=actor,
-        action=action,
-        entity_type="observation",
-        entity_id=entity_id,
-        partnership_id=partnership_id,
-        changes=diff,
-        occurred_at=when,
-    )
-    return 1
+        await feed.record(session, noted)
+        await audit.append_many(session, actor=actor, entries=entries)
+    return len(entries)

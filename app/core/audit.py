@@ -9,6 +9,7 @@ event, so no two writers can interleave between reading the chain's head and com
 
 import hashlib
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import Enum
@@ -78,6 +79,47 @@ async def lock_chain(session: AsyncSession) -> None:
         await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK})
 
 
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One write to record: `changes` is `{field: [old, new]}`."""
+
+    action: str
+    entity_type: str
+    entity_id: uuid.UUID
+    partnership_id: uuid.UUID | None
+    changes: dict[str, list[Any]]
+    occurred_at: datetime | None = None  # only loaders of history recorded elsewhere (the demo data) give it
+
+
+async def append_many(session: AsyncSession, *, actor: Actor, entries: list[Entry]) -> list[AuditEvent]:
+    """Append events to the chain in order, reading its head once; call it last, just before the commit."""
+    await lock_chain(session)
+    head = (await session.execute(select(col(AuditEvent.seq), col(AuditEvent.hash)).order_by(col(AuditEvent.seq).desc()).limit(1))).first()
+    seq, prev_hash = (head[0], head[1]) if head else (0, GENESIS)
+    rows = []
+    for entry in entries:
+        seq += 1
+        event: dict[str, Any] = {
+            "seq": seq,
+            "occurred_at": entry.occurred_at or utcnow(),
+            "actor_type": actor.actor_type,
+            "actor_id": actor.actor_id,
+            "person_id": actor.person_id,
+            "request_id": request_id.get(),
+            "action": entry.action,
+            "entity_type": entry.entity_type,
+            "entity_id": entry.entity_id,
+            "partnership_id": entry.partnership_id,
+            "changes": jsonable(entry.changes),
+            "prev_hash": prev_hash,
+        }
+        prev_hash = event_hash(event)
+        rows.append(AuditEvent(**event, hash=prev_hash))
+    session.add_all(rows)
+    await session.flush()
+    return rows
+
+
 async def append(
     session: AsyncSession,
     *,
@@ -87,27 +129,7 @@ async def append(
     entity_id: uuid.UUID,
     partnership_id: uuid.UUID | None,
     changes: dict[str, list[Any]],
-    occurred_at: datetime | None = None,
 ) -> AuditEvent:
-    """Append an event to the chain; call it last, just before the transaction commits. `occurred_at` is
-    only ever given by loaders of history recorded elsewhere (the demo data)."""
-    await lock_chain(session)
-    head = (await session.execute(select(col(AuditEvent.seq), col(AuditEvent.hash)).order_by(col(AuditEvent.seq).desc()).limit(1))).first()
-    event: dict[str, Any] = {
-        "seq": head[0] + 1 if head else 1,
-        "occurred_at": occurred_at or utcnow(),
-        "actor_type": actor.actor_type,
-        "actor_id": actor.actor_id,
-        "person_id": actor.person_id,
-        "request_id": request_id.get(),
-        "action": action,
-        "entity_type": entity_type,
-        "entity_id": entity_id,
-        "partnership_id": partnership_id,
-        "changes": jsonable(changes),
-        "prev_hash": head[1] if head else GENESIS,
-    }
-    row = AuditEvent(**event, hash=event_hash(event))
-    session.add(row)
-    await session.flush()
-    return row
+    """Append one event to the chain; call it last, just before the transaction commits."""
+    entry = Entry(action, entity_type, entity_id, partnership_id, changes)
+    return (await append_many(session, actor=actor, entries=[entry]))[0]

@@ -588,11 +588,11 @@ async def _history(session: AsyncSession, partnership_id: uuid.UUID, plan_id: uu
                     {"status": ["in_progress", "completed"], "completed_on": [None, action.completed_on.isoformat()]},
                 )
             )
-    for when, action, changes in sorted(moves, key=lambda m: (m[0], m[1].ref)):
-        await audit.append(
-            session, actor=SYSTEM, action="update", entity_type="action", entity_id=action.id, partnership_id=partnership_id,
-            changes=changes, occurred_at=when,
-        )  # fmt: skip
+    entries = [
+        audit.Entry("update", "action", action.id, partnership_id, changes, when)
+        for when, action, changes in sorted(moves, key=lambda m: (m[0], m[1].ref))
+    ]
+    await audit.append_many(session, actor=SYSTEM, entries=entries)
 
 
 async def _impact(

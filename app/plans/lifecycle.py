@@ -100,16 +100,11 @@ async def _freeze_baselines(session: AsyncSession, actor: Actor, plan: Row) -> N
         .values(baseline_due_on=col(Action.due_on), version=col(Action.version) + 1, updated_at=utcnow())
     )
     await feed.record(session, [feed.Changed("action", r.id, "update", r.version + 1, plan["partnership_id"], plan["id"]) for r in rows])
-    for r in rows:
-        await audit.append(
-            session,
-            actor=actor,
-            action="update",
-            entity_type="action",
-            entity_id=r.id,
-            partnership_id=plan["partnership_id"],
-            changes={"baseline_due_on": [None, audit.jsonable(r.due_on)]},
-        )
+    await audit.append_many(
+        session,
+        actor=actor,
+        entries=[audit.Entry("update", "action", r.id, plan["partnership_id"], {"baseline_due_on": [None, r.due_on]}) for r in rows],
+    )
 
 
 class PlanRules(Rules):
