@@ -180,3 +180,13 @@ async def test_funding_lines_keep_exact_money(client: httpx.AsyncClient) -> None
         "action_id": action["id"],
     }
     assert assert_problem(await client.post("/api/v1/funding-lines", json=wrong), 422)["errors"][0]["pointer"] == "/action_id"
+
+
+async def test_a_measure_keeps_its_source_once_observed(client: httpx.AsyncClient) -> None:
+    plan, concern = await _plan(client)
+    measure = await post(client, "measures", _measure(plan, concern))
+    assert (await patch(client, f"measures/{measure['id']}", {"source": "survey"})).status_code == 200
+    body = {"measure_id": measure["id"], "period_start_on": "2026-02-01", "period_end_on": "2026-02-28", "value": 50.0}
+    await post(client, "observations", body)
+    refused = await patch(client, f"measures/{measure['id']}", {"source": "ehcp_timeliness"})
+    assert assert_problem(refused, 409)["errors"][0]["pointer"] == "/source"

@@ -27,7 +27,7 @@ from typing import Any, Literal
 from sqlalchemy import ColumnElement, Date, Integer, and_, bindparam, case, cast, func, literal, or_, select
 from sqlmodel import col
 
-from app.core.reads import Reads
+from app.core.reads import Reads, as_date
 from app.models import CaseEvent
 from app.models.enums import CaseEventType
 
@@ -184,10 +184,6 @@ class Tally:
             "over_52_weeks": self.band_52,
             "avg_weeks": weeks(self.total_days, self.issued),
         }
-
-
-def as_date(value: Any) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 
 async def report(reads: Reads, *, partnership_id: uuid.UUID, start: date, end: date, granularity: Granularity) -> dict[str, Any]:

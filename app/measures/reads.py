@@ -6,8 +6,9 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlmodel import col
 
+from app.core.reads import as_date
 from app.core.resources import Reader, Row, link_ids
-from app.measures.trajectory import as_date, assess
+from app.measures.trajectory import assess
 from app.models import Measure, Observation, Partnership
 from app.partnerships.service import today_in
 

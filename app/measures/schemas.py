@@ -66,6 +66,8 @@ class MeasureCreate(Body):
             values = [self.baseline_value, self.target_value, *(p.value for p in self.trajectory)]
             if any(not 0 <= v <= 100 for v in values):
                 raise ValueError("percentages must be between 0 and 100")
+        if self.source == MeasureSource.ehcp_timeliness and self.unit != MeasureUnit.percent:
+            raise ValueError("an ehcp_timeliness measure is a percentage (unit: percent)")
         if len(set(self.concern_ids)) != len(self.concern_ids):
             raise ValueError("concern_ids must not repeat an id")
         return self

@@ -9,7 +9,7 @@ from sqlmodel import col
 from app.core.auth import Actor
 from app.core.errors import Conflict, FieldError, Unprocessable
 from app.core.resources import Row, Rules
-from app.models import Action, Measure
+from app.models import Action, Measure, Observation
 from app.models.enums import MeasureSource, MeasureUnit
 
 
@@ -34,7 +34,7 @@ class ObservationRules(Rules):
 
     async def _check(self, session: AsyncSession, actor: Actor, measure_id: uuid.UUID, values: Row) -> None:
         measure = await _measure(session, measure_id)
-        if measure["source"] == MeasureSource.ehcp_timeliness and actor.actor_type != "system":
+        if measure["source"] == MeasureSource.ehcp_timeliness:
             raise ComputedMeasure("This measure is computed from the EHCP case events each month; its observations cannot be written.")
         if "value" in values:
             _check_value(measure, values)
@@ -50,19 +50,16 @@ class ObservationRules(Rules):
 
 
 class MeasureRules(Rules):
-    """A computed measure's unit is a percentage; its source cannot change once observations exist."""
-
-    async def before_create(self, session: AsyncSession, actor: Actor, values: Row, parent: Row | None) -> None:
-        if values["source"] == MeasureSource.ehcp_timeliness and values["unit"] != MeasureUnit.percent:
-            raise Unprocessable(
-                "EHCP timeliness is a percentage.", errors=[FieldError(pointer="/unit", message="must be percent for ehcp_timeliness")]
-            )
+    """A measure's source cannot change once it has observations: computed and hand-written figures never mix."""
 
     async def before_update(self, session: AsyncSession, actor: Actor, current: Row, changes: Row, notes: Row) -> None:
-        merged = {**current, **changes}
-        if merged["source"] == MeasureSource.ehcp_timeliness and merged["unit"] != MeasureUnit.percent:
-            raise Unprocessable(
-                "EHCP timeliness is a percentage.", errors=[FieldError(pointer="/unit", message="must be percent for ehcp_timeliness")]
+        if "source" not in changes:
+            return
+        observed = await session.execute(select(col(Observation.id)).where(col(Observation.measure_id) == current["id"]).limit(1))
+        if observed.first() is not None:
+            raise Conflict(
+                "The measure already has observations; create a new measure for another source.",
+                errors=[FieldError(pointer="/source", message="fixed once observations exist")],
             )
 
 

@@ -18,6 +18,7 @@ from datetime import date, timedelta
 from itertools import pairwise
 from typing import Any
 
+from app.core.reads import as_date
 from app.models.enums import Direction, Frequency, MeasureStatus
 
 PERIOD_DAYS = {Frequency.weekly: 7, Frequency.monthly: 31, Frequency.quarterly: 92, Frequency.annual: 366}
@@ -36,10 +37,6 @@ def points(measure: dict[str, Any]) -> list[tuple[date, float]]:
         *inner,
         (as_date(measure["target_on"]), float(measure["target_value"])),
     ]
-
-
-def as_date(value: Any) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(value)
 
 
 def expected(measure: dict[str, Any], on: date) -> float:

@@ -158,6 +158,8 @@ async def on_action_create(session: AsyncSession, values: Row) -> None:
 async def on_action_update(session: AsyncSession, actor: Actor, current: Row, changes: Row, notes: Row) -> None:
     """After acceptance the baseline is fixed and every move of `due_on` is a recorded reprogramme."""
     reason = notes.get("reprogramme_reason")
+    if reason is None and not changes.keys() & {"due_on", "baseline_due_on"}:
+        return  # nothing the lifecycle guards
     if await _plan_status(session, current["plan_id"]) not in ACCEPTED:
         if reason is not None:
             raise Unprocessable(

@@ -6,6 +6,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from app.measures.reads import money
 from app.measures.trajectory import assess
 from app.models.enums import ActionStatus, MeasureStatus, Rag
 from app.plans.rag import derive
@@ -74,10 +75,6 @@ def measure_rows(state: PlanState, today: date) -> list[Row]:
             }
         )
     return found
-
-
-def money(value: Decimal) -> str:
-    return f"{value:.2f}"
 
 
 def funding(state: PlanState) -> dict[str, Any]:
