@@ -125,7 +125,8 @@ async def test_before_acceptance_due_dates_move_freely_and_a_reason_is_refused(c
     url = f"actions/{action['id']}"
     assert (await patch(client, url, {"due_on": "2027-05-31"})).status_code == 200
     assert_problem(await patch(client, url, {"due_on": "2027-06-30", "reprogramme_reason": "x"}), 422)
-    assert (await client.get(f"/api/v1/{url}/reprogrammes")).json() == {"items": []}
+    assert (await client.get(f"/api/v1/{url}/reprogrammes")).json() == {"items": [], "next_cursor": None}
+    assert_problem(await client.get(f"/api/v1/{url}/reprogrammes", params={"since": "2026-01-01"}), 422)
 
 
 async def test_verbatim_text_is_immutable_once_submitted(client: httpx.AsyncClient) -> None:

@@ -3,7 +3,7 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy import bindparam, select
 from sqlmodel import col
 from starlette.responses import Response
@@ -68,11 +68,13 @@ async def create_action_progress(
     responses={200: ok(s.ReprogrammePage, "The action's reprogrammes."), **problems(404)},
     openapi_extra=documented(READERS),
 )
-async def list_reprogrammes(id: uuid.UUID, db: DatabaseDep, actor: Annotated[Actor, Depends(allow(READERS))]) -> Response:
+async def list_reprogrammes(
+    id: uuid.UUID, _: Annotated[s.ReprogrammeQuery, Query()], db: DatabaseDep, actor: Annotated[Actor, Depends(allow(READERS))]
+) -> Response:
     await read_one(db, actor, r.actions, id)  # 404 for an unknown or invisible action
     async with db.read() as reads:
         rows = await reads.rows(REPROGRAMMES, {"action_id": id}, cache_key="reprogrammes")
-    return json_response({"items": rows})
+    return json_response({"items": rows, "next_cursor": None})
 
 
 REPROGRAMMES = (

@@ -385,6 +385,11 @@ class ReprogrammeRead(Body):
 
 class ReprogrammePage(Body):
     items: list[ReprogrammeRead]
+    next_cursor: str | None = Field(None, description="Always null: an action's reprogrammes come in one page.")
+
+
+class ReprogrammeQuery(Body):
+    """No parameters; unknown ones are rejected like any list's."""
 
 
 class ActionQuery(ListQuery):

@@ -105,21 +105,16 @@ def _undo(state: PlanState, event: Row) -> None:
 def _belongs(state: PlanState, plan_id: str, cutoff: datetime) -> PlanState:
     """Only rows of this plan, and none created after the cutoff."""
 
-    def keep(row: Row) -> bool:
+    def exists(row: Row) -> bool:
         created = row.get("created_at")
         return created is None or created <= cutoff
 
-    measures = {k: r for k, r in state.tables["measure"].items() if r.get("plan_id") == plan_id and keep(r)}
-    return PlanState(
-        {
-            "plan": {k: r for k, r in state.tables["plan"].items() if k == plan_id and keep(r)},
-            "concern": {k: r for k, r in state.tables["concern"].items() if r.get("plan_id") == plan_id and keep(r)},
-            "action": {k: r for k, r in state.tables["action"].items() if r.get("plan_id") == plan_id and keep(r)},
-            "measure": measures,
-            "observation": {k: r for k, r in state.tables["observation"].items() if r.get("measure_id") in measures and keep(r)},
-            "funding_line": {k: r for k, r in state.tables["funding_line"].items() if r.get("plan_id") == plan_id and keep(r)},
-        }
-    )
+    kept = {kind: {k: r for k, r in rows.items() if exists(r)} for kind, rows in state.tables.items()}
+    kept["plan"] = {k: r for k, r in kept["plan"].items() if k == plan_id}
+    for kind in ("concern", "action", "measure", "funding_line"):
+        kept[kind] = {k: r for k, r in kept[kind].items() if r.get("plan_id") == plan_id}
+    kept["observation"] = {k: r for k, r in kept["observation"].items() if r.get("measure_id") in kept["measure"]}
+    return PlanState(kept)
 
 
 async def states_at(
