@@ -6,7 +6,7 @@ import json
 import uuid
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 import uvicorn
@@ -15,7 +15,7 @@ from app.core.config import get_settings
 from app.core.db import Database
 from app.core.errors import DomainError, NotFound
 from app.core.migrations import upgrade
-from app.models.enums import Role
+from app.models.enums import Audience, ExportFormat, Role
 
 cli = typer.Typer(help="wsoa-tracker: the SEND improvement plan tracker.", no_args_is_help=True, add_completion=False)
 keys_cli = typer.Typer(help="Create and revoke API keys.", no_args_is_help=True)
@@ -148,13 +148,15 @@ def worker(
     once: Annotated[bool, typer.Option("--once", help="Send what is due, then stop (for cron and tests).")] = False,
     interval: Annotated[float, typer.Option(help="Seconds to wait when nothing is due.")] = 1.0,
 ) -> None:
-    """Deliver webhooks until stopped (several workers may share the outbox on PostgreSQL); forget expired
-    Idempotency-Key records once a minute."""
+    """Deliver webhooks and produce pending exports until stopped (several workers may share the work on
+    PostgreSQL); forget expired Idempotency-Key records once a minute."""
     import signal
     import time
 
     from app.core.idempotency import purge_expired
     from app.core.observability import configure_logging
+    from app.evidence.storage import storage_from
+    from app.exports.service import produce_pending
     from app.integrations.webhooks import deliver_due
 
     settings = get_settings()
@@ -176,7 +178,7 @@ def worker(
                 if time.monotonic() - purged_at > 60:
                     await purge_expired(db)
                     purged_at = time.monotonic()
-                sent = await deliver_due(db, settings)
+                sent = await deliver_due(db, settings) + await produce_pending(db, storage_from(settings))
                 if once and sent == 0:
                     return
                 if sent == 0:
@@ -208,6 +210,50 @@ def audit_verify() -> None:
         typer.echo(f"audit chain broken at seq {broken.seq}: {broken.reason}", err=True)
         raise typer.Exit(1)
     typer.echo(f"audit chain intact: {checked} events")
+
+
+@cli.command("export")
+def export_command(
+    plan_id: Annotated[uuid.UUID, typer.Option(help="The plan to export.")],
+    output: Annotated[Path, typer.Option(help="Write the bytes here.")],
+    export_format: Annotated[ExportFormat, typer.Option("--format", help="json, csv, xlsx, pdf or html.")] = ExportFormat.pdf,
+    audience: Annotated[Audience, typer.Option(help="inspectors, board or public.")] = Audience.inspectors,
+    as_of: Annotated[str | None, typer.Option(help="YYYY-MM-DD (default: today).")] = None,
+) -> None:
+    """Produce an export of a plan now (whatever its size), record it like one made through the API, and write its bytes."""
+    from app.core.auth import Actor
+    from app.core.routing import read_one
+    from app.evidence.storage import storage_from
+    from app.exports.router import exports
+    from app.exports.service import create_export
+    from app.plans.resources import plans
+
+    settings = get_settings().model_copy(update={"export_inline_max_actions": 1_000_000})
+    actor = Actor("cli", "cli", "command line", Role.admin)
+
+    async def run() -> dict[str, Any]:
+        db = _database()
+        storage = storage_from(settings)
+        try:
+            plan = await read_one(db, actor, plans, plan_id)
+            day = date.fromisoformat(as_of) if as_of else None
+            made = await create_export(
+                db, storage, settings, actor=actor, plan=plan, export_format=export_format, audience=audience, as_of=day
+            )
+            row = await read_one(db, actor, exports, made.export_id)
+            with output.open("wb") as handle:
+                async for chunk in storage.read(row["sha256"]):
+                    handle.write(chunk)
+            return row
+        finally:
+            await db.dispose()
+
+    try:
+        row = asyncio.run(run())
+    except (DomainError, ValueError) as exc:
+        typer.echo(getattr(exc, "detail", str(exc)), err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"export {row['id']} sha256 {row['sha256']} ({row['size_bytes']} bytes) written to {output}")
 
 
 def main() -> None:

@@ -12,7 +12,8 @@ The rules are the DfE's for its SEN2 statistics (DOMAIN.md §3.3, §6.4):
   denominator; bands and average weeks cover the whole cohort;
 - backlog on `to`: cases decided for assessment, not withdrawn or refused since, with no final plan by
   `to`, and `to` past their deadline;
-- events dated after `to` are ignored; a re-sent event counts once; arrival order does not matter.
+- events dated after `to` are ignored; a re-sent event counts once; arrival order does not matter;
+- `recorded_by` (for a report as it could be read at an earlier moment) ignores events received later.
 
 One statement folds the events into one row per case (`GROUP BY case_key`), a second groups the cohort by
 issue date; Python only adds up those daily rows into the requested periods.
@@ -20,7 +21,7 @@ issue date; Python only adds up those daily rows into the requested periods.
 
 import uuid
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 
@@ -29,12 +30,14 @@ from sqlmodel import col
 
 from app.core.reads import Reads, as_date
 from app.models import CaseEvent
+from app.models.base import UTCDateTime
 from app.models.enums import CaseEventType
 
 DEADLINE_DAYS = 140  # 20 weeks
 ONE_YEAR_DAYS = 364  # 52 weeks
 Granularity = Literal["month", "quarter", "year"]
 T = CaseEventType
+EVER = datetime(9999, 12, 31, tzinfo=UTC)
 
 
 def _days(later: Any, earlier: Any, dialect: str) -> ColumnElement[int]:
@@ -78,7 +81,11 @@ def cases_statement() -> Any:
             ).label("assessed_on"),
             func.max(case((closing, col(CaseEvent.occurred_on)))).label("closed_on"),
         )
-        .where(col(CaseEvent.partnership_id) == bindparam("partnership_id"), col(CaseEvent.occurred_on) <= bindparam("to_on", type_=Date))
+        .where(
+            col(CaseEvent.partnership_id) == bindparam("partnership_id"),
+            col(CaseEvent.occurred_on) <= bindparam("to_on", type_=Date),
+            col(CaseEvent.received_at) <= bindparam("recorded_by", type_=UTCDateTime()),
+        )
         .group_by(col(CaseEvent.case_key))
         .subquery("cases")
     )
@@ -186,9 +193,11 @@ class Tally:
         }
 
 
-async def report(reads: Reads, *, partnership_id: uuid.UUID, start: date, end: date, granularity: Granularity) -> dict[str, Any]:
+async def report(
+    reads: Reads, *, partnership_id: uuid.UUID, start: date, end: date, granularity: Granularity, recorded_by: datetime = EVER
+) -> dict[str, Any]:
     cohort, backlog = STATEMENTS[reads.dialect]
-    params = {"partnership_id": partnership_id, "from_on": start, "to_on": end}
+    params = {"partnership_id": partnership_id, "from_on": start, "to_on": end, "recorded_by": recorded_by}
     daily = await reads.rows(cohort, params, cache_key=("ehcp-cohort", reads.dialect))
     spans = periods(start, end, granularity)
     tallies = [Tally() for _ in spans]

@@ -82,6 +82,13 @@ class Settings(BaseSettings):
         description="Key for the HMAC that pseudonymises EHCP case references; keep it outside the database and never change it "
         "once events are stored (empty: a key is generated once and kept in the database).",
     )
+    export_inline_max_actions: int = Field(
+        default=150,
+        ge=0,
+        description="Exports of plans with more actions than this are produced in the background by `wsoa worker` "
+        "(`status: pending`); smaller ones are ready in the response.",
+    )
+    share_link_days: int = Field(default=14, ge=1, le=90, description="How long a share link lasts when no `expires_at` is given.")
     public_base_url: str = Field(
         default="",
         description="Public base URL (e.g. https://wsoa.example.gov.uk) for `Location` and `Link` headers; empty: taken from the request.",

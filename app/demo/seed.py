@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -30,6 +30,7 @@ from app.models import (
     ActionContributor,
     ActionOrganisation,
     ApiKey,
+    CaseEvent,
     Concern,
     Evidence,
     FundingLine,
@@ -426,6 +427,12 @@ ACTIONS = [
     ),
 ]
 
+BLOCKERS = [
+    "Recruitment to two educational psychologist posts has not succeeded; agency cover agreed until March.",
+    "The case-management system upgrade slipped by six weeks, delaying the new reports.",
+    "Health advice is arriving late from the community paediatrics service while its waiting list is cleared.",
+    "Schools asked for the training to move to the spring term after the autumn inspection window.",
+]
 NARRATIVES = {
     "green": [
         "On track: {title_l} is progressing as planned and the Delivery Group noted good progress.",
@@ -505,6 +512,8 @@ async def seed_demo(session: AsyncSession, *, today: date | None = None) -> Part
         report_published_on=published,
         outcome="Significant concerns: a Written Statement of Action is required",
         report_url="https://reports.example/wessex-vale-local-area-send.pdf",
+        created_at=_at(published),
+        updated_at=_at(published),
     )
     session.add(inspection)
     await session.flush()
@@ -518,14 +527,20 @@ async def seed_demo(session: AsyncSession, *, today: date | None = None) -> Part
         submitted_on=published + timedelta(days=95),
         accepted_on=accepted,
         revisit_due_on=_months(accepted, 18),
+        governance="SEND Delivery Group chaired by the Cabinet Member for Children, Education and Early Help, with the ICB, "
+        "the parent carer forum, schools and adult services; monthly performance reports to the group, quarterly to Cabinet "
+        "and the ICB board. Signed off by Cabinet and the ICB board before submission.",
+        created_at=_at(published + timedelta(days=7)),
+        updated_at=_at(accepted),
     )
     session.add(plan)
     await session.flush()
     concerns = {}
     for ref, title, theme, text in CONCERNS:
         concerns[ref] = Concern(
-            partnership_id=pid, plan_id=plan.id, ref=ref, kind="area_of_significant_weakness", title=title, verbatim_text=text, theme=theme
-        )
+            partnership_id=pid, plan_id=plan.id, ref=ref, kind="area_of_significant_weakness", title=title, verbatim_text=text, theme=theme,
+            created_at=_at(published + timedelta(days=7)), updated_at=_at(published + timedelta(days=7)),
+        )  # fmt: skip
     session.add_all(concerns.values())
     await session.flush()
 
@@ -661,6 +676,12 @@ async def _impact(
         refresh=False,
         commit=False,
     )
+    # The case system sends each event the day after it happens, so the past reads as it was recorded then.
+    sent = (await session.execute(select(col(CaseEvent.id), col(CaseEvent.occurred_on)).where(col(CaseEvent.partnership_id) == pid))).all()
+    await session.execute(
+        update(CaseEvent).execution_options(synchronize_session=False),
+        [{"id": i, "received_at": _at(min(today, on + timedelta(days=1)))} for i, on in sent],
+    )
     await refresh_timeliness_measures(
         session, actor=SYSTEM, partnership_id=pid, today=today, recorded=lambda end: _at(min(today, end + timedelta(days=5)))
     )
@@ -733,7 +754,8 @@ def _evidence(session: AsyncSession, action: Action, *, reviewer: uuid.UUID) -> 
                 partnership_id=action.partnership_id, action_id=action.id, title=f"Completion evidence for {action.ref}: {kind.replace('_', ' ')}",
                 kind=kind, url=f"https://docs.wessexvale.example/send-improvement/{action.ref}/completion", evidence_on=action.completed_on,
                 review_status="accepted", reviewed_by_id=reviewer, reviewed_at=_at(action.completed_on + timedelta(days=7)),
-                review_note="Reviewed at the SEND Delivery Group.",
+                review_note="Reviewed at the SEND Delivery Group.", created_at=_at(action.completed_on),
+                updated_at=_at(action.completed_on + timedelta(days=7)),
             )
         )  # fmt: skip
     if action.ref == "1.3":
@@ -741,7 +763,7 @@ def _evidence(session: AsyncSession, action: Action, *, reviewer: uuid.UUID) -> 
             Evidence(
                 partnership_id=action.partnership_id, action_id=action.id, title="Case study: a family's experience of the new EHC process",
                 kind="case_study", url="https://docs.wessexvale.example/restricted/case-studies/ehc-2", contains_personal_data=True,
-                evidence_on=action.planned_start_on,
+                evidence_on=action.planned_start_on, created_at=_at(action.planned_start_on), updated_at=_at(action.planned_start_on),
             )
         )  # fmt: skip
 
@@ -760,6 +782,8 @@ def _milestones(session: AsyncSession, action: Action, start: date, due: date, t
                 status="met" if met else ("missed" if when < today else "pending"),
                 met_on=min(today, when + timedelta(days=3)) if met else None,
                 evidence_required=number == 3,
+                created_at=_at(start),
+                updated_at=_at(start),
             )
         )
 
@@ -791,6 +815,7 @@ def _updates(session: AsyncSession, action: Action, author_id: uuid.UUID, accept
                 else max(
                     0, min(95, int(100 * (when - action.planned_start_on).days / max(1, (action.due_on - action.planned_start_on).days)))
                 ),
+                blockers=rng.choice(BLOCKERS) if rag in ("red", "amber") else None,
                 created_at=_at(when),
                 updated_at=_at(when),
             )

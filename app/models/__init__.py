@@ -13,6 +13,7 @@ from app.models.delivery import (
     ProgressUpdate,
 )
 from app.models.evidence import Evidence, EvidenceRevision
+from app.models.exports import Export, ShareLink
 from app.models.inspection import Inspection, Plan
 from app.models.measures import FundingLine, Measure, MeasureConcern, Observation
 from app.models.partnership import Organisation, Partnership, Person
@@ -33,6 +34,7 @@ __all__ = [
     "Entity",
     "Evidence",
     "EvidenceRevision",
+    "Export",
     "FundingLine",
     "IdempotencyRecord",
     "Inspection",
@@ -46,6 +48,7 @@ __all__ = [
     "Plan",
     "ProgressUpdate",
     "ServerSecret",
+    "ShareLink",
     "WebhookDelivery",
     "WebhookSubscription",
     "utcnow",

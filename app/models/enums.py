@@ -189,3 +189,23 @@ class Severity(StrEnum):
     high = "high"
     medium = "medium"
     low = "low"
+
+
+class ExportFormat(StrEnum):
+    json = "json"
+    csv = "csv"
+    xlsx = "xlsx"
+    pdf = "pdf"
+    html = "html"
+
+
+class Audience(StrEnum):
+    inspectors = "inspectors"
+    board = "board"
+    public = "public"
+
+
+class ExportStatus(StrEnum):
+    pending = "pending"
+    ready = "ready"
+    failed = "failed"

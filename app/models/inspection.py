@@ -52,3 +52,4 @@ class Plan(Entity, table=True):
     accepted_on: date | None = None
     revisit_due_on: date | None = None
     evidence_required_for_completion: bool = Field(default=True, nullable=False, sa_column_kwargs={"server_default": sa_true()})
+    governance: str | None = Field(default=None, sa_type=Text)

@@ -125,6 +125,11 @@ class PlanCreate(Body):
     accepted_on: date | None = None
     revisit_due_on: date | None = None
     evidence_required_for_completion: bool = Field(True, description="Completing an action needs at least one accepted evidence item.")
+    governance: Annotated[str, StringConstraints(max_length=4000)] | None = Field(
+        None,
+        description="How delivery is governed and who signed the plan off (the board, its chair, the senior responsible "
+        "owners); shown on the cover of every export.",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> Self:
@@ -148,6 +153,8 @@ class PlanRead(EntityRead):
                 "accepted_on": "2017-07-24",
                 "revisit_due_on": "2019-01-24",
                 "evidence_required_for_completion": True,
+                "governance": "SEND Delivery Group chaired by the Cabinet Member for Children, Education and Early Help; "
+                "signed off by Cabinet and the CCG governing body.",
             }
         }
     )
@@ -161,6 +168,7 @@ class PlanRead(EntityRead):
     accepted_on: date | None
     revisit_due_on: date | None
     evidence_required_for_completion: bool
+    governance: str | None
 
 
 PlanUpdate = patch_model("PlanUpdate", PlanCreate, exclude={"partnership_id"})

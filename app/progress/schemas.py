@@ -33,6 +33,7 @@ class MeasureSummary(BaseModel):
     target_value: float
     latest_value: float | None
     latest_period_end_on: date | None
+    latest_denominator: int | None = Field(description="How many the latest value was counted over, where recorded.")
     expected_value: float | None
     status: str
 

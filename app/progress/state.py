@@ -20,10 +20,23 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from app.models import Action, ActionConcern, AuditEvent, Concern, FundingLine, Measure, MeasureConcern, Observation, Plan
+from app.models import (
+    Action,
+    ActionConcern,
+    AuditEvent,
+    Concern,
+    Evidence,
+    FundingLine,
+    Measure,
+    MeasureConcern,
+    Milestone,
+    Observation,
+    Plan,
+)
 
 Row = dict[str, Any]
 KINDS = ("plan", "concern", "action", "measure", "observation", "funding_line")
+DETAIL = ("milestone", "evidence")  # loaded too for exports, which list them
 
 
 def _normal(name: str, value: Any) -> Any:
@@ -69,7 +82,7 @@ async def _links(session: AsyncSession, table: Any, owner: str, plan_id: uuid.UU
     return links
 
 
-async def current_state(session: AsyncSession, plan_id: uuid.UUID) -> PlanState:
+async def current_state(session: AsyncSession, plan_id: uuid.UUID, *, detail: bool = False) -> PlanState:
     measures = await _table(session, Measure, col(Measure.plan_id) == plan_id)
     state = PlanState(
         {
@@ -87,11 +100,23 @@ async def current_state(session: AsyncSession, plan_id: uuid.UUID) -> PlanState:
         links = await _links(session, table, owner, plan_id)
         for key, row in state.tables[kind].items():
             row["concern_ids"] = sorted(links.get(key, []))
+    if detail:
+        actions = select(col(Action.id)).where(col(Action.plan_id) == plan_id)
+        milestones = select(col(Milestone.id)).where(col(Milestone.action_id).in_(actions))
+        concerns = select(col(Concern.id)).where(col(Concern.plan_id) == plan_id)
+        state.tables["milestone"] = await _table(session, Milestone, col(Milestone.action_id).in_(actions))
+        state.tables["evidence"] = await _table(
+            session,
+            Evidence,
+            col(Evidence.action_id).in_(actions) | col(Evidence.milestone_id).in_(milestones) | col(Evidence.concern_id).in_(concerns),
+        )
     return state
 
 
 def _undo(state: PlanState, event: Row) -> None:
-    rows = state.tables[event["entity_type"]]
+    rows = state.tables.get(event["entity_type"])
+    if rows is None:
+        return
     key = str(event["entity_id"])
     if event["action"] == "create":
         rows.pop(key, None)
@@ -114,14 +139,20 @@ def _belongs(state: PlanState, plan_id: str, cutoff: datetime) -> PlanState:
     for kind in ("concern", "action", "measure", "funding_line"):
         kept[kind] = {k: r for k, r in kept[kind].items() if r.get("plan_id") == plan_id}
     kept["observation"] = {k: r for k, r in kept["observation"].items() if r.get("measure_id") in kept["measure"]}
+    if "milestone" in kept:
+        kept["milestone"] = {k: r for k, r in kept["milestone"].items() if r.get("action_id") in kept["action"]}
+        subjects = kept["action"].keys() | kept["milestone"].keys() | kept["concern"].keys()
+        kept["evidence"] = {
+            k: r for k, r in kept["evidence"].items() if (r.get("action_id") or r.get("milestone_id") or r.get("concern_id")) in subjects
+        }
     return PlanState(kept)
 
 
 async def states_at(
-    session: AsyncSession, *, plan_id: uuid.UUID, partnership_id: uuid.UUID, cutoffs: list[datetime]
+    session: AsyncSession, *, plan_id: uuid.UUID, partnership_id: uuid.UUID, cutoffs: list[datetime], detail: bool = False
 ) -> list[tuple[datetime, PlanState]]:
     """The plan as recorded at each cutoff (latest first), undoing the trail once for all of them."""
-    state = await current_state(session, plan_id)
+    state = await current_state(session, plan_id, detail=detail)
     earliest = min(cutoffs)
     events = (
         await session.execute(
@@ -135,7 +166,7 @@ async def states_at(
             .where(
                 col(AuditEvent.partnership_id) == partnership_id,
                 col(AuditEvent.occurred_at) > earliest,
-                col(AuditEvent.entity_type).in_(KINDS),
+                col(AuditEvent.entity_type).in_(KINDS + DETAIL if detail else KINDS),
             )
             .order_by(col(AuditEvent.seq).desc())
         )

@@ -27,7 +27,7 @@ def action_health(action: Row, today: date, red_after_days: int) -> Any:
     )
 
 
-def _counts(actions: list[Row], rags: dict[str, Rag]) -> dict[str, Any]:
+def counts(actions: list[Row], rags: dict[str, Rag]) -> dict[str, Any]:
     statuses = Counter(a["status"] for a in actions)
     colours = Counter(rags[a["id"]] for a in actions)
     return {
@@ -58,7 +58,7 @@ def measure_rows(state: PlanState, today: date) -> list[Row]:
     found = []
     for m in sorted(state.rows("measure"), key=lambda m: (m["name"], m["id"])):
         obs = latest.get(m["id"])
-        value, end = (obs["value"], obs["period_end_on"]) if obs else (None, None)
+        value, end, denominator = (obs["value"], obs["period_end_on"], obs.get("denominator")) if obs else (None, None, None)
         result = assess(m, value, end, today)
         found.append(
             {
@@ -70,6 +70,7 @@ def measure_rows(state: PlanState, today: date) -> list[Row]:
                 "target_value": m["target_value"],
                 "latest_value": value,
                 "latest_period_end_on": end,
+                "latest_denominator": denominator,
                 "expected_value": result.expected_value,
                 "status": result.status.value,
             }
@@ -113,7 +114,7 @@ def summarise(state: PlanState, *, plan_id: str, as_of: date, red_after_days: in
                 "title": c["title"],
                 "judgement": c["judgement"],
                 "rag": delivery_rag(mine, rags),
-                "actions": _counts(mine, rags),
+                "actions": counts(mine, rags),
             }
         )
     measures = measure_rows(state, as_of)
@@ -123,7 +124,7 @@ def summarise(state: PlanState, *, plan_id: str, as_of: date, red_after_days: in
         "plan_id": plan_id,
         "as_of": as_of,
         "plan_status": plan.get("status"),
-        "actions": _counts(actions, rags),
+        "actions": counts(actions, rags),
         "concerns": concerns,
         "measures": {"total": len(measures), "by_status": {s.value: statuses.get(s.value, 0) for s in MeasureStatus}, "items": measures},
         "funding": funding(state),

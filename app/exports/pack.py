@@ -1,0 +1,359 @@
+"""The facts of a progress pack: one plan as recorded at a moment, shaped for one audience.
+
+Every format renders this same structure (DOMAIN.md §5, in the order inspectors read it): a cover,
+each concern in report order with its finding, delivery RAG, actions, measures and evidence index,
+then EHCP timeliness by month and funding by financial year.
+
+The moment is the end of `as_of` in the partnership's time zone, or the export's creation if that
+is earlier. Plan rows come from the audit trail as recorded then (`app.progress.state`); append-only
+rows (progress updates, reprogrammes, case events) count when they were recorded by then. People's
+names and job titles are today's: the trail does not version them.
+
+Audiences: `board` sees everything; `inspectors` and `public` get no contact details, and evidence
+held locally (personal data, not redacted) is listed without its link; `public` also names owners by
+job title only, lists only accepted evidence that is not held locally, and suppresses any figure
+counted over fewer than 10 (small-number suppression). No audience gets case-level rows.
+"""
+
+import hashlib
+import uuid
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import orjson
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from app.cases.timeliness import report
+from app.core.reads import SqlAlchemyReads
+from app.evidence.service import held_locally
+from app.measures.trajectory import points
+from app.models import ActionReprogramme, Inspection, Organisation, Partnership, Person, ProgressUpdate
+from app.models.enums import ActionStatus, Audience, MeasureSource, ReviewStatus
+from app.partnerships.service import Local
+from app.progress.state import PlanState, Row, current_state, cutoff_of, states_at
+from app.progress.summary import action_health, counts, delivery_rag, funding, measure_rows
+
+FORMAT_VERSION = 1
+SMALL_NUMBER = 10  # figures counted over fewer than this are suppressed in public packs
+TIMELINESS_MONTHS = 24
+SLIPPING = {"red", "amber"}
+
+
+@dataclass(frozen=True)
+class Request:
+    """What to pack: the export's identity fixes the moment the pack describes."""
+
+    export_id: uuid.UUID
+    plan_id: uuid.UUID
+    partnership_id: uuid.UUID
+    audience: Audience
+    as_of: date
+    created_at: datetime
+
+
+def moment(request: Request, area: Local) -> datetime:
+    return min(request.created_at.astimezone(UTC), cutoff_of(request.as_of, area.timezone).astimezone(UTC))
+
+
+def data_hash(data: dict[str, Any]) -> str:
+    """SHA-256 of the pack's facts in canonical JSON: equal in every format of one plan, moment and audience."""
+    return hashlib.sha256(orjson.dumps(data, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+async def build(session: AsyncSession, request: Request, area: Local) -> dict[str, Any]:
+    at = moment(request, area)
+    state = await _state(session, request, at)
+    data = await _data(session, request, area, state, at)
+    return {
+        "format_version": FORMAT_VERSION,
+        "export": {
+            "id": str(request.export_id),
+            "plan_id": str(request.plan_id),
+            "audience": request.audience.value,
+            "as_of": request.as_of.isoformat(),
+            "recorded_by": at.isoformat(),
+            "created_at": request.created_at.astimezone(UTC).isoformat(),
+        },
+        "data_sha256": data_hash(data),
+        "data": data,
+    }
+
+
+async def _state(session: AsyncSession, request: Request, at: datetime) -> PlanState:
+    if at >= datetime.now(UTC):
+        return await current_state(session, request.plan_id, detail=True)
+    [(_, state)] = await states_at(session, plan_id=request.plan_id, partnership_id=request.partnership_id, cutoffs=[at], detail=True)
+    return state
+
+
+def _iso(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, date | datetime) else value
+
+
+async def _latest(session: AsyncSession, model: Any, action_ids: list[uuid.UUID], at: datetime) -> dict[str, Row]:
+    """The newest row per action recorded by `at` (progress updates, reprogrammes: both append-only)."""
+    if not action_ids:
+        return {}
+    newest = (
+        select(model.action_id, func.max(model.created_at).label("at"))
+        .where(model.action_id.in_(action_ids), model.created_at <= at)
+        .group_by(model.action_id)
+        .subquery()
+    )
+    rows = await session.execute(
+        select(*model.__table__.c).join(newest, (newest.c.action_id == model.action_id) & (newest.c.at == model.created_at))
+    )
+    return {str(r.action_id): dict(r._mapping) for r in rows}
+
+
+async def _people(session: AsyncSession, ids: set[str]) -> dict[str, Row]:
+    if not ids:
+        return {}
+    organisation: Any = col(Organisation.name).label("organisation")
+    rows: Any = await session.execute(
+        select(col(Person.id), col(Person.display_name), col(Person.job_title), col(Person.email), organisation)
+        .outerjoin(Organisation, col(Organisation.id) == col(Person.organisation_id))
+        .where(col(Person.id).in_([uuid.UUID(i) for i in ids]))
+    )
+    return {str(r.id): dict(r._mapping) for r in rows}
+
+
+def _owner(person: Row | None, audience: Audience) -> Row | None:
+    if person is None:
+        return None
+    owner = {"name": person["display_name"], "job_title": person["job_title"], "organisation": person["organisation"]}
+    if audience is Audience.board:
+        owner["email"] = person["email"]
+    elif audience is Audience.public:
+        owner["name"] = None
+    return owner
+
+
+def _small(count: int | None, audience: Audience) -> bool:
+    return audience is Audience.public and count is not None and count < SMALL_NUMBER
+
+
+async def _data(session: AsyncSession, request: Request, area: Local, state: PlanState, at: datetime) -> dict[str, Any]:
+    audience = request.audience
+    zone = ZoneInfo(area.timezone)
+    as_of = request.as_of
+    plan = next(iter(state.rows("plan")))
+    actions = sorted(state.rows("action"), key=lambda a: (a["ref"], a["id"]))
+    action_ids = [uuid.UUID(a["id"]) for a in actions]
+    updates = await _latest(session, ProgressUpdate, action_ids, at)
+    moves = await _latest(session, ActionReprogramme, action_ids, at)
+    people = await _people(session, {a["owner_id"] for a in actions if a.get("owner_id")})
+    health = {a["id"]: action_health(a, as_of, area.red_after_days) for a in actions}
+    milestones: dict[str, list[Row]] = {}
+    for m in sorted(state.rows("milestone"), key=lambda m: (m["due_on"], m["title"])):
+        milestones.setdefault(m["action_id"], []).append(
+            {"title": m["title"], "due_on": _iso(m["due_on"]), "status": m["status"], "met_on": _iso(m.get("met_on"))}
+        )
+
+    def action_row(a: Row) -> Row:
+        rag = health[a["id"]].rag.value
+        update = updates.get(a["id"])
+        move = moves.get(a["id"])
+        slippage = None
+        if rag in SLIPPING or a["status"] in {ActionStatus.suspended, ActionStatus.cancelled}:
+            slippage = (move or {}).get("reason") or (update or {}).get("blockers")
+        return {
+            "ref": a["ref"],
+            "title": a["title"],
+            "owner": _owner(people.get(a.get("owner_id") or ""), audience),
+            "planned_start_on": _iso(a.get("planned_start_on")),
+            "due_on": _iso(a.get("due_on")),
+            "baseline_due_on": _iso(a.get("baseline_due_on")),
+            "forecast_on": _iso(a.get("forecast_on")),
+            "completed_on": _iso(a.get("completed_on")),
+            "status": a["status"],
+            "rag": rag,
+            "latest_update": None
+            if update is None
+            else {
+                "on": update["created_at"].astimezone(zone).date().isoformat(),
+                "rag": update["rag"],
+                "narrative": update["narrative"],
+                "percent_complete": update["percent_complete"],
+            },
+            "slippage_reason": slippage,
+            "milestones": milestones.get(a["id"], []),
+        }
+
+    shaped = {a["id"]: action_row(a) for a in actions}
+    rags = {a["id"]: health[a["id"]].rag for a in actions}
+    concern_rows = sorted(state.rows("concern"), key=lambda c: (c["ref"], c["id"]))
+    measures = _measures(state, as_of, audience, {c["id"]: c["ref"] for c in concern_rows})
+    evidence = _evidence(state, audience)
+    concerns = []
+    for c in concern_rows:
+        mine = [a for a in actions if c["id"] in a.get("concern_ids", [])]
+        concerns.append(
+            {
+                "ref": c["ref"],
+                "kind": c["kind"],
+                "title": c["title"],
+                "theme": c.get("theme"),
+                "verbatim_text": c.get("verbatim_text"),
+                "judgement": c["judgement"],
+                "delivery_rag": delivery_rag(mine, rags),
+                "actions": [shaped[a["id"]] for a in mine],
+                "measures": [m for m in measures if c["ref"] in m["concern_refs"]],
+                "evidence": evidence.get(c["id"], []) + [e for a in mine for e in evidence.get(a["id"], [])],
+            }
+        )
+    return {
+        "partnership": await _partnership(session, request.partnership_id),
+        "inspection": await _inspection(session, plan.get("inspection_id")),
+        "plan": {
+            "title": plan["title"],
+            "kind": plan["kind"],
+            "status": plan["status"],
+            "submission_due_on": _iso(plan.get("submission_due_on")),
+            "submitted_on": _iso(plan.get("submitted_on")),
+            "accepted_on": _iso(plan.get("accepted_on")),
+            "revisit_due_on": _iso(plan.get("revisit_due_on")),
+            "governance": plan.get("governance"),
+        },
+        "overview": {
+            "actions": counts(actions, rags),
+            "measures_by_status": dict(sorted(Counter(m["status"] for m in measures).items())),
+        },
+        "concerns": concerns,
+        "plan_measures": [m for m in measures if not m["concern_refs"]],
+        "ehcp_timeliness": await _timeliness(session, request, state, at),
+        "funding": funding(state),
+    }
+
+
+def _measures(state: PlanState, as_of: date, audience: Audience, refs: dict[str, str]) -> list[Row]:
+    series: dict[str, list[Row]] = {}
+    for o in sorted(state.rows("observation"), key=lambda o: (o["period_end_on"], o["created_at"])):
+        if o["period_end_on"] <= as_of:
+            series.setdefault(o["measure_id"], []).append(o)
+    found = []
+    for row in measure_rows(state, as_of):
+        m = state.tables["measure"][row["id"]]
+        small = _small(row["latest_denominator"], audience)
+        found.append(
+            {
+                "name": m["name"],
+                "definition": m.get("definition"),
+                "unit": m["unit"],
+                "direction": m["direction"],
+                "source": m["source"],
+                "frequency": m["frequency"],
+                "concern_refs": sorted(refs[c] for c in row["concern_ids"] if c in refs),
+                "baseline_value": m["baseline_value"],
+                "baseline_on": _iso(m["baseline_on"]),
+                "target_value": m["target_value"],
+                "target_on": _iso(m["target_on"]),
+                "latest_value": None if small else row["latest_value"],
+                "latest_period_end_on": _iso(row["latest_period_end_on"]),
+                "latest_denominator": None if small else row["latest_denominator"],
+                "expected_value": row["expected_value"],
+                "status": "suppressed" if small else row["status"],
+                "trajectory": [{"on": d.isoformat(), "value": v} for d, v in points(m)],
+                "observations": [
+                    {
+                        "period_start_on": _iso(o["period_start_on"]),
+                        "period_end_on": _iso(o["period_end_on"]),
+                        "value": None if _small(o.get("denominator"), audience) else o["value"],
+                        "denominator": None if _small(o.get("denominator"), audience) else o.get("denominator"),
+                        "provisional": bool(o.get("provisional")),
+                    }
+                    for o in series.get(row["id"], [])
+                ],
+            }
+        )
+    return found
+
+
+def _evidence(state: PlanState, audience: Audience) -> dict[str, list[Row]]:
+    """Evidence by the concern or action it supports (a milestone's evidence counts for its action)."""
+    action_of = {m["id"]: m["action_id"] for m in state.rows("milestone")}
+    refs = {a["id"]: a["ref"] for a in state.rows("action")} | {c["id"]: c["ref"] for c in state.rows("concern")}
+    found: dict[str, list[Row]] = {}
+    for e in sorted(state.rows("evidence"), key=lambda e: (e.get("evidence_on") or date.min, e["title"], e["id"])):
+        local = held_locally(e)
+        if audience is Audience.public and (local or e["review_status"] != ReviewStatus.accepted):
+            continue
+        subject = e.get("concern_id") or e.get("action_id") or action_of[e["milestone_id"]]
+        link = e.get("url") or (f"/api/v1/evidence/{e['id']}/file" if e.get("sha256") else None)
+        found.setdefault(subject, []).append(
+            {
+                "title": e["title"],
+                "kind": e["kind"],
+                "evidence_on": _iso(e.get("evidence_on")),
+                "supports": ("milestone of " if e.get("milestone_id") else "") + refs.get(subject, ""),
+                "review_status": e["review_status"],
+                "held_locally": local,
+                "link": None if local and audience is not Audience.board else link,
+                "sha256": e.get("sha256"),
+            }
+        )
+    return found
+
+
+async def _partnership(session: AsyncSession, partnership_id: uuid.UUID) -> Row:
+    row = (
+        await session.execute(select(col(Partnership.name), col(Partnership.la_code)).where(col(Partnership.id) == partnership_id))
+    ).one()
+    return {"name": row.name, "la_code": row.la_code}
+
+
+async def _inspection(session: AsyncSession, inspection_id: str | None) -> Row | None:
+    if inspection_id is None:
+        return None
+    i = (await session.execute(select(Inspection).where(col(Inspection.id) == uuid.UUID(inspection_id)))).scalar_one_or_none()
+    if i is None:
+        return None
+    return {
+        "framework": i.framework,
+        "kind": i.kind,
+        "inspectorates": list(i.inspectorates),
+        "onsite_start_on": _iso(i.onsite_start_on),
+        "onsite_end_on": _iso(i.onsite_end_on),
+        "report_published_on": _iso(i.report_published_on),
+        "outcome": i.outcome,
+        "report_url": i.report_url,
+    }
+
+
+def _suppressed(period: Row, audience: Audience) -> Row:
+    shown = {"period_start_on": _iso(period["period_start_on"]), "period_end_on": _iso(period["period_end_on"])}
+    if _small(period["plans_issued"], audience):
+        return shown | {k: None for k in period if k not in shown} | {"suppressed": True}
+    return shown | {k: v for k, v in period.items() if k not in shown} | {"suppressed": False}
+
+
+async def _timeliness(session: AsyncSession, request: Request, state: PlanState, at: datetime) -> Row | None:
+    """EHCP 20-week timeliness for the 24 months to `as_of` and by calendar year, as the case events
+    recorded by `at` give it; None when the partnership has sent no case events."""
+    end = request.as_of
+    months = end.year * 12 + end.month - TIMELINESS_MONTHS  # the first month, counted from year 0
+    reads = SqlAlchemyReads(await session.connection())
+    common: dict[str, Any] = {"partnership_id": request.partnership_id, "end": end, "recorded_by": at}
+    monthly = await report(reads, start=date(months // 12, months % 12 + 1, 1), granularity="month", **common)
+    yearly = await report(reads, start=date(end.year - 2, 1, 1), granularity="year", **common)
+    if not any(p["plans_issued"] for p in yearly["periods"]) and not yearly["backlog"]["total"]:
+        return None
+    audience = request.audience
+    targets = [m["target_value"] for m in state.rows("measure") if m["source"] == MeasureSource.ehcp_timeliness]
+    backlog = yearly["backlog"]
+    small = _small(backlog["total"], audience)
+    return {
+        "target_pct": targets[0] if targets else None,
+        "months": [_suppressed(p, audience) for p in monthly["periods"]],
+        "calendar_years": [_suppressed(p, audience) for p in yearly["periods"]],
+        "backlog": {
+            "as_of": _iso(backlog["as_of"]),
+            "total": None if small else backlog["total"],
+            "with_exception": None if small else backlog["with_exception"],
+        },
+    }

@@ -1,0 +1,337 @@
+"""Exports and share links: who may make them, producing the bytes once, and serving them unchanged.
+
+An export is produced once, from the pack of its plan at its moment (`app.exports.pack`), and its
+bytes are kept in the content-addressed store under their SHA-256. Small plans are produced within
+the request; larger ones are left `pending` for `wsoa worker`, which leases one at a time
+(`claimed_at`), so a worker that dies mid-way leaves it to another after the lease runs out.
+"""
+
+import hashlib
+import re
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import anyio
+import structlog
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from app.core import audit
+from app.core import changes as feed
+from app.core.auth import Actor
+from app.core.config import Settings
+from app.core.db import Database
+from app.core.errors import Conflict, DomainError, FieldError, Forbidden, NotFound, Unprocessable
+from app.evidence.storage import Storage
+from app.exports import pack as packs
+from app.exports.render import EXTENSIONS, MEDIA_TYPES, render
+from app.models import Action, Export, ShareLink, utcnow
+from app.models.enums import Audience, ExportFormat, ExportStatus, Role
+from app.partnerships.service import Local, local
+
+log = structlog.get_logger("wsoa.exports")
+LEASE = timedelta(minutes=10)
+MAX_SHARE_DAYS = 90
+
+
+class ExportNotReady(Conflict):
+    type, title = "/problems/export-not-ready", "Export not ready"
+
+
+class ExportFailed(Conflict):
+    type, title = "/problems/export-failed", "Export failed"
+
+
+class ShareLinkGone(DomainError):
+    status, type, title = 410, "/problems/share-link-gone", "Share link expired or revoked"
+
+
+def may_use(actor: Actor, audience: Audience | str) -> bool:
+    """Inspectors make and download packs for inspectors only (CONTRACT.md "Roles")."""
+    return actor.role is not Role.inspector or audience == Audience.inspectors
+
+
+def file_name(title: str, as_of: Any, audience: str, export_format: ExportFormat) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:80] or "plan"
+    return f"{slug}-{as_of}-{audience}.{EXTENSIONS[export_format]}"
+
+
+@dataclass(frozen=True)
+class Made:
+    export_id: uuid.UUID
+    status: ExportStatus
+
+
+async def _produce(db: Database, storage: Storage, request: packs.Request, export_format: ExportFormat) -> tuple[str, int]:
+    """Build the pack, render it off the event loop, keep the bytes; returns (sha256, size)."""
+    async with db.read_session() as session:
+        area = await local(session, request.partnership_id)
+        assert area is not None
+        pack = await packs.build(session, request, area)
+    blob = await anyio.to_thread.run_sync(render, pack, export_format)
+    sha = hashlib.sha256(blob).hexdigest()
+    scratch = storage.scratch() / f"export-{uuid.uuid4().hex}"
+    await anyio.Path(scratch).write_bytes(blob)
+    await storage.keep(scratch, sha)
+    return sha, len(blob)
+
+
+async def _plan_facts(session: AsyncSession, plan: dict[str, Any]) -> tuple[Local, int]:
+    area = await local(session, plan["partnership_id"])
+    assert area is not None  # the plan's partnership exists
+    actions = (await session.execute(select(func.count()).select_from(Action).where(col(Action.plan_id) == plan["id"]))).scalar_one()
+    return area, int(actions)
+
+
+async def create_export(
+    db: Database,
+    storage: Storage,
+    settings: Settings,
+    *,
+    actor: Actor,
+    plan: dict[str, Any],
+    export_format: ExportFormat,
+    audience: Audience,
+    as_of: Any,
+) -> Made:
+    if not may_use(actor, audience):
+        raise Forbidden("Inspectors may export for the `inspectors` audience only.")
+    async with db.read_session() as session:
+        area, actions = await _plan_facts(session, plan)
+    as_of = as_of or area.today
+    if as_of > area.today:
+        raise Unprocessable("The future has not been recorded yet.", errors=[FieldError(pointer="/as_of", message="after today")])
+    if as_of < plan["created_at"].astimezone(ZoneInfo(area.timezone)).date():
+        raise Unprocessable(
+            "The plan was not recorded yet on that day.", errors=[FieldError(pointer="/as_of", message="before the plan existed")]
+        )
+    request = packs.Request(uuid.uuid4(), plan["id"], plan["partnership_id"], audience, as_of, utcnow())
+    values: dict[str, Any] = {
+        "id": request.export_id,
+        "created_at": request.created_at,
+        "updated_at": request.created_at,
+        "partnership_id": plan["partnership_id"],
+        "plan_id": plan["id"],
+        "format": export_format.value,
+        "audience": audience.value,
+        "as_of": as_of,
+        "status": ExportStatus.pending.value,
+        "media_type": MEDIA_TYPES[export_format],
+        "file_name": file_name(plan["title"], as_of, audience.value, export_format),
+        "created_by": actor.actor_id,
+    }
+    if actions <= settings.export_inline_max_actions:
+        sha, size = await _produce(db, storage, request, export_format)
+        values.update(status=ExportStatus.ready.value, sha256=sha, size_bytes=size, completed_at=utcnow())
+    async with db.sessions() as session:
+        await session.execute(insert(Export).values(**values))
+        await _record(session, actor, "export", values, {k: [None, audit.jsonable(v)] for k, v in values.items() if v is not None})
+        await session.commit()
+    return Made(request.export_id, ExportStatus(values["status"]))
+
+
+async def _record(session: AsyncSession, actor: Actor, action: str, row: dict[str, Any], changes: dict[str, list[Any]]) -> None:
+    kind = "create" if action == "export" else action
+    await feed.record(session, [feed.Changed("export", row["id"], kind, row.get("version", 1), row["partnership_id"], row["plan_id"])])
+    await audit.append(
+        session,
+        actor=actor,
+        action=action,
+        entity_type="export",
+        entity_id=row["id"],
+        partnership_id=row["partnership_id"],
+        changes=changes,
+    )
+
+
+async def _claim(db: Database) -> dict[str, Any] | None:
+    """Lease the oldest pending export nobody holds (or whose holder's lease ran out)."""
+    async with db.sessions() as session:
+        now = utcnow()
+        row = (
+            (
+                await session.execute(
+                    select(*Export.__table__.c)  # type: ignore[attr-defined]
+                    .where(
+                        col(Export.status) == ExportStatus.pending.value,
+                        col(Export.claimed_at).is_(None) | (col(Export.claimed_at) < now - LEASE),
+                    )
+                    .order_by(col(Export.created_at))
+                    .limit(1)
+                    .with_for_update(skip_locked=True)
+                )
+            )
+            .mappings()
+            .first()
+        )
+        if row is None:
+            return None
+        await session.execute(update(Export).where(col(Export.id) == row["id"]).values(claimed_at=now))
+        await session.commit()
+        return dict(row)
+
+
+async def produce_pending(db: Database, storage: Storage) -> int:
+    """Produce one pending export, if any (for `wsoa worker`); returns how many were produced."""
+    row = await _claim(db)
+    if row is None:
+        return 0
+    request = packs.Request(row["id"], row["plan_id"], row["partnership_id"], Audience(row["audience"]), row["as_of"], row["created_at"])
+    values: dict[str, Any]
+    try:
+        sha, size = await _produce(db, storage, request, ExportFormat(row["format"]))
+        values = {"status": ExportStatus.ready.value, "sha256": sha, "size_bytes": size}
+    except Exception as exc:  # a pack that cannot be rendered is a failed export, not a dead worker
+        log.exception("export_failed", export=str(row["id"]))
+        values = {"status": ExportStatus.failed.value, "error": f"{type(exc).__name__}: {exc}"[:1000]}
+    now = utcnow()
+    async with db.sessions() as session:
+        done = await session.execute(
+            update(Export)
+            .where(col(Export.id) == row["id"], col(Export.status) == ExportStatus.pending.value)
+            .values(**values, completed_at=now, updated_at=now, version=col(Export.version) + 1)
+        )
+        if done.rowcount:  # type: ignore[attr-defined]
+            changes = {k: [row.get(k), v] for k, v in values.items()}
+            actor = Actor("system", "worker", "worker", Role.admin, partnership_id=row["partnership_id"])
+            await _record(session, actor, "update", row | {"version": row["version"] + 1}, changes)
+        await session.commit()
+    log.info("export_produced", export=str(row["id"]), status=values["status"])
+    return 1
+
+
+def require_ready(export: dict[str, Any]) -> None:
+    if export["status"] == ExportStatus.pending:
+        raise ExportNotReady("The export is still being produced; try again shortly.", headers={"Retry-After": "5"})
+    if export["status"] == ExportStatus.failed:
+        raise ExportFailed(f"The export could not be produced: {export['error']}")
+
+
+# Share links -------------------------------------------------------------------------------------
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def create_share_link(
+    session: AsyncSession, settings: Settings, *, actor: Actor, export: dict[str, Any], expires_at: datetime | None
+) -> tuple[uuid.UUID, str]:
+    require_ready(export)
+    now = utcnow()
+    expires = (expires_at or now + timedelta(days=settings.share_link_days)).astimezone(UTC)
+    if expires <= now or expires > now + timedelta(days=MAX_SHARE_DAYS):
+        raise Unprocessable(
+            f"A share link lasts until a moment in the next {MAX_SHARE_DAYS} days.",
+            errors=[FieldError(pointer="/expires_at", message=f"must be in the future and within {MAX_SHARE_DAYS} days")],
+        )
+    token = secrets.token_urlsafe(32)
+    values: dict[str, Any] = {
+        "id": uuid.uuid4(),
+        "created_at": now,
+        "updated_at": now,
+        "partnership_id": export["partnership_id"],
+        "export_id": export["id"],
+        "token_hash": token_hash(token),
+        "expires_at": expires,
+        "created_by": actor.actor_id,
+    }
+    await session.execute(insert(ShareLink).values(**values))
+    changes = {k: [None, audit.jsonable(v)] for k, v in values.items() if k not in {"token_hash", "id", "created_at", "updated_at"}}
+    await feed.record(session, [feed.Changed("share_link", values["id"], "create", 1, export["partnership_id"], export["plan_id"])])
+    await audit.append(
+        session,
+        actor=actor,
+        action="create",
+        entity_type="share_link",
+        entity_id=values["id"],
+        partnership_id=export["partnership_id"],
+        changes=changes,
+    )
+    await session.commit()
+    return values["id"], token
+
+
+async def revoke_share_link(session: AsyncSession, *, actor: Actor, link: dict[str, Any]) -> None:
+    """Revoking twice is harmless: the first revocation stands."""
+    if link["revoked_at"] is not None:
+        return
+    now = utcnow()
+    await session.execute(
+        update(ShareLink).where(col(ShareLink.id) == link["id"]).values(revoked_at=now, updated_at=now, version=col(ShareLink.version) + 1)
+    )
+    await feed.record(session, [feed.Changed("share_link", link["id"], "update", link["version"] + 1, link["partnership_id"])])
+    await audit.append(
+        session,
+        actor=actor,
+        action="update",
+        entity_type="share_link",
+        entity_id=link["id"],
+        partnership_id=link["partnership_id"],
+        changes={"revoked_at": [None, audit.jsonable(now)]},
+    )
+    await session.commit()
+
+
+async def open_share_link(session: AsyncSession, *, token: str, client: str | None, user_agent: str | None) -> dict[str, Any]:
+    """The export behind a live link; the access is counted and audited in the same transaction."""
+    columns = (
+        col(Export.status),
+        col(Export.sha256),
+        col(Export.size_bytes),
+        col(Export.media_type),
+        col(Export.file_name),
+        col(Export.error),
+    )
+    found = (
+        (
+            await session.execute(
+                select(
+                    col(ShareLink.id),
+                    col(ShareLink.export_id),
+                    col(ShareLink.partnership_id),
+                    col(ShareLink.expires_at),
+                    col(ShareLink.revoked_at),
+                    *columns,
+                )
+                .join(Export, col(Export.id) == col(ShareLink.export_id))
+                .where(col(ShareLink.token_hash) == token_hash(token))
+            )
+        )
+        .mappings()
+        .first()
+    )
+    if found is None:
+        raise NotFound("No such share link.")
+    now = utcnow()
+    if found["revoked_at"] is not None:
+        raise ShareLinkGone("This link has been revoked.")
+    if found["expires_at"] <= now:
+        raise ShareLinkGone("This link has expired.")
+    link_id = found["id"]
+    await session.execute(
+        update(ShareLink)
+        .where(col(ShareLink.id) == link_id)
+        .values(access_count=col(ShareLink.access_count) + 1, last_accessed_at=now, updated_at=now, version=col(ShareLink.version) + 1)
+    )
+    actor = Actor("share_link", str(link_id), "share link", Role.inspector, partnership_id=found["partnership_id"])
+    await audit.append(
+        session,
+        actor=actor,
+        action="share_access",
+        entity_type="share_link",
+        entity_id=link_id,
+        partnership_id=found["partnership_id"],
+        changes={
+            "export_id": [None, str(found["export_id"])],
+            "client_address": [None, client],
+            "user_agent": [None, (user_agent or "")[:300] or None],
+        },
+    )
+    await session.commit()
+    return dict(found)
