@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 WSOA_TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
 export WSOA_TEST_POSTGRES_URL
 
-.PHONY: install serve test test-sqlite test-postgres lint format openapi migration bench clean
+.PHONY: install browser serve test test-sqlite test-postgres lint format openapi migration bench screenshot clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,17 +16,21 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
+## Debian's Chromium and axe-core for the accessibility test of the HTML export (installed when missing).
+browser:
+	tests/browser/setup.sh
+
 ## Serve the API on the embedded SQLite database with demo data; prints one demo key per role.
 serve: install
 	$(BIN)/wsoa serve --demo
 
 ## The whole suite: lint, types, then every test on SQLite and on PostgreSQL.
-test: install lint test-sqlite test-postgres
+test: install browser lint test-sqlite test-postgres
 
-test-sqlite: install
+test-sqlite: install browser
 	$(BIN)/pytest --db sqlite
 
-test-postgres: install
+test-postgres: install browser
 	$(BIN)/pytest --db postgres
 
 lint: install
@@ -56,6 +60,10 @@ bench: install
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.sync
 	$(BIN)/python -m bench.cases
+
+## The README's picture of an HTML progress pack (the demo plan, inspectors' audience), taken in Chromium.
+screenshot: install browser
+	WSOA_REPORT_SCREENSHOT=$(CURDIR)/docs/report-first-page.png $(BIN)/pytest --db sqlite -q tests/test_export_accessibility.py -k inspectors
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis wsoa.db wsoa.db-wal wsoa.db-shm

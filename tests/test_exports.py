@@ -7,7 +7,7 @@ import json
 import re
 import uuid
 import zipfile
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from html.parser import HTMLParser
 from typing import Any
 
@@ -15,14 +15,14 @@ import httpx
 import pytest
 from openpyxl import load_workbook
 from pypdf import PdfReader
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlmodel import col
 
 from app.core.db import Database
 from app.demo.seed import seed_demo
 from app.evidence.storage import storage_from
 from app.exports.service import produce_pending
-from app.models import Action, Plan
+from app.models import Action, Plan, ShareLink
 from app.models.enums import Role
 from tests.factories import make_world, post
 from tests.test_conventions import assert_problem
@@ -319,3 +319,67 @@ async def test_large_plans_are_exported_by_the_worker(
     load_workbook(io.BytesIO(await content(client, ready)))
     events = (await client.get("/api/v1/audit-events", params={"entity_id": made["id"]})).json()["items"]
     assert [e["action"] for e in events] == ["export", "update"] and events[1]["changes"]["status"] == ["pending", "ready"]
+
+
+async def test_share_links_open_without_a_key_until_they_expire_or_are_revoked(
+    client: httpx.AsyncClient, anon: httpx.AsyncClient, db: Database
+) -> None:
+    plan = await demo_plan(db)
+    made = await export(client, plan["id"], format="html")
+    body = await content(client, made)
+    resp = await client.post(f"/api/v1/exports/{made['id']}/share-links", json={}, headers={"Idempotency-Key": "share-1"})
+    assert resp.status_code == 201, resp.text
+    link = resp.json()
+    assert link["url"].endswith(f"/api/v1/shared/{link['token']}") and len(link["token"]) >= 40
+    lasts = datetime.fromisoformat(link["expires_at"]) - datetime.now(UTC)
+    assert timedelta(days=13, hours=23) < lasts <= timedelta(days=14)
+    replay = await client.post(f"/api/v1/exports/{made['id']}/share-links", json={}, headers={"Idempotency-Key": "share-1"})
+    assert replay.json()["id"] == link["id"] and replay.json()["token"] is None  # the token is never kept
+
+    path = link["url"].split("http://test", 1)[1]
+    opened = await anon.get(path, headers={"User-Agent": "inspector-laptop"})
+    assert opened.status_code == 200 and opened.content == body
+    assert opened.headers["cache-control"] == "no-store" and "sandbox" in opened.headers["content-security-policy"]
+    assert (await anon.get(path)).content == body
+    seen = (await client.get(f"/api/v1/share-links/{link['id']}")).json()
+    assert seen["access_count"] == 2 and seen["last_accessed_at"] and "token" not in seen and "token_hash" not in seen
+    accesses = (await client.get("/api/v1/audit-events", params={"entity_id": link["id"]})).json()["items"]
+    assert [e["action"] for e in accesses] == ["create", "share_access", "share_access"]
+    assert accesses[1]["actor_type"] == "share_link" and accesses[1]["changes"]["client_address"][1] == "127.0.0.1"
+    assert accesses[1]["changes"]["user_agent"][1] == "inspector-laptop" and accesses[1]["changes"]["export_id"][1] == made["id"]
+
+    assert (await client.delete(f"/api/v1/share-links/{link['id']}")).status_code == 204
+    assert (await client.delete(f"/api/v1/share-links/{link['id']}")).status_code == 204
+    assert_problem(await anon.get(path), 410, "/problems/share-link-gone")
+    assert (await client.get(f"/api/v1/share-links/{link['id']}")).json()["revoked_at"]
+    assert_problem(await anon.get("/api/v1/shared/not-a-real-token"), 404, "/problems/not-found")
+
+    soon = (datetime.now(UTC) + timedelta(seconds=1)).isoformat()
+    short = (await client.post(f"/api/v1/exports/{made['id']}/share-links", json={"expires_at": soon})).json()
+    async with db.sessions() as session:
+        await session.execute(
+            update(ShareLink).where(col(ShareLink.id) == uuid.UUID(short["id"])).values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+        )
+        await session.commit()
+    assert_problem(await anon.get(short["url"].split("http://test", 1)[1]), 410, "/problems/share-link-gone")
+
+    for bad in (
+        (datetime.now(UTC) - timedelta(minutes=1)).isoformat(),
+        (datetime.now(UTC) + timedelta(days=91)).isoformat(),
+        "2030-01-01T00:00:00",
+    ):
+        assert_problem(
+            await client.post(f"/api/v1/exports/{made['id']}/share-links", json={"expires_at": bad}), 422, "/problems/validation"
+        )
+    assert_problem(await client.post(f"/api/v1/exports/{made['id']}/share-links", json={"expires_at": "soon"}), 422, "/problems/validation")
+    assert_problem(await client.post(f"/api/v1/exports/{uuid.uuid4()}/share-links", json={}), 404, "/problems/not-found")
+    assert len((await client.get("/api/v1/share-links", params={"export_id": made["id"]})).json()["items"]) == 2
+
+
+async def test_tampered_export_bytes_are_never_served(app: Any, client: httpx.AsyncClient, db: Database) -> None:
+    plan = await demo_plan(db)
+    made = await export(client, plan["id"], format="json")
+    stored = storage_from(app.state.settings).path(made["sha256"])  # type: ignore[attr-defined]
+    stored.chmod(0o640)
+    stored.write_bytes(b"{}")
+    assert_problem(await client.get(f"/api/v1/exports/{made['id']}/content"), 500, "/problems/evidence-integrity")

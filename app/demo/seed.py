@@ -758,7 +758,7 @@ def _evidence(session: AsyncSession, action: Action, *, reviewer: uuid.UUID) -> 
                 updated_at=_at(action.completed_on + timedelta(days=7)),
             )
         )  # fmt: skip
-    if action.ref == "1.3":
+    if action.ref == "1.3" and action.planned_start_on is not None:
         session.add(
             Evidence(
                 partnership_id=action.partnership_id, action_id=action.id, title="Case study: a family's experience of the new EHC process",

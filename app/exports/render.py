@@ -21,7 +21,7 @@ import orjson
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from app.exports.charts import Chart, all_charts, unique_actions
-from app.exports.tables import Cell, Table, formula_safe, tables
+from app.exports.tables import Cell, Table, formula_safe, label, tables
 from app.models.enums import ExportFormat
 
 MEDIA_TYPES = {
@@ -177,6 +177,7 @@ def to_html(pack: dict[str, Any], *, for_print: bool = False) -> bytes:
         uri=_data_uri,
         long_date=_long_date,
         words=lambda v: (v or "").replace("_", " "),
+        label=label,
         number=_number,
         money=lambda v: f"{Decimal(v):,.2f}",
         for_print=for_print,

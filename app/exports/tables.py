@@ -29,6 +29,25 @@ class Table:
     rows: list[list[Cell]] = field(default_factory=list)
 
 
+LABELS = {
+    "las_2016": "2016 local area SEND inspection framework",
+    "area_send_2023": "2023 area SEND inspection framework",
+    "full": "Full inspection",
+    "revisit": "Revisit",
+    "monitoring": "Monitoring inspection",
+    "ofsted": "Ofsted",
+    "cqc": "CQC",
+    "wsoa": "Written Statement of Action",
+    "priority_action_plan": "Priority action plan",
+    "accelerated_progress_plan": "Accelerated progress plan",
+    "improvement_plan": "Improvement plan",
+}
+
+
+def label(value: str | None) -> str:
+    return LABELS.get(value or "", (value or "").replace("_", " "))
+
+
 def _day(value: str | None) -> date | None:
     return date.fromisoformat(value) if value else None
 
@@ -44,16 +63,16 @@ def _cover(pack: dict[str, Any]) -> Table:
         ["Partnership", data["partnership"]["name"]],
         ["Local authority code", data["partnership"]["la_code"]],
         ["Plan", plan["title"]],
-        ["Plan kind", _words(plan["kind"])],
+        ["Plan kind", label(plan["kind"])],
         ["Plan status", _words(plan["status"])],
         ["Submission due", _day(plan["submission_due_on"])],
         ["Submitted", _day(plan["submitted_on"])],
         ["Accepted", _day(plan["accepted_on"])],
         ["Revisit due", _day(plan["revisit_due_on"])],
         ["Governance and sign-off", plan["governance"]],
-        ["Inspection framework", _words(inspection.get("framework"))],
-        ["Inspection kind", _words(inspection.get("kind"))],
-        ["Inspectorates", ", ".join(inspection.get("inspectorates") or []) or None],
+        ["Inspection framework", label(inspection.get("framework")) or None],
+        ["Inspection kind", label(inspection.get("kind")) or None],
+        ["Inspectorates", ", ".join(label(i) for i in inspection.get("inspectorates") or []) or None],
         ["Inspection on site from", _day(inspection.get("onsite_start_on"))],
         ["Inspection on site to", _day(inspection.get("onsite_end_on"))],
         ["Report published", _day(inspection.get("report_published_on"))],
