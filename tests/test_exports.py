@@ -383,3 +383,34 @@ async def test_tampered_export_bytes_are_never_served(app: Any, client: httpx.As
     stored.chmod(0o640)
     stored.write_bytes(b"{}")
     assert_problem(await client.get(f"/api/v1/exports/{made['id']}/content"), 500, "/problems/evidence-integrity")
+
+
+async def test_a_bare_plan_exports_in_every_format(client: httpx.AsyncClient) -> None:
+    from tests.factories import make_partnership, make_plan
+
+    plan = await make_plan(client, await make_partnership(client))
+    for export_format in ("json", "csv", "xlsx", "pdf", "html"):
+        made = await export(client, plan["id"], format=export_format, audience="public")
+        assert made["status"] == "ready" and made["size_bytes"] > 0
+    pack = json.loads(await content(client, await export(client, plan["id"], format="json")))
+    assert pack["data"]["concerns"] == [] and pack["data"]["inspection"] is None and pack["data"]["ehcp_timeliness"] is None
+
+
+async def test_an_export_that_cannot_be_rendered_fails_without_stopping_the_worker(
+    app: Any, client: httpx.AsyncClient, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.exports import service
+
+    w = await make_world(client)
+    monkeypatch.setattr(app.state.settings, "export_inline_max_actions", 0)
+    made = await export(client, w.plan["id"], format="pdf")
+
+    def broken(pack: dict[str, Any], export_format: Any) -> bytes:
+        raise RuntimeError("renderer exploded")
+
+    monkeypatch.setattr(service, "render", broken)
+    assert await produce_pending(db, storage_from(app.state.settings)) == 1
+    failed = (await client.get(f"/api/v1/exports/{made['id']}")).json()
+    assert failed["status"] == "failed" and "renderer exploded" in failed["error"]
+    assert_problem(await client.get(f"/api/v1/exports/{made['id']}/content"), 409, "/problems/export-failed")
+    assert await produce_pending(db, storage_from(app.state.settings)) == 0

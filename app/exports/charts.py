@@ -11,6 +11,7 @@ from typing import Any
 
 from matplotlib.dates import DateFormatter
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 # GOV.UK palette: each colour keeps 4.5:1 contrast with its label text.
 COLOURS = {"red": "#d4351c", "amber": "#f47738", "green": "#00703c", "blue": "#1d70b8"}
@@ -80,6 +81,7 @@ def rag_by_concern(data: dict[str, Any]) -> Chart | None:
     ax.grid(axis="y", visible=False)
     ax.grid(axis="x", color="#b1b4b6", linewidth=0.5)
     ax.set_xlabel("Actions", color=INK, fontsize=8)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.legend(ncols=4, fontsize=8, frameon=False, loc="lower center", bbox_to_anchor=(0.5, 1.0))
     parts = [f"{ref}: " + ", ".join(f"{n} {k}" for k, n in r.items() if n) for ref, r in rows if sum(r.values())]
     return Chart(
@@ -114,6 +116,7 @@ def actions_over_time(data: dict[str, Any], as_of: date) -> Chart | None:
     _style(ax)
     _months_axis(ax)
     ax.set_ylabel("Actions (cumulative)", color=INK, fontsize=8)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.legend(fontsize=8, frameon=False, loc="upper left")
     alt = (
         f"Actions completed against planned, month by month to {as_of:%-d %B %Y}: by then {due[-1]} of {len(actions)} actions were "

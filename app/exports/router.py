@@ -30,7 +30,7 @@ EXPORT_RULES = (
     "evidence index; EHCP 20-week timeliness by month and calendar year, with and without exceptions; funding by financial "
     "year. HTML, PDF and XLSX carry charts (RAG by concern, actions completed against planned, each measure against its "
     "trajectory, EHCP timeliness against target). Spreadsheet cells beginning `=`, `+`, `-`, `@`, tab or carriage return are "
-    "text, never formulas. Every format shows the SHA-256 of its data, equal across formats of one plan, moment and audience."
+    "text, never formulas. Every format shows the SHA-256 of the data it shows, equal in every pack that shows the same data."
 )
 
 exports = Resource(
@@ -65,6 +65,10 @@ share_links = Resource(
 )
 
 router = APIRouter(prefix=API_PREFIX)
+THE_BYTES = {
+    "description": "The export's bytes (its own media type).",
+    "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+}
 EXPORTERS = PLAN_EDITORS | {Role.inspector}
 Creator = Annotated[Actor, Depends(allow(EXPORTERS))]
 Reader = Annotated[Actor, Depends(allow(READERS))]
@@ -128,7 +132,7 @@ def _content(request: Request, export: dict[str, Any], headers: dict[str, str]) 
     operation_id="exports-content-get",
     response_class=Response,
     responses={
-        200: {"description": "The export.", "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
+        200: THE_BYTES,
         **problems(404, 409, 500),
     },
     openapi_extra=documented(READERS),
@@ -200,7 +204,7 @@ async def revoke(id: uuid.UUID, session: SessionDep, db: DatabaseDep, actor: Edi
     operation_id="shared-get",
     response_class=Response,
     responses={
-        200: {"description": "The export.", "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
+        200: THE_BYTES,
         **{k: v for k, v in problems(404, 410, 500).items() if k not in (401, 403)},
     },
     openapi_extra={"security": []},

@@ -130,19 +130,30 @@ async def create_export(
         values.update(status=ExportStatus.ready.value, sha256=sha, size_bytes=size, completed_at=utcnow())
     async with db.sessions() as session:
         await session.execute(insert(Export).values(**values))
-        await _record(session, actor, "export", values, {k: [None, audit.jsonable(v)] for k, v in values.items() if v is not None})
+        changes = {k: [None, audit.jsonable(v)] for k, v in values.items() if v is not None}
+        await _record(session, actor, action="export", entity_type="export", row=values, changes=changes, plan_id=plan["id"])
         await session.commit()
     return Made(request.export_id, ExportStatus(values["status"]))
 
 
-async def _record(session: AsyncSession, actor: Actor, action: str, row: dict[str, Any], changes: dict[str, list[Any]]) -> None:
+async def _record(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    action: str,
+    entity_type: str,
+    row: dict[str, Any],
+    changes: dict[str, list[Any]],
+    plan_id: uuid.UUID | None = None,
+) -> None:
+    """The change-feed row and the audit event of one write (an export's making is audited as `export`)."""
     kind = "create" if action == "export" else action
-    await feed.record(session, [feed.Changed("export", row["id"], kind, row.get("version", 1), row["partnership_id"], row["plan_id"])])
+    await feed.record(session, [feed.Changed(entity_type, row["id"], kind, row.get("version", 1), row["partnership_id"], plan_id)])
     await audit.append(
         session,
         actor=actor,
         action=action,
-        entity_type="export",
+        entity_type=entity_type,
         entity_id=row["id"],
         partnership_id=row["partnership_id"],
         changes=changes,
@@ -199,7 +210,8 @@ async def produce_pending(db: Database, storage: Storage) -> int:
         if done.rowcount:  # type: ignore[attr-defined]
             changes = {k: [row.get(k), v] for k, v in values.items()}
             actor = Actor("system", "worker", "worker", Role.admin, partnership_id=row["partnership_id"])
-            await _record(session, actor, "update", row | {"version": row["version"] + 1}, changes)
+            row["version"] += 1
+            await _record(session, actor, action="update", entity_type="export", row=row, changes=changes, plan_id=row["plan_id"])
         await session.commit()
     log.info("export_produced", export=str(row["id"]), status=values["status"])
     return 1
@@ -243,16 +255,7 @@ async def create_share_link(
     }
     await session.execute(insert(ShareLink).values(**values))
     changes = {k: [None, audit.jsonable(v)] for k, v in values.items() if k not in {"token_hash", "id", "created_at", "updated_at"}}
-    await feed.record(session, [feed.Changed("share_link", values["id"], "create", 1, export["partnership_id"], export["plan_id"])])
-    await audit.append(
-        session,
-        actor=actor,
-        action="create",
-        entity_type="share_link",
-        entity_id=values["id"],
-        partnership_id=export["partnership_id"],
-        changes=changes,
-    )
+    await _record(session, actor, action="create", entity_type="share_link", row=values, changes=changes, plan_id=export["plan_id"])
     await session.commit()
     return values["id"], token
 
@@ -265,16 +268,8 @@ async def revoke_share_link(session: AsyncSession, *, actor: Actor, link: dict[s
     await session.execute(
         update(ShareLink).where(col(ShareLink.id) == link["id"]).values(revoked_at=now, updated_at=now, version=col(ShareLink.version) + 1)
     )
-    await feed.record(session, [feed.Changed("share_link", link["id"], "update", link["version"] + 1, link["partnership_id"])])
-    await audit.append(
-        session,
-        actor=actor,
-        action="update",
-        entity_type="share_link",
-        entity_id=link["id"],
-        partnership_id=link["partnership_id"],
-        changes={"revoked_at": [None, audit.jsonable(now)]},
-    )
+    changes = {"revoked_at": [None, audit.jsonable(now)]}
+    await _record(session, actor, action="update", entity_type="share_link", row={**link, "version": link["version"] + 1}, changes=changes)
     await session.commit()
 
 
