@@ -55,11 +55,13 @@ migration: install
 	  status=$$?; rm -rf $$scratch; exit $$status
 
 ## Benchmarks (need PostgreSQL; reads also need wrk): reads beside a raw Starlette + asyncpg baseline,
-## a 10,000-row HR sync beside a per-row ORM loop, and 200,000 EHCP case events with the timeliness report.
+## a 10,000-row HR sync beside a per-row ORM loop, 200,000 EHCP case events with the timeliness report,
+## and export time against plan size (50, 200, 500 actions) beside a plain JSON dump of the same pack.
 bench: install
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.sync
 	$(BIN)/python -m bench.cases
+	$(BIN)/python -m bench.exports
 
 ## The README's picture of an HTML progress pack (the demo plan, inspectors' audience), taken in Chromium.
 screenshot: install browser

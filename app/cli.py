@@ -228,7 +228,7 @@ def export_command(
     from app.exports.service import create_export
     from app.plans.resources import plans
 
-    settings = get_settings().model_copy(update={"export_inline_max_actions": 1_000_000})
+    settings = get_settings().model_copy(update={"export_inline_max_actions": 1_000_000, "export_inline_max_pdf_actions": 1_000_000})
     actor = Actor("cli", "cli", "command line", Role.admin)
 
     async def run() -> dict[str, Any]:

@@ -402,7 +402,7 @@ async def test_an_export_that_cannot_be_rendered_fails_without_stopping_the_work
     from app.exports import service
 
     w = await make_world(client)
-    monkeypatch.setattr(app.state.settings, "export_inline_max_actions", 0)
+    monkeypatch.setattr(app.state.settings, "export_inline_max_pdf_actions", 0)
     made = await export(client, w.plan["id"], format="pdf")
 
     def broken(pack: dict[str, Any], export_format: Any) -> bytes:

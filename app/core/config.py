@@ -88,6 +88,11 @@ class Settings(BaseSettings):
         description="Exports of plans with more actions than this are produced in the background by `wsoa worker` "
         "(`status: pending`); smaller ones are ready in the response.",
     )
+    export_inline_max_pdf_actions: int = Field(
+        default=50,
+        ge=0,
+        description="The same limit for PDF, whose printing costs most (about 0.03 s per action here).",
+    )
     share_link_days: int = Field(default=14, ge=1, le=90, description="How long a share link lasts when no `expires_at` is given.")
     public_base_url: str = Field(
         default="",

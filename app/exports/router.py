@@ -78,8 +78,9 @@ Editor = Annotated[Actor, Depends(allow(PLAN_EDITORS))]
 @router.post(
     "/plans/{id}/exports",
     summary="Export a plan's progress pack",
-    description=EXPORT_RULES + "\n\nPlans with more actions than `WSOA_EXPORT_INLINE_MAX_ACTIONS` (default 150) are produced by "
-    "`wsoa worker`: the export comes back `pending` and turns `ready` (or `failed`). `as_of` may not be in the future or before "
+    description=EXPORT_RULES + "\n\nPlans with more actions than `WSOA_EXPORT_INLINE_MAX_ACTIONS` (default 150; for PDF "
+    "`WSOA_EXPORT_INLINE_MAX_PDF_ACTIONS`, default 50) are produced by `wsoa worker`: the export comes back `pending` and turns "
+    "`ready` (or `failed`). `as_of` may not be in the future or before "
     "the plan was recorded (422). Inspectors may export for the `inspectors` audience only (403)." + roles_text(EXPORTERS),
     tags=["exports"],
     operation_id="exports-create",

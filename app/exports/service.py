@@ -125,7 +125,8 @@ async def create_export(
         "file_name": file_name(plan["title"], as_of, audience.value, export_format),
         "created_by": actor.actor_id,
     }
-    if actions <= settings.export_inline_max_actions:
+    limit = settings.export_inline_max_pdf_actions if export_format is ExportFormat.pdf else settings.export_inline_max_actions
+    if actions <= limit:
         sha, size = await _produce(db, storage, request, export_format)
         values.update(status=ExportStatus.ready.value, sha256=sha, size_bytes=size, completed_at=utcnow())
     async with db.sessions() as session:
