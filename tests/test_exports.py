@@ -55,6 +55,8 @@ async def content(client: httpx.AsyncClient, made: dict[str, Any]) -> bytes:
     assert len(first.content) == made["size_bytes"]
     assert first.headers["content-type"].startswith(made["media_type"].split(";")[0])
     assert f'filename="{made["file_name"]}"' in first.headers["content-disposition"]
+    held = await client.get(f"/api/v1/exports/{made['id']}/content", headers={"If-None-Match": first.headers["etag"]})
+    assert held.status_code == 304 and held.content == b""
     return first.content
 
 

@@ -10,10 +10,11 @@ from starlette.responses import Response, StreamingResponse
 from app.core.auth import Actor
 from app.core.db import DatabaseDep, SessionDep
 from app.core.errors import Forbidden, problems
+from app.core.http import not_modified
 from app.core.idempotency import REDACT_HEADER
 from app.core.permissions import PLAN_EDITORS, READERS, Access, allow, documented, roles_text
 from app.core.resources import Ref, Resource
-from app.core.routing import API_PREFIX, JsonBody, add_resource_routes, created_response, ok, public_base, read_one
+from app.core.routing import API_PREFIX, IfNoneMatch, JsonBody, add_resource_routes, created_response, ok, public_base, read_one
 from app.evidence.router import storage_of
 from app.evidence.service import verified
 from app.exports import schemas as s
@@ -134,15 +135,18 @@ def _content(request: Request, export: dict[str, Any], headers: dict[str, str]) 
     response_class=Response,
     responses={
         200: THE_BYTES,
+        304: {"description": "Not modified: you hold these bytes (`If-None-Match` with the ETag)."},
         **problems(404, 409, 500),
     },
     openapi_extra=documented(READERS),
 )
-async def download(request: Request, id: uuid.UUID, db: DatabaseDep, actor: Reader) -> Response:
+async def download(request: Request, id: uuid.UUID, db: DatabaseDep, actor: Reader, if_none_match: IfNoneMatch = None) -> Response:
     export = await read_one(db, actor, exports, id)
     if not service.may_use(actor, export["audience"]):
         raise Forbidden("Inspectors may download exports for the `inspectors` audience only.")
     service.require_ready(export)
+    if not_modified(if_none_match, f'"{export["sha256"]}"'):
+        return Response(status_code=304, headers={"ETag": f'"{export["sha256"]}"'})
     await verified(storage_of(request), export["sha256"])
     return _content(request, export, {"Cache-Control": "private, max-age=31536000, immutable"})
 
