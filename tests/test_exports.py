@@ -1,10 +1,14 @@
 """Exports: every format from the demo plan, checked by parsing it; immutability; as-of; audiences; the worker."""
 
+import asyncio
 import csv
 import hashlib
 import io
 import json
+import os
 import re
+import subprocess
+import sys
 import uuid
 import zipfile
 from datetime import UTC, date, datetime, timedelta
@@ -342,6 +346,7 @@ async def test_share_links_open_without_a_key_until_they_expire_or_are_revoked(
     opened = await anon.get(path, headers={"User-Agent": "inspector-laptop"})
     assert opened.status_code == 200 and opened.content == body
     assert opened.headers["cache-control"] == "no-store" and "sandbox" in opened.headers["content-security-policy"]
+    assert opened.headers["content-disposition"] == f'inline; filename="{made["file_name"]}"'
     assert (await anon.get(path)).content == body
     seen = (await client.get(f"/api/v1/share-links/{link['id']}")).json()
     assert seen["access_count"] == 2 and seen["last_accessed_at"] and "token" not in seen and "token_hash" not in seen
@@ -416,3 +421,27 @@ async def test_an_export_that_cannot_be_rendered_fails_without_stopping_the_work
     assert failed["status"] == "failed" and "renderer exploded" in failed["error"]
     assert_problem(await client.get(f"/api/v1/exports/{made['id']}/content"), 409, "/problems/export-failed")
     assert await produce_pending(db, storage_from(app.state.settings)) == 0
+
+
+async def test_two_worker_processes_produce_each_pending_export_once(
+    app: Any, client: httpx.AsyncClient, db: Database, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    w = await make_world(client)
+    monkeypatch.setattr(app.state.settings, "export_inline_max_actions", 0)
+    made = [await export(client, w.plan["id"], format=f, audience="board") for f in ("json", "csv", "xlsx", "html")]
+    assert {m["status"] for m in made} == {"pending"}
+    env = {**os.environ, "WSOA_DATABASE_URL": database_url, "WSOA_STORAGE_DIR": app.state.settings.storage_dir, "WSOA_LOG_LEVEL": "WARNING"}
+    workers = [
+        await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "app.cli", "worker", "--once", env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+        for _ in range(2)
+    ]
+    results = await asyncio.gather(*(worker.communicate() for worker in workers))
+    assert all(worker.returncode == 0 for worker in workers), [r[1].decode()[-500:] for r in results]
+    for m in made:
+        ready = (await client.get(f"/api/v1/exports/{m['id']}")).json()
+        assert ready["status"] == "ready"
+        await content(client, ready)
+        events = (await client.get("/api/v1/audit-events", params={"entity_id": m["id"]})).json()["items"]
+        assert [e["action"] for e in events] == ["export", "update"]

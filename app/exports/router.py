@@ -109,14 +109,14 @@ async def create_export(request: Request, id: uuid.UUID, body: s.ExportCreate, d
     return created_response(request, exports, await read_one(db, actor, exports, made.export_id))
 
 
-def _content(request: Request, export: dict[str, Any], headers: dict[str, str]) -> StreamingResponse:
+def _content(request: Request, export: dict[str, Any], headers: dict[str, str], disposition: str = "attachment") -> StreamingResponse:
     sha = export["sha256"]
     digest = base64.b64encode(bytes.fromhex(sha)).decode("ascii")
     headers |= {
         "ETag": f'"{sha}"',
         "Repr-Digest": f"sha-256=:{digest}:",
         "Content-Length": str(export["size_bytes"]),
-        "Content-Disposition": f'attachment; filename="{export["file_name"]}"',
+        "Content-Disposition": f'{disposition}; filename="{export["file_name"]}"',
         "X-Content-Type-Options": "nosniff",
         # An HTML pack runs no script and loads nothing: everything it shows is inline.
         "Content-Security-Policy": "default-src 'none'; img-src data:; style-src 'unsafe-inline'; sandbox",
@@ -203,7 +203,8 @@ async def revoke(id: uuid.UUID, session: SessionDep, db: DatabaseDep, actor: Edi
 @router.get(
     "/shared/{token}",
     summary="Open a shared export",
-    description="The export's bytes for whoever holds the link, without an API key, until it expires or is revoked (410). "
+    description="The export's bytes for whoever holds the link, without an API key, until it expires or is revoked (410); "
+    "HTML and PDF open in the browser (`Content-Disposition: inline`), other formats download. "
     "Each access is recorded in the audit trail with its time, client address and user agent.",
     tags=["exports"],
     operation_id="shared-get",
@@ -219,7 +220,8 @@ async def shared(request: Request, token: str, session: SessionDep) -> Response:
     export = await service.open_share_link(session, token=token[:200], client=client, user_agent=request.headers.get("user-agent"))
     await verified(storage_of(request), export["sha256"])
     headers = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex, nofollow"}
-    return _content(request, export, headers)
+    readable = export["media_type"].startswith(("text/html", "application/pdf"))  # opens in the browser; the rest downloads
+    return _content(request, export, headers, "inline" if readable else "attachment")
 
 
 add_resource_routes(router, exports)
