@@ -35,7 +35,7 @@ from app.measures.trajectory import points
 from app.models import ActionReprogramme, Inspection, Organisation, Partnership, Person, ProgressUpdate
 from app.models.enums import ActionStatus, Audience, MeasureSource, ReviewStatus
 from app.partnerships.service import Local
-from app.progress.state import PlanState, Row, current_state, cutoff_of, states_at
+from app.progress.state import PlanState, Row, cutoff_of, states_at
 from app.progress.summary import action_health, counts, delivery_rag, funding, measure_rows
 
 FORMAT_VERSION = 1
@@ -85,8 +85,7 @@ async def build(session: AsyncSession, request: Request, area: Local) -> dict[st
 
 
 async def _state(session: AsyncSession, request: Request, at: datetime) -> PlanState:
-    if at >= datetime.now(UTC):
-        return await current_state(session, request.plan_id, detail=True)
+    """The plan as recorded at `at` (never later than the export's request, so writes after it are undone)."""
     [(_, state)] = await states_at(session, plan_id=request.plan_id, partnership_id=request.partnership_id, cutoffs=[at], detail=True)
     return state
 

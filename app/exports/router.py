@@ -13,13 +13,13 @@ from app.core.errors import Forbidden, problems
 from app.core.http import not_modified
 from app.core.idempotency import REDACT_HEADER
 from app.core.permissions import PLAN_EDITORS, READERS, Access, allow, documented, roles_text
-from app.core.resources import Ref, Resource
+from app.core.resources import Resource
 from app.core.routing import API_PREFIX, IfNoneMatch, JsonBody, add_resource_routes, created_response, ok, public_base, read_one
 from app.evidence.router import storage_of
 from app.evidence.service import verified
 from app.exports import schemas as s
 from app.exports import service
-from app.models import Export, Plan, ShareLink
+from app.models import Export, ShareLink
 from app.models.enums import Role
 from app.plans import resources as plan_resources
 
@@ -43,7 +43,6 @@ exports = Resource(
     update=None,
     read=s.ExportRead,
     query=s.ExportQuery,
-    parents=(Ref("plan_id", Plan, "plan"),),
     operations=frozenset({"list", "get"}),
     access=Access(read=READERS),
     hidden=frozenset({"claimed_at"}),
