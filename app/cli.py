@@ -149,12 +149,13 @@ def worker(
     interval: Annotated[float, typer.Option(help="Seconds to wait when nothing is due.")] = 1.0,
 ) -> None:
     """Deliver webhooks and produce pending exports until stopped (several workers may share the work on
-    PostgreSQL); forget expired Idempotency-Key records once a minute."""
+    PostgreSQL); forget expired Idempotency-Key records and old rate-limit counts once a minute."""
     import signal
     import time
 
     from app.core.idempotency import purge_expired
     from app.core.observability import configure_logging
+    from app.core.ratelimit import purge_old_windows
     from app.evidence.storage import storage_from
     from app.exports.service import produce_pending
     from app.integrations.webhooks import deliver_due
@@ -177,6 +178,7 @@ def worker(
             while not stopping:
                 if time.monotonic() - purged_at > 60:
                     await purge_expired(db)
+                    await purge_old_windows(db)
                     purged_at = time.monotonic()
                 sent = await deliver_due(db, settings) + await produce_pending(db, storage_from(settings))
                 if once and sent == 0:

@@ -18,6 +18,7 @@ from app.core.errors import PROBLEM_MEDIA_TYPE, PROBLEM_TYPES, install_problem_h
 from app.core.idempotency import IdempotencyMiddleware
 from app.core.observability import RequestContextMiddleware, configure_logging
 from app.core.oidc import OidcVerifier
+from app.core.ratelimit import RateLimiter
 from app.core.routing import API_PREFIX
 from app.core.security import CORS_ALLOW_HEADERS, CORS_EXPOSE_HEADERS, BodyLimitMiddleware
 from app.evidence.router import router as evidence_router
@@ -97,6 +98,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = database is None
         app.state.db = database or Database(settings.database_url, pool_size=settings.db_pool_size)
+        app.state.limiter = RateLimiter(app.state.db, settings.rate_limits)
         try:
             yield
         finally:
@@ -116,6 +118,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.storage = storage_from(settings)
     if database is not None:
         app.state.db = database
+        app.state.limiter = RateLimiter(database, settings.rate_limits)
     install_problem_handlers(app)
     # Routes are added flat: each level of included routers costs every request another match.
     routers = (

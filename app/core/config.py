@@ -94,6 +94,11 @@ class Settings(BaseSettings):
         description="The same limit for PDF, whose printing costs most (about 0.03 s per action here).",
     )
     share_link_days: int = Field(default=14, ge=1, le=90, description="How long a share link lasts when no `expires_at` is given.")
+    rate_limits: dict[str, int] = Field(
+        default={"admin": 6000, "lead": 3000, "contributor": 1200, "inspector": 1200, "hr_integration": 120, "case_integration": 600},
+        description="Requests a minute per API key or token, by role, as JSON; shared by every process through the database "
+        "(429 with `Retry-After` past it); 0 or a role left out: no limit.",
+    )
     public_base_url: str = Field(
         default="",
         description="Public base URL (e.g. https://wsoa.example.gov.uk) for `Location` and `Link` headers; empty: taken from the request.",

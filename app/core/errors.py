@@ -131,6 +131,10 @@ class PreconditionRequired(DomainError):
     status, type, title = 428, "/problems/precondition-required", "If-Match required"
 
 
+class RateLimited(DomainError):
+    status, type, title = 429, "/problems/rate-limited", "Too many requests"
+
+
 PROBLEM_TYPES: dict[int, tuple[str, str]] = {
     400: (MalformedRequest.type, MalformedRequest.title),
     401: (Unauthenticated.type, Unauthenticated.title),
@@ -144,6 +148,7 @@ PROBLEM_TYPES: dict[int, tuple[str, str]] = {
     415: (UnsupportedMediaType.type, UnsupportedMediaType.title),
     422: (Unprocessable.type, Unprocessable.title),
     428: (PreconditionRequired.type, PreconditionRequired.title),
+    429: (RateLimited.type, RateLimited.title),
     500: ("/problems/internal", "Internal server error"),
     503: ("/problems/unavailable", "Service unavailable"),
 }
@@ -265,7 +270,7 @@ def install_problem_handlers(app: FastAPI) -> None:
 
 def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses` entries for the problems a route can answer with."""
-    documented = {401, 403, 422, *statuses}
+    documented = {401, 403, 422, 429, *statuses}
     out: dict[int | str, dict[str, Any]] = {}
     for status in sorted(documented):
         type_, title = PROBLEM_TYPES.get(status, ("about:blank", HTTPStatus(status).phrase))

@@ -24,7 +24,7 @@ from app.models import IdempotencyRecord, utcnow
 KEY_HEADER = b"idempotency-key"
 REDACT_HEADER = "wsoa-idempotency-redact"  # set by a route: body fields never to be stored for replay (secrets)
 REPLAYED_HEADERS = {b"content-type", b"location", b"etag", b"link"}
-NOT_STORED = {401, 403}
+NOT_STORED = {401, 403, 429}  # answers about the caller, not the request: a retry must run again
 
 
 async def _problem(send: Send, path: str, error: Any) -> None:

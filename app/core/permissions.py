@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import Depends
+from fastapi import Depends, Request
 
 from app.core.auth import Actor, authenticate
 from app.core.errors import Forbidden
@@ -35,9 +35,11 @@ class Access:
 
 
 def allow(roles: frozenset[Role]) -> Callable[..., Awaitable[Actor]]:
-    """A dependency that lets the listed roles through and answers 403 to every other caller."""
+    """A dependency that counts the caller against its rate limit (429 past it), then lets the listed
+    roles through and answers 403 to every other caller."""
 
-    async def check(actor: Actor = Depends(authenticate)) -> Actor:
+    async def check(request: Request, actor: Actor = Depends(authenticate)) -> Actor:
+        await request.app.state.limiter.check(actor)
         if actor.role not in roles:
             raise Forbidden(f"The {actor.role.value} role may not do this.")
         return actor

@@ -17,7 +17,7 @@ from app.models.exports import Export, ShareLink
 from app.models.inspection import Inspection, Plan
 from app.models.measures import FundingLine, Measure, MeasureConcern, Observation
 from app.models.partnership import Organisation, Partnership, Person
-from app.models.system import ApiKey, AuditEvent, Change, IdempotencyRecord
+from app.models.system import ApiKey, AuditEvent, Change, IdempotencyRecord, RateLimitWindow
 from app.models.webhooks import WebhookDelivery, WebhookSubscription
 
 __all__ = [
@@ -47,6 +47,7 @@ __all__ = [
     "Person",
     "Plan",
     "ProgressUpdate",
+    "RateLimitWindow",
     "ServerSecret",
     "ShareLink",
     "WebhookDelivery",

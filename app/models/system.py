@@ -4,7 +4,7 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from app.models.base import BigId, Entity, UTCDateTime, enum_check, enum_column, utcnow
@@ -90,3 +90,14 @@ class Change(SQLModel, table=True):
     action: str = Field(sa_type=String(20), nullable=False)
     version: int | None = None
     partnership_id: uuid.UUID | None = None
+
+
+class RateLimitWindow(SQLModel, table=True):
+    """Requests counted per key and minute, shared by every process (see app.core.ratelimit)."""
+
+    __tablename__ = "rate_limit_window"
+    __table_args__ = (Index(None, "minute"),)
+
+    key: str = Field(sa_type=String(120), primary_key=True)
+    minute: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))  # minutes since the Unix epoch
+    count: int = Field(default=0, nullable=False)
