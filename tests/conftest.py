@@ -35,6 +35,7 @@ DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--db", choices=["sqlite", "postgres"], default=os.environ.get("WSOA_TEST_DB", "sqlite"))
+    parser.addoption("--slow", action="store_true", default=os.environ.get("CI") == "true", help="Also run slow tests (always in CI).")
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -47,6 +48,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         for item in items:
             if "postgres_only" in item.keywords:
                 item.add_marker(skip)
+    if not config.getoption("--slow"):
+        slow = pytest.mark.skip(reason="slow (run with --slow; CI always does)")
+        for item in items:
+            if "slow" in item.keywords:
+                item.add_marker(slow)
 
 
 async def _admin_execute(url: str, sql: str) -> None:

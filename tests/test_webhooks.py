@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -25,11 +26,13 @@ from tests.test_conventions import assert_problem
 
 
 class Receiver:
-    """An HTTP endpoint that records what it receives; `script` gives the status of each successive request."""
+    """An HTTP endpoint that records what it receives; `script` gives the status of each successive request,
+    `delay` the seconds it takes to answer."""
 
     def __init__(self) -> None:
         self.received: list[tuple[dict[str, str], bytes]] = []
         self.script: list[int] = []
+        self.delay = 0.0
         self.lock = threading.Lock()
         receiver = self
 
@@ -39,6 +42,7 @@ class Receiver:
                 with receiver.lock:
                     receiver.received.append(({k.lower(): v for k, v in self.headers.items()}, body))
                     status = receiver.script.pop(0) if receiver.script else 204
+                time.sleep(receiver.delay)
                 self.send_response(status)
                 self.send_header("content-length", "0")
                 self.end_headers()

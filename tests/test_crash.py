@@ -1,0 +1,238 @@
+"""Crash consistency: a served process killed with SIGKILL in the middle of a large write.
+
+A 10,000-row people sync and a 10,000-event case batch are sent to a real `wsoa serve` process, which
+is killed at several moments while it works. After each kill the batch is either wholly in the
+database or not at all; a new process then completes it when the client retries with the same
+`Idempotency-Key` (once the dead request's lease has run out), exactly once. Slow: run in CI.
+"""
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+from sqlmodel import col
+
+from app.core.config import Settings
+from app.core.db import Database
+from app.models import AuditEvent, CaseEvent, Person
+from app.models.enums import Role
+from tests.conftest import new_token
+from tests.factories import make_partnership, post
+from tests.test_webhooks import Receiver, subscribe
+
+pytestmark = pytest.mark.slow
+LEASE_SECONDS = 5
+
+
+@pytest.fixture
+def hooks() -> Iterator[Receiver]:
+    found = Receiver()
+    yield found
+    found.close()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Server:
+    url: str
+    pid: int
+
+
+@contextmanager
+def served(database_url: str, settings: Settings, tmp: Path) -> Iterator[Server]:
+    """`wsoa serve` (one worker: uvicorn in the same process) on a free port; SIGKILLed at the end if still alive."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "WSOA_DATABASE_URL": database_url,
+        "WSOA_STORAGE_DIR": settings.storage_dir,
+        "WSOA_LOG_LEVEL": "WARNING",
+        "WSOA_IDEMPOTENCY_LEASE_SECONDS": str(LEASE_SECONDS),
+        "WSOA_AUTH_CACHE_SECONDS": "0",
+        "WSOA_CASE_REF_KEY": "crash-test-key",
+        "WSOA_SYNC_MAX_BYTES": str(32 * 1024 * 1024),
+        "WSOA_MAX_BODY_BYTES": str(32 * 1024 * 1024),
+    }
+    log = (tmp / f"serve-{port}.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        else:
+            raise AssertionError("the server did not start: " + (tmp / f"serve-{port}.log").read_text())
+        yield Server(url, process.pid)
+    finally:
+        if process.poll() is None:
+            os.kill(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
+        log.close()
+
+
+async def count(db: Database, model: Any, *where: Any) -> int:
+    async with db.sessions() as session:
+        return int((await session.execute(select(func.count()).select_from(model).where(*where))).scalar_one())
+
+
+async def send_and_kill(server: Server, token: str, path: str, body: dict[str, Any], key: str, after: float) -> int | None:
+    """Send the request; SIGKILL the server `after` seconds later; the status if it answered first."""
+
+    async def request() -> int:
+        async with httpx.AsyncClient(timeout=60) as c:
+            resp = await c.post(server.url + path, json=body, headers={"Authorization": f"Bearer {token}", "Idempotency-Key": key})
+            return resp.status_code
+
+    task = asyncio.create_task(request())
+    await asyncio.sleep(after)
+    answered = task.done()
+    os.kill(server.pid, signal.SIGKILL)
+    try:
+        status = await task
+    except httpx.HTTPError:
+        return None
+    return status if answered else None
+
+
+async def retry_until_done(server: Server, token: str, path: str, body: dict[str, Any], key: str) -> httpx.Response:
+    """Retry with the same key: 409 while the dead request's lease runs, then the answer."""
+    async with httpx.AsyncClient(timeout=60) as c:
+        for _ in range(80):
+            resp = await c.post(server.url + path, json=body, headers={"Authorization": f"Bearer {token}", "Idempotency-Key": key})
+            if resp.status_code != 409:
+                return resp
+            await asyncio.sleep(0.25)
+    raise AssertionError("the retry never completed")
+
+
+@pytest.mark.parametrize("after", [0.3, 0.5, 0.65, 1.5])
+async def test_a_killed_server_applies_a_people_sync_wholly_or_not_at_all(
+    client: httpx.AsyncClient, db: Database, database_url: str, settings: Settings, tmp_path: Path, after: float
+) -> None:
+    partnership = await make_partnership(client)
+    pid = uuid.UUID(partnership["id"])
+    token = await new_token(db, Role.admin)
+    people = [
+        {"external_id": f"K{i:05d}", "display_name": f"Person {i}", "job_title": "Officer", "organisation": "Council"}
+        for i in range(10_000)
+    ]
+    body = {"partnership_id": partnership["id"], "mode": "upsert", "people": people}
+    with served(database_url, settings, tmp_path) as server:
+        status = await send_and_kill(server, token, "/api/v1/people/sync", body, "sync-1", after)
+    stored = await count(db, Person, col(Person.partnership_id) == pid)
+    print(f"killed after {after} s: answered {status}, {stored} people stored")
+    assert stored in (0, 10_000), f"half a sync survived the crash: {stored} rows"
+    assert status is None or stored == 10_000
+    with served(database_url, settings, tmp_path) as server:
+        done = await retry_until_done(server, token, "/api/v1/people/sync", body, "sync-1")
+        assert done.status_code == 200, done.text
+        again = await retry_until_done(server, token, "/api/v1/people/sync", body, "sync-1")
+        assert again.json() == done.json()
+    assert await count(db, Person, col(Person.partnership_id) == pid) == 10_000
+    syncs = await count(db, AuditEvent, col(AuditEvent.action) == "sync", col(AuditEvent.partnership_id) == pid)
+    assert syncs == 1  # applied once: by the killed request or by the retry (which then changes nothing), never both
+    if done.headers.get("idempotent-replayed") == "true":  # the killed request had finished and kept its answer
+        assert stored == 10_000 and done.json()["created"] == 10_000
+    elif stored == 0:
+        assert done.json()["created"] == 10_000
+    else:  # it had committed but died before answering: the retry runs again and changes nothing
+        assert done.json()["created"] == 0 and done.json()["unchanged"] == 10_000
+
+
+@pytest.mark.parametrize("after", [0.3, 1.0])
+async def test_a_killed_server_applies_a_case_event_batch_wholly_or_not_at_all(
+    client: httpx.AsyncClient, db: Database, database_url: str, settings: Settings, tmp_path: Path, after: float
+) -> None:
+    partnership = await make_partnership(client)
+    pid = uuid.UUID(partnership["id"])
+    token = await new_token(db, Role.admin)
+    start = date(2025, 1, 1)
+    events = []
+    for n in range(5_000):
+        received = start + timedelta(days=n % 300)
+        events.append({"event_id": f"c{n}-r", "case_ref": f"C{n}", "type": "request_received", "occurred_on": received.isoformat()})
+        events.append(
+            {
+                "event_id": f"c{n}-f",
+                "case_ref": f"C{n}",
+                "type": "final_issued",
+                "occurred_on": (received + timedelta(days=100 + n % 80)).isoformat(),
+            }
+        )
+    body = {"partnership_id": partnership["id"], "events": events}
+    with served(database_url, settings, tmp_path) as server:
+        await send_and_kill(server, token, "/api/v1/case-events", body, "events-1", after)
+    stored = await count(db, CaseEvent, col(CaseEvent.partnership_id) == pid)
+    print(f"killed after {after} s: {stored} events stored")
+    assert stored in (0, 10_000), f"half a batch survived the crash: {stored} events"
+    with served(database_url, settings, tmp_path) as server:
+        done = await retry_until_done(server, token, "/api/v1/case-events", body, "events-1")
+        assert done.status_code in (200, 201), done.text
+    assert await count(db, CaseEvent, col(CaseEvent.partnership_id) == pid) == 10_000
+    result = done.json()
+    assert result["accepted"] + result["duplicates"] == 10_000
+    if done.headers.get("idempotent-replayed") != "true":
+        assert result["accepted"] == (10_000 if stored == 0 else 0)
+
+
+async def test_a_killed_worker_delivers_the_webhook_after_restart(
+    client: httpx.AsyncClient, database_url: str, settings: Settings, hooks: Receiver
+) -> None:
+    receiver = hooks
+    partnership = await make_partnership(client)
+    subscription = await subscribe(client, receiver.url, partnership_id=partnership["id"])
+    await post(client, "organisations", {"partnership_id": partnership["id"], "name": "ICB", "kind": "icb"})
+    receiver.delay = 3.0  # the receiver is still answering when the worker dies
+    env = {
+        **os.environ,
+        "WSOA_DATABASE_URL": database_url,
+        "WSOA_WEBHOOK_ALLOW_PRIVATE": "true",
+        "WSOA_WEBHOOK_TIMEOUT_SECONDS": "30",
+        "WSOA_LOG_LEVEL": "WARNING",
+    }
+    worker = subprocess.Popen([sys.executable, "-m", "app.cli", "worker"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while not receiver.received and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        assert receiver.received, "the worker never tried to deliver"
+    finally:
+        os.kill(worker.pid, signal.SIGKILL)
+        worker.wait(timeout=30)
+    receiver.delay = 0.0
+    again = await asyncio.create_subprocess_exec(sys.executable, "-m", "app.cli", "worker", "--once", env=env, stderr=subprocess.PIPE)
+    _, err = await again.communicate()
+    assert again.returncode == 0, err.decode()[-500:]
+    ids = [headers["webhook-id"] for headers, _ in receiver.received]
+    assert len(ids) == 2 and ids[0] == ids[1]  # at least once: the same event again, with the same id
+    deliveries = (await client.get(f"/api/v1/webhook-subscriptions/{subscription['id']}/deliveries")).json()["items"]
+    assert [d["status"] for d in deliveries] == ["succeeded"]
