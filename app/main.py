@@ -14,7 +14,7 @@ from app.audit.router import router as audit_router
 from app.cases.router import router as cases_router
 from app.core.config import Settings, get_settings
 from app.core.db import Database
-from app.core.errors import PROBLEM_MEDIA_TYPE, PROBLEM_TYPES, install_problem_handlers
+from app.core.errors import PROBLEM_MEDIA_TYPE, catalogue, install_problem_handlers
 from app.core.idempotency import IdempotencyMiddleware
 from app.core.observability import RequestContextMiddleware, configure_logging
 from app.core.oidc import OidcVerifier
@@ -49,14 +49,8 @@ OIDC issuer. Each operation names the roles it needs (`x-required-roles`); anoth
 
 **Problem types.**
 """
-    + "\n".join(f"- `{t}` ({status}): {title}" for status, (t, title) in sorted(PROBLEM_TYPES.items()))
-    + """
-- `/problems/duplicate` (409): Duplicate (a unique field such as `la_code` or `external_id`)
-- `/problems/duplicate-ref` (409): Duplicate reference
-- `/problems/in-use` (409): Still referenced
-- `/problems/idempotency-in-flight` (409): Request with this Idempotency-Key still running
-- `/problems/idempotency-key-reused` (422): Idempotency-Key reused with a different request
-"""
+    + "\n".join(f"- `{t}` ({status}): {title}" for t, status, title in catalogue())
+    + "\n"
 )
 
 

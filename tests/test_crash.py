@@ -9,14 +9,11 @@ database or not at all; a new process then completes it when the client retries 
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -32,10 +29,17 @@ from app.models import AuditEvent, CaseEvent, Person
 from app.models.enums import Role
 from tests.conftest import new_token
 from tests.factories import make_partnership, post
+from tests.servers import Server, served
 from tests.test_webhooks import Receiver, subscribe
 
 pytestmark = pytest.mark.slow
 LEASE_SECONDS = 5
+CONFIG = {
+    "idempotency_lease_seconds": str(LEASE_SECONDS),
+    "case_ref_key": "crash-test-key",
+    "sync_max_bytes": str(32 * 1024 * 1024),
+    "max_body_bytes": str(32 * 1024 * 1024),
+}
 
 
 @pytest.fixture
@@ -43,60 +47,6 @@ def hooks() -> Iterator[Receiver]:
     found = Receiver()
     yield found
     found.close()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@dataclass
-class Server:
-    url: str
-    pid: int
-
-
-@contextmanager
-def served(database_url: str, settings: Settings, tmp: Path) -> Iterator[Server]:
-    """`wsoa serve` (one worker: uvicorn in the same process) on a free port; SIGKILLed at the end if still alive."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "WSOA_DATABASE_URL": database_url,
-        "WSOA_STORAGE_DIR": settings.storage_dir,
-        "WSOA_LOG_LEVEL": "WARNING",
-        "WSOA_IDEMPOTENCY_LEASE_SECONDS": str(LEASE_SECONDS),
-        "WSOA_AUTH_CACHE_SECONDS": "0",
-        "WSOA_CASE_REF_KEY": "crash-test-key",
-        "WSOA_SYNC_MAX_BYTES": str(32 * 1024 * 1024),
-        "WSOA_MAX_BODY_BYTES": str(32 * 1024 * 1024),
-    }
-    log = (tmp / f"serve-{port}.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        else:
-            raise AssertionError("the server did not start: " + (tmp / f"serve-{port}.log").read_text())
-        yield Server(url, process.pid)
-    finally:
-        if process.poll() is None:
-            os.kill(process.pid, signal.SIGKILL)
-        process.wait(timeout=30)
-        log.close()
 
 
 async def count(db: Database, model: Any, *where: Any) -> int:
@@ -146,13 +96,13 @@ async def test_a_killed_server_applies_a_people_sync_wholly_or_not_at_all(
         for i in range(10_000)
     ]
     body = {"partnership_id": partnership["id"], "mode": "upsert", "people": people}
-    with served(database_url, settings, tmp_path) as server:
+    with served(database_url, settings, tmp_path, **CONFIG) as server:
         status = await send_and_kill(server, token, "/api/v1/people/sync", body, "sync-1", after)
     stored = await count(db, Person, col(Person.partnership_id) == pid)
     print(f"killed after {after} s: answered {status}, {stored} people stored")
     assert stored in (0, 10_000), f"half a sync survived the crash: {stored} rows"
     assert status is None or stored == 10_000
-    with served(database_url, settings, tmp_path) as server:
+    with served(database_url, settings, tmp_path, **CONFIG) as server:
         done = await retry_until_done(server, token, "/api/v1/people/sync", body, "sync-1")
         assert done.status_code == 200, done.text
         again = await retry_until_done(server, token, "/api/v1/people/sync", body, "sync-1")
@@ -189,12 +139,12 @@ async def test_a_killed_server_applies_a_case_event_batch_wholly_or_not_at_all(
             }
         )
     body = {"partnership_id": partnership["id"], "events": events}
-    with served(database_url, settings, tmp_path) as server:
+    with served(database_url, settings, tmp_path, **CONFIG) as server:
         await send_and_kill(server, token, "/api/v1/case-events", body, "events-1", after)
     stored = await count(db, CaseEvent, col(CaseEvent.partnership_id) == pid)
     print(f"killed after {after} s: {stored} events stored")
     assert stored in (0, 10_000), f"half a batch survived the crash: {stored} events"
-    with served(database_url, settings, tmp_path) as server:
+    with served(database_url, settings, tmp_path, **CONFIG) as server:
         done = await retry_until_done(server, token, "/api/v1/case-events", body, "events-1")
         assert done.status_code in (200, 201), done.text
     assert await count(db, CaseEvent, col(CaseEvent.partnership_id) == pid) == 10_000

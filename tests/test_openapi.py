@@ -53,3 +53,17 @@ def test_security_scheme_is_declared(app: Any) -> None:
 async def test_served_at_openapi_json(anon: Any) -> None:
     assert (await anon.get("/openapi.json")).json()["info"]["title"] == "wsoa-tracker"
     assert (await anon.get("/docs")).status_code == 200
+
+
+def test_every_reference_resolves(app: Any) -> None:
+    schema = app.openapi()
+    refs = set(re.findall(r'"\$ref": "#/components/schemas/([^"]+)"', json.dumps(schema)))
+    assert refs and refs <= set(schema["components"]["schemas"]), refs - set(schema["components"]["schemas"])
+
+
+def test_the_description_lists_every_problem_type(app: Any) -> None:
+    from app.core.errors import catalogue
+
+    description = app.openapi()["info"]["description"]
+    assert all(f"`{t}` ({status})" in description for t, status, _ in catalogue())
+    assert "`/problems/export-not-ready` (409)" in description and "`/problems/rate-limited` (429)" in description

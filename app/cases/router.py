@@ -5,7 +5,7 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from starlette.responses import Response
 
 from app.cases import timeliness
@@ -17,6 +17,7 @@ from app.core.errors import FieldError, NotFound, Unprocessable, problems
 from app.core.http import json_response
 from app.core.permissions import READERS, allow, documented, roles_text
 from app.core.routing import API_PREFIX, JsonBody, ok
+from app.core.schemas import QueryParams
 from app.models.enums import Role
 from app.partnerships.service import local
 
@@ -52,9 +53,7 @@ EARLIEST, LATEST = date(1900, 1, 1), date(2999, 12, 31)
 MAX_SPAN_DAYS = 366 * 30
 
 
-class TimelinessQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=False)
-
+class TimelinessQuery(QueryParams):
     from_on: date | None = Field(
         None, alias="from", ge=EARLIEST, le=LATEST, description="First day (default: the first day of the month 11 months before `to`)."
     )

@@ -57,7 +57,9 @@ class Database:
         kwargs: dict[str, Any] = {"echo": echo}
         if self.dialect == "postgresql":
             # A fixed pool: overflow connections would be opened and closed again under every burst.
-            kwargs.update(pool_size=pool_size, max_overflow=0, pool_timeout=30)
+            # pre-ping: a connection left broken by a database restart is replaced before use, not failed on;
+            # short connect and acquire timeouts: while the database is away, requests fail fast (503).
+            kwargs.update(pool_size=pool_size, max_overflow=0, pool_timeout=10, pool_pre_ping=True, connect_args={"timeout": 5})
         self.engine: AsyncEngine = create_async_engine(target, **kwargs)
         if self.dialect == "sqlite":
             _configure_sqlite(self.engine)

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from http import HTTPStatus
 from typing import Any
 
+import asyncpg.exceptions as asyncpg_errors
 import orjson
 import structlog
 from fastapi import FastAPI, Request
@@ -253,10 +254,38 @@ async def _integrity_error(request: Request, exc: Exception) -> Response:
     return problem_response(request, status=409, detail="The change conflicts with the stored data.")
 
 
+# What PostgreSQL (or the way to it) going away looks like: refused or dropped connections, a server that is
+# shutting down or starting up, no connection slot left.
+GONE = (
+    ConnectionError,
+    TimeoutError,
+    asyncpg_errors.PostgresConnectionError,
+    asyncpg_errors.CannotConnectNowError,
+    asyncpg_errors.AdminShutdownError,
+    asyncpg_errors.CrashShutdownError,
+    asyncpg_errors.TooManyConnectionsError,
+)
+
+
+def database_unreachable(exc: BaseException) -> bool:
+    """Whether the error (or what it wraps) means the database cannot be reached right now."""
+    current: BaseException | None = exc
+    for _ in range(6):
+        if current is None:
+            return False
+        if isinstance(current, GONE) or (isinstance(current, DBAPIError) and current.connection_invalidated):
+            return True
+        current = getattr(current, "orig", None) or current.__cause__
+    return False
+
+
 async def _unhandled(request: Request, exc: Exception) -> Response:
+    if database_unreachable(exc):
+        log.warning("database_unreachable", path=request.url.path, error=f"{type(exc).__name__}: {exc}"[:300])
+        return problem_response(
+            request, status=503, detail="The database is not reachable; try again shortly.", headers={"Retry-After": "5"}
+        )
     log.exception("unhandled_error", path=request.url.path)
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-        return problem_response(request, status=503, detail="The database is not reachable.", headers={"Retry-After": "5"})
     return problem_response(request, status=500, detail="An unexpected error occurred; it has been logged.")
 
 
@@ -268,9 +297,21 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, _unhandled)
 
 
+def catalogue() -> list[tuple[str, int, str]]:
+    """Every problem type the service answers with, from the `DomainError` classes loaded (type, status, title)."""
+    found: dict[str, tuple[str, int, str]] = {t: (t, status, title) for status, (t, title) in PROBLEM_TYPES.items()}
+    pending: list[type[DomainError]] = [DomainError]
+    while pending:
+        cls = pending.pop()
+        pending.extend(cls.__subclasses__())
+        if cls.type.startswith("/problems/"):
+            found.setdefault(cls.type, (cls.type, cls.status, cls.title))
+    return sorted(found.values(), key=lambda p: (p[1], p[0]))
+
+
 def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses` entries for the problems a route can answer with."""
-    documented = {401, 403, 422, 429, *statuses}
+    documented = {400, 401, 403, 422, 429, *statuses}
     out: dict[int | str, dict[str, Any]] = {}
     for status in sorted(documented):
         type_, title = PROBLEM_TYPES.get(status, ("about:blank", HTTPStatus(status).phrase))

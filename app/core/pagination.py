@@ -7,28 +7,21 @@ from datetime import datetime
 from typing import Any, Literal
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator
 from sqlalchemy import ColumnElement, and_, bindparam, or_
 from starlette.datastructures import URL
 
 from app.core.errors import FieldError, Unprocessable
-from app.core.schemas import reject_nul
+from app.core.schemas import QueryParams
 
 
-class ListQuery(BaseModel):
+class ListQuery(QueryParams):
     """Query parameters every list accepts; subclasses add field filters. Unknown parameters → 422."""
-
-    model_config = ConfigDict(extra="forbid")
 
     limit: int = Field(50, ge=1, le=200, description="Page size, 1 to 200.")
     cursor: str | None = Field(None, max_length=200, description="Opaque cursor from `next_cursor` of the previous page.")
     sort: Literal["created_at", "-created_at"] = Field("created_at", description="Order: oldest first (default) or newest first.")
     updated_since: datetime | None = Field(None, description="Only items changed at or after this RFC 3339 timestamp.")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _no_nul(cls, data: Any) -> Any:
-        return reject_nul(data)
 
     @field_validator("updated_since")
     @classmethod

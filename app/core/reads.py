@@ -119,8 +119,8 @@ class AsyncpgPool:
     @asynccontextmanager
     async def reads(self) -> AsyncIterator[AsyncpgReads]:
         if self.pool is None:
-            self.pool = await asyncpg.create_pool(self.dsn, min_size=1, max_size=self.size, init=_init_connection)
-        async with self.pool.acquire() as conn:
+            self.pool = await asyncpg.create_pool(self.dsn, min_size=1, max_size=self.size, init=_init_connection, timeout=5)
+        async with self.pool.acquire(timeout=10) as conn:
             yield AsyncpgReads(conn, self.dialect, self.cache)
 
     async def close(self) -> None:

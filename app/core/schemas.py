@@ -1,9 +1,11 @@
 """Building blocks for request and response models."""
 
 import copy
+import functools
+import re
 import uuid
-from datetime import datetime
-from typing import Annotated, Any, cast
+from datetime import date, datetime
+from typing import Annotated, Any, cast, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_model, model_validator
 
@@ -11,6 +13,30 @@ Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
 Ref = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9.\-_/]*$")]
 LongText = Annotated[str, StringConstraints(max_length=20_000)]
+
+
+NUMBER = re.compile(r"\s*[+-]?\d+(\.\d*)?\s*")
+
+
+def _temporal(annotation: Any) -> bool:
+    if isinstance(annotation, type):
+        return issubclass(annotation, date)  # datetime too
+    return any(_temporal(arg) for arg in get_args(annotation))
+
+
+@functools.cache
+def temporal_fields(cls: type[BaseModel]) -> frozenset[str]:
+    return frozenset(info.alias or name for name, info in cls.model_fields.items() if _temporal(info.annotation))
+
+
+def reject_numeric_dates(cls: type[BaseModel], data: Any) -> Any:
+    """Dates and timestamps are ISO 8601 text: a number (which pydantic would read as seconds since 1970) is refused."""
+    if isinstance(data, dict):
+        for name in temporal_fields(cls):
+            value = data.get(name)
+            if (isinstance(value, int | float) and not isinstance(value, bool)) or (isinstance(value, str) and NUMBER.fullmatch(value)):
+                raise ValueError(f"{name} must be an ISO 8601 date (YYYY-MM-DD) or timestamp, not a number")
+    return data
 
 
 def _has_nul(value: Any) -> bool:
@@ -31,14 +57,25 @@ def reject_nul(value: Any) -> Any:
 
 
 class Body(BaseModel):
-    """Request bodies: unknown (and read-only) fields are rejected, never dropped."""
+    """Request bodies: unknown (and read-only) fields are rejected, never dropped; no NUL characters; dates as text."""
 
     model_config = ConfigDict(extra="forbid")
 
     @model_validator(mode="before")
     @classmethod
     def _no_nul(cls, data: Any) -> Any:
-        return reject_nul(data)
+        return reject_numeric_dates(cls, reject_nul(data))
+
+
+class QueryParams(BaseModel):
+    """Query strings: unknown parameters are rejected (422); no NUL characters; dates as text."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul(cls, data: Any) -> Any:
+        return reject_numeric_dates(cls, reject_nul(data))
 
 
 class EntityRead(BaseModel):

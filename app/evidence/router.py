@@ -154,7 +154,7 @@ class RangeNotSatisfiable(DomainError):
     operation_id="evidence-file-get",
     response_class=Response,
     responses={
-        200: {"description": "The file.", "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
+        200: {"description": "The file, in its own media type.", "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}}},
         206: {"description": "Part of the file."},
         304: {"description": "Not modified."},
         **problems(404, 416, 500),

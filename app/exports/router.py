@@ -19,6 +19,7 @@ from app.evidence.router import storage_of
 from app.evidence.service import verified
 from app.exports import schemas as s
 from app.exports import service
+from app.exports.render import MEDIA_TYPES
 from app.models import Export, ShareLink
 from app.models.enums import Role
 from app.plans import resources as plan_resources
@@ -65,9 +66,13 @@ share_links = Resource(
 )
 
 router = APIRouter(prefix=API_PREFIX)
+BINARY = {"schema": {"type": "string", "format": "binary"}}
 THE_BYTES = {
-    "description": "The export's bytes (its own media type).",
-    "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+    "description": "The export's bytes, in its format's media type.",
+    "content": {
+        "application/json": {"schema": {"type": "object", "description": "The pack: `format_version`, `export`, `data_sha256`, `data`."}},
+        **{media.split(";")[0]: BINARY for media in MEDIA_TYPES.values() if media != "application/json"},
+    },
 }
 EXPORTERS = PLAN_EDITORS | {Role.inspector}
 Creator = Annotated[Actor, Depends(allow(EXPORTERS))]

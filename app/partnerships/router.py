@@ -45,7 +45,7 @@ CSV_EXAMPLE = "external_id,display_name,email,job_title,organisation,active\nHR0
             "required": True,
             "content": {
                 "application/json": {
-                    "schema": {"$ref": "#/components/schemas/SyncRequest"},
+                    "schema": SyncRequest.model_json_schema(),
                     "example": SYNC_EXAMPLE,
                 },
                 "text/csv": {"schema": {"type": "string"}, "example": CSV_EXAMPLE},

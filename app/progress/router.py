@@ -8,7 +8,7 @@ from datetime import date
 from typing import Annotated, Literal, Self
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
@@ -19,6 +19,7 @@ from app.core.errors import FieldError, Unprocessable, problems
 from app.core.http import json_response
 from app.core.permissions import READERS, allow, documented, roles_text
 from app.core.routing import API_PREFIX, ok, read_one
+from app.core.schemas import QueryParams
 from app.partnerships.service import Local, local
 from app.plans import resources as r
 from app.progress import schemas as s
@@ -40,8 +41,7 @@ async def plan_report(db: Database, actor: Actor, plan_id: uuid.UUID) -> AsyncIt
         yield plan, area, session
 
 
-class SummaryQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class SummaryQuery(QueryParams):
     as_of: date | None = Field(None, description="Reconstruct the plan as recorded at the end of this day (default: today).")
 
 
@@ -71,8 +71,7 @@ async def get_summary(id: uuid.UUID, query: Annotated[SummaryQuery, Query()], db
     return json_response(summarise(state, plan_id=str(id), as_of=as_of, red_after_days=area.red_after_days))
 
 
-class HistoryQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=False)
+class HistoryQuery(QueryParams):
     from_on: date = Field(alias="from", description="First day.")
     to: date | None = Field(None, description="Last day (default and at most: today).")
     granularity: Literal["month", "quarter"] = "month"
