@@ -1,15 +1,18 @@
 """The practical ceiling: raw Starlette + asyncpg, one SQL statement per request, PostgreSQL builds the JSON.
 
-It serves the same action representation as the service (derived health included, computed in SQL),
-with no authentication, no ETags and no framework beyond Starlette: run beside the service in the
-same benchmark so their ratio, not an absolute number, is what we report.
+It serves the same action representation as the service (derived health included, computed in SQL)
+and stores a progress update with one INSERT, with no authentication, no ETags, no audit trail, no
+idempotency records and no framework beyond Starlette: run beside the service in the same benchmark
+so their ratio, not an absolute number, is what we report.
 """
 
 import os
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import asyncpg
+import orjson
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -63,6 +66,16 @@ SELECT json_build_object('items', coalesce(json_agg(j ORDER BY created_at, id), 
 
 DETAIL_SQL = f"SELECT {ACTION_JSON}::text {FROM} WHERE a.id = $1"
 
+UPDATE_SQL = """
+INSERT INTO progress_update (id, created_at, updated_at, version, partnership_id, action_id, author_id, rag, narrative, percent_complete)
+SELECT gen_random_uuid(), now(), now(), 1, a.partnership_id, a.id, $2, $3, $4, $5 FROM action a WHERE a.id = $1
+RETURNING json_build_object(
+    'id', id, 'created_at', created_at, 'updated_at', updated_at, 'version', version, 'partnership_id', partnership_id,
+    'action_id', action_id, 'author_id', author_id, 'rag', rag, 'narrative', narrative, 'percent_complete', percent_complete,
+    'blockers', blockers, 'next_steps', next_steps
+)::text
+"""
+
 
 @asynccontextmanager
 async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -86,4 +99,27 @@ async def get_action(request: Request) -> Response:
     return Response(body, media_type="application/json")
 
 
-app = Starlette(routes=[Route("/api/v1/actions", list_actions), Route("/api/v1/actions/{id:uuid}", get_action)], lifespan=lifespan)
+async def post_update(request: Request) -> Response:
+    data = orjson.loads(await request.body())
+    async with request.app.state.pool.acquire() as conn:
+        body = await conn.fetchval(
+            UPDATE_SQL,
+            request.path_params["id"],
+            uuid.UUID(data["author_id"]),
+            data["rag"],
+            data["narrative"],
+            data.get("percent_complete"),
+        )
+    if body is None:
+        return Response(status_code=404)
+    return Response(body, status_code=201, media_type="application/json")
+
+
+app = Starlette(
+    routes=[
+        Route("/api/v1/actions", list_actions),
+        Route("/api/v1/actions/{id:uuid}", get_action),
+        Route("/api/v1/actions/{id:uuid}/progress-updates", post_update, methods=["POST"]),
+    ],
+    lifespan=lifespan,
+)

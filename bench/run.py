@@ -1,11 +1,14 @@
-"""Read benchmark: the service beside a raw Starlette + asyncpg baseline, on PostgreSQL.
+"""The service beside a raw Starlette + asyncpg baseline, on PostgreSQL: reads and progress-update writes.
 
-    python -m bench.run [--seconds 10] [--rounds 3] [--connections 32]
+    python -m bench.run [--seconds 10] [--rounds 3] [--connections 32] [--workers 1,2] [--actions 500] [--people 5000]
 
-Builds a fresh `wsoa_bench` database (1 plan, 12 concerns, 200 actions, 500 people), starts the
-service (1 worker) and the baseline (1 worker) on 127.0.0.1, checks they return the same actions,
-then runs wrk against each in alternation (A B A B ...) and reports requests/s, p50 and p99 and the
-ratio to the baseline per pair, with the median ratio. Results go to bench/results/.
+Builds a fresh `wsoa_bench` database (1 plan, 12 concerns, 500 actions with owners, milestones and
+updates, 5,000 people), then for each worker count starts the service and the baseline with that many
+worker processes on 127.0.0.1, checks they return the same actions, and runs wrk against each in
+alternation (A B A B ...): list actions (limit 50), get one action, and post a progress update (the
+service with its audit event, change-feed row, Idempotency-Key record and ETag; the baseline with one
+INSERT). Reports requests/s, p50, p99, errors and the ratio to the baseline per pair, with the median
+ratio per scenario. Results go to bench/results/.
 """
 
 import argparse
@@ -40,7 +43,7 @@ SERVER_URL = os.environ.get("WSOA_BENCH_POSTGRES_URL", "postgresql://postgres@12
 SERVICE_PORT, BASELINE_PORT = 8811, 8812
 
 
-async def prepare(name: str) -> tuple[str, str, list[str]]:
+async def prepare(name: str, actions: int, people: int) -> tuple[str, str, list[str], str]:
     server = make_url(SERVER_URL)
     admin = await asyncpg.connect(host=server.host, port=server.port or 5432, user=server.username, database=server.database)
     await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -49,15 +52,16 @@ async def prepare(name: str) -> tuple[str, str, list[str]]:
     url = server.set(database=name).render_as_string(hide_password=False)
     await asyncio.to_thread(upgrade, url)
     db = Database(url)
-    await seed(db)
+    await seed(db, actions=actions, people=people)
     async with db.sessions() as session:
         _, token = await create_key(session, role=Role.admin, name="bench")
     async with db.engine.connect() as conn:
         from sqlalchemy import text
 
         ids = [str(r[0]) for r in await conn.execute(text("SELECT id FROM action ORDER BY created_at, id"))]
+        author = str((await conn.execute(text("SELECT owner_id FROM action ORDER BY created_at, id LIMIT 1"))).scalar_one())
     await db.dispose()
-    return url, token, ids
+    return url, token, ids, author
 
 
 def start(cmd: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
@@ -103,21 +107,37 @@ LUA = """
 local ids = {%s}
 local token = "%s"
 local mode = "%s"
+local author = "%s"
 local n = 0
+local tag = 0
+setup = function(thread)
+  tag = tag + 1
+  thread:set("tag", tag)
+end
 request = function()
   n = n + 1
   local headers = {}
   if token ~= "" then headers["Authorization"] = "Bearer " .. token end
+  if mode == "update" then
+    headers["Content-Type"] = "application/json"
+    headers["Idempotency-Key"] = string.format("bench-%%s-%%d-%%d", tostring(tag), os.time(), n)
+    local body = '{"author_id": "' .. author .. '", "rag": "green", "narrative": "Reported to the Delivery Group.", "percent_complete": 50}'
+    return wrk.format("POST", "/api/v1/actions/" .. ids[(n %% #ids) + 1] .. "/progress-updates", headers, body)
+  end
   local path = "/api/v1/actions?limit=50"
   if mode == "detail" then path = "/api/v1/actions/" .. ids[(n %% #ids) + 1] end
   return wrk.format("GET", path, headers)
 end
 """
+SCENARIOS = ("list", "detail", "update")
+BARS = {"list": 0.3, "detail": 0.3, "update": 0.2}
 
 
-def wrk(port: int, scenario: str, token: str, ids: list[str], seconds: int, connections: int, folder: Path) -> dict[str, float]:
+def wrk(
+    port: int, scenario: str, token: str, ids: list[str], author: str, seconds: int, connections: int, folder: Path
+) -> dict[str, float]:
     script = folder / f"{scenario}-{port}.lua"
-    script.write_text(LUA % (",".join(f'"{i}"' for i in ids), token, scenario))
+    script.write_text(LUA % (",".join(f'"{i}"' for i in ids), token, scenario, author))
     out = subprocess.run(
         ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), f"http://127.0.0.1:{port}"],
         capture_output=True,
@@ -141,23 +161,12 @@ def wrk(port: int, scenario: str, token: str, ids: list[str], seconds: int, conn
     return {"rps": rps, "p50_ms": latency("50"), "p99_ms": latency("99"), "errors": failures}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seconds", type=int, default=10)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--connections", type=int, default=32)
-    args = parser.parse_args()
-    if shutil.which("wrk") is None:
-        raise SystemExit("wrk is needed: apt-get install wrk")
-
-    url, token, ids = asyncio.run(prepare("wsoa_bench"))
-    folder = Path(tempfile.mkdtemp(prefix="wsoa-bench-"))
-    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+def serve_pair(url: str, dsn: str, workers: int, folder: Path) -> tuple[subprocess.Popen[bytes], subprocess.Popen[bytes]]:
     service = start(
-        [str(ROOT / ".venv/bin/wsoa"), "serve", "--port", str(SERVICE_PORT), "--workers", "1"],
+        [str(ROOT / ".venv/bin/wsoa"), "serve", "--port", str(SERVICE_PORT), "--workers", str(workers)],
         # The limiter runs (its check is part of the cost) with a limit no benchmark reaches.
         {"WSOA_DATABASE_URL": url, "WSOA_RATE_LIMITS": '{"admin": 100000000}'},
-        folder / "service.log",
+        folder / f"service-{workers}.log",
     )
     baseline = start(
         [
@@ -168,57 +177,107 @@ def main() -> None:
             "--port",
             str(BASELINE_PORT),
             "--workers",
-            "1",
+            str(workers),
             "--no-access-log",
             "--log-level",
             "warning",
         ],
         {"BENCH_DSN": dsn},
-        folder / "baseline.log",
+        folder / f"baseline-{workers}.log",
     )
-    try:
-        wait_up(f"http://127.0.0.1:{SERVICE_PORT}/api/v1/actions?limit=1", {"Authorization": f"Bearer {token}"})
-        wait_up(f"http://127.0.0.1:{BASELINE_PORT}/api/v1/actions?limit=1", {})
-        check_same(token, ids[7])
-        rows: list[dict[str, Any]] = []
-        for scenario in ("list", "detail"):
-            for _ in range(1 if args.seconds > 3 else 0):  # warm both up
-                wrk(SERVICE_PORT, scenario, token, ids, 3, args.connections, folder)
-                wrk(BASELINE_PORT, scenario, "", ids, 3, args.connections, folder)
-            for round_ in range(1, args.rounds + 1):
-                ours = wrk(SERVICE_PORT, scenario, token, ids, args.seconds, args.connections, folder)
-                base = wrk(BASELINE_PORT, scenario, "", ids, args.seconds, args.connections, folder)
-                rows.append({"scenario": scenario, "round": round_, "service": ours, "baseline": base, "ratio": ours["rps"] / base["rps"]})
-                print(
-                    f"{scenario:7} round {round_}: service {ours['rps']:8.0f} req/s (p50 {ours['p50_ms']:.1f} ms, p99 {ours['p99_ms']:.1f} ms, "
-                    f"{ours['errors']} errors)  baseline {base['rps']:8.0f} req/s (p99 {base['p99_ms']:.1f} ms)  ratio {ours['rps'] / base['rps']:.2f}",
-                    flush=True,
-                )
-    finally:
-        for proc in (service, baseline):
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=20)
+    return service, baseline
 
-    summary = {scenario: statistics.median(r["ratio"] for r in rows if r["scenario"] == scenario) for scenario in ("list", "detail")}
+
+def stop(*processes: subprocess.Popen[bytes]) -> None:
+    for proc in processes:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--workers", default="1,2", help="Worker processes per server, comma-separated runs.")
+    parser.add_argument("--actions", type=int, default=500)
+    parser.add_argument("--people", type=int, default=5000)
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is needed: apt-get install wrk")
+
+    url, token, ids, author = asyncio.run(prepare("wsoa_bench", args.actions, args.people))
+    folder = Path(tempfile.mkdtemp(prefix="wsoa-bench-"))
+    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    rows: list[dict[str, Any]] = []
+    for workers in [int(w) for w in args.workers.split(",")]:
+        service, baseline = serve_pair(url, dsn, workers, folder)
+        try:
+            wait_up(f"http://127.0.0.1:{SERVICE_PORT}/api/v1/actions?limit=1", {"Authorization": f"Bearer {token}"})
+            wait_up(f"http://127.0.0.1:{BASELINE_PORT}/api/v1/actions?limit=1", {})
+            check_same(token, ids[7])
+            for scenario in SCENARIOS:
+                for _ in range(1 if args.seconds > 3 else 0):  # warm both up
+                    wrk(SERVICE_PORT, scenario, token, ids, author, 3, args.connections, folder)
+                    wrk(BASELINE_PORT, scenario, "", ids, author, 3, args.connections, folder)
+                for round_ in range(1, args.rounds + 1):
+                    ours = wrk(SERVICE_PORT, scenario, token, ids, author, args.seconds, args.connections, folder)
+                    base = wrk(BASELINE_PORT, scenario, "", ids, author, args.seconds, args.connections, folder)
+                    ratio = ours["rps"] / base["rps"]
+                    rows.append(
+                        {"workers": workers, "scenario": scenario, "round": round_, "service": ours, "baseline": base, "ratio": ratio}
+                    )
+                    print(
+                        f"{workers}w {scenario:7} round {round_}: service {ours['rps']:8.0f} req/s (p50 {ours['p50_ms']:.1f} ms, "
+                        f"p99 {ours['p99_ms']:.1f} ms, {ours['errors']} errors)  baseline {base['rps']:8.0f} req/s "
+                        f"(p99 {base['p99_ms']:.1f} ms)  ratio {ratio:.2f}",
+                        flush=True,
+                    )
+        finally:
+            stop(service, baseline)
+
+    summary = {
+        f"{w}w {scenario}": statistics.median(r["ratio"] for r in rows if r["scenario"] == scenario and r["workers"] == w)
+        for w in sorted({r["workers"] for r in rows})
+        for scenario in SCENARIOS
+    }
+    errors = sum(r["service"]["errors"] for r in rows)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     RESULTS.mkdir(parents=True, exist_ok=True)
-    record = {"when": stamp, "connections": args.connections, "seconds": args.seconds, "workers": 1, "rows": rows, "median_ratio": summary}
-    (RESULTS / f"reads-{stamp}.json").write_text(json.dumps(record, indent=2) + "\n")
+    record = {
+        "when": stamp,
+        "connections": args.connections,
+        "seconds": args.seconds,
+        "actions": args.actions,
+        "people": args.people,
+        "rows": rows,
+        "median_ratio": summary,
+        "errors": errors,
+    }
+    (RESULTS / f"service-{stamp}.json").write_text(json.dumps(record, indent=2) + "\n")
     lines = [
-        f"# Read benchmark {stamp}",
+        f"# Service beside the baseline, {stamp}",
         "",
-        f"PostgreSQL, 1 worker each, wrk -t2 -c{args.connections} -d{args.seconds}s, {args.rounds} alternating rounds.",
+        f"PostgreSQL, {args.actions} actions and {args.people} people, wrk -t2 -c{args.connections} -d{args.seconds}s, "
+        f"{args.rounds} alternating rounds per scenario; `python -m bench.run`.",
         "",
-        "| scenario | round | service req/s | p50 ms | p99 ms | errors | baseline req/s | baseline p99 ms | ratio |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| workers | scenario | round | service req/s | p50 ms | p99 ms | errors | baseline req/s | baseline p99 ms | ratio |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
-        s, b = r["service"], r["baseline"]
+        o, b = r["service"], r["baseline"]
         lines.append(
-            f"| {r['scenario']} | {r['round']} | {s['rps']:.0f} | {s['p50_ms']:.1f} | {s['p99_ms']:.1f} | {s['errors']} | {b['rps']:.0f} | {b['p99_ms']:.1f} | {r['ratio']:.2f} |"
+            f"| {r['workers']} | {r['scenario']} | {r['round']} | {o['rps']:.0f} | {o['p50_ms']:.1f} | {o['p99_ms']:.1f} | {o['errors']} "
+            f"| {b['rps']:.0f} | {b['p99_ms']:.1f} | {r['ratio']:.2f} |"
         )
-    lines += ["", "Median ratio: " + ", ".join(f"{k} {v:.2f}x" for k, v in summary.items()), ""]
-    (RESULTS / f"reads-{stamp}.md").write_text("\n".join(lines))
+    lines += ["", "Median ratios: " + ", ".join(f"{k} {v:.2f}x" for k, v in summary.items()) + f"; service errors: {errors}."]
+    bars = [
+        f"1w {s} {summary[f'1w {s}']:.2f}x (bar {bar}x) {'met' if summary[f'1w {s}'] >= bar else 'MISSED'}"
+        for s, bar in BARS.items()
+        if f"1w {s}" in summary
+    ]
+    lines += ["", "Bars at 1 worker, 32 connections: " + "; ".join(bars) + ".", ""]
+    (RESULTS / f"service-{stamp}.md").write_text("\n".join(lines))
     print("\n".join(lines))
 
 

@@ -101,7 +101,12 @@ async def test_requests_fail_fast_while_the_database_is_away_and_recover_without
             async def load() -> None:
                 while True:
                     start = time.monotonic()
-                    resp = await c.get("/api/v1/plans")
+                    try:
+                        resp = await c.get("/api/v1/plans")
+                    except httpx.HTTPError as exc:  # the service must answer, not drop the connection
+                        bad.append(repr(exc))
+                        await asyncio.sleep(0.05)
+                        continue
                     took = time.monotonic() - start
                     seen[resp.status_code] += 1
                     if phase == "down":
@@ -129,7 +134,9 @@ async def test_requests_fail_fast_while_the_database_is_away_and_recover_without
             while time.monotonic() < deadline and (await c.get("/readyz")).status_code != 200:
                 await asyncio.sleep(0.2)
             before = seen[200]
-            await asyncio.sleep(1.5)
+            deadline = time.monotonic() + 15
+            while time.monotonic() < deadline and seen[200] < before + 20:  # the load gets answers again
+                await asyncio.sleep(0.1)
             for worker in workers:
                 worker.cancel()
             await asyncio.gather(*workers, return_exceptions=True)
@@ -140,4 +147,4 @@ async def test_requests_fail_fast_while_the_database_is_away_and_recover_without
     assert down[503] > 0, f"no request saw the outage: {down}"
     assert set(seen) <= {200, 503}, seen
     assert slowest["down"] < 5.0, f"a request took {slowest['down']:.1f} s while the database was away"
-    assert seen[200] > before and recovered == 200
+    assert seen[200] >= before + 20 and recovered == 200

@@ -289,11 +289,19 @@ async def _unhandled(request: Request, exc: Exception) -> Response:
     return problem_response(request, status=500, detail="An unexpected error occurred; it has been logged.")
 
 
+async def _database_error(request: Request, exc: Exception) -> Response:
+    """Database errors answered here rather than by the catch-all, which lets the error on and so closes the
+    client's connection: while the database is away, clients keep their connections and get 503s."""
+    return await _unhandled(request, exc)
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(IntegrityError, _integrity_error)
+    for database_error in (DBAPIError, *GONE):
+        app.add_exception_handler(database_error, _database_error)
     app.add_exception_handler(Exception, _unhandled)
 
 

@@ -6,6 +6,7 @@ SQLAlchemy's per-execution work (about 40% of a read's CPU time, measured with t
 `bench/`). Writes, and every read inside a write's transaction, go through SQLAlchemy as usual.
 """
 
+import asyncio
 from collections.abc import AsyncIterator, Hashable, Mapping
 from contextlib import asynccontextmanager
 from datetime import date
@@ -19,6 +20,8 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import Executable
 from sqlalchemy.sql.functions import FunctionElement
+
+from app.core.errors import database_unreachable
 
 Row = dict[str, Any]
 RAW_STATEMENTS = Counter("wsoa_db_raw_statements_total", "Statements run on the direct asyncpg read path.")
@@ -109,19 +112,36 @@ async def _init_connection(conn: Any) -> None:
 
 
 class AsyncpgPool:
-    """The read pool on PostgreSQL, opened on first use inside the running event loop."""
+    """The read pool on PostgreSQL, opened on first use inside the running event loop.
+
+    When the database goes away (refused or dropped connections, a shutdown), the pool is thrown away
+    and the error goes on (a 503); the next request opens a fresh pool, so the service recovers by itself
+    once the database is back, with no connection left over from before.
+    """
 
     def __init__(self, dsn: str, size: int, dialect: Dialect) -> None:
         self.dsn, self.size, self.dialect = dsn, size, dialect
         self.pool: Any = None
         self.cache: dict[Hashable, Compiled] = {}
+        self.opening = asyncio.Lock()
+
+    async def _open(self) -> Any:
+        async with self.opening:
+            if self.pool is None:
+                self.pool = await asyncpg.create_pool(self.dsn, min_size=1, max_size=self.size, init=_init_connection, timeout=5)
+            return self.pool
 
     @asynccontextmanager
     async def reads(self) -> AsyncIterator[AsyncpgReads]:
-        if self.pool is None:
-            self.pool = await asyncpg.create_pool(self.dsn, min_size=1, max_size=self.size, init=_init_connection, timeout=5)
-        async with self.pool.acquire(timeout=10) as conn:
-            yield AsyncpgReads(conn, self.dialect, self.cache)
+        pool = self.pool or await self._open()
+        try:
+            async with pool.acquire(timeout=10) as conn:
+                yield AsyncpgReads(conn, self.dialect, self.cache)
+        except Exception as exc:
+            if database_unreachable(exc) and self.pool is pool:
+                self.pool = None
+                pool.terminate()
+            raise
 
     async def close(self) -> None:
         if self.pool is not None:
