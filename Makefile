@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 WSOA_TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
 export WSOA_TEST_POSTGRES_URL
 
-.PHONY: install browser serve test test-sqlite test-postgres lint format openapi migration bench screenshot clean
+.PHONY: install browser serve test test-sqlite test-postgres lint format openapi migration bench soak screenshot clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -64,6 +64,10 @@ bench: install
 	$(BIN)/python -m bench.sync
 	$(BIN)/python -m bench.cases
 	$(BIN)/python -m bench.exports
+
+## Ten minutes of mixed traffic against a served process on PostgreSQL: no errors, memory settles (CI runs 60 s).
+soak: install
+	WSOA_SOAK_SECONDS=600 $(BIN)/pytest --db postgres --slow -s tests/test_soak.py
 
 ## The README's picture of an HTML progress pack (the demo plan, inspectors' audience), taken in Chromium.
 screenshot: install browser

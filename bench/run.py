@@ -278,7 +278,34 @@ def main() -> None:
     ]
     lines += ["", "Bars at 1 worker, 32 connections: " + "; ".join(bars) + ".", ""]
     (RESULTS / f"service-{stamp}.md").write_text("\n".join(lines))
+    chart(rows, RESULTS / f"service-{stamp}.png")
     print("\n".join(lines))
+
+
+def chart(rows: list[dict[str, Any]], path: Path) -> None:
+    """Requests/s of the service and the baseline per scenario and worker count (medians of the rounds), as a PNG."""
+    from matplotlib.figure import Figure
+
+    groups = [
+        (w, s)
+        for w in sorted({r["workers"] for r in rows})
+        for s in SCENARIOS
+        if any(r["workers"] == w and r["scenario"] == s for r in rows)
+    ]
+    ours = [statistics.median(r["service"]["rps"] for r in rows if (r["workers"], r["scenario"]) == g) for g in groups]
+    base = [statistics.median(r["baseline"]["rps"] for r in rows if (r["workers"], r["scenario"]) == g) for g in groups]
+    fig = Figure(figsize=(8, 3.6), dpi=120, layout="constrained")
+    ax = fig.add_subplot()
+    xs = range(len(groups))
+    ax.bar([x - 0.2 for x in xs], base, width=0.4, color="#b1b4b6", label="baseline (raw Starlette + asyncpg)")
+    bars = ax.bar([x + 0.2 for x in xs], ours, width=0.4, color="#1d70b8", label="wsoa-tracker")
+    ax.bar_label(bars, labels=[f"{o / b:.2f}x" for o, b in zip(ours, base, strict=True)], fontsize=8)
+    ax.set_xticks(list(xs), [f"{s}\n{w} worker{'s' if w > 1 else ''}" for w, s in groups], fontsize=8)
+    ax.set_ylabel("requests/s (median of rounds)", fontsize=8)
+    ax.legend(fontsize=8, frameon=False)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    fig.savefig(path, format="png", metadata={"Software": None})
 
 
 if __name__ == "__main__":

@@ -45,7 +45,7 @@ async def test_the_api_keeps_its_own_contract_under_schemathesis(
                 "--seed",
                 "1",
                 "--workers",
-                "2",
+                "1",  # one at a time: the same seed gives the same run
                 "--no-color",
             ],
             capture_output=True,
@@ -55,4 +55,5 @@ async def test_the_api_keeps_its_own_contract_under_schemathesis(
             env={**os.environ, "SCHEMATHESIS_HOOKS": ""},
             check=False,
         )
-    assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
+    found = run.stdout.find("=== FAILURES") if "=== FAILURES" in run.stdout else run.stdout.find("=== ERRORS")
+    assert run.returncode == 0, run.stdout[max(found, 0) :][:8000] + run.stderr[-2000:]
