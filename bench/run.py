@@ -109,10 +109,10 @@ local token = "%s"
 local mode = "%s"
 local author = "%s"
 local n = 0
-local tag = 0
+local threads = 0
 setup = function(thread)
-  tag = tag + 1
-  thread:set("tag", tag)
+  threads = threads + 1
+  thread:set("tag", threads)  -- a global in the thread's own Lua state, read by request() below
 end
 request = function()
   n = n + 1
@@ -120,7 +120,7 @@ request = function()
   if token ~= "" then headers["Authorization"] = "Bearer " .. token end
   if mode == "update" then
     headers["Content-Type"] = "application/json"
-    headers["Idempotency-Key"] = string.format("bench-%%s-%%d-%%d", tostring(tag), os.time(), n)
+    headers["Idempotency-Key"] = string.format("bench-%%s-%%d-%%d", tostring(_G.tag), os.time(), n)
     local body = '{"author_id": "' .. author .. '", "rag": "green", "narrative": "Reported to the Delivery Group.", "percent_complete": 50}'
     return wrk.format("POST", "/api/v1/actions/" .. ids[(n %% #ids) + 1] .. "/progress-updates", headers, body)
   end
@@ -202,6 +202,7 @@ def main() -> None:
     parser.add_argument("--workers", default="1,2", help="Worker processes per server, comma-separated runs.")
     parser.add_argument("--actions", type=int, default=500)
     parser.add_argument("--people", type=int, default=5000)
+    parser.add_argument("--scenarios", default=",".join(SCENARIOS), help="Which of list, detail, update.")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install wrk")
@@ -216,7 +217,7 @@ def main() -> None:
             wait_up(f"http://127.0.0.1:{SERVICE_PORT}/api/v1/actions?limit=1", {"Authorization": f"Bearer {token}"})
             wait_up(f"http://127.0.0.1:{BASELINE_PORT}/api/v1/actions?limit=1", {})
             check_same(token, ids[7])
-            for scenario in SCENARIOS:
+            for scenario in args.scenarios.split(","):
                 for _ in range(1 if args.seconds > 3 else 0):  # warm both up
                     wrk(SERVICE_PORT, scenario, token, ids, author, 3, args.connections, folder)
                     wrk(BASELINE_PORT, scenario, "", ids, author, 3, args.connections, folder)
@@ -240,6 +241,7 @@ def main() -> None:
         f"{w}w {scenario}": statistics.median(r["ratio"] for r in rows if r["scenario"] == scenario and r["workers"] == w)
         for w in sorted({r["workers"] for r in rows})
         for scenario in SCENARIOS
+        if any(r["scenario"] == scenario and r["workers"] == w for r in rows)
     }
     errors = sum(r["service"]["errors"] for r in rows)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")

@@ -16,7 +16,13 @@ class Settings(BaseSettings):
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO", description="Lowest level logged.")
     log_json: bool = Field(default=True, description="Write logs as JSON lines (false: human-readable).")
-    db_pool_size: int = Field(default=20, ge=1, le=200, description="Database connections kept per process (PostgreSQL).")
+    db_pool_size: int = Field(
+        default=10,
+        ge=1,
+        le=200,
+        description="Connections per pool and process on PostgreSQL (a write pool and a read pool: twice this per worker "
+        "process); keep workers × 2 × this under the server's max_connections.",
+    )
     idempotency_ttl_hours: int = Field(default=24, ge=1, description="How long an Idempotency-Key is remembered.")
     idempotency_lease_seconds: int = Field(
         default=300,
