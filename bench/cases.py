@@ -15,18 +15,15 @@ import time
 from datetime import date, timedelta
 from typing import Any
 
-import asyncpg
 import httpx
-from sqlalchemy.engine import make_url
 
 from app.apikeys.service import create_key
 from app.core.config import Settings
 from app.core.db import Database
-from app.core.migrations import upgrade
 from app.main import create_app
 from app.models import Partnership
 from app.models.enums import Role
-from bench.run import SERVER_URL
+from bench.run import fresh_database
 
 BATCH = 10_000
 START = date(2023, 1, 1)
@@ -53,13 +50,7 @@ def events(cases: int) -> list[dict[str, Any]]:
 
 
 async def main(cases: int) -> None:
-    server = make_url(SERVER_URL)
-    admin = await asyncpg.connect(server.set(drivername="postgresql").render_as_string(hide_password=False))
-    await admin.execute('DROP DATABASE IF EXISTS "wsoa_bench_cases" WITH (FORCE)')
-    await admin.execute('CREATE DATABASE "wsoa_bench_cases"')
-    await admin.close()
-    url = server.set(database="wsoa_bench_cases").render_as_string(hide_password=False)
-    await asyncio.to_thread(upgrade, url)
+    url = await fresh_database("wsoa_bench_cases")
     db = Database(url)
     async with db.sessions() as session:
         partnership = Partnership(name="Bench area", la_code="999")

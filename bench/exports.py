@@ -15,20 +15,17 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-import asyncpg
 import orjson
 from sqlalchemy import select
-from sqlalchemy.engine import make_url
 
 from app.core.db import Database
-from app.core.migrations import upgrade
 from app.exports import pack as packs
 from app.exports.render import render
 from app.models import Plan
 from app.models.enums import Audience, ExportFormat
 from app.partnerships.service import local
 from bench.data import seed
-from bench.run import SERVER_URL
+from bench.run import fresh_database
 
 NAME = "wsoa_bench_exports"
 
@@ -43,14 +40,7 @@ def best(fn: Any, runs: int = 3) -> tuple[float, Any]:
 
 
 async def one_size(actions: int) -> list[tuple[str, float, int]]:
-    server = make_url(SERVER_URL)
-    admin = await asyncpg.connect(server.set(drivername="postgresql").render_as_string(hide_password=False))
-    await admin.execute(f'DROP DATABASE IF EXISTS "{NAME}" WITH (FORCE)')
-    await admin.execute(f'CREATE DATABASE "{NAME}"')
-    await admin.close()
-    url = server.set(database=NAME).render_as_string(hide_password=False)
-    await asyncio.to_thread(upgrade, url)
-    db = Database(url)
+    db = Database(await fresh_database(NAME))
     try:
         await seed(db, actions=actions, people=max(500, actions * 2))
         async with db.read_session() as session:

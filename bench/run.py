@@ -43,14 +43,20 @@ SERVER_URL = os.environ.get("WSOA_BENCH_POSTGRES_URL", "postgresql://postgres@12
 SERVICE_PORT, BASELINE_PORT = 8811, 8812
 
 
-async def prepare(name: str, actions: int, people: int) -> tuple[str, str, list[str], str]:
+async def fresh_database(name: str) -> str:
+    """A new, migrated database `name` on the benchmark server (dropped first if it exists); its URL."""
     server = make_url(SERVER_URL)
-    admin = await asyncpg.connect(host=server.host, port=server.port or 5432, user=server.username, database=server.database)
+    admin = await asyncpg.connect(server.set(drivername="postgresql").render_as_string(hide_password=False))
     await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     await admin.execute(f'CREATE DATABASE "{name}"')
     await admin.close()
     url = server.set(database=name).render_as_string(hide_password=False)
     await asyncio.to_thread(upgrade, url)
+    return url
+
+
+async def prepare(name: str, actions: int, people: int) -> tuple[str, str, list[str], str]:
+    url = await fresh_database(name)
     db = Database(url)
     await seed(db, actions=actions, people=people)
     async with db.sessions() as session:

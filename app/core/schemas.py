@@ -56,8 +56,8 @@ def reject_nul(value: Any) -> Any:
     return value
 
 
-class Body(BaseModel):
-    """Request bodies: unknown (and read-only) fields are rejected, never dropped; no NUL characters; dates as text."""
+class Strict(BaseModel):
+    """Input: unknown fields are rejected (422), never dropped; no NUL characters; dates as ISO 8601 text."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -67,15 +67,12 @@ class Body(BaseModel):
         return reject_numeric_dates(cls, reject_nul(data))
 
 
-class QueryParams(BaseModel):
-    """Query strings: unknown parameters are rejected (422); no NUL characters; dates as text."""
+class Body(Strict):
+    """Request bodies (read-only fields count as unknown)."""
 
-    model_config = ConfigDict(extra="forbid")
 
-    @model_validator(mode="before")
-    @classmethod
-    def _no_nul(cls, data: Any) -> Any:
-        return reject_numeric_dates(cls, reject_nul(data))
+class QueryParams(Strict):
+    """Query strings."""
 
 
 class EntityRead(BaseModel):
