@@ -13,6 +13,7 @@ from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.context import request_id
+from app.core.errors import database_unreachable
 from app.core.security import security_headers
 
 REQUESTS = Counter("wsoa_http_requests_total", "HTTP requests served.", ["method", "route", "status"])
@@ -99,6 +100,10 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception as exc:
+            # Answered by the error middleware outside this one: log and count what it sends.
+            status = 503 if database_unreachable(exc) else 500
+            raise
         finally:
             elapsed = time.perf_counter() - start
             template = self._template(scope)
