@@ -239,10 +239,10 @@ def export_command(
         try:
             plan = await read_one(db, actor, plans, plan_id)
             day = date.fromisoformat(as_of) if as_of else None
-            made = await create_export(
+            export_id = await create_export(
                 db, storage, settings, actor=actor, plan=plan, export_format=export_format, audience=audience, as_of=day
             )
-            row = await read_one(db, actor, exports, made.export_id)
+            row = await read_one(db, actor, exports, export_id)
             with output.open("wb") as handle:
                 async for chunk in storage.read(row["sha256"]):
                     handle.write(chunk)

@@ -51,7 +51,8 @@ def _months_axis(ax: Any) -> None:
     ax.xaxis.set_major_formatter(DateFormatter("%b %Y"))  # type: ignore[no-untyped-call]
 
 
-def _day(value: str | None) -> date | None:
+def day(value: str | None) -> date | None:
+    """A pack's ISO date (or None)."""
     return date.fromisoformat(value) if value else None
 
 
@@ -101,9 +102,9 @@ def _month_ends(first: date, last: date) -> list[date]:
 
 def actions_over_time(data: dict[str, Any], as_of: date) -> Chart | None:
     actions = unique_actions(data)
-    planned = sorted(d for a in actions if (d := _day(a["baseline_due_on"] or a["due_on"])) is not None)
-    done = sorted(d for a in actions if (d := _day(a["completed_on"])) is not None and d <= as_of)
-    starts = [d for d in (planned[:1] + done[:1] + [_day(data["plan"]["accepted_on"])]) if d is not None and d <= as_of]
+    planned = sorted(d for a in actions if (d := day(a["baseline_due_on"] or a["due_on"])) is not None)
+    done = sorted(d for a in actions if (d := day(a["completed_on"])) is not None and d <= as_of)
+    starts = [d for d in (planned[:1] + done[:1] + [day(data["plan"]["accepted_on"])]) if d is not None and d <= as_of]
     if not starts or not planned:
         return None
     ends = _month_ends(min(starts), as_of)
@@ -133,10 +134,10 @@ def _number(value: float | None, unit: str) -> str:
 
 
 def measure_chart(index: int, measure: dict[str, Any]) -> Chart | None:
-    shown = [(_day(o["period_end_on"]), o["value"]) for o in measure["observations"] if o["value"] is not None]
+    shown = [(day(o["period_end_on"]), o["value"]) for o in measure["observations"] if o["value"] is not None]
     if not shown:
         return None
-    line = [(_day(p["on"]), p["value"]) for p in measure["trajectory"]]
+    line = [(day(p["on"]), p["value"]) for p in measure["trajectory"]]
     fig = _figure(2.8)
     ax: Any = fig.add_subplot()
     ax.plot([d for d, _ in line], [v for _, v in line], color=TRAJECTORY, linestyle="--", linewidth=1.4, label="Trajectory to target")

@@ -100,7 +100,7 @@ Editor = Annotated[Actor, Depends(allow(PLAN_EDITORS))]
 )
 async def create_export(request: Request, id: uuid.UUID, body: s.ExportCreate, db: DatabaseDep, actor: Creator) -> Response:
     plan = await read_one(db, actor, plan_resources.plans, id)
-    made = await service.create_export(
+    export_id = await service.create_export(
         db,
         storage_of(request),
         request.app.state.settings,
@@ -110,7 +110,7 @@ async def create_export(request: Request, id: uuid.UUID, body: s.ExportCreate, d
         audience=body.audience,
         as_of=body.as_of,
     )
-    return created_response(request, exports, await read_one(db, actor, exports, made.export_id))
+    return created_response(request, exports, await read_one(db, actor, exports, export_id))
 
 
 def _content(request: Request, export: dict[str, Any], headers: dict[str, str], disposition: str = "attachment") -> StreamingResponse:

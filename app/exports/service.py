@@ -10,7 +10,6 @@ import hashlib
 import re
 import secrets
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -23,7 +22,7 @@ from sqlmodel import col
 
 from app.core import audit
 from app.core import changes as feed
-from app.core.auth import Actor
+from app.core.auth import Actor, hash_token
 from app.core.config import Settings
 from app.core.db import Database
 from app.core.errors import Conflict, DomainError, FieldError, Forbidden, NotFound, Unprocessable
@@ -61,12 +60,6 @@ def file_name(title: str, as_of: Any, audience: str, export_format: ExportFormat
     return f"{slug}-{as_of}-{audience}.{EXTENSIONS[export_format]}"
 
 
-@dataclass(frozen=True)
-class Made:
-    export_id: uuid.UUID
-    status: ExportStatus
-
-
 async def _produce(db: Database, storage: Storage, request: packs.Request, export_format: ExportFormat) -> tuple[str, int]:
     """Build the pack, render it off the event loop, keep the bytes; returns (sha256, size)."""
     async with db.read_session() as session:
@@ -98,7 +91,7 @@ async def create_export(
     export_format: ExportFormat,
     audience: Audience,
     as_of: Any,
-) -> Made:
+) -> uuid.UUID:
     if not may_use(actor, audience):
         raise Forbidden("Inspectors may export for the `inspectors` audience only.")
     async with db.read_session() as session:
@@ -134,7 +127,7 @@ async def create_export(
         changes = {k: [None, audit.jsonable(v)] for k, v in values.items() if v is not None}
         await _record(session, actor, action="export", entity_type="export", row=values, changes=changes, plan_id=plan["id"])
         await session.commit()
-    return Made(request.export_id, ExportStatus(values["status"]))
+    return request.export_id
 
 
 async def _record(
@@ -228,10 +221,6 @@ def require_ready(export: dict[str, Any]) -> None:
 # Share links -------------------------------------------------------------------------------------
 
 
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 async def create_share_link(
     session: AsyncSession, settings: Settings, *, actor: Actor, export: dict[str, Any], expires_at: datetime | None
 ) -> tuple[uuid.UUID, str]:
@@ -250,7 +239,7 @@ async def create_share_link(
         "updated_at": now,
         "partnership_id": export["partnership_id"],
         "export_id": export["id"],
-        "token_hash": token_hash(token),
+        "token_hash": hash_token(token),
         "expires_at": expires,
         "created_by": actor.actor_id,
     }
@@ -296,7 +285,7 @@ async def open_share_link(session: AsyncSession, *, token: str, client: str | No
                     *columns,
                 )
                 .join(Export, col(Export.id) == col(ShareLink.export_id))
-                .where(col(ShareLink.token_hash) == token_hash(token))
+                .where(col(ShareLink.token_hash) == hash_token(token))
             )
         )
         .mappings()

@@ -10,7 +10,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from app.exports.charts import unique_actions
+from app.exports.charts import day, unique_actions
 
 Cell = str | int | float | Decimal | date | bool | None
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -48,10 +48,6 @@ def label(value: str | None) -> str:
     return LABELS.get(value or "", (value or "").replace("_", " "))
 
 
-def _day(value: str | None) -> date | None:
-    return date.fromisoformat(value) if value else None
-
-
 def _words(value: str | None) -> str | None:
     return value.replace("_", " ") if value else value
 
@@ -65,21 +61,21 @@ def _cover(pack: dict[str, Any]) -> Table:
         ["Plan", plan["title"]],
         ["Plan kind", label(plan["kind"])],
         ["Plan status", _words(plan["status"])],
-        ["Submission due", _day(plan["submission_due_on"])],
-        ["Submitted", _day(plan["submitted_on"])],
-        ["Accepted", _day(plan["accepted_on"])],
-        ["Revisit due", _day(plan["revisit_due_on"])],
+        ["Submission due", day(plan["submission_due_on"])],
+        ["Submitted", day(plan["submitted_on"])],
+        ["Accepted", day(plan["accepted_on"])],
+        ["Revisit due", day(plan["revisit_due_on"])],
         ["Governance and sign-off", plan["governance"]],
         ["Inspection framework", label(inspection.get("framework")) or None],
         ["Inspection kind", label(inspection.get("kind")) or None],
         ["Inspectorates", ", ".join(label(i) for i in inspection.get("inspectorates") or []) or None],
-        ["Inspection on site from", _day(inspection.get("onsite_start_on"))],
-        ["Inspection on site to", _day(inspection.get("onsite_end_on"))],
-        ["Report published", _day(inspection.get("report_published_on"))],
+        ["Inspection on site from", day(inspection.get("onsite_start_on"))],
+        ["Inspection on site to", day(inspection.get("onsite_end_on"))],
+        ["Report published", day(inspection.get("report_published_on"))],
         ["Inspection outcome", inspection.get("outcome")],
         ["Inspection report", inspection.get("report_url")],
         ["Audience", export["audience"]],
-        ["As of", _day(export["as_of"])],
+        ["As of", day(export["as_of"])],
         ["Recorded by (UTC)", export["recorded_by"]],
         ["Export id", export["id"]],
         ["Data SHA-256", pack["data_sha256"]],
@@ -109,14 +105,14 @@ def _actions(data: dict[str, Any], board: bool) -> Iterator[Table]:
                 owner.get("job_title"),
                 owner.get("organisation"),
                 *([owner.get("email")] if board else []),
-                _day(a["planned_start_on"]),
-                _day(a["due_on"]),
-                _day(a["baseline_due_on"]),
-                _day(a["forecast_on"]),
-                _day(a["completed_on"]),
+                day(a["planned_start_on"]),
+                day(a["due_on"]),
+                day(a["baseline_due_on"]),
+                day(a["forecast_on"]),
+                day(a["completed_on"]),
                 _words(a["status"]),
                 a["rag"],
-                _day(update.get("on")),
+                day(update.get("on")),
                 update.get("rag"),
                 update.get("percent_complete"),
                 update.get("narrative"),
@@ -124,7 +120,7 @@ def _actions(data: dict[str, Any], board: bool) -> Iterator[Table]:
             ]
         )
         for m in a["milestones"]:
-            milestones.rows.append([a["ref"], m["title"], _day(m["due_on"]), m["status"], _day(m["met_on"])])
+            milestones.rows.append([a["ref"], m["title"], day(m["due_on"]), m["status"], day(m["met_on"])])
     yield actions
     yield milestones
 
@@ -146,19 +142,19 @@ def _measures(data: dict[str, Any]) -> Iterator[Table]:
                 _words(m["direction"]),
                 _words(m["source"]),
                 m["baseline_value"],
-                _day(m["baseline_on"]),
+                day(m["baseline_on"]),
                 m["latest_value"],
-                _day(m["latest_period_end_on"]),
+                day(m["latest_period_end_on"]),
                 m["latest_denominator"],
                 m["expected_value"],
                 m["target_value"],
-                _day(m["target_on"]),
+                day(m["target_on"]),
                 _words(m["status"]),
             ]
         )
         for o in m["observations"]:
             observations.rows.append(
-                [m["name"], _day(o["period_start_on"]), _day(o["period_end_on"]), o["value"], o["denominator"], o["provisional"]]
+                [m["name"], day(o["period_start_on"]), day(o["period_end_on"]), o["value"], o["denominator"], o["provisional"]]
             )
     yield summary
     yield observations
@@ -188,7 +184,7 @@ def _timeliness(data: dict[str, Any]) -> Iterator[Table]:
         ("months", "ehcp_timeliness_months", "EHCP timeliness by month"),
         ("calendar_years", "ehcp_timeliness_years", "EHCP timeliness by calendar year"),
     ):
-        rows: list[list[Cell]] = [[_day(p[k]) if k.endswith("_on") else p[k] for k, _ in TIMELINESS] for p in report[key]]
+        rows: list[list[Cell]] = [[day(p[k]) if k.endswith("_on") else p[k] for k, _ in TIMELINESS] for p in report[key]]
         yield Table(name, title, [label for _, label in TIMELINESS], rows)
 
 
@@ -219,7 +215,7 @@ def tables(pack: dict[str, Any]) -> list[Table]:
                     c["ref"],
                     e["title"],
                     _words(e["kind"]),
-                    _day(e["evidence_on"]),
+                    day(e["evidence_on"]),
                     e["supports"],
                     e["review_status"],
                     e["held_locally"],
