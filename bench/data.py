@@ -1,7 +1,15 @@
-"""The benchmark data set: 1 plan, 12 concerns, 200 actions (owner, 3 milestones, 2 updates), 500 people."""
+"""Benchmark data sets.
+
+`seed`: 1 plan, 12 concerns, N actions (owner, 3 milestones, 2 updates each), M people, through the ORM.
+`grow_actions`: partnerships of 500 actions each (plan, 12 concerns, 25 people, 3 milestones and 2 updates
+per action), written by `INSERT ... SELECT generate_series` so 100,000 actions take seconds.
+`grow_events`: EHCP case events of one partnership over three years, the same way.
+"""
 
 import random
 from datetime import UTC, date, datetime, timedelta
+
+import asyncpg
 
 from app.core.db import Database
 from app.models import Action, ActionConcern, Concern, Milestone, Organisation, Partnership, Person, Plan, ProgressUpdate
@@ -97,3 +105,107 @@ async def seed(db: Database, *, actions: int = 200, people: int = 500, concerns:
                     )
                 )
         await session.commit()
+
+
+PER_PARTNERSHIP = 500
+PEOPLE = 25
+TIMELINESS_AREA = "00000000-0000-4000-8000-00000000fade"
+
+GROW = [
+    """INSERT INTO partnership (id, created_at, updated_at, version, name, la_code, timezone)
+       SELECT md5('p' || k)::uuid, now(), now(), 1, 'Scale area ' || k, lpad(k::text, 3, '0'), 'Europe/London'
+       FROM generate_series($1::int, $2::int - 1) k""",
+    f"""INSERT INTO person (id, created_at, updated_at, version, partnership_id, external_id, display_name, email, job_title, active)
+       SELECT md5('person' || k || '-' || i)::uuid, now(), now(), 1, md5('p' || k)::uuid, 'S' || i, 'Officer ' || k || '-' || i,
+              'o' || i || '@area' || k || '.example', 'SEND officer', i % 20 <> 19
+       FROM generate_series($1::int, $2::int - 1) k, generate_series(0, {PEOPLE - 1}) i""",
+    """INSERT INTO plan (id, created_at, updated_at, version, partnership_id, kind, title, status, evidence_required_for_completion)
+       SELECT md5('plan' || k)::uuid, now(), now(), 1, md5('p' || k)::uuid, 'wsoa', 'Written statement of action', 'in_delivery', true
+       FROM generate_series($1::int, $2::int - 1) k""",
+    """INSERT INTO concern (id, created_at, updated_at, version, partnership_id, plan_id, ref, kind, title, verbatim_text, judgement)
+       SELECT md5('concern' || k || '-' || c)::uuid, now(), now(), 1, md5('p' || k)::uuid, md5('plan' || k)::uuid, 'W' || (c + 1),
+              'area_of_significant_weakness', 'Weakness ' || (c + 1), 'The local area''s performance is poor.', 'not_yet_assessed'
+       FROM generate_series($1::int, $2::int - 1) k, generate_series(0, 11) c""",
+    f"""INSERT INTO action (id, created_at, updated_at, version, partnership_id, plan_id, ref, title, description, owner_id,
+                           priority, status, planned_start_on, due_on, baseline_due_on, forecast_on, completed_on, success_criteria)
+       SELECT md5('a' || k || '-' || i)::uuid, x.at, x.at, 1, md5('p' || k)::uuid, md5('plan' || k)::uuid,
+              (i / 10 + 1) || '.' || (i % 10 + 1), 'Action ' || i || ' to improve EHC timeliness',
+              'Recruit, train, track and report.', md5('person' || k || '-' || (i % {PEOPLE}))::uuid,
+              (ARRAY['high', 'medium', 'low'])[1 + i % 3], x.status, x.due - 120, x.due, x.due,
+              CASE WHEN x.status = 'in_progress' THEN x.due + (ARRAY[0, 10, 40])[1 + i % 3] END,
+              CASE WHEN x.status = 'completed' THEN x.due END, '90% within 20 weeks.'
+       FROM generate_series($1::int, $2::int - 1) k, generate_series(0, {PER_PARTNERSHIP - 1}) i,
+            LATERAL (SELECT (ARRAY['not_started', 'in_progress', 'in_progress', 'completed', 'suspended'])[1 + (i * 7 + k) % 5] AS status,
+                            current_date + ((i * 37 + k) % 290 - 90) AS due,
+                            timestamptz '2025-01-01' + (k * {PER_PARTNERSHIP} + i) * interval '1 second' AS at) x""",
+    f"""INSERT INTO action_concern (action_id, concern_id, plan_id)
+       SELECT md5('a' || k || '-' || i)::uuid, md5('concern' || k || '-' || (i % 12))::uuid, md5('plan' || k)::uuid
+       FROM generate_series($1::int, $2::int - 1) k, generate_series(0, {PER_PARTNERSHIP - 1}) i""",
+    f"""INSERT INTO milestone (id, created_at, updated_at, version, partnership_id, action_id, title, due_on, status, evidence_required)
+       SELECT gen_random_uuid(), now(), now(), 1, md5('p' || k)::uuid, md5('a' || k || '-' || i)::uuid, 'Checkpoint ' || (m + 1),
+              current_date + ((i * 37 + k) % 290 - 90) - 30 * (2 - m), 'pending', false
+       FROM generate_series($1::int, $2::int - 1) k, generate_series(0, {PER_PARTNERSHIP - 1}) i, generate_series(0, 2) m""",
+    f"""INSERT INTO progress_update (id, created_at, updated_at, version, partnership_id, action_id, author_id, rag, narrative, percent_complete)
+       SELECT gen_random_uuid(), x.at, x.at, 1, md5('p' || k)::uuid, md5('a' || k || '-' || i)::uuid,
+              md5('person' || k || '-' || (i % {PEOPLE}))::uuid, (ARRAY['green', 'amber', 'red', 'green'])[1 + (i + u) % 4],
+              'Progress as reported to the Delivery Group.', 30 * (u + 1)
+       FROM generate_series($1::int, $2::int - 1) k, generate_series(0, {PER_PARTNERSHIP - 1}) i, generate_series(0, 1) u,
+            LATERAL (SELECT timestamptz '2025-01-01' + u * interval '30 days' + (k * {PER_PARTNERSHIP} + i) * interval '1 second' AS at) x""",
+]
+
+# About 4.1 events per case: received, decided (assess), draft, final, and for 8% an exception.
+EVENTS = """
+INSERT INTO case_event (partnership_id, event_id, case_key, type, occurred_on, outcome, reason, received_at)
+SELECT $3::uuid, 'C' || c.n || '-' || e.type, c.key, e.type, e.day, e.outcome, e.reason, now()
+FROM (
+    SELECT n, md5('case' || n) || md5('key' || n) AS key,
+           date '2023-01-01' + abs(hashtext('r' || n)) % (3 * 365 - 200) AS received,
+           28 + abs(hashtext('d' || n)) % 15 AS decide, 90 + abs(hashtext('f' || n)) % 171 AS days,
+           abs(hashtext('x' || n)) % 100 < 8 AS excepted
+    FROM generate_series($1::int, $2::int - 1) n
+) c
+CROSS JOIN LATERAL (VALUES
+    ('request_received', c.received, NULL, NULL),
+    ('request_decision', c.received + c.decide, 'assess', NULL),
+    ('draft_issued', c.received + c.days - 21, NULL, NULL),
+    ('final_issued', c.received + c.days, NULL, NULL),
+    ('exception', c.received + 50, NULL, 'a')
+) e(type, day, outcome, reason)
+WHERE e.type <> 'exception' OR c.excepted
+"""
+EVENTS_PER_CASE = 4.08
+
+
+async def grow_actions(dsn: str, partnerships: tuple[int, int]) -> None:
+    conn = await asyncpg.connect(dsn)
+    try:
+        async with conn.transaction():
+            for statement in GROW:
+                await conn.execute(statement, *partnerships)
+        await conn.execute("VACUUM ANALYZE")  # so no autovacuum runs during the measurement
+    finally:
+        await conn.close()
+
+
+async def add_partnership(conn: asyncpg.Connection, id: str, name: str, la_code: str) -> None:
+    await conn.execute(
+        "INSERT INTO partnership (id, created_at, updated_at, version, name, la_code, timezone) "
+        "VALUES ($1::uuid, now(), now(), 1, $2, $3, 'Europe/London') ON CONFLICT DO NOTHING",
+        id,
+        name,
+        la_code,
+    )
+
+
+async def grow_events(dsn: str, cases: tuple[int, int]) -> int:
+    """Case events of cases numbered `cases[0]` up to `cases[1]` for TIMELINESS_AREA; the partnership's events now."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        await add_partnership(conn, TIMELINESS_AREA, "Timeliness area", "TML")
+        for first in range(cases[0], cases[1], 100_000):
+            await conn.execute(EVENTS, first, min(first + 100_000, cases[1]), TIMELINESS_AREA)
+        await conn.execute("VACUUM ANALYZE case_event")
+        count: int = await conn.fetchval("SELECT count(*) FROM case_event WHERE partnership_id = $1::uuid", TIMELINESS_AREA)
+        return count
+    finally:
+        await conn.close()

@@ -1,14 +1,19 @@
-"""The service beside a raw Starlette + asyncpg baseline, on PostgreSQL: reads and progress-update writes.
+"""The service beside a raw Starlette + asyncpg baseline, on PostgreSQL, scenario by scenario.
 
     python -m bench.run [--seconds 10] [--rounds 3] [--connections 32] [--workers 1,2] [--actions 500] [--people 5000]
+                        [--events 200000] [--heavy-seconds 10] [--scenarios list,detail,...]
 
 Builds a fresh `wsoa_bench` database (1 plan, 12 concerns, 500 actions with owners, milestones and
-updates, 5,000 people), then for each worker count starts the service and the baseline with that many
-worker processes on 127.0.0.1, checks they return the same actions, and runs wrk against each in
-alternation (A B A B ...): list actions (limit 50), get one action, and post a progress update (the
-service with its audit event, change-feed row, Idempotency-Key record and ETag; the baseline with one
-INSERT). Reports requests/s, p50, p99, errors and the ratio to the baseline per pair, with the median
-ratio per scenario. Results go to bench/results/.
+updates, 5,000 people; 200,000 EHCP case events of another partnership), then for each worker count
+starts the service and the baseline with that many worker processes on 127.0.0.1, checks they answer
+the same, and runs each scenario against both in alternation (A B A B ...):
+- with wrk (2 threads, 32 connections): list actions (limit 50), get one action, and post a progress
+  update (the service with its audit event, change-feed row, Idempotency-Key record and ETag; the
+  baseline with one INSERT);
+- one request at a time (`bench.heavy`, first worker count only): a 10,000-person sync, 10,000 case
+  events, the three-year timeliness report and an XLSX export of the plan.
+Reports requests/s, p50, p99, errors and the ratio to the baseline per pair, with the median ratio per
+scenario. Results (JSON, Markdown table, PNG chart) go to bench/results/.
 """
 
 import argparse
@@ -24,6 +29,7 @@ import sys
 import tempfile
 import time
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +41,8 @@ from app.apikeys.service import create_key
 from app.core.db import Database
 from app.core.migrations import upgrade
 from app.models.enums import Role
-from bench.data import seed
+from bench import heavy
+from bench.data import EVENTS_PER_CASE, TIMELINESS_AREA, add_partnership, grow_events, seed
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
@@ -55,10 +62,17 @@ async def fresh_database(name: str) -> str:
     return url
 
 
-async def prepare(name: str, actions: int, people: int) -> tuple[str, str, list[str], str]:
+async def prepare(name: str, actions: int, people: int, events: int) -> tuple[str, str, list[str], str, str]:
     url = await fresh_database(name)
     db = Database(url)
     await seed(db, actions=actions, people=people)
+    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    if events:
+        await grow_events(dsn, (0, round(events / EVENTS_PER_CASE)))
+    conn = await asyncpg.connect(dsn)
+    for n, area in enumerate(heavy.AREAS.values()):
+        await add_partnership(conn, str(heavy.area_id(area)), area, f"H{n:02d}")
+    await conn.close()
     async with db.sessions() as session:
         _, token = await create_key(session, role=Role.admin, name="bench")
     async with db.engine.connect() as conn:
@@ -66,8 +80,9 @@ async def prepare(name: str, actions: int, people: int) -> tuple[str, str, list[
 
         ids = [str(r[0]) for r in await conn.execute(text("SELECT id FROM action ORDER BY created_at, id"))]
         author = str((await conn.execute(text("SELECT owner_id FROM action ORDER BY created_at, id LIMIT 1"))).scalar_one())
+        plan = str((await conn.execute(text("SELECT plan_id FROM action LIMIT 1"))).scalar_one())
     await db.dispose()
-    return url, token, ids, author
+    return url, token, ids, author, plan
 
 
 def start(cmd: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
@@ -135,7 +150,7 @@ request = function()
   return wrk.format("GET", path, headers)
 end
 """
-SCENARIOS = ("list", "detail", "update")
+SCENARIOS = ("list", "detail", "update", *heavy.HEAVY)
 BARS = {"list": 0.3, "detail": 0.3, "update": 0.2}
 
 
@@ -151,6 +166,33 @@ def wrk(
         check=True,
         timeout=seconds + 60,
     ).stdout
+    return parse_wrk(out)
+
+
+def wrk_path(port: int, path: str, token: str, seconds: int, *, connections: int, threads: int, folder: Path) -> dict[str, float]:
+    """wrk on one GET path with a bearer token (no script)."""
+    out = subprocess.run(
+        [
+            "wrk",
+            f"-t{threads}",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--latency",
+            "-H",
+            f"Authorization: Bearer {token}",
+            f"http://127.0.0.1:{port}{path}",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=seconds + 60,
+        cwd=folder,
+    ).stdout
+    return parse_wrk(out)
+
+
+def parse_wrk(out: str) -> dict[str, float]:
+    """Requests/s, p50 and p99 in ms, and failures (non-2xx/3xx answers and socket errors) from wrk's report."""
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
@@ -171,7 +213,11 @@ def serve_pair(url: str, dsn: str, workers: int, folder: Path) -> tuple[subproce
     service = start(
         [str(ROOT / ".venv/bin/wsoa"), "serve", "--port", str(SERVICE_PORT), "--workers", str(workers)],
         # The limiter runs (its check is part of the cost) with a limit no benchmark reaches.
-        {"WSOA_DATABASE_URL": url, "WSOA_RATE_LIMITS": '{"admin": 100000000}'},
+        {
+            "WSOA_DATABASE_URL": url,
+            "WSOA_RATE_LIMITS": '{"admin": 100000000}',
+            "WSOA_EXPORT_INLINE_MAX_ACTIONS": "100000",  # the XLSX scenario times the export itself, not the worker's queue
+        },
         folder / f"service-{workers}.log",
     )
     baseline = start(
@@ -208,12 +254,15 @@ def main() -> None:
     parser.add_argument("--workers", default="1,2", help="Worker processes per server, comma-separated runs.")
     parser.add_argument("--actions", type=int, default=500)
     parser.add_argument("--people", type=int, default=5000)
-    parser.add_argument("--scenarios", default=",".join(SCENARIOS), help="Which of list, detail, update.")
+    parser.add_argument("--events", type=int, default=200_000, help="Case events behind the timeliness scenario.")
+    parser.add_argument("--heavy-seconds", type=float, default=10, help="Seconds of requests per heavy scenario and round.")
+    parser.add_argument("--scenarios", default=",".join(SCENARIOS), help=f"Which of {', '.join(SCENARIOS)}.")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install wrk")
 
-    url, token, ids, author = asyncio.run(prepare("wsoa_bench", args.actions, args.people))
+    url, token, ids, author, plan = asyncio.run(prepare("wsoa_bench", args.actions, args.people, args.events))
+    first_workers = int(args.workers.split(",")[0])
     folder = Path(tempfile.mkdtemp(prefix="wsoa-bench-"))
     dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
     rows: list[dict[str, Any]] = []
@@ -224,19 +273,35 @@ def main() -> None:
             wait_up(f"http://127.0.0.1:{BASELINE_PORT}/api/v1/actions?limit=1", {})
             check_same(token, ids[7])
             for scenario in args.scenarios.split(","):
-                for _ in range(1 if args.seconds > 3 else 0):  # warm both up
-                    wrk(SERVICE_PORT, scenario, token, ids, author, 3, args.connections, folder)
-                    wrk(BASELINE_PORT, scenario, "", ids, author, 3, args.connections, folder)
+                if scenario in heavy.HEAVY:
+                    if workers != first_workers:
+                        continue  # one request at a time: more worker processes change nothing
+                    same = [heavy.first_answers(port, key, scenario, server, plan, TIMELINESS_AREA)
+                            for port, key, server in ((SERVICE_PORT, token, "service"), (BASELINE_PORT, "", "baseline"))]  # fmt: skip
+                    if normalise(same[0]) != normalise(same[1]):
+                        raise SystemExit(f"the service and the baseline disagree on {scenario}: {same}")
+                    sources = {server: heavy.Requests(scenario, server, plan, TIMELINESS_AREA).next for server in ("service", "baseline")}
+                    measure = {
+                        "service": partial(heavy.drive, SERVICE_PORT, token, sources["service"], args.heavy_seconds),
+                        "baseline": partial(heavy.drive, BASELINE_PORT, "", sources["baseline"], args.heavy_seconds),
+                    }
+                else:
+                    for _ in range(1 if args.seconds > 3 else 0):  # warm both up
+                        wrk(SERVICE_PORT, scenario, token, ids, author, 3, args.connections, folder)
+                        wrk(BASELINE_PORT, scenario, "", ids, author, 3, args.connections, folder)
+                    measure = {
+                        "service": partial(wrk, SERVICE_PORT, scenario, token, ids, author, args.seconds, args.connections, folder),
+                        "baseline": partial(wrk, BASELINE_PORT, scenario, "", ids, author, args.seconds, args.connections, folder),
+                    }
                 for round_ in range(1, args.rounds + 1):
-                    ours = wrk(SERVICE_PORT, scenario, token, ids, author, args.seconds, args.connections, folder)
-                    base = wrk(BASELINE_PORT, scenario, "", ids, author, args.seconds, args.connections, folder)
+                    ours, base = measure["service"](), measure["baseline"]()
                     ratio = ours["rps"] / base["rps"]
                     rows.append(
                         {"workers": workers, "scenario": scenario, "round": round_, "service": ours, "baseline": base, "ratio": ratio}
                     )
                     print(
-                        f"{workers}w {scenario:7} round {round_}: service {ours['rps']:8.0f} req/s (p50 {ours['p50_ms']:.1f} ms, "
-                        f"p99 {ours['p99_ms']:.1f} ms, {ours['errors']} errors)  baseline {base['rps']:8.0f} req/s "
+                        f"{workers}w {scenario:10} round {round_}: service {ours['rps']:8.1f} req/s (p50 {ours['p50_ms']:.1f} ms, "
+                        f"p99 {ours['p99_ms']:.1f} ms, {ours['errors']} errors)  baseline {base['rps']:8.1f} req/s "
                         f"(p99 {base['p99_ms']:.1f} ms)  ratio {ratio:.2f}",
                         flush=True,
                     )
@@ -275,8 +340,8 @@ def main() -> None:
     for r in rows:
         o, b = r["service"], r["baseline"]
         lines.append(
-            f"| {r['workers']} | {r['scenario']} | {r['round']} | {o['rps']:.0f} | {o['p50_ms']:.1f} | {o['p99_ms']:.1f} | {o['errors']} "
-            f"| {b['rps']:.0f} | {b['p99_ms']:.1f} | {r['ratio']:.2f} |"
+            f"| {r['workers']} | {r['scenario']} | {r['round']} | {rate(o['rps'])} | {o['p50_ms']:.1f} | {o['p99_ms']:.1f} | {o['errors']} "
+            f"| {rate(b['rps'])} | {b['p99_ms']:.1f} | {r['ratio']:.2f} |"
         )
     lines += ["", "Median ratios: " + ", ".join(f"{k} {v:.2f}x" for k, v in summary.items()) + f"; service errors: {errors}."]
     bars = [
@@ -284,14 +349,20 @@ def main() -> None:
         for s, bar in BARS.items()
         if f"1w {s}" in summary
     ]
-    lines += ["", "Bars at 1 worker, 32 connections: " + "; ".join(bars) + ".", ""]
+    if bars:
+        lines += ["", f"Bars at 1 worker, {args.connections} connections: " + "; ".join(bars) + "."]
+    lines.append("")
     (RESULTS / f"service-{stamp}.md").write_text("\n".join(lines))
     chart(rows, RESULTS / f"service-{stamp}.png")
     print("\n".join(lines))
 
 
+def rate(rps: float) -> str:
+    return f"{rps:.0f}" if rps >= 100 else f"{rps:.2f}"
+
+
 def chart(rows: list[dict[str, Any]], path: Path) -> None:
-    """Requests/s of the service and the baseline per scenario and worker count (medians of the rounds), as a PNG."""
+    """The median ratio to the baseline per scenario and worker count, with the bars to reach, as a PNG."""
     from matplotlib.figure import Figure
 
     groups = [
@@ -300,17 +371,26 @@ def chart(rows: list[dict[str, Any]], path: Path) -> None:
         for s in SCENARIOS
         if any(r["workers"] == w and r["scenario"] == s for r in rows)
     ]
+    ratios = [statistics.median(r["ratio"] for r in rows if (r["workers"], r["scenario"]) == g) for g in groups]
     ours = [statistics.median(r["service"]["rps"] for r in rows if (r["workers"], r["scenario"]) == g) for g in groups]
     base = [statistics.median(r["baseline"]["rps"] for r in rows if (r["workers"], r["scenario"]) == g) for g in groups]
-    fig = Figure(figsize=(8, 3.6), dpi=120, layout="constrained")
+    fig = Figure(figsize=(8, 0.9 + 0.36 * len(groups)), dpi=120, layout="constrained")
     ax = fig.add_subplot()
-    xs = range(len(groups))
-    ax.bar([x - 0.2 for x in xs], base, width=0.4, color="#b1b4b6", label="baseline (raw Starlette + asyncpg)")
-    bars = ax.bar([x + 0.2 for x in xs], ours, width=0.4, color="#1d70b8", label="wsoa-tracker")
-    ax.bar_label(bars, labels=[f"{o / b:.2f}x" for o, b in zip(ours, base, strict=True)], fontsize=8)
-    ax.set_xticks(list(xs), [f"{s}\n{w} worker{'s' if w > 1 else ''}" for w, s in groups], fontsize=8)
-    ax.set_ylabel("requests/s (median of rounds)", fontsize=8)
-    ax.legend(fontsize=8, frameon=False)
+    ys = list(range(len(groups)))[::-1]
+    bars = ax.barh(ys, ratios, color="#1d70b8", height=0.6)
+    ax.bar_label(
+        bars,
+        labels=[f"{q:.2f}x  ({rate(o)} vs {rate(b)} req/s)" for q, o, b in zip(ratios, ours, base, strict=True)],
+        fontsize=7,
+        padding=3,
+    )
+    for y, (w, s) in zip(ys, groups, strict=True):
+        if w == 1 and s in BARS:
+            ax.plot([BARS[s]] * 2, [y - 0.4, y + 0.4], color="#d4351c", linewidth=2)
+    ax.axvline(1.0, color="#b1b4b6", linestyle=":", linewidth=1)
+    ax.set_yticks(ys, [f"{s}, {w} worker{'s' if w > 1 else ''}" for w, s in groups], fontsize=8)
+    ax.set_xlim(0, max(1.6, max(ratios) * 1.5))
+    ax.set_xlabel("service ÷ baseline, requests/s (median of the rounds); red: the bar to reach; dotted: the baseline", fontsize=8)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
     fig.savefig(path, format="png", metadata={"Software": None})

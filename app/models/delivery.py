@@ -19,9 +19,10 @@ class Concern(Entity, table=True):
         enum_check("kind", ConcernKind),
         enum_check("judgement", Judgement),
         Index(None, "created_at", "id"),
+        Index(None, "partnership_id", "created_at", "id"),
     )
 
-    partnership_id: uuid.UUID = Field(nullable=False, index=True)
+    partnership_id: uuid.UUID = Field(nullable=False)
     plan_id: uuid.UUID = Field(nullable=False)
     ref: str = Field(sa_type=String(40), nullable=False)
     kind: str = Field(sa_type=enum_column(ConcernKind), nullable=False)
@@ -43,10 +44,11 @@ class Action(Entity, table=True):
         enum_check("status", ActionStatus),
         CheckConstraint("due_on IS NULL OR planned_start_on IS NULL OR due_on >= planned_start_on", name="due_after_start"),
         Index(None, "created_at", "id"),
+        Index(None, "partnership_id", "created_at", "id"),
         Index(None, "plan_id", "created_at", "id"),
     )
 
-    partnership_id: uuid.UUID = Field(nullable=False, index=True)
+    partnership_id: uuid.UUID = Field(nullable=False)
     plan_id: uuid.UUID = Field(nullable=False)
     ref: str = Field(sa_type=String(40), nullable=False)
     title: str = Field(sa_type=String(300), nullable=False)
@@ -112,10 +114,11 @@ class Milestone(Entity, table=True):
         ForeignKeyConstraint(["action_id", "partnership_id"], ["action.id", "action.partnership_id"]),
         enum_check("status", MilestoneStatus),
         Index(None, "created_at", "id"),
+        Index(None, "partnership_id", "created_at", "id"),
         Index(None, "action_id", "due_on"),
     )
 
-    partnership_id: uuid.UUID = Field(nullable=False, index=True)
+    partnership_id: uuid.UUID = Field(nullable=False)
     action_id: uuid.UUID = Field(nullable=False)
     title: str = Field(sa_type=String(300), nullable=False)
     due_on: date
@@ -134,10 +137,11 @@ class ProgressUpdate(Entity, table=True):
         enum_check("rag", Rag),
         CheckConstraint("percent_complete IS NULL OR (percent_complete >= 0 AND percent_complete <= 100)", name="percent_complete"),
         Index(None, "created_at", "id"),
+        Index(None, "partnership_id", "created_at", "id"),
         Index(None, "action_id", "created_at"),
     )
 
-    partnership_id: uuid.UUID = Field(nullable=False, index=True)
+    partnership_id: uuid.UUID = Field(nullable=False)
     action_id: uuid.UUID = Field(nullable=False)
     author_id: uuid.UUID = Field(nullable=False)
     rag: str = Field(sa_type=enum_column(Rag), nullable=False)

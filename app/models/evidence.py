@@ -26,12 +26,13 @@ class Evidence(Entity, table=True):
         enum_check("kind", EvidenceKind),
         enum_check("review_status", ReviewStatus),
         Index(None, "created_at", "id"),
+        Index(None, "partnership_id", "created_at", "id"),
         Index(None, "action_id"),
         Index(None, "milestone_id"),
         Index(None, "concern_id"),
     )
 
-    partnership_id: uuid.UUID = Field(nullable=False, index=True)
+    partnership_id: uuid.UUID = Field(nullable=False)
     action_id: uuid.UUID | None = None
     milestone_id: uuid.UUID | None = None
     concern_id: uuid.UUID | None = None

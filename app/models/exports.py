@@ -22,11 +22,12 @@ class Export(Entity, table=True):
         enum_check("status", ExportStatus),
         CheckConstraint("status <> 'ready' OR (sha256 IS NOT NULL AND size_bytes IS NOT NULL)", name="ready_has_content"),
         Index(None, "created_at", "id"),
+        Index(None, "partnership_id", "created_at", "id"),
         Index(None, "plan_id", "created_at"),
         Index(None, "status", "created_at"),
     )
 
-    partnership_id: uuid.UUID = Field(nullable=False, index=True)
+    partnership_id: uuid.UUID = Field(nullable=False)
     plan_id: uuid.UUID = Field(nullable=False)
     format: str = Field(sa_type=enum_column(ExportFormat), nullable=False)
     audience: str = Field(sa_type=enum_column(Audience), nullable=False)
@@ -50,10 +51,11 @@ class ShareLink(Entity, table=True):
         UniqueConstraint("token_hash"),
         ForeignKeyConstraint(["export_id", "partnership_id"], ["export.id", "export.partnership_id"]),
         Index(None, "created_at", "id"),
+        Index(None, "partnership_id", "created_at", "id"),
         Index(None, "export_id"),
     )
 
-    partnership_id: uuid.UUID = Field(nullable=False, index=True)
+    partnership_id: uuid.UUID = Field(nullable=False)
     export_id: uuid.UUID = Field(nullable=False)
     token_hash: str = Field(sa_type=String(64), nullable=False)
     expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False)

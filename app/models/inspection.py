@@ -19,9 +19,10 @@ class Inspection(Entity, table=True):
         enum_check("kind", InspectionKind),
         CheckConstraint("onsite_end_on IS NULL OR onsite_start_on IS NULL OR onsite_end_on >= onsite_start_on", name="onsite_dates"),
         Index(None, "created_at", "id"),
+        Index(None, "partnership_id", "created_at", "id"),
     )
 
-    partnership_id: uuid.UUID = Field(foreign_key="partnership.id", nullable=False, index=True)
+    partnership_id: uuid.UUID = Field(foreign_key="partnership.id", nullable=False)
     framework: str = Field(sa_type=enum_column(Framework), nullable=False)
     kind: str = Field(sa_type=enum_column(InspectionKind), nullable=False)
     inspectorates: list[str] = Field(default_factory=list, sa_type=JSON, nullable=False)
@@ -40,9 +41,10 @@ class Plan(Entity, table=True):
         enum_check("kind", PlanKind),
         enum_check("status", PlanStatus),
         Index(None, "created_at", "id"),
+        Index(None, "partnership_id", "created_at", "id"),
     )
 
-    partnership_id: uuid.UUID = Field(foreign_key="partnership.id", nullable=False, index=True)
+    partnership_id: uuid.UUID = Field(foreign_key="partnership.id", nullable=False)
     inspection_id: uuid.UUID | None = Field(default=None, index=True)
     kind: str = Field(sa_type=enum_column(PlanKind), nullable=False)
     title: str = Field(sa_type=String(300), nullable=False)

@@ -25,10 +25,11 @@ class Measure(Entity, table=True):
         CheckConstraint("target_on > baseline_on", name="target_after_baseline"),
         CheckConstraint("tolerance >= 0", name="tolerance_not_negative"),
         Index(None, "created_at", "id"),
+        Index(None, "partnership_id", "created_at", "id"),
         Index(None, "plan_id"),
     )
 
-    partnership_id: uuid.UUID = Field(nullable=False, index=True)
+    partnership_id: uuid.UUID = Field(nullable=False)
     plan_id: uuid.UUID = Field(nullable=False)
     name: str = Field(sa_type=String(300), nullable=False)
     definition: str | None = Field(default=None, sa_type=Text)
@@ -69,10 +70,11 @@ class Observation(Entity, table=True):
         CheckConstraint("denominator IS NULL OR denominator >= 0", name="denominator_not_negative"),
         CheckConstraint("numerator IS NULL OR numerator >= 0", name="numerator_not_negative"),
         Index(None, "created_at", "id"),
+        Index(None, "partnership_id", "created_at", "id"),
         Index(None, "measure_id", "period_end_on"),
     )
 
-    partnership_id: uuid.UUID = Field(nullable=False, index=True)
+    partnership_id: uuid.UUID = Field(nullable=False)
     measure_id: uuid.UUID = Field(nullable=False)
     period_start_on: date
     period_end_on: date
@@ -92,10 +94,11 @@ class FundingLine(Entity, table=True):
         enum_check("kind", FundingKind),
         CheckConstraint("amount >= 0", name="amount_not_negative"),
         Index(None, "created_at", "id"),
+        Index(None, "partnership_id", "created_at", "id"),
         Index(None, "plan_id", "financial_year"),
     )
 
-    partnership_id: uuid.UUID = Field(nullable=False, index=True)
+    partnership_id: uuid.UUID = Field(nullable=False)
     plan_id: uuid.UUID = Field(nullable=False)
     action_id: uuid.UUID | None = Field(default=None, index=True)
     financial_year: str = Field(sa_type=String(7), nullable=False)

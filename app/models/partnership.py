@@ -33,9 +33,10 @@ class Organisation(Entity, table=True):
         UniqueConstraint("id", "partnership_id"),
         enum_check("kind", OrganisationKind),
         Index(None, "created_at", "id"),
+        Index(None, "partnership_id", "created_at", "id"),
     )
 
-    partnership_id: uuid.UUID = Field(foreign_key="partnership.id", nullable=False, index=True)
+    partnership_id: uuid.UUID = Field(foreign_key="partnership.id", nullable=False)
     name: str = Field(sa_type=String(200), nullable=False)
     kind: str = Field(sa_type=enum_column(OrganisationKind), nullable=False)
 
@@ -47,9 +48,10 @@ class Person(Entity, table=True):
         UniqueConstraint("id", "partnership_id"),
         ForeignKeyConstraint(["organisation_id", "partnership_id"], ["organisation.id", "organisation.partnership_id"]),
         Index(None, "created_at", "id"),
+        Index(None, "partnership_id", "created_at", "id"),
     )
 
-    partnership_id: uuid.UUID = Field(foreign_key="partnership.id", nullable=False, index=True)
+    partnership_id: uuid.UUID = Field(foreign_key="partnership.id", nullable=False)
     external_id: str | None = Field(default=None, sa_type=String(100))
     display_name: str = Field(sa_type=String(200), nullable=False)
     email: str | None = Field(default=None, sa_type=String(320))

@@ -19,13 +19,14 @@ class ApiKey(Entity, table=True):
         UniqueConstraint("prefix"),
         enum_check("role", Role),
         Index(None, "created_at", "id"),
+        Index(None, "partnership_id", "created_at", "id"),
     )
 
     prefix: str = Field(sa_type=String(16), nullable=False)
     name: str = Field(sa_type=String(200), nullable=False)
     role: str = Field(sa_type=enum_column(Role), nullable=False)
     token_hash: str = Field(sa_type=String(64), nullable=False)
-    partnership_id: uuid.UUID | None = Field(default=None, foreign_key="partnership.id", index=True)
+    partnership_id: uuid.UUID | None = Field(default=None, foreign_key="partnership.id")
     person_id: uuid.UUID | None = Field(default=None, foreign_key="person.id")
     expires_on: date | None = None
     last_used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

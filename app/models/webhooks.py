@@ -13,7 +13,7 @@ from app.models.enums import DeliveryStatus
 
 class WebhookSubscription(Entity, table=True):
     __tablename__ = "webhook_subscription"
-    __table_args__ = (Index(None, "created_at", "id"), Index(None, "partnership_id"))
+    __table_args__ = (Index(None, "created_at", "id"), Index(None, "partnership_id", "created_at", "id"))
 
     partnership_id: uuid.UUID | None = Field(default=None, foreign_key="partnership.id")
     url: str = Field(sa_type=String(2000), nullable=False)
