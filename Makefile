@@ -54,16 +54,14 @@ migration: install
 	  WSOA_DATABASE_URL=sqlite:///$$scratch/head.db $(BIN)/alembic -c alembic.ini revision --autogenerate -m "$(m)"; \
 	  status=$$?; rm -rf $$scratch; exit $$status
 
-## Benchmarks (need PostgreSQL; wrk is installed from Debian when missing): reads and progress-update writes
-## beside a raw Starlette + asyncpg baseline at 1 and 2 worker processes,
-## a 10,000-row HR sync beside a per-row ORM loop, 200,000 EHCP case events with the timeliness report,
-## and export time against plan size (50, 200, 500 actions) beside a plain JSON dump of the same pack.
+## Benchmarks (need PostgreSQL; wrk is installed from Debian when missing): every scenario beside a raw
+## Starlette + asyncpg baseline at 1 and 2 worker processes (reads, progress updates, a 10,000-person sync,
+## 10,000 case events, the timeliness report, an XLSX export), then the scale curves (lists up to 100,000
+## actions in 200 partnerships, timeliness up to 2,000,000 events, export time against plan size).
 bench: install
 	command -v wrk >/dev/null || apt-get install -y --no-install-recommends wrk || (apt-get update && apt-get install -y --no-install-recommends wrk)
 	$(BIN)/python -m bench.run
-	$(BIN)/python -m bench.sync
-	$(BIN)/python -m bench.cases
-	$(BIN)/python -m bench.exports
+	$(BIN)/python -m bench.scale
 
 ## Ten minutes of mixed traffic against a served process on PostgreSQL: no errors, memory settles (CI runs 60 s).
 soak: install
