@@ -9,8 +9,8 @@ The heavy scenarios, the same way: a people sync is one upsert of the feed (`unn
 deactivation, with no per-row validation, change feed or audit; case events are one
 `INSERT ... ON CONFLICT DO NOTHING` of the batch (case references HMAC-hashed as the service does); the
 timeliness report runs the service's own two statements (`app.cases.timeliness`, so the database's
-share is the same) on a plain connection; an XLSX export is one query of the plan's actions,
-milestones and updates written by openpyxl's write-only workbook, not kept.
+share is the same) on a plain connection; an XLSX export is two queries (the plan's actions with owner and
+latest update, as the pack has them; their milestones) written by openpyxl's write-only workbook, not kept.
 """
 
 import hashlib
@@ -116,12 +116,13 @@ ON CONFLICT (partnership_id, event_id) DO NOTHING
 """
 SHEETS = {
     "Actions": """SELECT a.ref, a.title, o.display_name, o.job_title, a.status, a.priority, a.due_on, a.baseline_due_on, a.forecast_on,
-                         a.completed_on, a.success_criteria
-                  FROM action a LEFT JOIN person o ON o.id = a.owner_id WHERE a.plan_id = $1 ORDER BY a.ref""",
+                         a.completed_on, a.success_criteria, u.rag, u.percent_complete, u.narrative, u.blockers
+                  FROM action a LEFT JOIN person o ON o.id = a.owner_id
+                  LEFT JOIN LATERAL (SELECT * FROM progress_update p WHERE p.action_id = a.id
+                                     ORDER BY p.created_at DESC, p.id DESC LIMIT 1) u ON true
+                  WHERE a.plan_id = $1 ORDER BY a.ref""",
     "Milestones": """SELECT a.ref, m.title, m.due_on, m.status, m.met_on FROM milestone m JOIN action a ON a.id = m.action_id
                      WHERE a.plan_id = $1 ORDER BY a.ref, m.due_on""",
-    "Updates": """SELECT a.ref, u.created_at::date, u.rag, u.percent_complete, u.narrative FROM progress_update u
-                  JOIN action a ON a.id = u.action_id WHERE a.plan_id = $1 ORDER BY a.ref, u.created_at""",
 }
 CASE_KEY = os.environ.get("BENCH_CASE_KEY", "baseline-key").encode()
 
