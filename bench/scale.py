@@ -123,10 +123,11 @@ def chart(lists: list[dict[str, Any]], timeliness: list[dict[str, Any]], export_
 
     fig = Figure(figsize=(11, 3.6), dpi=120, layout="constrained")
     left, middle, right = fig.subplots(1, 3)
-    for name in LISTS:
+    for n, name in enumerate(LISTS):
         points = [r for r in lists if r["list"] == name]
-        left.plot([r["actions"] for r in points], [r["p50_ms"] for r in points], marker="o", label=f"{name} p50")
-        left.plot([r["actions"] for r in points], [r["p99_ms"] for r in points], marker=".", linestyle=":", label=f"{name} p99")
+        xs = [r["actions"] for r in points]
+        left.plot(xs, [r["p50_ms"] for r in points], marker="o", color=f"C{n}", label=f"{name} p50")
+        left.plot(xs, [r["p99_ms"] for r in points], marker=".", linestyle=":", color=f"C{n}", label=f"{name} p99")
     left.set_xscale("log")
     left.set_ylim(bottom=0)
     left.set_xlabel("actions in the database", fontsize=8)
