@@ -215,7 +215,7 @@ def serve_pair(url: str, dsn: str, workers: int, folder: Path) -> tuple[subproce
         # The limiter runs (its check is part of the cost) with a limit no benchmark reaches.
         {
             "WSOA_DATABASE_URL": url,
-            "WSOA_RATE_LIMITS": '{"admin": 100000000}',
+            "WSOA_RATE_LIMITS": '{"admin": 100000000, "lead": 100000000}',
             "WSOA_EXPORT_INLINE_MAX_ACTIONS": "100000",  # the XLSX scenario times the export itself, not the worker's queue
         },
         folder / f"service-{workers}.log",

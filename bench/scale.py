@@ -7,8 +7,9 @@ Lists: one `wsoa_bench_scale` database grows in place to each size in `--actions
 partnership (100,000 actions = 200 partnerships, each with a plan, 12 concerns, 25 people, and per
 action 3 milestones and 2 progress updates), written by `INSERT ... SELECT generate_series` so that
 100,000 actions take seconds. After each step the served service (1 worker) is measured with wrk
-(2 threads, 8 connections): the first page of 50 for an admin key over every partnership, for the lead of the
-newest partnership (whose rows come last), and filtered by status. It should stay flat: keyset pagination on an index.
+(2 threads, 8 connections): the first page of 50 for an admin key over every partnership (and the same page
+from the raw baseline of `bench.run`, started beside it), for the lead of the newest partnership (whose rows
+come last), and filtered by status. It should stay flat: keyset pagination on an index.
 
 Timeliness: one partnership's case events grow to each size in `--events` (about 4.1 events per case
 over three years; 2,000,000 events is some 490,000 cases, far beyond any English local area) and the
@@ -40,7 +41,7 @@ from app.core.db import Database
 from app.models.enums import Role
 from bench import exports
 from bench.data import EVENTS_PER_CASE, PER_PARTNERSHIP, TIMELINESS_AREA, grow_actions, grow_events
-from bench.run import RESULTS, ROOT, SERVICE_PORT, fresh_database, start, stop, wait_up, wrk_path
+from bench.run import BASELINE_PORT, RESULTS, SERVICE_PORT, fresh_database, normalise, serve_pair, stop, wait_up, wrk_path
 
 
 async def new_key(url: str, role: Role, partnership: int | None = None) -> str:
@@ -55,8 +56,9 @@ async def new_key(url: str, role: Role, partnership: int | None = None) -> str:
     return token
 
 
+BESIDE = "all partnerships (admin)"  # the list the baseline also serves (it has no keys)
 LISTS = {
-    "all partnerships (admin)": ("admin", "/api/v1/actions?limit=50"),
+    BESIDE: ("admin", "/api/v1/actions?limit=50"),
     "newest partnership (lead)": ("lead", "/api/v1/actions?limit=50"),
     "status=completed (admin)": ("admin", "/api/v1/actions?limit=50&status=completed"),
 }
@@ -72,15 +74,28 @@ def list_curve(url: str, dsn: str, admin: str, steps: list[int], seconds: int, f
             asyncio.run(grow_actions(dsn, (have, want)))
             have = want
         tokens = {"admin": admin, "lead": asyncio.run(new_key(url, Role.lead, have - 1))}
+        same_page(admin)
         for name, (who, path) in LISTS.items():
             got = wrk_path(SERVICE_PORT, path, tokens[who], seconds, connections=8, threads=2, folder=folder)
-            rows.append({"actions": have * PER_PARTNERSHIP, "partnerships": have, "list": name, **got})
-            print(
+            row: dict[str, Any] = {"actions": have * PER_PARTNERSHIP, "partnerships": have, "list": name, **got}
+            line = (
                 f"{have * PER_PARTNERSHIP:>7} actions  {name:26} {got['rps']:7.0f} req/s  p50 {got['p50_ms']:6.2f} ms  "
-                f"p99 {got['p99_ms']:6.2f} ms  errors {got['errors']}",
-                flush=True,
+                f"p99 {got['p99_ms']:6.2f} ms  errors {got['errors']}"
             )
+            if name == BESIDE:
+                base = wrk_path(BASELINE_PORT, path, "-", seconds, connections=8, threads=2, folder=folder)
+                row |= {"baseline": base, "ratio": got["rps"] / base["rps"]}
+                line += f"  baseline {base['rps']:7.0f} req/s p50 {base['p50_ms']:6.2f} ms  ratio {row['ratio']:.2f}"
+            rows.append(row)
+            print(line, flush=True)
     return rows
+
+
+def same_page(admin: str) -> None:
+    ours = httpx.get(f"http://127.0.0.1:{SERVICE_PORT}{LISTS[BESIDE][1]}", headers={"Authorization": f"Bearer {admin}"}).json()
+    theirs = httpx.get(f"http://127.0.0.1:{BASELINE_PORT}{LISTS[BESIDE][1]}").json()
+    if normalise(ours["items"]) != normalise(theirs["items"]):
+        raise SystemExit("the service and the baseline disagree on the first page")
 
 
 def timeliness_curve(dsn: str, token: str, steps: list[int], repeats: int) -> list[dict[str, Any]]:
@@ -128,6 +143,8 @@ def chart(lists: list[dict[str, Any]], timeliness: list[dict[str, Any]], export_
         xs = [r["actions"] for r in points]
         left.plot(xs, [r["p50_ms"] for r in points], marker="o", color=f"C{n}", label=f"{name} p50")
         left.plot(xs, [r["p99_ms"] for r in points], marker=".", linestyle=":", color=f"C{n}", label=f"{name} p99")
+        if name == BESIDE:
+            left.plot(xs, [r["baseline"]["p50_ms"] for r in points], marker="s", color="#b1b4b6", label="the same, raw baseline p50")
     left.set_xscale("log")
     left.set_ylim(bottom=0)
     left.set_xlabel("actions in the database", fontsize=8)
@@ -169,17 +186,14 @@ def main() -> None:
     dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
     admin = asyncio.run(new_key(url, Role.admin))
     folder = Path(tempfile.mkdtemp(prefix="wsoa-scale-"))
-    service = start(
-        [str(ROOT / ".venv/bin/wsoa"), "serve", "--port", str(SERVICE_PORT), "--workers", "1"],
-        {"WSOA_DATABASE_URL": url, "WSOA_RATE_LIMITS": '{"admin": 100000000, "lead": 100000000}'},
-        folder / "service.log",
-    )
+    service, baseline = serve_pair(url, dsn, 1, folder)
     try:
         wait_up(f"http://127.0.0.1:{SERVICE_PORT}/api/v1/actions?limit=1", {"Authorization": f"Bearer {admin}"})
+        wait_up(f"http://127.0.0.1:{BASELINE_PORT}/api/v1/actions?limit=1", {})
         lists = list_curve(url, dsn, admin, [int(s) for s in args.actions.split(",")], args.seconds, folder)
         timeliness = timeliness_curve(dsn, admin, [int(s) for s in args.events.split(",")], args.repeats)
     finally:
-        stop(service)
+        stop(service, baseline)
     export_rows = export_curve([int(s) for s in args.sizes.split(",")])
 
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -191,10 +205,11 @@ def main() -> None:
         "",
         f"PostgreSQL, the service with 1 worker; `python -m bench.scale` (lists: wrk -t2 -c8 -d{args.seconds}s).",
         "",
-        "| actions | partnerships | list | req/s | p50 ms | p99 ms | errors |",
-        "|---|---|---|---|---|---|---|",
+        "| actions | partnerships | list | req/s | p50 ms | p99 ms | errors | baseline req/s | baseline p50 ms | ratio |",
+        "|---|---|---|---|---|---|---|---|---|---|",
         *(
-            f"| {r['actions']:,} | {r['partnerships']} | {r['list']} | {r['rps']:.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['errors']} |"
+            f"| {r['actions']:,} | {r['partnerships']} | {r['list']} | {r['rps']:.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['errors']} | "
+            + (f"{r['baseline']['rps']:.0f} | {r['baseline']['p50_ms']:.2f} | {r['ratio']:.2f} |" if "baseline" in r else " | | |")
             for r in lists
         ),
         "",
