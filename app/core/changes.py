@@ -31,7 +31,6 @@ class Changed:
 async def record(session: AsyncSession, changes: list[Changed]) -> None:
     if not changes:
         return
-    subscriptions = await outbox.subscribers(session, changes)  # before the lock: every other writer waits while it is held
     await lock_chain(session)
     head = (await session.execute(select(func.coalesce(func.max(col(Change.seq)), 0)))).scalar_one()
     now = utcnow()
@@ -43,4 +42,4 @@ async def record(session: AsyncSession, changes: list[Changed]) -> None:
             for n, c in enumerate(changes, start=1)
         ],
     )  # fmt: skip
-    await outbox.enqueue(session, changes, subscriptions)
+    await outbox.enqueue(session, changes)

@@ -37,32 +37,23 @@ def event_type(change: Event) -> str:
     return change.event or f"{change.entity_type}.{PAST.get(change.action, change.action)}"
 
 
-Subscriptions = list[Any]
-
-
-async def subscribers(session: AsyncSession, changes: Sequence[Event]) -> Subscriptions:
-    """The active subscriptions that may hear of these changes (read before the chain lock is taken)."""
-    partnerships = {c.partnership_id for c in changes if c.entity_type not in UNPUBLISHED}
-    if not partnerships:
-        return []
-    return list(
-        (
-            await session.execute(
-                select(col(WebhookSubscription.id), col(WebhookSubscription.partnership_id), col(WebhookSubscription.event_types)).where(
-                    col(WebhookSubscription.active).is_(True),
-                    or_(
-                        col(WebhookSubscription.partnership_id).is_(None),
-                        col(WebhookSubscription.partnership_id).in_([p for p in partnerships if p]),
-                    ),
-                )
-            )
-        ).all()
-    )
-
-
-async def enqueue(session: AsyncSession, changes: Sequence[Event], subscriptions: Subscriptions) -> None:
+async def enqueue(session: AsyncSession, changes: Sequence[Event]) -> None:
     changes = [c for c in changes if c.entity_type not in UNPUBLISHED]
-    if not changes or not subscriptions:
+    if not changes:
+        return
+    partnerships = {c.partnership_id for c in changes}
+    subscriptions = (
+        await session.execute(
+            select(col(WebhookSubscription.id), col(WebhookSubscription.partnership_id), col(WebhookSubscription.event_types)).where(
+                col(WebhookSubscription.active).is_(True),
+                or_(
+                    col(WebhookSubscription.partnership_id).is_(None),
+                    col(WebhookSubscription.partnership_id).in_([p for p in partnerships if p]),
+                ),
+            )
+        )
+    ).all()
+    if not subscriptions:
         return
     now = utcnow()
     rows: list[dict[str, Any]] = []
