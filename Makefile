@@ -24,8 +24,10 @@ browser:
 serve: install
 	$(BIN)/wsoa serve --demo
 
-## The whole suite: lint, types, then every test on SQLite and on PostgreSQL.
-test: install browser lint test-sqlite test-postgres
+## The whole suite: lint, types, then every test on SQLite and on PostgreSQL, the two databases side by side
+## (each suite's output is printed whole when it ends).
+test: install browser lint
+	$(MAKE) --no-print-directory -j2 --output-sync=target test-sqlite test-postgres
 
 test-sqlite: install browser
 	$(BIN)/pytest --db sqlite
@@ -63,7 +65,7 @@ bench: install
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.scale
 
-## Ten minutes of mixed traffic against a served process on PostgreSQL: no errors, memory settles (CI runs 30 s).
+## Ten minutes of mixed traffic against a served process on PostgreSQL: no errors, memory settles (CI runs 60 s).
 soak: install
 	WSOA_SOAK_SECONDS=600 $(BIN)/pytest --db postgres --slow -s tests/test_soak.py
 

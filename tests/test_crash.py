@@ -84,7 +84,7 @@ async def retry_until_done(server: Server, token: str, path: str, body: dict[str
     raise AssertionError("the retry never completed")
 
 
-@pytest.mark.parametrize("after", [0.3, 0.65, 1.5])
+@pytest.mark.parametrize("after", [0.3, 0.5, 0.65, 1.5])
 async def test_a_killed_server_applies_a_people_sync_wholly_or_not_at_all(
     client: httpx.AsyncClient, db: Database, database_url: str, settings: Settings, tmp_path: Path, after: float
 ) -> None:
