@@ -2,10 +2,12 @@
 
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy.engine import make_url
 
 from app.core.config import Settings
 from app.core.db import Database
@@ -13,6 +15,7 @@ from app.main import create_app
 from app.models.enums import Role
 from tests.conftest import new_token
 from tests.factories import make_world, post
+from tests.servers import free_port
 from tests.test_conventions import assert_problem
 
 
@@ -43,6 +46,34 @@ async def test_security_headers_on_every_answer(client: httpx.AsyncClient, anon:
         assert response.headers["x-frame-options"] == "DENY"
         assert "strict-transport-security" not in response.headers  # plain HTTP
     assert "content-security-policy" not in (await anon.get("/docs")).headers
+
+
+async def test_an_error_inside_a_middleware_is_a_problem_with_the_request_id(
+    backend: str, settings: Settings, database_url: str, tmp_path: Path
+) -> None:
+    """The Idempotency-Key bookkeeping runs before any route: a database it cannot reach (nothing listens on the
+    port; a SQLite file in a folder that does not exist) is answered as a problem carrying X-Request-Id and the
+    security headers, by the service and not by the server's last-resort handler."""
+    if backend == "postgres":
+        absent = make_url(database_url).set(port=free_port()).render_as_string(hide_password=False)
+    else:
+        absent = f"sqlite:///{tmp_path / 'no-such-folder' / 'wsoa.db'}"
+    database = Database(absent)
+    app = create_app(settings.model_copy(update={"database_url": absent}), database=database)
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as c:
+            response = await c.post(
+                "/api/v1/plans",
+                json={"title": "x"},
+                headers={"Authorization": "Bearer wsoa_x_y", "Idempotency-Key": "k1", "X-Request-ID": "req-42"},
+            )
+    finally:
+        await database.dispose()
+    body = assert_problem(response, 503 if backend == "postgres" else 500)
+    assert response.headers["x-request-id"] == "req-42"
+    assert response.headers["x-content-type-options"] == "nosniff"
+    if backend == "postgres":
+        assert "retry-after" in response.headers and "not reachable" in body["detail"]
 
 
 async def test_hsts_over_tls(app: Any, admin_token: str) -> None:

@@ -279,7 +279,8 @@ def database_unreachable(exc: BaseException) -> bool:
     return False
 
 
-async def _unhandled(request: Request, exc: Exception) -> Response:
+async def unhandled(request: Request, exc: Exception) -> Response:
+    """The catch-all answer: 503 when the database is away, else a logged 500."""
     if database_unreachable(exc):
         log.warning("database_unreachable", path=request.url.path, error=f"{type(exc).__name__}: {exc}"[:300])
         return problem_response(
@@ -292,7 +293,7 @@ async def _unhandled(request: Request, exc: Exception) -> Response:
 async def _database_error(request: Request, exc: Exception) -> Response:
     """Database errors answered here rather than by the catch-all, which lets the error on and so closes the
     client's connection: while the database is away, clients keep their connections and get 503s."""
-    return await _unhandled(request, exc)
+    return await unhandled(request, exc)
 
 
 def install_problem_handlers(app: FastAPI) -> None:
@@ -302,7 +303,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(IntegrityError, _integrity_error)
     for database_error in (DBAPIError, *GONE):
         app.add_exception_handler(database_error, _database_error)
-    app.add_exception_handler(Exception, _unhandled)
+    app.add_exception_handler(Exception, unhandled)
 
 
 def catalogue() -> list[tuple[str, int, str]]:

@@ -10,10 +10,11 @@ from typing import Any
 
 import structlog
 from prometheus_client import Counter, Histogram
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.context import request_id
-from app.core.errors import database_unreachable
+from app.core.errors import unhandled
 from app.core.security import security_headers
 
 REQUESTS = Counter("wsoa_http_requests_total", "HTTP requests served.", ["method", "route", "status"])
@@ -88,12 +89,13 @@ class RequestContextMiddleware:
         token = request_id.set(rid)
         extra = [(b"x-request-id", rid.encode()), *security_headers(scope)]
         status = 500
+        started = False
         start = time.perf_counter()
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, started
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, started = message["status"], True
                 present = {k.lower() for k, _ in message.get("headers", [])}
                 message["headers"] = [*message.get("headers", []), *(h for h in extra if h[0] not in present)]
             await send(message)
@@ -101,9 +103,12 @@ class RequestContextMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         except Exception as exc:
-            # Answered by the error middleware outside this one: log and count what it sends.
-            status = 503 if database_unreachable(exc) else 500
-            raise
+            if started:
+                raise
+            # Raised by a middleware inside this one (a route's errors have their handlers already), e.g. the
+            # Idempotency-Key bookkeeping while the database is away: answered here by the same catch-all, so the
+            # problem carries the request id and security headers and the client keeps its connection.
+            await (await unhandled(Request(scope), exc))(scope, receive, send_with_id)
         finally:
             elapsed = time.perf_counter() - start
             template = self._template(scope)
