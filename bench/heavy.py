@@ -100,13 +100,16 @@ class Requests:
         return "POST", f"/api/v1/plans/{self.plan_id}/exports", orjson.dumps({"format": "xlsx", "audience": "board"})
 
 
+def _headers(token: str) -> dict[str, str]:
+    return {"Content-Type": "application/json", **({"Authorization": f"Bearer {token}"} if token else {})}
+
+
 def drive(port: int, token: str, make: Callable[[], tuple[str, str, bytes | None]], seconds: float, least: int = 3) -> dict[str, float]:
     """Sends requests one after another for `seconds` (at least `least`); requests/s, p50, p99 (ms) and errors."""
-    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"} if token else {"Content-Type": "application/json"}
     times: list[float] = []
     errors = 0
     busy = 0.0
-    with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=headers, timeout=600) as client:
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=_headers(token), timeout=600) as client:
         while busy < seconds or len(times) < least:
             method, path, body = make()  # built outside the timed span
             started = time.perf_counter()
@@ -129,8 +132,7 @@ def drive(port: int, token: str, make: Callable[[], tuple[str, str, bytes | None
 def first_answers(port: int, token: str, scenario: str, server: str, plan_id: str, area: uuid.UUID) -> Any:
     """The JSON (or, for the XLSX export, the size class) of a scenario's first request, to compare the servers."""
     method, path, body = Requests(scenario, server, plan_id, area).next()
-    headers = {"Content-Type": "application/json", **({"Authorization": f"Bearer {token}"} if token else {})}
-    response = httpx.request(method, f"http://127.0.0.1:{port}{path}", content=body, headers=headers, timeout=600)
+    response = httpx.request(method, f"http://127.0.0.1:{port}{path}", content=body, headers=_headers(token), timeout=600)
     response.raise_for_status()
     found = response.json()
     return {"size_bytes": found["size_bytes"] > 0} if scenario == "xlsx" else found

@@ -50,10 +50,15 @@ SERVER_URL = os.environ.get("WSOA_BENCH_POSTGRES_URL", "postgresql://postgres@12
 SERVICE_PORT, BASELINE_PORT = 8811, 8812
 
 
+def dsn_of(url: str) -> str:
+    """The plain `postgresql://` form of a database URL, for asyncpg."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
 async def fresh_database(name: str) -> str:
     """A new, migrated database `name` on the benchmark server (dropped first if it exists); its URL."""
     server = make_url(SERVER_URL)
-    admin = await asyncpg.connect(server.set(drivername="postgresql").render_as_string(hide_password=False))
+    admin = await asyncpg.connect(dsn_of(SERVER_URL))
     await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     await admin.execute(f'CREATE DATABASE "{name}"')
     await admin.close()
@@ -66,7 +71,7 @@ async def prepare(name: str, actions: int, people: int, events: int) -> tuple[st
     url = await fresh_database(name)
     db = Database(url)
     await seed(db, actions=actions, people=people)
-    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    dsn = dsn_of(url)
     if events:
         await grow_events(dsn, (0, round(events / EVENTS_PER_CASE)))
     conn = await asyncpg.connect(dsn)
@@ -159,34 +164,17 @@ def wrk(
 ) -> dict[str, float]:
     script = folder / f"{scenario}-{port}.lua"
     script.write_text(LUA % (",".join(f'"{i}"' for i in ids), token, scenario, author))
-    out = subprocess.run(
-        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), f"http://127.0.0.1:{port}"],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=seconds + 60,
-    ).stdout
-    return parse_wrk(out)
+    return run_wrk(["-t2", f"-c{connections}", "-s", str(script)], f"http://127.0.0.1:{port}", seconds)
 
 
-def wrk_path(port: int, path: str, token: str, seconds: int, *, connections: int, threads: int, folder: Path) -> dict[str, float]:
+def wrk_path(port: int, path: str, token: str, seconds: int, *, connections: int, threads: int) -> dict[str, float]:
     """wrk on one GET path with a bearer token (no script)."""
+    return run_wrk([f"-t{threads}", f"-c{connections}", "-H", f"Authorization: Bearer {token}"], f"http://127.0.0.1:{port}{path}", seconds)
+
+
+def run_wrk(options: list[str], url: str, seconds: int) -> dict[str, float]:
     out = subprocess.run(
-        [
-            "wrk",
-            f"-t{threads}",
-            f"-c{connections}",
-            f"-d{seconds}s",
-            "--latency",
-            "-H",
-            f"Authorization: Bearer {token}",
-            f"http://127.0.0.1:{port}{path}",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=seconds + 60,
-        cwd=folder,
+        ["wrk", *options, f"-d{seconds}s", "--latency", url], capture_output=True, text=True, check=True, timeout=seconds + 60
     ).stdout
     return parse_wrk(out)
 
@@ -260,11 +248,14 @@ def main() -> None:
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install wrk")
+    unknown = set(args.scenarios.split(",")) - set(SCENARIOS)
+    if unknown:
+        raise SystemExit(f"unknown scenarios: {', '.join(sorted(unknown))}; choose from {', '.join(SCENARIOS)}")
 
     url, token, ids, author, plan = asyncio.run(prepare("wsoa_bench", args.actions, args.people, args.events))
     first_workers = int(args.workers.split(",")[0])
     folder = Path(tempfile.mkdtemp(prefix="wsoa-bench-"))
-    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    dsn = dsn_of(url)
     rows: list[dict[str, Any]] = []
     for workers in [int(w) for w in args.workers.split(",")]:
         service, baseline = serve_pair(url, dsn, workers, folder)

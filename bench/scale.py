@@ -34,14 +34,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy.engine import make_url
 
 from app.apikeys.service import create_key
 from app.core.db import Database
 from app.models.enums import Role
 from bench import exports
 from bench.data import EVENTS_PER_CASE, PER_PARTNERSHIP, TIMELINESS_AREA, grow_actions, grow_events
-from bench.run import BASELINE_PORT, RESULTS, SERVICE_PORT, fresh_database, normalise, serve_pair, stop, wait_up, wrk_path
+from bench.run import BASELINE_PORT, RESULTS, SERVICE_PORT, dsn_of, fresh_database, normalise, serve_pair, stop, wait_up, wrk_path
 
 
 async def new_key(url: str, role: Role, partnership: int | None = None) -> str:
@@ -64,7 +63,7 @@ LISTS = {
 }
 
 
-def list_curve(url: str, dsn: str, admin: str, steps: list[int], seconds: int, folder: Path) -> list[dict[str, Any]]:
+def list_curve(url: str, dsn: str, admin: str, steps: list[int], seconds: int) -> list[dict[str, Any]]:
     """The lead's key is of the newest partnership: its rows come last in (created_at, id) order."""
     rows = []
     have = 0
@@ -76,14 +75,14 @@ def list_curve(url: str, dsn: str, admin: str, steps: list[int], seconds: int, f
         tokens = {"admin": admin, "lead": asyncio.run(new_key(url, Role.lead, have - 1))}
         same_page(admin)
         for name, (who, path) in LISTS.items():
-            got = wrk_path(SERVICE_PORT, path, tokens[who], seconds, connections=8, threads=2, folder=folder)
+            got = wrk_path(SERVICE_PORT, path, tokens[who], seconds, connections=8, threads=2)
             row: dict[str, Any] = {"actions": have * PER_PARTNERSHIP, "partnerships": have, "list": name, **got}
             line = (
                 f"{have * PER_PARTNERSHIP:>7} actions  {name:26} {got['rps']:7.0f} req/s  p50 {got['p50_ms']:6.2f} ms  "
                 f"p99 {got['p99_ms']:6.2f} ms  errors {got['errors']}"
             )
             if name == BESIDE:
-                base = wrk_path(BASELINE_PORT, path, "-", seconds, connections=8, threads=2, folder=folder)
+                base = wrk_path(BASELINE_PORT, path, "-", seconds, connections=8, threads=2)
                 row |= {"baseline": base, "ratio": got["rps"] / base["rps"]}
                 line += f"  baseline {base['rps']:7.0f} req/s p50 {base['p50_ms']:6.2f} ms  ratio {row['ratio']:.2f}"
             rows.append(row)
@@ -183,14 +182,14 @@ def main() -> None:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install wrk")
     url = asyncio.run(fresh_database("wsoa_bench_scale"))
-    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    dsn = dsn_of(url)
     admin = asyncio.run(new_key(url, Role.admin))
     folder = Path(tempfile.mkdtemp(prefix="wsoa-scale-"))
     service, baseline = serve_pair(url, dsn, 1, folder)
     try:
         wait_up(f"http://127.0.0.1:{SERVICE_PORT}/api/v1/actions?limit=1", {"Authorization": f"Bearer {admin}"})
         wait_up(f"http://127.0.0.1:{BASELINE_PORT}/api/v1/actions?limit=1", {})
-        lists = list_curve(url, dsn, admin, [int(s) for s in args.actions.split(",")], args.seconds, folder)
+        lists = list_curve(url, dsn, admin, [int(s) for s in args.actions.split(",")], args.seconds)
         timeliness = timeliness_curve(dsn, admin, [int(s) for s in args.events.split(",")], args.repeats)
     finally:
         stop(service, baseline)
