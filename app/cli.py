@@ -15,6 +15,7 @@ from app.core.config import get_settings
 from app.core.db import Database
 from app.core.errors import DomainError, NotFound
 from app.core.migrations import upgrade
+from app.core.uow import unit_of_work
 from app.models.enums import Audience, ExportFormat, Role
 
 cli = typer.Typer(help="wsoa-tracker: the SEND improvement plan tracker.", no_args_is_help=True, add_completion=False)
@@ -38,11 +39,11 @@ async def _seed(with_keys: bool) -> list[tuple[str, str]]:
 
     db = _database()
     try:
-        async with db.sessions() as session:
+        async with unit_of_work(db) as session:
             partnership = await seed_demo(session)
         if not with_keys:
             return []
-        async with db.sessions() as session:
+        async with unit_of_work(db) as session:
             return await demo_keys(session, partnership.id)
     finally:
         await db.dispose()
@@ -106,7 +107,7 @@ def keys_create(
     async def run() -> str:
         db = _database()
         try:
-            async with db.sessions() as session:
+            async with unit_of_work(db) as session:
                 _, token = await create_key(
                     session, role=role, name=name, partnership_id=partnership_id, person_id=person_id, expires_on=expiry
                 )
@@ -130,7 +131,7 @@ def keys_revoke(prefix: Annotated[str, typer.Argument(help="The key's prefix (th
     async def run() -> None:
         db = _database()
         try:
-            async with db.sessions() as session:
+            async with unit_of_work(db) as session:
                 await revoke_key(session, prefix=prefix)
         finally:
             await db.dispose()
@@ -239,9 +240,10 @@ def export_command(
         try:
             plan = await read_one(db, actor, plans, plan_id)
             day = date.fromisoformat(as_of) if as_of else None
-            export_id = await create_export(
-                db, storage, settings, actor=actor, plan=plan, export_format=export_format, audience=audience, as_of=day
-            )
+            async with unit_of_work(db) as session:
+                export_id = await create_export(
+                    db, session, storage, settings, actor=actor, plan=plan, export_format=export_format, audience=audience, as_of=day
+                )
             row = await read_one(db, actor, exports, export_id)
             with output.open("wb") as handle:
                 async for chunk in storage.read(row["sha256"]):

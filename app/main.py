@@ -15,7 +15,6 @@ from app.cases.router import router as cases_router
 from app.core.config import Settings, get_settings
 from app.core.db import Database
 from app.core.errors import PROBLEM_MEDIA_TYPE, catalogue, install_problem_handlers
-from app.core.idempotency import IdempotencyMiddleware
 from app.core.observability import RequestContextMiddleware, configure_logging
 from app.core.oidc import OidcVerifier
 from app.core.ratelimit import RateLimiter
@@ -121,7 +120,6 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     for router in routers:
         app.router.routes.extend(router.routes)
     upload_path = re.compile(rf"^{API_PREFIX}/evidence/[^/]+/file$")
-    app.add_middleware(IdempotencyMiddleware, prefix=API_PREFIX, streamed=upload_path)
     origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
     if origins:
         app.add_middleware(

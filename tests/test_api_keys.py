@@ -6,6 +6,7 @@ from typing import Any
 import httpx
 
 from app.core.db import Database
+from app.core.uow import unit_of_work
 from app.models.enums import Role
 from tests.conftest import new_token
 from tests.factories import make_partnership, make_person
@@ -39,7 +40,7 @@ async def test_a_replayed_create_never_shows_the_token_again(client: httpx.Async
     again = await client.post("/api/v1/api-keys", json=body, headers={"Idempotency-Key": "key-1"})
     assert first.json()["token"] and again.json()["token"] is None
     assert again.json()["id"] == first.json()["id"] and again.headers["idempotent-replayed"] == "true"
-    async with db.sessions() as session:
+    async with unit_of_work(db) as session:
         stored = (await session.execute(select(IdempotencyRecord.response_body))).scalars().all()
     assert all(first.json()["token"].encode() not in (b or b"") for b in stored)
 
@@ -88,7 +89,7 @@ async def test_expired_key_is_401(db: Database, anon: httpx.AsyncClient) -> None
     from app.models import ApiKey
 
     token = await new_token(db, Role.admin)
-    async with db.sessions() as session:
+    async with unit_of_work(db) as session:
         await session.execute(update(ApiKey).values(expires_on=date.today() - timedelta(days=1)))
         await session.commit()
     assert_problem(await anon.get("/api/v1/plans", headers={"Authorization": f"Bearer {token}"}), 401)

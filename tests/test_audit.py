@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import text
 
 from app.audit.service import verify
-from app.core.audit import GENESIS, event_hash
+from app.core.audit import GENESIS, expected_hash
 from app.core.db import Database
 from app.models.enums import Role
 from tests.conftest import new_token
@@ -118,7 +118,7 @@ async def test_a_rewritten_event_with_a_fresh_hash_is_found_by_its_successor(cli
     from datetime import datetime
 
     forged["occurred_at"] = datetime.fromisoformat(forged["occurred_at"].replace("Z", "+00:00"))
-    digest = event_hash(forged)
+    digest = expected_hash(forged)
     await behind_the_services_back(db, f"UPDATE audit_event SET actor_id = 'forger', hash = '{digest}' WHERE seq = 2")
     _, broken = await verify(db)
     assert broken is not None and broken.seq == 3

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.core.db import Database
+from app.core.uow import unit_of_work
 from app.demo.seed import seed_demo
 from app.models import Action, Concern, Milestone, Person, ProgressUpdate
 
@@ -37,21 +38,21 @@ async def test_only_a_hash_of_the_token_is_stored(database_url: str, db: Databas
     from app.models import ApiKey
 
     token = wsoa(database_url, "keys", "create", "--role", "admin", "--name", "hash").stdout.strip()
-    async with db.sessions() as session:
+    async with unit_of_work(db) as session:
         stored = (await session.execute(select(ApiKey.token_hash, ApiKey.prefix))).all()
     assert all(token.split("_", 2)[2] not in h for h, _ in stored)
     assert len(stored) == 1 and len(stored[0][0]) == 64
 
 
 async def test_demo_data_is_realistic_and_idempotent(db: Database, client: httpx.AsyncClient) -> None:
-    async with db.sessions() as session:
+    async with unit_of_work(db) as session:
         first = await seed_demo(session)
-    async with db.sessions() as session:
+    async with unit_of_work(db) as session:
         again = await seed_demo(session)
     assert first.id == again.id
 
     async def count(model: Any) -> int:
-        async with db.sessions() as session:
+        async with unit_of_work(db) as session:
             return int((await session.execute(select(func.count()).select_from(model))).scalar_one())
 
     assert await count(Concern) == 4
@@ -66,7 +67,7 @@ async def test_demo_data_is_realistic_and_idempotent(db: Database, client: httpx
     assert completed <= {e["action_id"] for e in evidence if e["review_status"] == "accepted"}
     assert any(e["availability"] == "held_locally" for e in evidence)
     assert any(a["owner_active"] is False for a in actions)
-    async with db.sessions() as session:
+    async with unit_of_work(db) as session:
         stamps = (await session.execute(select(ProgressUpdate.created_at))).scalars().all()
     months = {(s.year, s.month) for s in stamps}
     assert len(months) >= 17
@@ -120,11 +121,11 @@ def test_cli_help(args: list[str]) -> None:
 async def test_demo_keys_one_per_role_and_each_start_replaces_them(db: Database, anon: httpx.AsyncClient) -> None:
     from app.demo.seed import demo_keys
 
-    async with db.sessions() as session:
+    async with unit_of_work(db) as session:
         partnership = await seed_demo(session)
-    async with db.sessions() as session:
+    async with unit_of_work(db) as session:
         first = dict(await demo_keys(session, partnership.id))
-    async with db.sessions() as session:
+    async with unit_of_work(db) as session:
         second = dict(await demo_keys(session, partnership.id))
     assert set(first) == set(second) == {"admin", "lead", "contributor", "inspector", "hr_integration", "case_integration"}
     lead = {"Authorization": f"Bearer {second['lead']}"}

@@ -5,8 +5,11 @@ import re
 from typing import Any
 
 import httpx
+import pytest
+from sqlalchemy import text
 
 from app.core.db import Database
+from app.core.uow import unit_of_work
 from tests.factories import make_partnership, make_person, make_world
 
 PROBLEM = "application/problem+json"
@@ -212,7 +215,7 @@ async def test_revoked_key_is_401(client: httpx.AsyncClient, db: Database, admin
     from app.apikeys.service import revoke_key
 
     assert (await client.get("/api/v1/plans")).status_code == 200
-    async with db.sessions() as session:
+    async with unit_of_work(db) as session:
         await revoke_key(session, prefix=admin_token.split("_")[1])
     assert_problem(await client.get("/api/v1/plans"), 401)
 
@@ -236,33 +239,45 @@ async def test_idempotency_key_with_a_different_body_is_422(client: httpx.AsyncC
     assert len((await client.get("/api/v1/partnerships")).json()["items"]) == 1
 
 
-async def test_idempotency_key_while_first_runs_is_409(client: httpx.AsyncClient, db: Database) -> None:
-    from datetime import timedelta
-
-    from app.models import IdempotencyRecord, utcnow
-
-    # A reservation left by a request that is still running (same credential, same body).
-    token = client.headers["authorization"].encode()
+def _claim_of(client: httpx.AsyncClient, key: str, path: str, body: bytes) -> Any:
     import hashlib
 
+    from app.core.idempotency import Claim
+
+    scope = hashlib.sha256(client.headers["authorization"].encode()).hexdigest()
+    return Claim(scope, key, path, hashlib.sha256(b"\n".join([path.encode(), b"", body])).hexdigest(), 24)
+
+
+async def test_idempotency_key_while_first_runs_is_409(client: httpx.AsyncClient) -> None:
+    from app.core import idempotency
+
     body = b'{"name":"Slow","la_code":"558"}'
-    fingerprint = hashlib.sha256(b"\n".join([b"/api/v1/partnerships", b"", body])).hexdigest()
-    async with db.sessions() as session:
-        session.add(
-            IdempotencyRecord(
-                scope=hashlib.sha256(token).hexdigest(),
-                key="k-3",
-                method="POST",
-                path="/api/v1/partnerships",
-                request_hash=fingerprint,
-                expires_at=utcnow() + timedelta(hours=1),
-            )
+    claim = _claim_of(client, "k-3", "/api/v1/partnerships", body)
+    assert idempotency.in_flight_here(claim) is None  # the key's first request is running in this process
+    try:
+        response = await client.post(
+            "/api/v1/partnerships", content=body, headers={"Idempotency-Key": "k-3", "content-type": "application/json"}
         )
-        await session.commit()
-    response = await client.post(
-        "/api/v1/partnerships", content=body, headers={"Idempotency-Key": "k-3", "content-type": "application/json"}
-    )
+    finally:
+        idempotency.release_here(claim)
     assert_problem(response, 409, "/problems/idempotency-in-flight")
+    assert (await client.get("/api/v1/partnerships")).json()["items"] == []
+
+
+@pytest.mark.postgres_only
+async def test_idempotency_key_running_in_another_process_is_409(client: httpx.AsyncClient, db: Database) -> None:
+    """The key's lock is held by another transaction (as another process running the first request would)."""
+    body = b'{"name":"Elsewhere","la_code":"562"}'
+    claim = _claim_of(client, "k-6", "/api/v1/partnerships", body)
+    async with db.engine.connect() as other:
+        await other.execute(text("SELECT pg_advisory_lock(:id)"), {"id": claim.lock_id})
+        response = await client.post(
+            "/api/v1/partnerships", content=body, headers={"Idempotency-Key": "k-6", "content-type": "application/json"}
+        )
+        await other.execute(text("SELECT pg_advisory_unlock(:id)"), {"id": claim.lock_id})
+    assert_problem(response, 409, "/problems/idempotency-in-flight")
+    again = await client.post("/api/v1/partnerships", content=body, headers={"Idempotency-Key": "k-6", "content-type": "application/json"})
+    assert again.status_code == 201 and "idempotent-replayed" not in again.headers
 
 
 async def test_concurrent_requests_with_one_key_write_once(client: httpx.AsyncClient) -> None:

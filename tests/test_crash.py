@@ -25,6 +25,7 @@ from sqlmodel import col
 
 from app.core.config import Settings
 from app.core.db import Database
+from app.core.uow import unit_of_work
 from app.models import AuditEvent, CaseEvent, Person
 from app.models.enums import Role
 from tests.conftest import new_token
@@ -50,7 +51,7 @@ def hooks() -> Iterator[Receiver]:
 
 
 async def count(db: Database, model: Any, *where: Any) -> int:
-    async with db.sessions() as session:
+    async with unit_of_work(db) as session:
         return int((await session.execute(select(func.count()).select_from(model).where(*where))).scalar_one())
 
 

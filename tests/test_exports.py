@@ -23,6 +23,7 @@ from sqlalchemy import select, update
 from sqlmodel import col
 
 from app.core.db import Database
+from app.core.uow import unit_of_work
 from app.demo.seed import seed_demo
 from app.evidence.storage import storage_from
 from app.exports.service import produce_pending
@@ -35,7 +36,7 @@ from tests.test_roles import as_role
 
 
 async def demo_plan(db: Database) -> dict[str, Any]:
-    async with db.sessions() as session:
+    async with unit_of_work(db) as session:
         partnership = await seed_demo(session)
         plan = (await session.execute(select(Plan).where(col(Plan.partnership_id) == partnership.id))).scalar_one()
         actions = (await session.execute(select(Action).where(col(Action.plan_id) == plan.id))).scalars().all()
@@ -363,7 +364,7 @@ async def test_share_links_open_without_a_key_until_they_expire_or_are_revoked(
 
     soon = (datetime.now(UTC) + timedelta(seconds=1)).isoformat()
     short = (await client.post(f"/api/v1/exports/{made['id']}/share-links", json={"expires_at": soon})).json()
-    async with db.sessions() as session:
+    async with unit_of_work(db) as session:
         await session.execute(
             update(ShareLink).where(col(ShareLink.id) == uuid.UUID(short["id"])).values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
         )

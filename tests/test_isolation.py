@@ -8,6 +8,7 @@ import httpx
 from fastapi.routing import APIRoute
 
 from app.core.db import Database
+from app.core.uow import unit_of_work
 from app.models.enums import Role
 from tests.conftest import new_token
 from tests.factories import make_person, make_plan, make_world, post
@@ -101,7 +102,7 @@ async def test_expired_idempotency_key_starts_afresh(client: httpx.AsyncClient, 
     headers = {"Idempotency-Key": "k-expired"}
     first = await client.post("/api/v1/partnerships", json={"name": "A", "la_code": "563"}, headers=headers)
     assert first.status_code == 201
-    async with db.sessions() as session:
+    async with unit_of_work(db) as session:
         await session.execute(update(IdempotencyRecord).values(expires_at=utcnow()))
         await session.commit()
     second = await client.post("/api/v1/partnerships", json={"name": "B", "la_code": "564"}, headers=headers)
@@ -117,9 +118,9 @@ async def test_the_worker_forgets_expired_idempotency_records(client: httpx.Asyn
 
     await client.post("/api/v1/partnerships", json={"name": "Old", "la_code": "565"}, headers={"Idempotency-Key": "old"})
     await client.post("/api/v1/partnerships", json={"name": "New", "la_code": "566"}, headers={"Idempotency-Key": "new"})
-    async with db.sessions() as session:
+    async with unit_of_work(db) as session:
         await session.execute(update(IdempotencyRecord).where(IdempotencyRecord.key == "old").values(expires_at=utcnow()))  # type: ignore[arg-type]
         await session.commit()
     assert await purge_expired(db) == 1
-    async with db.sessions() as session:
+    async with unit_of_work(db) as session:
         assert (await session.execute(select(func.count()).select_from(IdempotencyRecord))).scalar_one() == 1

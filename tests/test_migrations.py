@@ -14,6 +14,7 @@ from sqlmodel import SQLModel
 
 from app.core.db import Database
 from app.core.migrations import downgrade, upgrade
+from app.core.uow import unit_of_work
 from tests.conftest import empty_database
 
 
@@ -88,10 +89,10 @@ async def test_timestamps_come_back_utc_aware(db: Database) -> None:
     from app.models import Partnership
 
     local = datetime(2026, 6, 1, 12, 0, tzinfo=timezone(timedelta(hours=1)))
-    async with db.sessions() as session:
+    async with unit_of_work(db) as session:
         session.add(Partnership(name="Zone test", la_code="777", created_at=local, updated_at=local))
         await session.commit()
-    async with db.sessions() as session:
+    async with unit_of_work(db) as session:
         stored = (await session.execute(select(Partnership.created_at).where(Partnership.la_code == "777"))).scalar_one()
     assert stored.tzinfo is not None and stored.utcoffset() == timedelta(0)
     assert stored == datetime(2026, 6, 1, 11, 0, tzinfo=UTC)

@@ -6,6 +6,7 @@ from typing import Any
 import httpx
 
 from app.core.db import Database
+from app.core.uow import unit_of_work
 from app.models.enums import Role
 from tests.conftest import StatementCounter, new_token
 from tests.factories import make_partnership, make_world
@@ -130,7 +131,7 @@ async def test_the_example_file_describes_the_demo_people(client: httpx.AsyncCli
 
     from app.demo.seed import seed_demo
 
-    async with db.sessions() as session:
+    async with unit_of_work(db) as session:
         demo = await seed_demo(session)
     example = (Path(__file__).resolve().parents[1] / "docs" / "examples" / "people.csv").read_bytes()
     response = await client.post(

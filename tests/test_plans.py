@@ -7,6 +7,7 @@ from typing import Any
 import httpx
 
 from app.core.db import Database
+from app.core.uow import unit_of_work
 from tests.factories import make_action, make_concern, make_partnership, make_person, make_plan, make_world, post
 from tests.test_conventions import assert_problem
 
@@ -243,7 +244,7 @@ async def test_writes_are_audited(client: httpx.AsyncClient, db: Database) -> No
     w = await make_world(client)
     url = f"/api/v1/actions/{w.action['id']}"
     await client.patch(url, json={"title": "Renamed"}, headers={"If-Match": await etag(client, url), "X-Request-ID": "req-42"})
-    async with db.sessions() as session:
+    async with unit_of_work(db) as session:
         events = (
             (await session.execute(select(AuditEvent).where(AuditEvent.entity_id == uuid.UUID(w.action["id"])).order_by(AuditEvent.seq)))
             .scalars()

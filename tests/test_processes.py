@@ -14,6 +14,7 @@ from sqlmodel import col
 
 from app.core.config import Settings
 from app.core.db import Database
+from app.core.uow import unit_of_work
 from app.models import Organisation
 from app.models.enums import Role
 from tests.conftest import new_token
@@ -45,7 +46,7 @@ async def test_one_idempotency_key_creates_once_across_two_processes(
                     assert "true" in (first.headers.get("idempotent-replayed"), second.headers.get("idempotent-replayed"))
                 retry = await c.post(f"{b.url}/api/v1/organisations", json=body, headers=key)
                 assert retry.status_code == 201 and retry.headers["idempotent-replayed"] == "true"
-    async with db.sessions() as session:
+    async with unit_of_work(db) as session:
         made = (
             await session.execute(
                 select(func.count()).select_from(Organisation).where(col(Organisation.partnership_id) == uuid.UUID(partnership["id"]))

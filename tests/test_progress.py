@@ -9,6 +9,7 @@ from sqlalchemy import update
 from sqlmodel import col
 
 from app.core.db import Database
+from app.core.uow import unit_of_work
 from app.models import Action, ActionConcern, Concern, Plan
 from tests.factories import make_action, make_concern, make_partnership, make_person, make_plan, post
 from tests.test_conventions import assert_problem
@@ -23,7 +24,7 @@ def day(offset: int) -> str:
 
 async def backdate(db: Database, action_id: str, days: int) -> None:
     """An action imported from before the service kept history: its life starts at `created_at`."""
-    async with db.sessions() as session:
+    async with unit_of_work(db) as session:
         await session.execute(
             update(Action).where(col(Action.id) == uuid.UUID(action_id)).values(created_at=datetime.now(UTC) - timedelta(days=days))
         )
@@ -109,7 +110,7 @@ async def imported_plan(db: Database, partnership: dict[str, Any], owner: dict[s
     """A plan loaded from before the service kept history (as the demo data is): rows dated 60 days ago, no audit events."""
     then = datetime.now(UTC) - timedelta(days=60)
     pid, owner_id = uuid.UUID(partnership["id"]), uuid.UUID(owner["id"])
-    async with db.sessions() as session:
+    async with unit_of_work(db) as session:
         plan = Plan(partnership_id=pid, kind="wsoa", title="Imported", evidence_required_for_completion=False, created_at=then)
         session.add(plan)
         await session.flush()

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from app.core import ratelimit
 from app.core.config import Settings
 from app.core.db import Database
+from app.core.uow import unit_of_work
 from app.main import create_app
 from app.models import IdempotencyRecord, RateLimitWindow
 from app.models.enums import Role
@@ -55,7 +56,7 @@ async def test_a_key_past_its_limit_gets_429_with_retry_after(client: httpx.Asyn
         body = {"partnership_id": partnership["id"], "kind": "wsoa", "title": "Plan"}
         posted = await lead.post("/api/v1/plans", json=body, headers={"Idempotency-Key": "after-the-limit"})
         assert_problem(posted, 429, "/problems/rate-limited")
-    async with db.sessions() as session:
+    async with unit_of_work(db) as session:
         kept = (await session.execute(select(func.count()).select_from(IdempotencyRecord))).scalar_one()
     assert kept == 0  # a refused request leaves its key free for the retry
 
@@ -75,7 +76,7 @@ async def test_large_limits_are_counted_in_steps_and_still_hold(client: httpx.As
     async with process(settings, db, {"lead": 200}, token) as lead:
         statuses = [(await lead.get("/api/v1/plans", params={"limit": 1})).status_code for _ in range(201)]
     assert statuses.count(200) == 200 and statuses[-1] == 429
-    async with db.sessions() as session:
+    async with unit_of_work(db) as session:
         rows = (await session.execute(select(RateLimitWindow.count))).scalars().all()  # type: ignore[call-overload]
     assert len(rows) == 1 and 200 <= rows[0] <= 201 and len(rows) < 201 / 4  # one row; written every 4 requests
 

@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 
 from app.core.db import Database
+from app.core.uow import unit_of_work
 from app.models.enums import Role
 from tests.conftest import new_token
 from tests.factories import make_action, make_partnership, make_person, make_world, post
@@ -128,7 +129,7 @@ async def test_key_scopes_are_validated(db: Database, client: httpx.AsyncClient)
 
     w = await make_world(client)
     pid = uuid.UUID(w.partnership["id"])
-    async with db.sessions() as session:
+    async with unit_of_work(db) as session:
         with pytest.raises(Unprocessable) as lead:
             await create_key(session, role=Role.lead, name="no partnership")
         assert lead.value.errors and lead.value.errors[0].pointer == "/partnership_id"
@@ -136,12 +137,12 @@ async def test_key_scopes_are_validated(db: Database, client: httpx.AsyncClient)
             await create_key(session, role=Role.contributor, name="no person", partnership_id=pid)
         assert contributor.value.errors and contributor.value.errors[0].pointer == "/person_id"
     other = await make_person(client, await make_partnership(client))
-    async with db.sessions() as session:
+    async with unit_of_work(db) as session:
         with pytest.raises(Unprocessable):
             await create_key(session, role=Role.contributor, name="wrong person", partnership_id=pid, person_id=uuid.UUID(other["id"]))
     from app.core.auth import Actor
 
     local_admin = Actor(actor_type="api_key", actor_id="x", name="x", role=Role.admin, partnership_id=pid)
-    async with db.sessions() as session:
+    async with unit_of_work(db) as session:
         with pytest.raises(Forbidden):
             await create_key(session, actor=local_admin, role=Role.inspector, name="national")

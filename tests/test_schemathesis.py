@@ -15,6 +15,7 @@ import httpx
 
 from app.core.config import Settings
 from app.core.db import Database
+from app.core.uow import unit_of_work
 from app.demo.seed import seed_demo
 from tests.conftest import new_token
 from tests.servers import served
@@ -25,7 +26,7 @@ CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,re
 async def test_the_api_keeps_its_own_contract_under_schemathesis(
     client: httpx.AsyncClient, db: Database, database_url: str, settings: Settings, tmp_path: Path
 ) -> None:
-    async with db.sessions() as session:
+    async with unit_of_work(db) as session:
         await seed_demo(session)
     token = await new_token(db)
     with served(database_url, settings, tmp_path, rate_limits="{}", case_ref_key="schemathesis") as server:

@@ -21,6 +21,7 @@ from sqlmodel import col
 
 from app.core.config import Settings
 from app.core.db import Database
+from app.core.uow import unit_of_work
 from app.demo.seed import seed_demo
 from app.models import Action, Plan
 from tests.conftest import new_token
@@ -40,7 +41,7 @@ async def test_mixed_traffic_for_a_while_without_errors_or_memory_growth(
     client: httpx.AsyncClient, db: Database, database_url: str, settings: Settings, tmp_path: Path
 ) -> None:
     seconds = float(os.environ.get("WSOA_SOAK_SECONDS", "60"))
-    async with db.sessions() as session:
+    async with unit_of_work(db) as session:
         partnership = await seed_demo(session)
         plan = (await session.execute(select(Plan).where(col(Plan.partnership_id) == partnership.id))).scalar_one()
         actions = (await session.execute(select(Action.id, Action.owner_id).where(col(Action.plan_id) == plan.id))).all()  # type: ignore[call-overload]

@@ -3,7 +3,7 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from starlette.responses import Response
 
 from app.apikeys import schemas as s
@@ -14,7 +14,7 @@ from app.core.db import DatabaseDep, SessionDep
 from app.core.errors import problems
 from app.core.permissions import ADMIN, Access, allow, documented, roles_text
 from app.core.resources import Resource
-from app.core.routing import API_PREFIX, IfMatch, JsonBody, add_resource_routes, created_with_secret, ok, read_one
+from app.core.routing import IfMatch, JsonBody, add_resource_routes, api_router, created_with_secret, ok, read_one
 from app.models import ApiKey
 
 api_keys = Resource(
@@ -38,7 +38,7 @@ api_keys = Resource(
     },
 )
 
-router = APIRouter(prefix=API_PREFIX)
+router = api_router()
 add_resource_routes(router, api_keys)
 AdminActor = Annotated[Actor, Depends(allow(ADMIN))]
 

@@ -39,7 +39,7 @@ async def create_key(
     )
     session.add(key)
     await session.flush()
-    await audit.append(
+    audit.record(
         session,
         actor=actor,
         action="create",
@@ -48,7 +48,6 @@ async def create_key(
         partnership_id=partnership_id,
         changes={"name": [None, name], "role": [None, role.value], "prefix": [None, prefix]},
     )
-    await session.commit()
     return key, token
 
 
@@ -68,7 +67,7 @@ async def revoke(session: AsyncSession, *, actor: Actor, key_id: uuid.UUID) -> N
         await session.execute(
             update(ApiKey).where(col(ApiKey.id) == key.id).values(revoked_at=now, updated_at=now, version=col(ApiKey.version) + 1)
         )
-        await audit.append(
+        audit.record(
             session,
             actor=actor,
             action="update",
@@ -77,7 +76,6 @@ async def revoke(session: AsyncSession, *, actor: Actor, key_id: uuid.UUID) -> N
             partnership_id=key.partnership_id,
             changes={"revoked_at": [None, now.isoformat()]},
         )
-        await session.commit()
     token_cache.clear()  # this process stops trusting it at once; others within WSOA_AUTH_CACHE_SECONDS
 
 

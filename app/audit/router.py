@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
@@ -14,9 +14,9 @@ from app.core.db import DatabaseDep
 from app.core.errors import problems
 from app.core.http import json_response
 from app.core.permissions import PLAN_EDITORS, allow, documented, roles_text
-from app.core.routing import API_PREFIX, next_link, ok
+from app.core.routing import api_router, next_link, ok
 
-router = APIRouter(prefix=API_PREFIX)
+router = api_router()
 
 EXAMPLE: dict[str, Any] = {
     "seq": 4182,
@@ -32,6 +32,7 @@ EXAMPLE: dict[str, Any] = {
     "changes": {"forecast_on": ["2026-12-31", "2027-02-28"]},
     "prev_hash": "9f2c…",
     "hash": "5be1…",
+    "hash_format": 2,
 }
 
 
@@ -49,7 +50,12 @@ class AuditEventRead(BaseModel):
     partnership_id: uuid.UUID | None
     changes: dict[str, Any] = Field(description="`{field: [old, new]}`.")
     prev_hash: str
-    hash: str = Field(description="SHA-256 over the event's canonical encoding and `prev_hash`.")
+    hash: str = Field(
+        description="Format 2: SHA-256 of `prev_hash:seq:occurred_at:content_hash`, where `content_hash` is SHA-256 of the canonical "
+        "JSON (sorted keys) of actor_type, actor_id, person_id, request_id, action, entity_type, entity_id, partnership_id and "
+        "changes. Format 1 (older events): SHA-256 of the canonical JSON of every field with `prev_hash`."
+    )
+    hash_format: int = Field(description="How `hash` is computed: 1 or 2.")
 
 
 class AuditEventPage(BaseModel):

@@ -4,7 +4,7 @@ import uuid
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Depends, Query, Request
 from pydantic import Field
 from starlette.responses import Response
 
@@ -16,12 +16,12 @@ from app.core.db import DatabaseDep, SessionDep
 from app.core.errors import FieldError, NotFound, Unprocessable, problems
 from app.core.http import json_response
 from app.core.permissions import READERS, allow, documented, roles_text
-from app.core.routing import API_PREFIX, JsonBody, ok
+from app.core.routing import JsonBody, api_router, ok
 from app.core.schemas import QueryParams
 from app.models.enums import Role
 from app.partnerships.service import local
 
-router = APIRouter(prefix=API_PREFIX)
+router = api_router()
 CASE_WRITERS = frozenset({Role.admin, Role.case_integration})
 TIMELINESS_READERS = READERS | {Role.case_integration}
 

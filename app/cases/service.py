@@ -46,7 +46,6 @@ async def ingest(
     partnership_id: uuid.UUID,
     events: list[CaseEventIn],
     refresh: bool = True,
-    commit: bool = True,
 ) -> IngestResult:
     area = await local(session, partnership_id)
     if area is None:
@@ -93,7 +92,7 @@ async def ingest(
     result = IngestResult(accepted=len(new), duplicates=len(events) - len(new))
     if refresh:
         await refresh_timeliness_measures(session, actor=actor, partnership_id=partnership_id, today=today)
-    await audit.append(
+    audit.record(
         session,
         actor=actor,
         action="sync",
@@ -102,8 +101,6 @@ async def ingest(
         partnership_id=partnership_id,
         changes={"accepted": [None, result.accepted], "duplicates": [None, result.duplicates]},
     )
-    if commit:
-        await session.commit()
     return result
 
 
@@ -212,6 +209,6 @@ async def refresh_timeliness_measures(
             entries.append(audit.Entry(action, "observation", row.id, partnership_id, diff, when))
     if entries:
         await session.flush()
-        await feed.record(session, noted)
-        await audit.append_many(session, actor=actor, entries=entries)
+        feed.record(session, noted)
+        audit.record_many(session, actor=actor, entries=entries)
     return len(entries)

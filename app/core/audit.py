@@ -1,10 +1,19 @@
-"""The audit trail: one event per write, in the write's own transaction, chained by SHA-256.
+"""The audit trail: one event per write, appended with the write's own commit, chained by SHA-256.
 
-Each event's `hash` is SHA-256 over a canonical encoding of the event and the previous event's hash,
-so editing, removing or reordering any row behind the service's back breaks the chain at that row
-(`wsoa audit verify` finds it). `seq` follows commit order: appends take a transaction-scoped lock
-(PostgreSQL advisory lock; SQLite writers already hold the database's write lock), then read the last
-event, so no two writers can interleave between reading the chain's head and committing after it.
+Services never write audit rows themselves: `record()` adds an event to the unit of work's pending log
+(see `app.core.uow`), and the unit of work appends the whole log in one statement just before COMMIT
+(`app.core.log`). That append numbers the events (`seq`, gapless, in commit order) and links each to
+the one before.
+
+Two hash formats live in one chain, told apart by `hash_format`:
+- 1 (events written before the log moved into the database's append function): `hash` is SHA-256 over a
+  canonical JSON encoding of every field including `seq` and `prev_hash` (`event_hash`).
+- 2: the writer computes `content_hash`, SHA-256 over the canonical JSON of what happened (who, what,
+  which entity, which changes); the append computes the link `hash = SHA-256("prev_hash:seq:occurred_at:content_hash")`
+  where it numbers the event, so a transaction holds the chain only for that one statement and its COMMIT.
+
+Editing, removing or reordering any row breaks the chain at that row (`wsoa audit verify`); signed
+checkpoints kept outside the database catch a rewrite of the whole tail (`app.audit.checkpoints`).
 """
 
 import hashlib
@@ -16,22 +25,20 @@ from enum import Enum
 from typing import Any
 
 import orjson
-from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
 
 from app.core.auth import Actor
 from app.core.context import request_id
-from app.models import AuditEvent, utcnow
 
 GENESIS = "0" * 64
-# pg_advisory_xact_lock key for appends to the chain ("wsoa" + "audt" as two int32s, folded into one int64).
-CHAIN_LOCK = 0x77736F61_61756474
-LOCKED = "wsoa_chain_locked_by"  # session.info: the transaction that holds CHAIN_LOCK
 HASHED_FIELDS = (
     "seq", "occurred_at", "actor_type", "actor_id", "person_id", "request_id", "action",
     "entity_type", "entity_id", "partnership_id", "changes", "prev_hash",
 )  # fmt: skip
+CONTENT_FIELDS = (
+    "actor_type", "actor_id", "person_id", "request_id", "action", "entity_type", "entity_id", "partnership_id", "changes",
+)  # fmt: skip
+CURRENT_FORMAT = 2
 
 
 def jsonable(value: Any) -> Any:
@@ -53,36 +60,48 @@ def diff(old: dict[str, Any], new: dict[str, Any]) -> dict[str, list[Any]]:
     return {k: [jsonable(old.get(k)), jsonable(v)] for k, v in new.items() if jsonable(old.get(k)) != jsonable(v)}
 
 
-def canonical(event: dict[str, Any]) -> bytes:
-    """The bytes an event's hash covers: its fields as JSON with sorted keys, UTC microsecond timestamps,
-    canonical UUID strings. Changing this changes every hash: it is a stored format, not an implementation detail."""
+def timestamp(value: datetime) -> str:
+    """A UTC timestamp as the chain spells it (PostgreSQL's append function spells it the same way)."""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _canonical(event: dict[str, Any], names: tuple[str, ...]) -> bytes:
     fields: dict[str, Any] = {}
-    for name in HASHED_FIELDS:
+    for name in names:
         value = event[name]
         if isinstance(value, datetime):
-            value = value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+            value = timestamp(value)
         elif isinstance(value, uuid.UUID):
             value = str(value)
         fields[name] = value
     return orjson.dumps(fields, option=orjson.OPT_SORT_KEYS)
 
 
+def canonical(event: dict[str, Any]) -> bytes:
+    """Format 1: the bytes an event's hash covers. A stored format, not an implementation detail."""
+    return _canonical(event, HASHED_FIELDS)
+
+
 def event_hash(event: dict[str, Any]) -> str:
+    """Format 1 hash (kept to verify the events written in that format)."""
     return hashlib.sha256(canonical(event)).hexdigest()
 
 
-async def lock_chain(session: AsyncSession) -> None:
-    """Serialise appends to the numbered logs (audit trail, change feed) until this transaction ends.
+def content_hash(event: dict[str, Any]) -> str:
+    """Format 2: SHA-256 of what happened, computed by the writer before the event has a place in the chain."""
+    return hashlib.sha256(_canonical(event, CONTENT_FIELDS)).hexdigest()
 
-    Numbers are taken under the lock and the lock is released by the commit, so number order is commit
-    order: a reader that has seen N can never later find an N-1 that was still uncommitted."""
-    if session.bind is None or session.bind.dialect.name != "postgresql":
-        return
-    transaction = session.sync_session.get_transaction()
-    if transaction is not None and session.info.get(LOCKED) is transaction:
-        return  # held already: a round trip less while every other writer waits for it
-    await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK})
-    session.info[LOCKED] = transaction
+
+def link_hash(prev_hash: str, seq: int, occurred_at: datetime, content: str) -> str:
+    """Format 2: the event's place in the chain (PostgreSQL computes the same in `wsoa_append_log`)."""
+    return hashlib.sha256(f"{prev_hash}:{seq}:{timestamp(occurred_at)}:{content}".encode()).hexdigest()
+
+
+def expected_hash(event: dict[str, Any]) -> str:
+    """The hash a stored event must carry, in its own format."""
+    if event.get("hash_format", 1) == 1:
+        return event_hash(event)
+    return link_hash(event["prev_hash"], event["seq"], event["occurred_at"], content_hash(event))
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,17 +116,14 @@ class Entry:
     occurred_at: datetime | None = None  # only loaders of history recorded elsewhere (the demo data) give it
 
 
-async def append_many(session: AsyncSession, *, actor: Actor, entries: list[Entry]) -> list[AuditEvent]:
-    """Append events to the chain in order, reading its head once; call it last, just before the commit."""
-    await lock_chain(session)
-    head = (await session.execute(select(col(AuditEvent.seq), col(AuditEvent.hash)).order_by(col(AuditEvent.seq).desc()).limit(1))).first()
-    seq, prev_hash = (head[0], head[1]) if head else (0, GENESIS)
-    rows = []
+def record_many(session: AsyncSession, *, actor: Actor, entries: list[Entry]) -> None:
+    """Add events to the unit of work's log; they are numbered and chained when it commits."""
+    from app.core.log import pending
+
+    log = pending(session)
     for entry in entries:
-        seq += 1
         event: dict[str, Any] = {
-            "seq": seq,
-            "occurred_at": entry.occurred_at or utcnow(),
+            "occurred_at": entry.occurred_at,
             "actor_type": actor.actor_type,
             "actor_id": actor.actor_id,
             "person_id": actor.person_id,
@@ -117,16 +133,12 @@ async def append_many(session: AsyncSession, *, actor: Actor, entries: list[Entr
             "entity_id": entry.entity_id,
             "partnership_id": entry.partnership_id,
             "changes": jsonable(entry.changes),
-            "prev_hash": prev_hash,
         }
-        prev_hash = event_hash(event)
-        rows.append(AuditEvent(**event, hash=prev_hash))
-    session.add_all(rows)
-    await session.flush()
-    return rows
+        event["content_hash"] = content_hash(event)
+        log.events.append(event)
 
 
-async def append(
+def record(
     session: AsyncSession,
     *,
     actor: Actor,
@@ -135,7 +147,6 @@ async def append(
     entity_id: uuid.UUID,
     partnership_id: uuid.UUID | None,
     changes: dict[str, list[Any]],
-) -> AuditEvent:
-    """Append one event to the chain; call it last, just before the transaction commits."""
-    entry = Entry(action, entity_type, entity_id, partnership_id, changes)
-    return (await append_many(session, actor=actor, entries=[entry]))[0]
+) -> None:
+    """Add one event to the unit of work's log."""
+    record_many(session, actor=actor, entries=[Entry(action, entity_type, entity_id, partnership_id, changes)])

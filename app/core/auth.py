@@ -144,9 +144,8 @@ LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 async def _touch(db: Database, key_id: uuid.UUID, now: datetime) -> None:
     """Record `last_used_at`, at most once a minute per key (bookkeeping: no new version, no audit event)."""
-    async with db.sessions() as session:
+    async with db.transaction() as session:
         await session.execute(update(ApiKey).where(col(ApiKey.id) == key_id).values(last_used_at=now))
-        await session.commit()
 
 
 def resolve_partnership(actor: Actor, given: uuid.UUID | None) -> uuid.UUID:

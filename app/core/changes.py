@@ -1,20 +1,19 @@
 """The change feed: one row per committed change to a resource, in commit order (`GET /changes`).
 
-Rows are numbered under the same transaction-scoped lock as the audit trail (see `lock_chain`), so a
-poller asking for changes after the last number it saw never misses one and never sees one twice, even
-while several writers commit at once.
+A write records its changes in the unit of work's pending log; the commit-time append numbers them under
+the same lock as the audit trail (see `app.core.log`), so a poller asking for changes after the last
+number it saw never misses one and never sees one twice, even while several writers commit at once.
+Webhook deliveries are derived from the committed feed by `wsoa worker` (`app.integrations.webhooks`).
 """
 
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
 
-from app.core import outbox
-from app.core.audit import lock_chain
-from app.models import Change, utcnow
+from app.core.log import pending
+
+PAST = {"create": "created", "update": "updated", "delete": "deleted"}
 
 
 @dataclass(frozen=True)
@@ -27,19 +26,16 @@ class Changed:
     plan_id: uuid.UUID | None = None
     event: str | None = None  # a webhook event type other than `<entity>.<action>d` (e.g. `person.left`)
 
+    @property
+    def event_type(self) -> str:
+        return self.event or f"{self.entity_type}.{PAST.get(self.action, self.action)}"
 
-async def record(session: AsyncSession, changes: list[Changed]) -> None:
-    if not changes:
-        return
-    await lock_chain(session)
-    head = (await session.execute(select(func.coalesce(func.max(col(Change.seq)), 0)))).scalar_one()
-    now = utcnow()
-    await session.execute(
-        insert(Change),
-        [
-            {"seq": head + n, "occurred_at": now, "entity_type": c.entity_type, "entity_id": c.entity_id, "action": c.action,
-             "version": c.version, "partnership_id": c.partnership_id}
-            for n, c in enumerate(changes, start=1)
-        ],
-    )  # fmt: skip
-    await outbox.enqueue(session, changes)
+
+def record(session: AsyncSession, changes: list[Changed]) -> None:
+    """Add changes to the unit of work's log; they are numbered when it commits."""
+    log = pending(session)
+    for c in changes:
+        log.changes.append(
+            {"entity_type": c.entity_type, "entity_id": c.entity_id, "action": c.action, "version": c.version,
+             "partnership_id": c.partnership_id, "plan_id": c.plan_id, "event_type": c.event_type}
+        )  # fmt: skip

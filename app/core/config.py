@@ -24,10 +24,9 @@ class Settings(BaseSettings):
         "process); keep workers × 2 × this under the server's max_connections.",
     )
     idempotency_ttl_hours: int = Field(default=24, ge=1, description="How long an Idempotency-Key is remembered.")
-    idempotency_lease_seconds: int = Field(
-        default=300,
-        ge=5,
-        description="A request still marked in flight after this long is taken to have died; its key may be reused.",
+    crash_at: Literal["", "before_commit", "after_commit"] = Field(
+        default="",
+        description="Tests only: the process kills itself at this moment of every successful write (crash-consistency tests).",
     )
     auth_cache_seconds: float = Field(
         default=5.0,

@@ -1,72 +1,122 @@
 """The generic write path: create, merge-patch and delete any `Resource`, atomically and audited.
 
-Each write runs in one transaction: visibility and reference checks, the resource's own rules,
-the change, its link rows and its audit event, then a single commit. Nothing is written when any
-step fails.
+Each write runs in the request's unit of work (`app.core.uow`): visibility and reference checks, the
+resource's own rules, the change, its link rows, and its audit event and change-feed row recorded for
+the commit-time append. Nothing here commits; nothing is written when any step fails.
 """
 
 import uuid
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Uuid, cast, delete, insert, literal, null, select, union_all, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.core import audit
 from app.core import changes as feed
 from app.core.auth import Actor
-from app.core.errors import Duplicate, DuplicateRef, FieldError, InUse, NotFound, PreconditionFailed, Unprocessable, validation_errors
+from app.core.errors import (
+    DomainError,
+    Duplicate,
+    DuplicateRef,
+    FieldError,
+    InUse,
+    NotFound,
+    PreconditionFailed,
+    Unprocessable,
+    validation_errors,
+)
 from app.core.http import dumps, etag_for, require_match
 from app.core.reads import SqlAlchemyReads
 from app.core.resources import Ref, Resource, Row
-from app.models import Partnership, utcnow
+from app.models import Action, Partnership, utcnow
 
 
-def _partnership_of(table: Any, row: Row) -> uuid.UUID:
-    value: uuid.UUID = row["id"] if table is Partnership else row["partnership_id"]
-    return value
+def _plan_column(table: Any) -> Any:
+    """A row's plan: its own `plan_id`, or its action's (milestones, evidence, progress updates)."""
+    if hasattr(table, "plan_id"):
+        return table.plan_id
+    if hasattr(table, "action_id"):
+        return select(col(Action.plan_id)).where(col(Action.id) == table.action_id).scalar_subquery()
+    return null()
+
+
+def _probe(tag: int, table: Any, ids: list[uuid.UUID]) -> Any:
+    scope: Any = table.id if table is Partnership else table.partnership_id
+    columns = [
+        literal(tag).label("tag"),
+        table.id.label("id"),
+        scope.label("partnership_id"),
+        cast(_plan_column(table), Uuid).label("plan_id"),
+    ]
+    return select(*columns).where(table.id.in_(ids))
+
+
+async def lookup(session: AsyncSession, wanted: list[tuple[Any, list[uuid.UUID]]]) -> list[dict[uuid.UUID, Row]]:
+    """Rows (`id`, `partnership_id`, `plan_id`) of several tables by id, in one statement: one dict per entry of `wanted`."""
+    probes = [_probe(n, table, ids) for n, (table, ids) in enumerate(wanted) if ids]
+    found: list[dict[uuid.UUID, Row]] = [{} for _ in wanted]
+    if not probes:
+        return found
+    statement: Any = union_all(*probes) if len(probes) > 1 else probes[0]
+    result = await session.execute(statement)
+    for row in result.mappings():
+        found[row["tag"]][row["id"]] = dict(row)
+    return found
 
 
 async def _load(session: AsyncSession, table: Any, ids: list[uuid.UUID]) -> dict[uuid.UUID, Row]:
-    columns = [table.id] + [getattr(table, name) for name in ("partnership_id", "plan_id", "action_id") if hasattr(table, name)]
-    result = await session.execute(select(*columns).where(table.id.in_(ids)))
-    return {r.id: dict(r._mapping) for r in result}
+    return (await lookup(session, [(table, ids)]))[0]
+
+
+def _invisible(ref: Ref, value: uuid.UUID, missing: type[DomainError]) -> DomainError:
+    if missing is NotFound:
+        return NotFound(f"No {ref.noun} with id {value}.")
+    return missing(
+        f"No {ref.noun} with id {value} is visible to you.", errors=[FieldError(pointer=f"/{ref.field}", message=f"unknown {ref.noun}")]
+    )
 
 
 async def load_parent(session: AsyncSession, actor: Actor, ref: Ref, value: uuid.UUID) -> Row:
     found = (await _load(session, ref.table, [value])).get(value)
-    if found is None or not actor.sees(_partnership_of(ref.table, found)):
-        raise Unprocessable(
-            f"No {ref.noun} with id {value} is visible to you.",
-            errors=[FieldError(pointer=f"/{ref.field}", message=f"unknown {ref.noun}")],
-        )
+    if found is None or not actor.sees(found["partnership_id"]):
+        raise _invisible(ref, value, Unprocessable)
     return found
 
 
-async def check_references(session: AsyncSession, res: Resource, values: Row, partnership_id: uuid.UUID | None) -> None:
+def _wanted(res: Resource, values: Row) -> list[tuple[Any, list[uuid.UUID]]]:
+    refs: list[tuple[Any, list[uuid.UUID]]] = [(ref.table, [values[ref.field]] if values.get(ref.field) else []) for ref in res.refs]
+    return refs + [(link.target, list(values.get(link.field) or [])) for link in res.links]
+
+
+def _reference_errors(res: Resource, values: Row, partnership_id: uuid.UUID | None, found: list[dict[uuid.UUID, Row]]) -> None:
     """Every id in the body must name a resource of the same partnership (and plan, for links)."""
     errors: list[FieldError] = []
-    for ref in res.refs:
+    for ref, rows in zip(res.refs, found, strict=False):
         value = values.get(ref.field)
         if value is None:
             continue
-        found = (await _load(session, ref.table, [value])).get(value)
-        if found is None or _partnership_of(ref.table, found) != partnership_id:
+        row = rows.get(value)
+        if row is None or row["partnership_id"] != partnership_id:
             errors.append(FieldError(pointer=f"/{ref.field}", message=f"no {ref.noun} with this id in the partnership"))
-    for link in res.links:
-        ids = values.get(link.field)
-        if not ids:
-            continue
-        found_rows = await _load(session, link.target, list(ids))
-        for index, ident in enumerate(ids):
-            row = found_rows.get(ident)
+    for link, rows in zip(res.links, found[len(res.refs) :], strict=True):
+        for index, ident in enumerate(values.get(link.field) or []):
+            row = rows.get(ident)
             if row is None or row["partnership_id"] != partnership_id:
                 errors.append(FieldError(pointer=f"/{link.field}/{index}", message=f"no {link.noun} with this id in the partnership"))
             elif link.same_plan and row["plan_id"] != values.get("plan_id"):
                 errors.append(FieldError(pointer=f"/{link.field}/{index}", message=f"the {link.noun} belongs to another plan"))
     if errors:
         raise Unprocessable("Some referenced resources do not exist or are not visible.", errors=errors)
+
+
+async def check_references(session: AsyncSession, res: Resource, values: Row, partnership_id: uuid.UUID | None) -> None:
+    """Every id in the body must name a resource of the same partnership (and plan, for links): one statement."""
+    wanted = _wanted(res, values)
+    if any(ids for _, ids in wanted):
+        _reference_errors(res, values, partnership_id, await lookup(session, wanted))
 
 
 async def check_unique(session: AsyncSession, res: Resource, values: Row, *, changed: set[str], exclude: uuid.UUID | None = None) -> None:
@@ -99,33 +149,50 @@ async def _write_links(session: AsyncSession, res: Resource, entity_id: uuid.UUI
             await session.execute(insert(link.table), [{link.owner: entity_id, link.column: i, **extra} for i in ids])
 
 
-async def create(session: AsyncSession, *, actor: Actor, res: Resource, data: BaseModel) -> uuid.UUID:
+async def create(
+    session: AsyncSession, *, actor: Actor, res: Resource, data: BaseModel, missing_parent: type[DomainError] = Unprocessable
+) -> Row:
+    """Insert the resource; returns the stored row. The parent, every reference and every link are looked up in one
+    statement; an invisible parent is `missing_parent` (a 422 for a body field, a 404 for a parent in the path)."""
     assert res.rules is not None
     values = data.model_dump()
+    res.rules.prepare(actor, values)
+    via = next((ref for ref in res.parents if values.get(ref.field) is not None), None)
+    wanted = _wanted(res, values)
+    if via is not None:
+        wanted.append((via.table, [values[via.field]]))
+    found = await lookup(session, wanted) if any(ids for _, ids in wanted) else [{} for _ in wanted]
     parent: Row | None = None
     partnership_id: uuid.UUID | None = None
-    via = next((ref for ref in res.parents if values.get(ref.field) is not None), None)
     if via is not None:
-        parent = await load_parent(session, actor, via, values[via.field])
-        partnership_id = _partnership_of(via.table, parent)
-        values["partnership_id"] = partnership_id
+        parent = found.pop().get(values[via.field])
+        if parent is None or not actor.sees(parent["partnership_id"]):
+            raise _invisible(via, values[via.field], missing_parent)
+        partnership_id = values["partnership_id"] = parent["partnership_id"]
     await res.rules.before_create(session, actor, values, parent)
-    await check_references(session, res, values, partnership_id)
+    _reference_errors(res, values, partnership_id, found)
     await check_unique(session, res, values, changed=set(values))
     links = {link.field for link in res.links}
-    entity = res.table(**{k: v for k, v in values.items() if k not in links})
+    now = utcnow()
+    row: Row = {
+        "id": uuid.uuid4(),
+        **{k: v for k, v in values.items() if k not in links},
+        "created_at": now,
+        "updated_at": now,
+        "version": 1,
+    }
+    entity = res.table(**row)
     session.add(entity)
     await session.flush()
     if res.table is Partnership:
         partnership_id = entity.id
     await _write_links(session, res, entity.id, values, replace=False)
     changes = {k: [None, audit.jsonable(v)] for k, v in values.items() if v is not None}
-    await feed.record(session, [feed.Changed(res.entity, entity.id, "create", 1, partnership_id, values.get("plan_id"))])
-    await audit.append(
+    feed.record(session, [feed.Changed(res.entity, entity.id, "create", 1, partnership_id, _plan_of(res, values, parent))])
+    audit.record(
         session, actor=actor, action="create", entity_type=res.entity, entity_id=entity.id, partnership_id=partnership_id, changes=changes
     )
-    await session.commit()
-    return entity.id
+    return row | {k: values[k] for k in links}
 
 
 async def locked_current(session: AsyncSession, actor: Actor, res: Resource, entity_id: uuid.UUID, if_match: str | None) -> Row:
@@ -184,7 +251,6 @@ async def patch(session: AsyncSession, *, actor: Actor, res: Resource, entity_id
         keys = {"plan_id": current.get("plan_id"), "partnership_id": current["partnership_id"]}
         await _write_links(session, res, entity_id, changed_links | keys, replace=True)
     await _audit(session, actor, res, "update", current, audit.diff(current, changes) | {k: [None, v] for k, v in notes.items()})
-    await session.commit()
 
 
 async def remove(session: AsyncSession, *, actor: Actor, res: Resource, entity_id: uuid.UUID, if_match: str | None) -> None:
@@ -200,13 +266,29 @@ async def remove(session: AsyncSession, *, actor: Actor, res: Resource, entity_i
     stored = {c.name for c in res.columns} | {link.field for link in res.links}
     changes = {k: [audit.jsonable(v), None] for k, v in current.items() if v is not None and k in stored and k != "id"}
     await _audit(session, actor, res, "delete", current, changes)
-    await session.commit()
 
 
 async def _audit(session: AsyncSession, actor: Actor, res: Resource, action: str, current: Row, changes: dict[str, list[Any]]) -> None:
     partnership_id = current.get("partnership_id", current["id"])
     version = current["version"] + 1 if action == "update" else current["version"]
-    await feed.record(session, [feed.Changed(res.entity, current["id"], action, version, partnership_id, current.get("plan_id"))])
-    await audit.append(
+    plan_id = current.get("plan_id") or await _plan_of_parent(session, res, current)
+    feed.record(session, [feed.Changed(res.entity, current["id"], action, version, partnership_id, plan_id)])
+    audit.record(
         session, actor=actor, action=action, entity_type=res.entity, entity_id=current["id"], partnership_id=partnership_id, changes=changes
     )
+
+
+def _plan_of(res: Resource, values: Row, parent: Row | None) -> uuid.UUID | None:
+    """The plan a new row belongs to, for the change feed: its own `plan_id`, else its parent's."""
+    plan_id: uuid.UUID | None = values.get("plan_id") or (parent or {}).get("plan_id")
+    return plan_id
+
+
+async def _plan_of_parent(session: AsyncSession, res: Resource, current: Row) -> uuid.UUID | None:
+    """The plan of a row that hangs from an action (a milestone, evidence), for the change feed."""
+    for ref in res.parents:
+        value = current.get(ref.field)
+        if value is not None:
+            plan_id: uuid.UUID | None = (await _load(session, ref.table, [value])).get(value, {}).get("plan_id")
+            return plan_id
+    return None

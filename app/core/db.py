@@ -2,6 +2,7 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -12,6 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from app.core.reads import AsyncpgPool, Reads, SqlAlchemyReads
 
 READ_ONLY = "wsoa_read_only"
+# The unit of work of the running request: reads made after it has begun writing see its own writes.
+current_unit: ContextVar[AsyncSession | None] = ContextVar("current_unit", default=None)
 
 
 def async_url(url: str) -> URL:
@@ -76,7 +79,12 @@ class Database:
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Reads]:
-        """Runs reads outside any write transaction (see `app.core.reads`)."""
+        """Runs reads outside any write transaction (see `app.core.reads`); once the request's unit of work has
+        begun writing, inside it, so a write's response shows the write (it commits after the route returns)."""
+        unit = current_unit.get()
+        if unit is not None and unit.in_transaction():
+            yield SqlAlchemyReads(await unit.connection())
+            return
         if self.raw is not None:
             async with self.raw.reads() as reads:
                 yield reads
@@ -89,6 +97,15 @@ class Database:
         """A session for reports that read through the ORM's types; never takes SQLite's write lock."""
         async with AsyncSession(self.reader, expire_on_commit=False) as session:
             yield session
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """A short transaction of the service's own bookkeeping, committed when the block ends: remembered
+        Idempotency-Key answers, rate-limit counts, a key's last use. Nothing audited is written here; writes
+        of the plan and its people go through the unit of work (`app.core.uow`)."""
+        async with self.sessions() as session:
+            yield session
+            await session.commit()
 
     async def dispose(self) -> None:
         if self.raw is not None:
@@ -105,10 +122,10 @@ async def get_database(request: Request) -> Database:
 DatabaseDep = Annotated[Database, Depends(get_database)]
 
 
-async def get_session(db: DatabaseDep) -> AsyncIterator[AsyncSession]:
-    """A session whose transaction the service commits once; anything left open is rolled back."""
-    async with db.sessions() as session:
-        yield session
+async def get_session(request: Request) -> AsyncSession:
+    """The request's unit of work (`app.core.uow.UnitOfWorkRoute` opens, commits and rolls it back)."""
+    session: AsyncSession = request.state.session
+    return session
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]

@@ -1,195 +1,203 @@
 """`Idempotency-Key` on every POST: a retry gets the first response back instead of a second write.
 
-The first request with a key reserves it (committed on its own, so a concurrent retry sees it and
-gets 409); its response is stored and replayed with `Idempotent-Replayed: true` for 24 hours. The
-same key with a different body is a 422. A failed request (5xx) frees the key for a retry, and a
-reservation older than the lease is taken to belong to a request that died.
+The response is stored in the same transaction as the write it answers (`remember`, called by the unit of
+work just before COMMIT), so a crash at any moment leaves either nothing (the retry runs the write once)
+or the write with its stored response (the retry replays it). Nothing is reserved in a transaction of its
+own, so there is no reservation a dead process could leave behind.
+
+- PostgreSQL: the first statement of a keyed request takes a transaction-scoped advisory lock on the key
+  and reads the stored response in one round trip (`check`): a stored response is replayed (a different
+  body is a 422) and a key whose lock another transaction holds is still running (409).
+- SQLite: writers run one at a time; a second request with the key waits for the first, runs, finds the
+  stored row when it inserts its own, rolls back and replays the first response. Within one process a key
+  still running is a 409 at once (`in_flight_here`).
+
+Client errors (4xx but 401, 403 and 429, which are about the caller) are remembered too, in a short
+transaction after the rollback; server errors free the key. Responses are replayed for 24 hours.
 """
 
 import hashlib
-import re
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import delete, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import delete, func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.requests import Request
+from starlette.responses import Response
 
 from app.core.db import Database
-from app.core.errors import PROBLEM_MEDIA_TYPE, IdempotencyInFlight, IdempotencyMismatch, Unprocessable
+from app.core.errors import DomainError, IdempotencyInFlight, IdempotencyMismatch, Unprocessable, problem_response
 from app.models import IdempotencyRecord, utcnow
 
-KEY_HEADER = b"idempotency-key"
+KEY_HEADER = "idempotency-key"
 REDACT_HEADER = "wsoa-idempotency-redact"  # set by a route: body fields never to be stored for replay (secrets)
-REPLAYED_HEADERS = {b"content-type", b"location", b"etag", b"link"}
+REPLAYED_HEADERS = {"content-type", "location", "etag", "link"}
 NOT_STORED = {401, 403, 429}  # answers about the caller, not the request: a retry must run again
+RECORD = IdempotencyRecord.__table__  # type: ignore[attr-defined]
+STORED = ("id", "request_hash", "response_status", "response_headers", "response_body", "expires_at")
 
 
-async def _problem(send: Send, path: str, error: Any) -> None:
-    body = orjson.dumps({"type": error.type, "title": error.title, "status": error.status, "detail": error.detail, "instance": path})
-    headers = [(b"content-type", PROBLEM_MEDIA_TYPE.encode())] + [(k.lower().encode(), v.encode()) for k, v in error.headers.items()]
-    await send({"type": "http.response.start", "status": error.status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+@dataclass(frozen=True, slots=True)
+class Claim:
+    scope: str  # SHA-256 of the credential: keys are per caller
+    key: str
+    path: str
+    fingerprint: str
+    ttl_hours: int
+
+    @property
+    def lock_id(self) -> int:
+        digest = hashlib.sha256(f"idempotency:{self.scope}:{self.key}".encode()).digest()
+        return int.from_bytes(digest[:8], "big", signed=True)
 
 
-def _without_redact_header(send: Send) -> Send:
-    async def strip(message: Message) -> None:
-        if message["type"] == "http.response.start":
-            message["headers"] = [(k, v) for k, v in message.get("headers", []) if k.lower() != REDACT_HEADER.encode()]
-        await send(message)
-
-    return strip
+_running: set[tuple[str, str]] = set()  # keys whose first request is running in this process
 
 
-class IdempotencyMiddleware:
-    def __init__(self, app: ASGIApp, prefix: str = "/api/v1", streamed: re.Pattern[str] | None = None) -> None:
-        self.app = app
-        self.prefix = prefix
-        self.streamed = streamed  # uploads: never buffered here (they are idempotent by content instead)
+async def claim_of(request: Request) -> Claim | None:
+    """The request's key, or None when it has none (or no credential to scope it by)."""
+    key = request.headers.get(KEY_HEADER)
+    authorization = request.headers.get("authorization")
+    if key is None or authorization is None:
+        return None
+    key = key.strip()
+    if not 1 <= len(key) <= 255:
+        raise Unprocessable("Idempotency-Key must be 1 to 255 characters.")
+    body = await request.body()
+    path = request.url.path
+    fingerprint = hashlib.sha256(b"\n".join([path.encode(), request.url.query.encode(), body])).hexdigest()
+    settings = request.app.state.settings
+    return Claim(hashlib.sha256(authorization.encode("latin-1")).hexdigest(), key, path, fingerprint, settings.idempotency_ttl_hours)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (
-            scope["type"] != "http"
-            or scope["method"] != "POST"
-            or not scope["path"].startswith(self.prefix)
-            or (self.streamed is not None and self.streamed.match(scope["path"]))
-        ):
-            await self.app(scope, receive, send)
-            return
-        headers = dict(scope["headers"])
-        raw_key = headers.get(KEY_HEADER)
-        authorization = headers.get(b"authorization")
-        if raw_key is None or authorization is None:
-            await self.app(scope, receive, _without_redact_header(send))
-            return
-        key = raw_key.decode("latin-1").strip()
-        if not 1 <= len(key) <= 255:
-            await _problem(send, scope["path"], Unprocessable("Idempotency-Key must be 1 to 255 characters."))
-            return
 
-        body = b""
-        more = True
-        while more:
-            message = await receive()
-            body += message.get("body", b"")
-            more = message.get("more_body", False)
-        fingerprint = hashlib.sha256(b"\n".join([scope["path"].encode(), scope.get("query_string", b""), body])).hexdigest()
-        owner = hashlib.sha256(authorization).hexdigest()
-        db: Database = scope["app"].state.db
-        settings = scope["app"].state.settings
+def _problem(request: Request, error: DomainError) -> Response:
+    return problem_response(request, status=error.status, type_=error.type, title=error.title, detail=error.detail, headers=error.headers)
 
-        verdict = await self._reserve(db, owner, key, scope["path"], fingerprint, settings)
-        if isinstance(verdict, IdempotencyRecord):
-            replay = [(k.encode(), v.encode()) for k, v in verdict.response_headers or []]
-            await send(
-                {"type": "http.response.start", "status": verdict.response_status, "headers": [*replay, (b"idempotent-replayed", b"true")]}
+
+def _in_flight(request: Request) -> Response:
+    return _problem(request, IdempotencyInFlight("The first request with this Idempotency-Key is still running; retry shortly.",
+                                                 headers={"Retry-After": "1"}))  # fmt: skip
+
+
+def in_flight_here(claim: Claim, request: Request | None = None) -> Response | None:
+    """A 409 when this process is already running the key's first request; else marks it running."""
+    if (claim.scope, claim.key) in _running:
+        assert request is not None
+        return _in_flight(request)
+    _running.add((claim.scope, claim.key))
+    return None
+
+
+def release_here(claim: Claim) -> None:
+    _running.discard((claim.scope, claim.key))
+
+
+def _replay(record: Any, claim: Claim, request: Request) -> Response:
+    if record.request_hash != claim.fingerprint:
+        return _problem(request, IdempotencyMismatch("This Idempotency-Key was used with a different request; use a new key."))
+    headers = {k: v for k, v in record.response_headers or []}
+    response = Response(record.response_body or b"", status_code=record.response_status, headers=headers)
+    response.headers["idempotent-replayed"] = "true"
+    return response
+
+
+async def check(session: AsyncSession, claim: Claim, request: Request) -> Response | None:
+    """PostgreSQL: lock the key for this transaction and read its stored response, in one statement.
+    None: go ahead; else the answer (a replay, a 409 or a 422). SQLite: nothing to do here."""
+    if session.get_bind().dialect.name != "postgresql":
+        return None
+    lock = select(func.pg_try_advisory_xact_lock(claim.lock_id).label("locked")).subquery()
+    found = (
+        await session.execute(
+            select(lock.c.locked, *(RECORD.c[name] for name in STORED)).select_from(
+                lock.outerjoin(RECORD, (RECORD.c.scope == claim.scope) & (RECORD.c.key == claim.key))
             )
-            await send({"type": "http.response.body", "body": verdict.response_body or b""})
-            return
-        if verdict is not None:
-            await _problem(send, scope["path"], verdict)
-            return
+        )
+    ).one()
+    if not found.locked:
+        return _in_flight(request)
+    if found.id is None:
+        return None
+    if found.expires_at < utcnow() or found.response_status is None:  # expired, or a reservation of an older version
+        await session.execute(delete(IdempotencyRecord).where(col(IdempotencyRecord.id) == found.id))
+        return None
+    return _replay(found, claim, request)
 
-        delivered = False
 
-        async def replay_body() -> Message:
-            nonlocal delivered
-            if delivered:
-                return await receive()
-            delivered = True
-            return {"type": "http.request", "body": body, "more_body": False}
+def _stored_body(response: Response) -> bytes:
+    body = bytes(response.body)
+    redact = response.headers.get(REDACT_HEADER)
+    if redact:
+        stored = orjson.loads(body)
+        stored.update(dict.fromkeys(redact.split(","), None))
+        body = orjson.dumps(stored)
+    return body
 
-        messages: list[Message] = []
 
-        async def capture(message: Message) -> None:
-            messages.append(message)
+async def _insert(session: AsyncSession, claim: Claim, response: Response) -> bool:
+    """Store the response unless the key already has one; True when this one was stored."""
+    now = utcnow()
+    values = {
+        "scope": claim.scope, "key": claim.key, "method": "POST", "path": claim.path, "request_hash": claim.fingerprint,
+        "completed": True, "response_status": response.status_code,
+        "response_headers": [[k, v] for k, v in response.headers.items() if k in REPLAYED_HEADERS],
+        "response_body": _stored_body(response), "created_at": now, "expires_at": now + timedelta(hours=claim.ttl_hours),
+    }  # fmt: skip
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    stmt = insert(RECORD).values(**values).on_conflict_do_nothing(index_elements=["scope", "key"]).returning(RECORD.c.id)
+    return (await session.execute(stmt)).first() is not None
 
-        try:
-            await self.app(scope, replay_body, capture)
-        except BaseException:
-            await self._release(db, owner, key)
-            raise
-        start: Message = messages[0] if messages else {"status": 500, "headers": []}
-        status: int = start["status"]
-        redact = [v.decode() for k, v in start.get("headers", []) if k.lower() == REDACT_HEADER.encode()]
-        start["headers"] = [(k, v) for k, v in start.get("headers", []) if k.lower() != REDACT_HEADER.encode()]
-        if status >= 500 or status in NOT_STORED:
-            await self._release(db, owner, key)
-        else:
-            kept = [[k.decode("latin-1"), v.decode("latin-1")] for k, v in start.get("headers", []) if k.lower() in REPLAYED_HEADERS]
-            content = b"".join(m.get("body", b"") for m in messages[1:])
-            if redact:
-                stored = orjson.loads(content)
-                stored.update(dict.fromkeys(",".join(redact).split(","), None))
-                content = orjson.dumps(stored)
-            async with db.sessions() as session:
-                await session.execute(
-                    update(IdempotencyRecord)
-                    .where(col(IdempotencyRecord.scope) == owner, col(IdempotencyRecord.key) == key)
-                    .values(completed=True, response_status=status, response_headers=kept, response_body=content)
-                )
-                await session.commit()
-        for message in messages:
-            await send(message)
 
-    async def _reserve(self, db: Database, owner: str, key: str, path: str, fingerprint: str, settings: Any) -> Any:
-        """None: go ahead; a record: replay it; an error: answer with it."""
-        now = utcnow()
-        for _ in range(3):
-            async with db.sessions() as session:
-                session.add(
-                    IdempotencyRecord(
-                        scope=owner,
-                        key=key,
-                        method="POST",
-                        path=path,
-                        request_hash=fingerprint,
-                        expires_at=now + timedelta(hours=settings.idempotency_ttl_hours),
-                    )
-                )
-                try:
-                    await session.commit()
-                    return None
-                except IntegrityError:
-                    await session.rollback()
-                found = (
-                    await session.execute(
-                        select(IdempotencyRecord).where(col(IdempotencyRecord.scope) == owner, col(IdempotencyRecord.key) == key)
-                    )
-                ).scalar_one_or_none()
-                if found is None:
-                    continue
-                if found.expires_at < now:
-                    await session.execute(delete(IdempotencyRecord).where(col(IdempotencyRecord.id) == found.id))
-                    await session.commit()
-                    continue
-                if found.request_hash != fingerprint:
-                    return IdempotencyMismatch("This Idempotency-Key was used with a different request; use a new key.")
-                if found.completed:
-                    return found
-                if found.created_at > now - timedelta(seconds=settings.idempotency_lease_seconds):
-                    return IdempotencyInFlight(
-                        "The first request with this Idempotency-Key is still running; retry shortly.", headers={"Retry-After": "1"}
-                    )
-                await session.execute(delete(IdempotencyRecord).where(col(IdempotencyRecord.id) == found.id))
-                await session.commit()
-        return IdempotencyInFlight("The Idempotency-Key is contended; retry shortly.")
+async def remember(session: AsyncSession, claim: Claim, response: Response) -> bool:
+    """Store a successful response in the write's own transaction; False: the key was answered already."""
+    return await _insert(session, claim, response)
 
-    async def _release(self, db: Database, owner: str, key: str) -> None:
-        async with db.sessions() as session:
+
+async def replay_stored(db: Database, claim: Claim, request: Request) -> Response:
+    async with db.sessions() as session:
+        record = (
             await session.execute(
-                delete(IdempotencyRecord).where(
-                    col(IdempotencyRecord.scope) == owner, col(IdempotencyRecord.key) == key, col(IdempotencyRecord.completed).is_(False)
-                )
+                select(IdempotencyRecord).where(col(IdempotencyRecord.scope) == claim.scope, col(IdempotencyRecord.key) == claim.key)
             )
-            await session.commit()
+        ).scalar_one_or_none()
+    if record is None or record.response_status is None:  # purged in between, or a reservation of an older version
+        return _in_flight(request)
+    return _replay(record, claim, request)
+
+
+async def remember_failure(db: Database, claim: Claim, response: Response, request: Request) -> Response:
+    """A refused request wrote nothing; its answer is remembered on its own (client errors only)."""
+    if response.status_code >= 500 or response.status_code in NOT_STORED:
+        return without_redaction(response)
+    async with db.transaction() as session:
+        stored = await _insert(session, claim, response)
+    if not stored:  # the key was answered first by another request: that answer stands
+        return await replay_stored(db, claim, request)
+    return without_redaction(response)
+
+
+async def error_response(request: Request, exc: Exception) -> Response:
+    """The problem response the app's exception handlers give for `exc`."""
+    handlers = request.app.exception_handlers
+    for cls in type(exc).__mro__:
+        if cls in handlers:
+            return await handlers[cls](request, exc)  # type: ignore[no-any-return]
+    raise exc
+
+
+def without_redaction(response: Response) -> Response:
+    if REDACT_HEADER in response.headers:
+        del response.headers[REDACT_HEADER]
+    return response
 
 
 async def purge_expired(db: Database) -> int:
     """Forget remembered responses past their TTL (the worker calls this now and then)."""
-    async with db.sessions() as session:
+    async with db.transaction() as session:
         result = await session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.expires_at < utcnow()))  # type: ignore[arg-type]
-        await session.commit()
     return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -76,16 +76,14 @@ class RateLimiter:
             .on_conflict_do_update(index_elements=["key", "minute"], set_={"count": table.c.count + count})
             .returning(table.c.count)
         )
-        async with self.db.sessions() as session:
+        async with self.db.transaction() as session:
             total = int((await session.execute(stmt)).scalar_one())
-            await session.commit()
         return total
 
 
 async def purge_old_windows(db: Database) -> int:
     """Forget counts older than an hour (the worker calls this with the idempotency purge)."""
     oldest = int(clock() // MINUTE) - KEEP_MINUTES
-    async with db.sessions() as session:
+    async with db.transaction() as session:
         result = await session.execute(delete(RateLimitWindow).where(col(RateLimitWindow.minute) < oldest))
-        await session.commit()
     return int(result.rowcount or 0)  # type: ignore[attr-defined]

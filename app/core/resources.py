@@ -117,6 +117,10 @@ class Resource:
 class Rules:
     """Resource-specific rules the generic write path calls; the defaults allow everything."""
 
+    def prepare(self, actor: Actor, values: Row) -> None:
+        """Fill defaults from the caller before anything is looked up (no database access here)."""
+        return None
+
     async def before_create(self, session: AsyncSession, actor: Actor, values: Row, parent: Row | None) -> None:
         return None
 

@@ -22,6 +22,7 @@ from app.core.idempotency import REDACT_HEADER
 from app.core.pagination import ListQuery, page
 from app.core.permissions import allow, documented, roles_text
 from app.core.resources import Resource
+from app.core.uow import UnitOfWorkRoute
 
 API_PREFIX = "/api/v1"
 JSON_TYPES = ("application/json", "application/merge-patch+json")
@@ -38,6 +39,11 @@ async def require_json(request: Request) -> None:
 
 
 JsonBody = Depends(require_json)
+
+
+def api_router() -> APIRouter:
+    """A router of the API: every route runs in the request's unit of work (`app.core.uow`)."""
+    return APIRouter(prefix=API_PREFIX, route_class=UnitOfWorkRoute)
 
 
 def page_model(read: type[BaseModel]) -> type[BaseModel]:
@@ -147,8 +153,8 @@ def add_resource_routes(router: APIRouter, res: Resource) -> None:
             openapi_extra={"requestBody": {"content": {"application/json": {"example": res.create_example}}}, **documented(access.create)},
         )
         async def create_item(request: Request, data: Create, session: SessionDep, db: DatabaseDep, actor: Creator) -> Response:  # type: ignore[valid-type]
-            entity_id = await crud.create(session, actor=actor, res=res, data=data)
-            return created_response(request, res, await read_one(db, actor, res, entity_id))
+            row = await crud.create(session, actor=actor, res=res, data=data)
+            return created_response(request, res, await read_one(db, actor, res, row["id"]))
 
     if "update" in res.operations:
         assert res.update is not None

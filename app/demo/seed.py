@@ -574,7 +574,7 @@ async def seed_demo(session: AsyncSession, *, today: date | None = None) -> Part
     await _impact(session, pid, plan, concerns, accepted, today, rng)
     people["leaver"].active = False
     people["leaver"].left_on = today - timedelta(days=40)
-    await audit.append(
+    audit.record(
         session,
         actor=SYSTEM,
         action="create",
@@ -583,7 +583,6 @@ async def seed_demo(session: AsyncSession, *, today: date | None = None) -> Part
         partnership_id=pid,
         changes={"name": [None, partnership.name], "source": [None, "demo data"]},
     )
-    await session.commit()
     return partnership
 
 
@@ -607,7 +606,7 @@ async def _history(session: AsyncSession, partnership_id: uuid.UUID, plan_id: uu
         audit.Entry("update", "action", action.id, partnership_id, changes, when)
         for when, action, changes in sorted(moves, key=lambda m: (m[0], m[1].ref))
     ]
-    await audit.append_many(session, actor=SYSTEM, entries=entries)
+    audit.record_many(session, actor=SYSTEM, entries=entries)
 
 
 async def _impact(
@@ -674,7 +673,6 @@ async def _impact(
         partnership_id=pid,
         events=_case_events(accepted, today, rng),
         refresh=False,
-        commit=False,
     )
     # The case system sends each event the day after it happens, so the past reads as it was recorded then.
     sent = (await session.execute(select(col(CaseEvent.id), col(CaseEvent.occurred_on)).where(col(CaseEvent.partnership_id) == pid))).all()

@@ -7,7 +7,7 @@ from email.message import Message
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import Depends, Header, Query, Request
 from sqlalchemy import select
 from sqlmodel import col
 from starlette.datastructures import FormData
@@ -19,7 +19,8 @@ from app.core.errors import DomainError, FieldError, Forbidden, NotFound, Unproc
 from app.core.http import json_response, not_modified
 from app.core.permissions import PLAN_EDITORS, READERS, REPORTERS, Access, allow, documented, roles_text
 from app.core.resources import Ref, Resource
-from app.core.routing import API_PREFIX, add_resource_routes, ok, read_one
+from app.core.routing import add_resource_routes, api_router, ok, read_one
+from app.core.uow import streams_body
 from app.evidence import schemas as s
 from app.evidence import service
 from app.evidence.storage import Storage
@@ -47,7 +48,7 @@ evidence = Resource(
 )
 evidence.reader = service.EvidenceReader(evidence)
 
-router = APIRouter(prefix=API_PREFIX)
+router = api_router()
 add_resource_routes(router, evidence)
 
 
@@ -110,6 +111,7 @@ def _disposition_name(header: str | None) -> str | None:
         **documented(REPORTERS),
     },
 )
+@streams_body
 async def upload_file(
     request: Request, id: uuid.UUID, session: SessionDep, db: DatabaseDep, actor: Annotated[Actor, Depends(allow(REPORTERS))]
 ) -> Response:

@@ -28,7 +28,7 @@ from app.core.errors import Conflict, DomainError, FieldError, Forbidden, Unproc
 from app.core.resources import Reader, Row, Rules
 from app.evidence.sniff import ALLOWED, canonical, compatible, sniff
 from app.evidence.storage import Storage
-from app.models import Evidence, EvidenceRevision, Milestone, utcnow
+from app.models import Action, Evidence, EvidenceRevision, Milestone, utcnow
 from app.models.enums import ReviewStatus, Role
 from app.plans.service import require_involvement
 
@@ -193,8 +193,9 @@ async def store_revision(
     await session.execute(
         update(Evidence).where(col(Evidence.id) == evidence_id).values(**values, version=col(Evidence.version) + 1, updated_at=utcnow())
     )
-    await feed.record(session, [feed.Changed("evidence", evidence_id, "update", current.version + 1, current.partnership_id)])
-    await audit.append(
+    plan_id = await plan_of_evidence(session, current)
+    feed.record(session, [feed.Changed("evidence", evidence_id, "update", current.version + 1, current.partnership_id, plan_id)])
+    audit.record(
         session,
         actor=actor,
         action="update",
@@ -203,8 +204,18 @@ async def store_revision(
         partnership_id=current.partnership_id,
         changes=changes,
     )
-    await session.commit()
     return True
+
+
+async def plan_of_evidence(session: AsyncSession, evidence: Evidence) -> uuid.UUID | None:
+    """The plan an evidence item belongs to (through its action, or its milestone's action), for the change feed."""
+    action_id: Any = evidence.action_id
+    if action_id is None and evidence.milestone_id is not None:
+        action_id = select(col(Milestone.action_id)).where(col(Milestone.id) == evidence.milestone_id).scalar_subquery()
+    if action_id is None:
+        return None
+    plan_id: uuid.UUID | None = (await session.execute(select(col(Action.plan_id)).where(col(Action.id) == action_id))).scalar_one_or_none()
+    return plan_id
 
 
 async def verified(storage: Storage, sha256: str) -> None:

@@ -4,7 +4,7 @@ import base64
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from starlette.responses import Response, StreamingResponse
 
 from app.core.auth import Actor
@@ -14,7 +14,7 @@ from app.core.http import not_modified
 from app.core.idempotency import REDACT_HEADER
 from app.core.permissions import PLAN_EDITORS, READERS, Access, allow, documented, roles_text
 from app.core.resources import Resource
-from app.core.routing import API_PREFIX, IfNoneMatch, JsonBody, add_resource_routes, created_response, ok, public_base, read_one
+from app.core.routing import API_PREFIX, IfNoneMatch, JsonBody, add_resource_routes, api_router, created_response, ok, public_base, read_one
 from app.evidence.router import storage_of
 from app.evidence.service import verified
 from app.exports import schemas as s
@@ -65,7 +65,7 @@ share_links = Resource(
     "(`share_access`, with the client's address). The token itself is shown only when the link is made.",
 )
 
-router = APIRouter(prefix=API_PREFIX)
+router = api_router()
 BINARY = {"schema": {"type": "string", "format": "binary"}}
 THE_BYTES = {
     "description": "The export's bytes, in its format's media type.",
@@ -98,10 +98,13 @@ Editor = Annotated[Actor, Depends(allow(PLAN_EDITORS))]
         **documented(EXPORTERS),
     },
 )
-async def create_export(request: Request, id: uuid.UUID, body: s.ExportCreate, db: DatabaseDep, actor: Creator) -> Response:
+async def create_export(
+    request: Request, id: uuid.UUID, body: s.ExportCreate, session: SessionDep, db: DatabaseDep, actor: Creator
+) -> Response:
     plan = await read_one(db, actor, plan_resources.plans, id)
     export_id = await service.create_export(
         db,
+        session,
         storage_of(request),
         request.app.state.settings,
         actor=actor,

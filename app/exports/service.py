@@ -26,6 +26,7 @@ from app.core.auth import Actor, hash_token
 from app.core.config import Settings
 from app.core.db import Database
 from app.core.errors import Conflict, DomainError, FieldError, Forbidden, NotFound, Unprocessable
+from app.core.uow import unit_of_work
 from app.evidence.storage import Storage
 from app.exports import pack as packs
 from app.exports.render import EXTENSIONS, MEDIA_TYPES, render
@@ -83,6 +84,7 @@ async def _plan_facts(session: AsyncSession, plan: dict[str, Any]) -> tuple[Loca
 
 async def create_export(
     db: Database,
+    session: AsyncSession,
     storage: Storage,
     settings: Settings,
     *,
@@ -122,11 +124,9 @@ async def create_export(
     if actions <= limit:
         sha, size = await _produce(db, storage, request, export_format)
         values.update(status=ExportStatus.ready.value, sha256=sha, size_bytes=size, completed_at=utcnow())
-    async with db.sessions() as session:
-        await session.execute(insert(Export).values(**values))
-        changes = {k: [None, audit.jsonable(v)] for k, v in values.items() if v is not None}
-        await _record(session, actor, action="export", entity_type="export", row=values, changes=changes, plan_id=plan["id"])
-        await session.commit()
+    await session.execute(insert(Export).values(**values))
+    changes = {k: [None, audit.jsonable(v)] for k, v in values.items() if v is not None}
+    await _record(session, actor, action="export", entity_type="export", row=values, changes=changes, plan_id=plan["id"])
     return request.export_id
 
 
@@ -142,8 +142,8 @@ async def _record(
 ) -> None:
     """The change-feed row and the audit event of one write (an export's making is audited as `export`)."""
     kind = "create" if action == "export" else action
-    await feed.record(session, [feed.Changed(entity_type, row["id"], kind, row.get("version", 1), row["partnership_id"], plan_id)])
-    await audit.append(
+    feed.record(session, [feed.Changed(entity_type, row["id"], kind, row.get("version", 1), row["partnership_id"], plan_id)])
+    audit.record(
         session,
         actor=actor,
         action=action,
@@ -156,7 +156,7 @@ async def _record(
 
 async def _claim(db: Database) -> dict[str, Any] | None:
     """Lease the oldest pending export nobody holds (or whose holder's lease ran out)."""
-    async with db.sessions() as session:
+    async with unit_of_work(db) as session:
         now = utcnow()
         row = (
             (
@@ -177,7 +177,6 @@ async def _claim(db: Database) -> dict[str, Any] | None:
         if row is None:
             return None
         await session.execute(update(Export).where(col(Export.id) == row["id"]).values(claimed_at=now))
-        await session.commit()
         return dict(row)
 
 
@@ -195,7 +194,7 @@ async def produce_pending(db: Database, storage: Storage) -> int:
         log.exception("export_failed", export=str(row["id"]))
         values = {"status": ExportStatus.failed.value, "error": f"{type(exc).__name__}: {exc}"[:1000]}
     now = utcnow()
-    async with db.sessions() as session:
+    async with unit_of_work(db) as session:
         done = await session.execute(
             update(Export)
             .where(col(Export.id) == row["id"], col(Export.status) == ExportStatus.pending.value)
@@ -206,7 +205,6 @@ async def produce_pending(db: Database, storage: Storage) -> int:
             actor = Actor("system", "worker", "worker", Role.admin, partnership_id=row["partnership_id"])
             row["version"] += 1
             await _record(session, actor, action="update", entity_type="export", row=row, changes=changes, plan_id=row["plan_id"])
-        await session.commit()
     log.info("export_produced", export=str(row["id"]), status=values["status"])
     return 1
 
@@ -246,7 +244,6 @@ async def create_share_link(
     await session.execute(insert(ShareLink).values(**values))
     changes = {k: [None, audit.jsonable(v)] for k, v in values.items() if k not in {"token_hash", "id", "created_at", "updated_at"}}
     await _record(session, actor, action="create", entity_type="share_link", row=values, changes=changes, plan_id=export["plan_id"])
-    await session.commit()
     return values["id"], token
 
 
@@ -259,8 +256,8 @@ async def revoke_share_link(session: AsyncSession, *, actor: Actor, link: dict[s
         update(ShareLink).where(col(ShareLink.id) == link["id"]).values(revoked_at=now, updated_at=now, version=col(ShareLink.version) + 1)
     )
     changes = {"revoked_at": [None, audit.jsonable(now)]}
-    await _record(session, actor, action="update", entity_type="share_link", row={**link, "version": link["version"] + 1}, changes=changes)
-    await session.commit()
+    await _record(session, actor, action="update", entity_type="share_link", row={**link, "version": link["version"] + 1}, changes=changes,
+                  plan_id=link.get("plan_id"))  # fmt: skip
 
 
 async def open_share_link(session: AsyncSession, *, token: str, client: str | None, user_agent: str | None) -> dict[str, Any]:
@@ -305,7 +302,7 @@ async def open_share_link(session: AsyncSession, *, token: str, client: str | No
         .values(access_count=col(ShareLink.access_count) + 1, last_accessed_at=now, updated_at=now, version=col(ShareLink.version) + 1)
     )
     actor = Actor("share_link", str(link_id), "share link", Role.inspector, partnership_id=found["partnership_id"])
-    await audit.append(
+    audit.record(
         session,
         actor=actor,
         action="share_access",
@@ -318,5 +315,4 @@ async def open_share_link(session: AsyncSession, *, token: str, client: str | No
             "user_agent": [None, (user_agent or "")[:300] or None],
         },
     )
-    await session.commit()
     return dict(found)

@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import ColumnElement, bindparam, select
 from sqlmodel import col
@@ -15,10 +15,10 @@ from app.core.db import DatabaseDep
 from app.core.errors import problems
 from app.core.http import json_response
 from app.core.permissions import READERS, allow, documented, roles_text
-from app.core.routing import API_PREFIX, next_link, ok
+from app.core.routing import api_router, next_link, ok
 from app.models import Change
 
-router = APIRouter(prefix=API_PREFIX)
+router = api_router()
 COLUMNS = [c for c in Change.__table__.columns]  # type: ignore[attr-defined]
 
 

@@ -3,9 +3,9 @@
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Depends, Query, Request
 from pydantic import ConfigDict, Field, StringConstraints
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 from starlette.responses import Response
@@ -19,10 +19,10 @@ from app.core.http import entity_response, json_response
 from app.core.pagination import ListQuery
 from app.core.permissions import ADMIN, Access, allow, documented, roles_text
 from app.core.resources import Ref, Resource, Row, Rules
-from app.core.routing import API_PREFIX, IfMatch, JsonBody, add_resource_routes, created_with_secret, ok, read_one
+from app.core.routing import IfMatch, JsonBody, add_resource_routes, api_router, created_with_secret, ok, read_one
 from app.core.schemas import Body, EntityRead
 from app.integrations.webhooks import new_secret, require_destination
-from app.models import Partnership, WebhookDelivery, WebhookSubscription, utcnow
+from app.models import Change, Partnership, WebhookDelivery, WebhookSubscription, utcnow
 from app.models.enums import DeliveryStatus
 
 EventType = Annotated[str, StringConstraints(pattern=r"^[a-z_]+\.[a-z_]+$", max_length=60)]
@@ -114,7 +114,10 @@ subscriptions = Resource(
     create_example=EXAMPLE,
 )
 
-router = APIRouter(prefix=API_PREFIX)
+# A new subscription hears of changes committed after it: its cursor starts at the feed's end.
+FEED_END = select(func.coalesce(func.max(col(Change.seq)), 0)).scalar_subquery()
+
+router = api_router()
 add_resource_routes(router, subscriptions)
 Admin = Annotated[Actor, Depends(allow(ADMIN))]
 
@@ -138,12 +141,13 @@ async def create_subscription(request: Request, data: SubscriptionCreate, sessio
     if partnership_id is not None:
         await crud.load_parent(session, actor, subscriptions.parents[0], partnership_id)
     secret = new_secret()
-    row = WebhookSubscription(partnership_id=partnership_id, url=data.url, event_types=data.event_types, active=data.active, secret=secret)
+    row = WebhookSubscription(partnership_id=partnership_id, url=data.url, event_types=data.event_types, active=data.active, secret=secret,
+                              change_cursor=FEED_END)  # type: ignore[arg-type]  # fmt: skip
     session.add(row)
     await session.flush()
-    await feed.record(session, [feed.Changed(subscriptions.entity, row.id, "create", 1, partnership_id)])
+    feed.record(session, [feed.Changed(subscriptions.entity, row.id, "create", 1, partnership_id)])
     changes: dict[str, list[Any]] = {"url": [None, data.url], "event_types": [None, data.event_types], "active": [None, data.active]}
-    await audit.append(
+    audit.record(
         session,
         actor=actor,
         action="create",
@@ -152,7 +156,6 @@ async def create_subscription(request: Request, data: SubscriptionCreate, sessio
         partnership_id=partnership_id,
         changes=changes,
     )
-    await session.commit()
     return created_with_secret(request, subscriptions, await read_one(db, actor, subscriptions, row.id), "secret", secret)
 
 
@@ -232,7 +235,6 @@ async def redeliver(id: uuid.UUID, session: SessionDep, db: DatabaseDep, actor: 
             version=col(WebhookDelivery.version) + 1,
         )
     )
-    await audit.append(session, actor=actor, action="update", entity_type="webhook_delivery", entity_id=id, partnership_id=delivery.partnership_id,
+    audit.record(session, actor=actor, action="update", entity_type="webhook_delivery", entity_id=id, partnership_id=delivery.partnership_id,
                        changes={"status": [delivery.status, "pending"]})  # fmt: skip
-    await session.commit()
     return json_response({"id": str(id), "status": "pending"})

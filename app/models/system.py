@@ -4,7 +4,7 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, LargeBinary, SmallInteger, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from app.models.base import BigId, Entity, UTCDateTime, enum_check, enum_column, utcnow
@@ -54,7 +54,7 @@ class IdempotencyRecord(SQLModel, table=True):
 
 
 class AuditEvent(SQLModel, table=True):
-    """One row per write, in the same transaction as the write, chained by SHA-256 (see app.core.audit)."""
+    """One row per write, appended with the write's commit, chained by SHA-256 (see app.core.audit)."""
 
     __tablename__ = "audit_event"
     __table_args__ = (
@@ -76,6 +76,7 @@ class AuditEvent(SQLModel, table=True):
     changes: dict[str, Any] = Field(default_factory=dict, sa_type=JSON, nullable=False)
     prev_hash: str = Field(sa_type=String(64), nullable=False)
     hash: str = Field(sa_type=String(64), nullable=False)
+    hash_format: int = Field(default=2, sa_column=Column(SmallInteger, nullable=False, server_default="1"))  # see app.core.audit
 
 
 class Change(SQLModel, table=True):
@@ -91,6 +92,8 @@ class Change(SQLModel, table=True):
     action: str = Field(sa_type=String(20), nullable=False)
     version: int | None = None
     partnership_id: uuid.UUID | None = None
+    plan_id: uuid.UUID | None = None
+    event_type: str | None = Field(default=None, sa_type=String(60))  # the webhook event type (`person.left`, `action.updated`)
 
 
 class RateLimitWindow(SQLModel, table=True):

@@ -1,10 +1,10 @@
-"""Webhook subscriptions and the outbox of deliveries written in the same transaction as each change."""
+"""Webhook subscriptions and their deliveries, derived by the worker from the committed change feed."""
 
 import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKeyConstraint, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, ForeignKeyConstraint, Index, String, Text, UniqueConstraint
 from sqlmodel import Field
 
 from app.models.base import Entity, UTCDateTime, enum_check
@@ -21,10 +21,11 @@ class WebhookSubscription(Entity, table=True):
     secret: str = Field(sa_type=String(100), nullable=False)
     active: bool = Field(default=True, nullable=False)
     disabled_reason: str | None = Field(default=None, sa_type=Text)
+    change_cursor: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))  # last change.seq fanned out
 
 
 class WebhookDelivery(Entity, table=True):
-    """One event for one subscriber: the outbox row and, as attempts are made, its delivery log."""
+    """One event for one subscriber: derived from a change-feed row and, as attempts are made, its delivery log."""
 
     __tablename__ = "webhook_delivery"
     __table_args__ = (

@@ -5,7 +5,7 @@ import io
 import uuid
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Depends, Query, Request
 from pydantic import ValidationError
 from starlette.responses import Response
 
@@ -14,13 +14,13 @@ from app.core.db import SessionDep
 from app.core.errors import FieldError, MalformedRequest, Unprocessable, UnsupportedMediaType, problems, validation_errors
 from app.core.http import json_response
 from app.core.permissions import allow, documented, roles_text
-from app.core.routing import API_PREFIX, add_resource_routes, ok
+from app.core.routing import add_resource_routes, api_router, ok
 from app.models.enums import Role
 from app.partnerships import resources as r
 from app.partnerships.sync import MAX_ROWS, SYNC_EXAMPLE, SyncPerson, SyncRequest, SyncResult
 from app.partnerships.sync import sync_people as sync
 
-router = APIRouter(prefix=API_PREFIX)
+router = api_router()
 for resource in (r.partnerships, r.organisations, r.people):
     add_resource_routes(router, resource)
 

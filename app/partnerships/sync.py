@@ -202,9 +202,9 @@ async def sync_people(
             .values(active=False, left_on=today, version=col(Person.version) + 1, updated_at=now)
         )
     if changed:
-        await feed.record(session, changed)
+        feed.record(session, changed)
         summary = {k: [None, v] for k, v in outcome.items() if v and k != "unchanged"}
-        await audit.append(
+        audit.record(
             session,
             actor=actor,
             action="sync",
@@ -213,7 +213,6 @@ async def sync_people(
             partnership_id=partnership_id,
             changes=summary,
         )
-    await session.commit()
     return SyncResult(
         created=len(outcome["created"]), updated=len(outcome["updated"]), unchanged=len(outcome["unchanged"]),
         deactivated=len(outcome["deactivated"]), errors=errors,
@@ -235,6 +234,6 @@ async def _organisations(session: AsyncSession, partnership_id: uuid.UUID, names
                                     "created_at": utcnow(), "updated_at": utcnow(), "version": 1}  # fmt: skip
     if new:
         await session.execute(generic_insert(Organisation), list(new.values()))
-        await feed.record(session, [feed.Changed("organisation", o["id"], "create", 1, partnership_id) for o in new.values()])
+        feed.record(session, [feed.Changed("organisation", o["id"], "create", 1, partnership_id) for o in new.values()])
         found.update({key: o["id"] for key, o in new.items()})
     return found

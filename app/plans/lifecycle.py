@@ -99,8 +99,8 @@ async def _freeze_baselines(session: AsyncSession, actor: Actor, plan: Row) -> N
         .where(col(Action.id).in_([r.id for r in rows]))
         .values(baseline_due_on=col(Action.due_on), version=col(Action.version) + 1, updated_at=utcnow())
     )
-    await feed.record(session, [feed.Changed("action", r.id, "update", r.version + 1, plan["partnership_id"], plan["id"]) for r in rows])
-    await audit.append_many(
+    feed.record(session, [feed.Changed("action", r.id, "update", r.version + 1, plan["partnership_id"], plan["id"]) for r in rows])
+    audit.record_many(
         session,
         actor=actor,
         entries=[audit.Entry("update", "action", r.id, plan["partnership_id"], {"baseline_due_on": [None, r.due_on]}) for r in rows],

@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from datetime import date
 from typing import Annotated, Literal, Self
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Depends, Query
 from pydantic import Field, model_validator
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
@@ -18,7 +18,7 @@ from app.core.db import Database, DatabaseDep
 from app.core.errors import FieldError, Unprocessable, problems
 from app.core.http import json_response
 from app.core.permissions import READERS, allow, documented, roles_text
-from app.core.routing import API_PREFIX, ok, read_one
+from app.core.routing import api_router, ok, read_one
 from app.core.schemas import QueryParams
 from app.partnerships.service import Local, local
 from app.plans import resources as r
@@ -27,7 +27,7 @@ from app.progress.alerts import plan_alerts
 from app.progress.state import Row, current_state, cutoff_of, states_at
 from app.progress.summary import summarise
 
-router = APIRouter(prefix=API_PREFIX)
+router = api_router()
 Reader = Annotated[Actor, Depends(allow(READERS))]
 
 
