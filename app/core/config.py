@@ -87,6 +87,22 @@ class Settings(BaseSettings):
         description="Key for the HMAC that pseudonymises EHCP case references; keep it outside the database and never change it "
         "once events are stored (empty: a key is generated once and kept in the database).",
     )
+    audit_signing_key: SecretStr = Field(
+        default=SecretStr(""),
+        description="Ed25519 key signing the audit trail's checkpoints, as base64 of its 32-byte private seed; keep it outside "
+        "the database (empty: `audit_signing_key_file`, or no checkpoints).",
+    )
+    audit_signing_key_file: str = Field(
+        default="", description="A file holding that key instead: PEM (PKCS#8), the raw 32-byte seed, or its base64."
+    )
+    audit_public_key: str = Field(
+        default="",
+        description="The checkpoints' Ed25519 public key (base64 of 32 bytes), for a machine that verifies but never signs; "
+        "with a signing key set too, the two must match.",
+    )
+    audit_checkpoint_minutes: float = Field(
+        default=5, gt=0, description="How often `wsoa worker` signs a checkpoint of the audit trail (when it has grown and a key is set)."
+    )
     export_inline_max_actions: int = Field(
         default=150,
         ge=0,

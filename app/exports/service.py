@@ -4,6 +4,9 @@ An export is produced once, from the pack of its plan at its moment (`app.export
 bytes are kept in the content-addressed store under their SHA-256. Small plans are produced within
 the request; larger ones are left `pending` for `wsoa worker`, which leases one at a time
 (`claimed_at`), so a worker that dies mid-way leaves it to another after the lease runs out.
+
+Every export records the newest signed audit checkpoint at its request (`checkpoint_seq`, `checkpoint_hash`,
+see `app.audit.checkpoints`): whoever checks a pack later can tell how far the trail behind it was anchored.
 """
 
 import hashlib
@@ -20,6 +23,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from app.audit import checkpoints
 from app.core import audit
 from app.core import changes as feed
 from app.core.auth import Actor, hash_token
@@ -96,8 +100,8 @@ async def create_export(
 ) -> uuid.UUID:
     if not may_use(actor, audience):
         raise Forbidden("Inspectors may export for the `inspectors` audience only.")
-    async with db.read_session() as session:
-        area, actions = await _plan_facts(session, plan)
+    async with db.read_session() as reader:
+        area, actions = await _plan_facts(reader, plan)
     as_of = as_of or area.today
     if as_of > area.today:
         raise Unprocessable("The future has not been recorded yet.", errors=[FieldError(pointer="/as_of", message="after today")])
@@ -105,6 +109,7 @@ async def create_export(
         raise Unprocessable(
             "The plan was not recorded yet on that day.", errors=[FieldError(pointer="/as_of", message="before the plan existed")]
         )
+    anchor = await checkpoints.latest_trusted(storage, settings)
     request = packs.Request(uuid.uuid4(), plan["id"], plan["partnership_id"], audience, as_of, utcnow())
     values: dict[str, Any] = {
         "id": request.export_id,
@@ -119,6 +124,8 @@ async def create_export(
         "media_type": MEDIA_TYPES[export_format],
         "file_name": file_name(plan["title"], as_of, audience.value, export_format),
         "created_by": actor.actor_id,
+        "checkpoint_seq": anchor.seq if anchor else None,
+        "checkpoint_hash": anchor.hash if anchor else None,
     }
     limit = settings.export_inline_max_pdf_actions if export_format is ExportFormat.pdf else settings.export_inline_max_actions
     if actions <= limit:

@@ -28,7 +28,8 @@ class ChangeRead(BaseModel):
             "example": {
                 "seq": 1042, "occurred_at": "2026-11-28T14:03:11.204518Z", "entity_type": "action",
                 "entity_id": "c0ffee00-1234-4abc-8def-0123456789ab", "action": "update", "version": 4,
-                "partnership_id": "0b6f9d1e-3c41-4d0e-9f59-2f1f6b0a9c11",
+                "partnership_id": "0b6f9d1e-3c41-4d0e-9f59-2f1f6b0a9c11", "plan_id": "5d0c2a61-8f3e-4b7a-9c1d-2e3f4a5b6c7d",
+                "event_type": "action.updated",
             }
         }
     )  # fmt: skip
@@ -39,6 +40,8 @@ class ChangeRead(BaseModel):
     action: str = Field(description="`create`, `update` or `delete`.")
     version: int | None = Field(description="The resource's version after the change (before it, for a delete).")
     partnership_id: uuid.UUID | None
+    plan_id: uuid.UUID | None = Field(description="The plan the resource belongs to, where it belongs to one.")
+    event_type: str | None = Field(description="The webhook event type of the change (`action.updated`, `person.left`).")
 
 
 class ChangePage(BaseModel):
