@@ -140,7 +140,7 @@ def _stored_body(response: Response) -> bytes:
 
 
 async def _insert(session: AsyncSession, claim: Claim, response: Response) -> bool:
-    """Store the response unless the key already has one; True when this one was stored."""
+    """Store the response unless the key already has a live one; True when this one was stored."""
     now = utcnow()
     values = {
         "scope": claim.scope, "key": claim.key, "method": "POST", "path": claim.path, "request_hash": claim.fingerprint,
@@ -149,7 +149,13 @@ async def _insert(session: AsyncSession, claim: Claim, response: Response) -> bo
         "response_body": _stored_body(response), "created_at": now, "expires_at": now + timedelta(hours=claim.ttl_hours),
     }  # fmt: skip
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    stmt = insert(RECORD).values(**values).on_conflict_do_nothing(index_elements=["scope", "key"]).returning(RECORD.c.id)
+    stmt = insert(RECORD).values(**values)
+    # A live answer stands (nothing returned); an expired one is replaced by this one.
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["scope", "key"],
+        set_={k: stmt.excluded[k] for k in values if k not in ("scope", "key")},
+        where=RECORD.c.expires_at < now,
+    ).returning(RECORD.c.id)
     return (await session.execute(stmt)).first() is not None
 
 
