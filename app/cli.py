@@ -3,20 +3,25 @@
 import asyncio
 import gc
 import json
+import os
 import uuid
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 import uvicorn
 
-from app.core.config import get_settings
+from app.core.config import Settings, get_settings
 from app.core.db import Database
 from app.core.errors import DomainError, NotFound
 from app.core.migrations import upgrade
 from app.core.uow import unit_of_work
 from app.models.enums import Audience, ExportFormat, Role
+
+if TYPE_CHECKING:
+    from app.audit.checkpoints import Checkpoint, Keys, Refused
+    from app.audit.service import Break
 
 cli = typer.Typer(help="wsoa-tracker: the SEND improvement plan tracker.", no_args_is_help=True, add_completion=False)
 keys_cli = typer.Typer(help="Create and revoke API keys.", no_args_is_help=True)
@@ -67,15 +72,37 @@ def serve(
     settings = get_settings()
     upgrade(settings.database_url)
     if demo:
+        _demo_signing_key()
         tokens = asyncio.run(_seed(with_keys=True))
+        anchor = asyncio.run(_checkpoint(get_settings(), only_if_grown=True))
         typer.echo("\nDemo partnership: Wessex Vale (LA code 990). Demo API keys, shown once:")
         for role, token in tokens:
             typer.echo(f"  {role:<17} {token}")
+        if anchor is not None:
+            typer.echo(f"\nAudit trail signed: checkpoint at seq {anchor.seq} (`wsoa audit verify` checks it)")
         typer.echo(f"\nTry: curl -H 'Authorization: Bearer {tokens[0][1]}' http://{host}:{port}/api/v1/plans\n")
     gc.collect()
     gc.freeze()  # start-up objects never need collecting; keeps GC pauses off the request path
     gc.set_threshold(50_000, 20, 100)  # fewer young-generation collections under load
     uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=workers, log_config=None, access_log=False)
+
+
+DEMO_KEY_FILE = Path(".wsoa-audit-key")
+
+
+def _demo_signing_key() -> None:
+    """`serve --demo` signs audit checkpoints with a key of its own when none is configured: a file in the
+    working directory, created once and reused on every restart (so old checkpoints still verify), handed to
+    the served process through the environment."""
+    settings = get_settings()
+    if settings.audit_signing_key.get_secret_value() or settings.audit_signing_key_file or settings.audit_public_key:
+        return
+    from app.audit.checkpoints import ensure_key_file
+
+    path = ensure_key_file(DEMO_KEY_FILE).resolve()
+    os.environ["WSOA_AUDIT_SIGNING_KEY_FILE"] = str(path)
+    get_settings.cache_clear()
+    typer.echo(f"audit checkpoints are signed with the demo key in {path}", err=True)
 
 
 @cli.command()
@@ -159,7 +186,7 @@ def worker(
     from app.core.ratelimit import purge_old_windows
     from app.evidence.storage import storage_from
     from app.exports.service import produce_pending
-    from app.integrations.webhooks import deliver_due
+    from app.integrations.webhooks import deliver_due, fan_out
 
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_json)
@@ -175,13 +202,17 @@ def worker(
     async def run() -> None:
         db = _database()
         purged_at = 0.0
+        checkpointed_at = float("-inf")
         try:
             while not stopping:
+                if time.monotonic() - checkpointed_at > settings.audit_checkpoint_minutes * 60:
+                    await _checkpoint_quietly(db, settings)
+                    checkpointed_at = time.monotonic()
                 if time.monotonic() - purged_at > 60:
                     await purge_expired(db)
                     await purge_old_windows(db)
                     purged_at = time.monotonic()
-                sent = await deliver_due(db, settings) + await produce_pending(db, storage_from(settings))
+                sent = await fan_out(db) + await deliver_due(db, settings) + await produce_pending(db, storage_from(settings))
                 if once and sent == 0:
                     return
                 if sent == 0:
@@ -192,27 +223,124 @@ def worker(
     asyncio.run(run())
 
 
-audit_cli = typer.Typer(help="Check the audit trail.", no_args_is_help=True)
+async def _checkpoint_quietly(db: Database, settings: Settings) -> None:
+    """The worker's periodic checkpoint: nothing without a signing key or when the chain has not grown since the
+    newest checkpoint; a failure is logged and the worker goes on delivering."""
+    import structlog
+
+    from app.audit.checkpoints import ChainBroken, keys_from, take
+    from app.evidence.storage import storage_from
+
+    log = structlog.get_logger("wsoa.audit")
+    try:
+        key = keys_from(settings).signing
+        anchor = None if key is None else await take(db, storage_from(settings), key, only_if_grown=True)
+    except ChainBroken as exc:
+        log.error("audit_checkpoint_refused", seq=exc.broken.seq, reason=exc.broken.reason)
+        return
+    except Exception:  # a storage or key problem must not stop webhook deliveries and exports
+        log.exception("audit_checkpoint_failed")
+        return
+    if anchor is not None:
+        log.info("audit_checkpoint", seq=anchor.seq, hash=anchor.hash, name=anchor.name)
+
+
+audit_cli = typer.Typer(help="Check the audit trail and sign checkpoints of it.", no_args_is_help=True)
 cli.add_typer(audit_cli, name="audit")
+
+
+def _audit_keys(settings: Settings) -> "Keys":
+    """The checkpoint keys, or exit 2 naming what is wrong with the configuration."""
+    from app.audit.checkpoints import CheckpointKeyError, keys_from
+
+    try:
+        return keys_from(settings)
+    except CheckpointKeyError as exc:
+        typer.echo(f"audit signing key: {exc}", err=True)
+        raise typer.Exit(2) from exc
+
+
+async def _checkpoint(settings: Settings, *, only_if_grown: bool) -> "Checkpoint | None":
+    """Sign and store a checkpoint now (None without a signing key or events; see `app.audit.checkpoints.take`)."""
+    from app.audit.checkpoints import keys_from, take
+    from app.evidence.storage import storage_from
+
+    key = keys_from(settings).signing
+    if key is None:
+        return None
+    db = Database(settings.database_url)
+    try:
+        return await take(db, storage_from(settings), key, only_if_grown=only_if_grown)
+    finally:
+        await db.dispose()
 
 
 @audit_cli.command("verify")
 def audit_verify() -> None:
-    """Walk the audit hash chain; exit 1 naming the first broken seq if any event was edited, removed or reordered."""
-    from app.audit.service import Break, verify
+    """Walk the audit hash chain and check it against every signed checkpoint; exit 1 naming the first broken seq
+    if an event was edited, removed or reordered, the chain was rewritten or cut short, or a checkpoint is forged."""
+    from app.audit.checkpoints import describe, load
+    from app.audit.service import verify
+    from app.evidence.storage import storage_from
 
-    async def run() -> tuple[int, Break | None]:
-        db = _database()
+    settings = get_settings()
+    trusted = _audit_keys(settings).public
+
+    async def run() -> tuple[int, "Break | None", list["Checkpoint"], list["Refused"]]:
+        found, refused = await load(storage_from(settings), trusted) if trusted is not None else ([], [])
+        db = Database(settings.database_url)
         try:
-            return await verify(db)
+            checked, broken = await verify(db, found)
         finally:
             await db.dispose()
+        return checked, broken, found, refused
 
-    checked, broken = asyncio.run(run())
+    checked, broken, found, refused = asyncio.run(run())
+    for item in refused:
+        typer.echo(f"checkpoint {item.name} refused: {item.reason}", err=True)
     if broken is not None:
         typer.echo(f"audit chain broken at seq {broken.seq}: {broken.reason}", err=True)
+    if broken is not None or refused:
         raise typer.Exit(1)
-    typer.echo(f"audit chain intact: {checked} events")
+    if trusted is None:
+        typer.echo(f"audit chain intact: {checked} events (checkpoints not checked: no audit signing or public key configured)")
+    else:
+        typer.echo(f"audit chain intact: {checked} events, {describe(found)}")
+
+
+@audit_cli.command("checkpoint")
+def audit_checkpoint() -> None:
+    """Sign a checkpoint of the audit trail's last event (seq and hash) and keep it in the storage backend, outside
+    the database; exit 1 without writing one if the chain does not verify, 2 if no signing key is configured."""
+    from app.audit.checkpoints import ChainBroken
+
+    settings = get_settings()
+    if _audit_keys(settings).signing is None:
+        typer.echo("no audit signing key configured: set WSOA_AUDIT_SIGNING_KEY or WSOA_AUDIT_SIGNING_KEY_FILE", err=True)
+        raise typer.Exit(2)
+    try:
+        anchor = asyncio.run(_checkpoint(settings, only_if_grown=False))
+    except ChainBroken as exc:
+        typer.echo(f"{exc}; no checkpoint written", err=True)
+        raise typer.Exit(1) from exc
+    if anchor is None:
+        typer.echo("the audit trail is empty: nothing to checkpoint", err=True)
+        return
+    typer.echo(f"checkpoint at seq {anchor.seq} (hash {anchor.hash})")
+
+
+@audit_cli.command("public-key")
+def audit_public_key() -> None:
+    """Print the checkpoints' public key (base64), for WSOA_AUDIT_PUBLIC_KEY where they are verified but never signed."""
+    import base64
+
+    from app.audit.checkpoints import raw_public
+
+    public = _audit_keys(get_settings()).public
+    if public is None:
+        typer.echo("no audit signing or public key configured", err=True)
+        raise typer.Exit(2)
+    typer.echo(base64.b64encode(raw_public(public)).decode())
 
 
 @cli.command("export")

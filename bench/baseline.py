@@ -200,7 +200,7 @@ async def case_events(request: Request) -> Response:
     return Response(orjson.dumps({"accepted": accepted, "duplicates": len(events) - accepted}), media_type="application/json")
 
 
-DIALECT = PGDialect_asyncpg()
+DIALECT = PGDialect_asyncpg()  # type: ignore[no-untyped-call]
 
 
 async def ehcp_timeliness(request: Request) -> Response:

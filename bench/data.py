@@ -3,6 +3,8 @@
 `seed`: 1 plan, 12 concerns, N actions (owner, 3 milestones, 2 updates each), M people, through the ORM.
 `grow_actions`: partnerships of 500 actions each (plan, 12 concerns, 25 people, 3 milestones and 2 updates
 per action), written by `INSERT ... SELECT generate_series` so 100,000 actions take seconds.
+`add_writers`: the same for a few small partnerships beside the seeded one (50 actions each by default, created after
+all of its actions so its lists and pages are unchanged), for the writes spread over several partnerships.
 `grow_events`: EHCP case events of one partnership over three years, the same way.
 """
 
@@ -111,47 +113,61 @@ PER_PARTNERSHIP = 500
 PEOPLE = 25
 TIMELINESS_AREA = "00000000-0000-4000-8000-00000000fade"
 
-GROW = [
-    """INSERT INTO partnership (id, created_at, updated_at, version, name, la_code, timezone)
-       SELECT md5('p' || k)::uuid, now(), now(), 1, 'Scale area ' || k, lpad(k::text, 3, '0'), 'Europe/London'
+
+def grow_sql(
+    per_partnership: int = PER_PARTNERSHIP,
+    *,
+    ns: str = "",
+    name: str = "Scale area ",
+    la_code: str = "lpad(k::text, 3, '0')",
+    start: str = "2025-01-01",
+) -> list[str]:
+    """The statements that add partnerships numbered $1 up to $2 (see GROW); `ns` prefixes the seeds of their ids, `la_code`
+    is an SQL expression in `k`, and the actions are created a second apart from `start`."""
+    return [
+        f"""INSERT INTO partnership (id, created_at, updated_at, version, name, la_code, timezone)
+       SELECT md5('{ns}p' || k)::uuid, now(), now(), 1, '{name}' || k, {la_code}, 'Europe/London'
        FROM generate_series($1::int, $2::int - 1) k""",
-    f"""INSERT INTO person (id, created_at, updated_at, version, partnership_id, external_id, display_name, email, job_title, active)
-       SELECT md5('person' || k || '-' || i)::uuid, now(), now(), 1, md5('p' || k)::uuid, 'S' || i, 'Officer ' || k || '-' || i,
+        f"""INSERT INTO person (id, created_at, updated_at, version, partnership_id, external_id, display_name, email, job_title, active)
+       SELECT md5('{ns}person' || k || '-' || i)::uuid, now(), now(), 1, md5('{ns}p' || k)::uuid, 'S' || i, 'Officer ' || k || '-' || i,
               'o' || i || '@area' || k || '.example', 'SEND officer', i % 20 <> 19
        FROM generate_series($1::int, $2::int - 1) k, generate_series(0, {PEOPLE - 1}) i""",
-    """INSERT INTO plan (id, created_at, updated_at, version, partnership_id, kind, title, status, evidence_required_for_completion)
-       SELECT md5('plan' || k)::uuid, now(), now(), 1, md5('p' || k)::uuid, 'wsoa', 'Written statement of action', 'in_delivery', true
+        f"""INSERT INTO plan (id, created_at, updated_at, version, partnership_id, kind, title, status, evidence_required_for_completion)
+       SELECT md5('{ns}plan' || k)::uuid, now(), now(), 1, md5('{ns}p' || k)::uuid, 'wsoa', 'Written statement of action', 'in_delivery', true
        FROM generate_series($1::int, $2::int - 1) k""",
-    """INSERT INTO concern (id, created_at, updated_at, version, partnership_id, plan_id, ref, kind, title, verbatim_text, judgement)
-       SELECT md5('concern' || k || '-' || c)::uuid, now(), now(), 1, md5('p' || k)::uuid, md5('plan' || k)::uuid, 'W' || (c + 1),
+        f"""INSERT INTO concern (id, created_at, updated_at, version, partnership_id, plan_id, ref, kind, title, verbatim_text, judgement)
+       SELECT md5('{ns}concern' || k || '-' || c)::uuid, now(), now(), 1, md5('{ns}p' || k)::uuid, md5('{ns}plan' || k)::uuid, 'W' || (c + 1),
               'area_of_significant_weakness', 'Weakness ' || (c + 1), 'The local area''s performance is poor.', 'not_yet_assessed'
        FROM generate_series($1::int, $2::int - 1) k, generate_series(0, 11) c""",
-    f"""INSERT INTO action (id, created_at, updated_at, version, partnership_id, plan_id, ref, title, description, owner_id,
+        f"""INSERT INTO action (id, created_at, updated_at, version, partnership_id, plan_id, ref, title, description, owner_id,
                            priority, status, planned_start_on, due_on, baseline_due_on, forecast_on, completed_on, success_criteria)
-       SELECT md5('a' || k || '-' || i)::uuid, x.at, x.at, 1, md5('p' || k)::uuid, md5('plan' || k)::uuid,
+       SELECT md5('{ns}a' || k || '-' || i)::uuid, x.at, x.at, 1, md5('{ns}p' || k)::uuid, md5('{ns}plan' || k)::uuid,
               (i / 10 + 1) || '.' || (i % 10 + 1), 'Action ' || i || ' to improve EHC timeliness',
-              'Recruit, train, track and report.', md5('person' || k || '-' || (i % {PEOPLE}))::uuid,
+              'Recruit, train, track and report.', md5('{ns}person' || k || '-' || (i % {PEOPLE}))::uuid,
               (ARRAY['high', 'medium', 'low'])[1 + i % 3], x.status, x.due - 120, x.due, x.due,
               CASE WHEN x.status = 'in_progress' THEN x.due + (ARRAY[0, 10, 40])[1 + i % 3] END,
               CASE WHEN x.status = 'completed' THEN x.due END, '90% within 20 weeks.'
-       FROM generate_series($1::int, $2::int - 1) k, generate_series(0, {PER_PARTNERSHIP - 1}) i,
+       FROM generate_series($1::int, $2::int - 1) k, generate_series(0, {per_partnership - 1}) i,
             LATERAL (SELECT (ARRAY['not_started', 'in_progress', 'in_progress', 'completed', 'suspended'])[1 + (i * 7 + k) % 5] AS status,
                             current_date + ((i * 37 + k) % 290 - 90) AS due,
-                            timestamptz '2025-01-01' + (k * {PER_PARTNERSHIP} + i) * interval '1 second' AS at) x""",
-    f"""INSERT INTO action_concern (action_id, concern_id, plan_id)
-       SELECT md5('a' || k || '-' || i)::uuid, md5('concern' || k || '-' || (i % 12))::uuid, md5('plan' || k)::uuid
-       FROM generate_series($1::int, $2::int - 1) k, generate_series(0, {PER_PARTNERSHIP - 1}) i""",
-    f"""INSERT INTO milestone (id, created_at, updated_at, version, partnership_id, action_id, title, due_on, status, evidence_required)
-       SELECT gen_random_uuid(), now(), now(), 1, md5('p' || k)::uuid, md5('a' || k || '-' || i)::uuid, 'Checkpoint ' || (m + 1),
+                            timestamptz '{start}' + (k * {per_partnership} + i) * interval '1 second' AS at) x""",
+        f"""INSERT INTO action_concern (action_id, concern_id, plan_id)
+       SELECT md5('{ns}a' || k || '-' || i)::uuid, md5('{ns}concern' || k || '-' || (i % 12))::uuid, md5('{ns}plan' || k)::uuid
+       FROM generate_series($1::int, $2::int - 1) k, generate_series(0, {per_partnership - 1}) i""",
+        f"""INSERT INTO milestone (id, created_at, updated_at, version, partnership_id, action_id, title, due_on, status, evidence_required)
+       SELECT gen_random_uuid(), now(), now(), 1, md5('{ns}p' || k)::uuid, md5('{ns}a' || k || '-' || i)::uuid, 'Checkpoint ' || (m + 1),
               current_date + ((i * 37 + k) % 290 - 90) - 30 * (2 - m), 'pending', false
-       FROM generate_series($1::int, $2::int - 1) k, generate_series(0, {PER_PARTNERSHIP - 1}) i, generate_series(0, 2) m""",
-    f"""INSERT INTO progress_update (id, created_at, updated_at, version, partnership_id, action_id, author_id, rag, narrative, percent_complete)
-       SELECT gen_random_uuid(), x.at, x.at, 1, md5('p' || k)::uuid, md5('a' || k || '-' || i)::uuid,
-              md5('person' || k || '-' || (i % {PEOPLE}))::uuid, (ARRAY['green', 'amber', 'red', 'green'])[1 + (i + u) % 4],
+       FROM generate_series($1::int, $2::int - 1) k, generate_series(0, {per_partnership - 1}) i, generate_series(0, 2) m""",
+        f"""INSERT INTO progress_update (id, created_at, updated_at, version, partnership_id, action_id, author_id, rag, narrative, percent_complete)
+       SELECT gen_random_uuid(), x.at, x.at, 1, md5('{ns}p' || k)::uuid, md5('{ns}a' || k || '-' || i)::uuid,
+              md5('{ns}person' || k || '-' || (i % {PEOPLE}))::uuid, (ARRAY['green', 'amber', 'red', 'green'])[1 + (i + u) % 4],
               'Progress as reported to the Delivery Group.', 30 * (u + 1)
-       FROM generate_series($1::int, $2::int - 1) k, generate_series(0, {PER_PARTNERSHIP - 1}) i, generate_series(0, 1) u,
-            LATERAL (SELECT timestamptz '2025-01-01' + u * interval '30 days' + (k * {PER_PARTNERSHIP} + i) * interval '1 second' AS at) x""",
-]
+       FROM generate_series($1::int, $2::int - 1) k, generate_series(0, {per_partnership - 1}) i, generate_series(0, 1) u,
+            LATERAL (SELECT timestamptz '{start}' + u * interval '30 days' + (k * {per_partnership} + i) * interval '1 second' AS at) x""",
+    ]
+
+
+GROW = grow_sql()
 
 # About 4.1 events per case: received, decided (assess), draft, final, and for 8% an exception.
 EVENTS = """
@@ -183,6 +199,24 @@ async def grow_actions(dsn: str, partnerships: tuple[int, int]) -> None:
             for statement in GROW:
                 await conn.execute(statement, *partnerships)
         await conn.execute("VACUUM ANALYZE")  # so no autovacuum runs during the measurement
+    finally:
+        await conn.close()
+
+
+WRITERS = 7
+WRITER_ACTIONS = 50
+
+
+async def add_writers(dsn: str, partnerships: int = WRITERS, actions: int = WRITER_ACTIONS) -> None:
+    """`partnerships` more partnerships, numbered 1 up, of `actions` actions each (plan, 12 concerns, 25 people, 3
+    milestones and 2 updates per action, as `grow_actions`), created from March 2025: after every seeded action."""
+    statements = grow_sql(actions, ns="w", name="Writer area ", la_code="'W' || lpad(k::text, 2, '0')", start="2025-03-01")
+    conn = await asyncpg.connect(dsn)
+    try:
+        async with conn.transaction():
+            for statement in statements:
+                await conn.execute(statement, 1, partnerships + 1)
+        await conn.execute("VACUUM ANALYZE")
     finally:
         await conn.close()
 

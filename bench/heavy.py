@@ -80,7 +80,7 @@ def case_batch(prefix: str, rng: random.Random) -> list[dict[str, Any]]:
 class Requests:
     """The next request of a scenario for one server: (method, path, body bytes or None)."""
 
-    def __init__(self, scenario: str, server: str, plan_id: str, timeliness_area: uuid.UUID) -> None:
+    def __init__(self, scenario: str, server: str, plan_id: str, timeliness_area: uuid.UUID | str) -> None:
         self.scenario, self.server, self.plan_id, self.timeliness_area = scenario, server, plan_id, timeliness_area
         self.n = 0
         self.rng = random.Random(f"{scenario}-{server}")
@@ -129,7 +129,7 @@ def drive(port: int, token: str, make: Callable[[], tuple[str, str, bytes | None
     }
 
 
-def first_answers(port: int, token: str, scenario: str, server: str, plan_id: str, area: uuid.UUID) -> Any:
+def first_answers(port: int, token: str, scenario: str, server: str, plan_id: str, area: uuid.UUID | str) -> Any:
     """The JSON (or, for the XLSX export, the size class) of a scenario's first request, to compare the servers."""
     method, path, body = Requests(scenario, server, plan_id, area).next()
     response = httpx.request(method, f"http://127.0.0.1:{port}{path}", content=body, headers=_headers(token), timeout=600)

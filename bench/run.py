@@ -4,16 +4,25 @@
                         [--events 200000] [--heavy-seconds 10] [--scenarios list,detail,...]
 
 Builds a fresh `wsoa_bench` database (1 plan, 12 concerns, 500 actions with owners, milestones and
-updates, 5,000 people; 200,000 EHCP case events of another partnership), then for each worker count
-starts the service and the baseline with that many worker processes on 127.0.0.1, checks they answer
-the same, and runs each scenario against both in alternation (A B A B ...):
-- with wrk (2 threads, 32 connections): list actions (limit 50), get one action, and post a progress
-  update (the service with its audit event, change-feed row, Idempotency-Key record and ETag; the
-  baseline with one INSERT);
+updates, 5,000 people; 7 small partnerships of 50 actions each beside it, created after all of those
+actions; 200,000 EHCP case events of another partnership), then for each worker count starts the
+service and the baseline with that many worker processes on 127.0.0.1, checks they answer the same,
+and runs each scenario against both in alternation (A B A B ...):
+- with wrk (2 threads, 32 connections): list actions (limit 50), get one action (the seeded plan's
+  actions in turn), and post a progress update (the service with its audit event, change-feed row,
+  Idempotency-Key record and ETag; the baseline with one INSERT):
+  - update: to the seeded plan's actions in turn, all in one partnership;
+  - update8: 8 partnerships writing at once: to 400 actions, 50 of each of the 8 (the seeded one and
+    the 7 small ones) interleaved so consecutive requests go to different partnerships, each update
+    authored by its action's owner;
+  both send an `Idempotency-Key` unique to each request (wrk thread, wall-clock second and the
+  thread's request counter: the counter keeps keys apart within a run, the second between runs), so
+  the service stores its answer with every write, as a client retrying safely would have it;
 - one request at a time (`bench.heavy`, first worker count only): a 10,000-person sync, 10,000 case
   events, the three-year timeliness report and an XLSX export of the plan.
 Reports requests/s, p50, p99, errors and the ratio to the baseline per pair, with the median ratio per
-scenario. Results (JSON, Markdown table, PNG chart) go to bench/results/.
+scenario. Results (JSON, Markdown table, PNG chart) go to bench/results/, each with the commit measured
+(`git rev-parse HEAD`) and whether the work tree had uncommitted changes then.
 """
 
 import argparse
@@ -40,9 +49,10 @@ from sqlalchemy.engine import make_url
 from app.apikeys.service import create_key
 from app.core.db import Database
 from app.core.migrations import upgrade
+from app.core.uow import unit_of_work
 from app.models.enums import Role
 from bench import heavy
-from bench.data import EVENTS_PER_CASE, TIMELINESS_AREA, add_partnership, grow_events, seed
+from bench.data import EVENTS_PER_CASE, TIMELINESS_AREA, WRITER_ACTIONS, WRITERS, add_partnership, add_writers, grow_events, seed
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
@@ -67,27 +77,74 @@ async def fresh_database(name: str) -> str:
     return url
 
 
-async def prepare(name: str, actions: int, people: int, events: int) -> tuple[str, str, list[str], str, str]:
+def source_state() -> dict[str, Any]:
+    """The commit checked out and the paths with uncommitted changes (read only: no index refresh)."""
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "--no-optional-locks", *args], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+
+    changed = [line[3:] for line in git("status", "--porcelain").splitlines() if line.strip()]
+    return {"commit": git("rev-parse", "HEAD").strip(), "dirty": bool(changed), "changed": changed}
+
+
+def source_note(start: dict[str, Any], end: dict[str, Any]) -> str:
+    """One Markdown line on the commit measured, for the results file."""
+    note = f"Commit `{start['commit']}`" + (
+        f", work tree dirty ({len(start['changed'])} paths with uncommitted changes)." if start["dirty"] else ", work tree clean."
+    )
+    if end != start:
+        note += f" The source changed during the run (at the end: commit `{end['commit']}`, {len(end['changed'])} changed paths)."
+    return note
+
+
+class Targets:
+    """What the wrk scenarios write to and read: action ids, and for the writes each action's author."""
+
+    def __init__(self, ids: list[str], authors: list[str]) -> None:
+        assert ids and len(authors) == len(ids)
+        self.ids, self.authors = ids, authors
+
+
+async def prepare(name: str, actions: int, people: int, events: int) -> tuple[str, str, Targets, Targets, str]:
+    """The database's URL, an admin key, the seeded plan's actions (each with the same author, as the `update`
+    scenario has always posted), the 8 partnerships' actions of `update8` (each with its owner), and the plan."""
     url = await fresh_database(name)
     db = Database(url)
     await seed(db, actions=actions, people=people)
     dsn = dsn_of(url)
+    await add_writers(dsn)
     if events:
         await grow_events(dsn, (0, round(events / EVENTS_PER_CASE)))
     conn = await asyncpg.connect(dsn)
     for n, area in enumerate(heavy.AREAS.values()):
         await add_partnership(conn, str(heavy.area_id(area)), area, f"H{n:02d}")
     await conn.close()
-    async with db.sessions() as session:
+    async with unit_of_work(db) as session:  # create_key leaves the commit (and its audit event) to the unit of work
         _, token = await create_key(session, role=Role.admin, name="bench")
     async with db.engine.connect() as conn:
         from sqlalchemy import text
 
-        ids = [str(r[0]) for r in await conn.execute(text("SELECT id FROM action ORDER BY created_at, id"))]
-        author = str((await conn.execute(text("SELECT owner_id FROM action ORDER BY created_at, id LIMIT 1"))).scalar_one())
-        plan = str((await conn.execute(text("SELECT plan_id FROM action LIMIT 1"))).scalar_one())
+        plan = str((await conn.execute(text("SELECT id FROM plan WHERE title = 'Benchmark WSoA'"))).scalar_one())
+        found = (await conn.execute(text("SELECT id, owner_id FROM action WHERE plan_id = :p ORDER BY created_at, id"), {"p": plan})).all()
+        ids = [str(r[0]) for r in found]
+        seeded = Targets(ids, [str(found[0][1])] * len(ids))
+        ranked = await conn.execute(
+            text(
+                "SELECT partnership_id, id, owner_id FROM ("
+                "  SELECT *, row_number() OVER (PARTITION BY partnership_id ORDER BY created_at, id) AS n FROM action"
+                "  WHERE partnership_id IN (SELECT partnership_id FROM plan WHERE id = :p)"
+                "     OR partnership_id IN (SELECT id FROM partnership WHERE name LIKE 'Writer area %')"
+                ") a WHERE n <= :n ORDER BY partnership_id, n"
+            ),
+            {"p": plan, "n": WRITER_ACTIONS},
+        )
+        by_area: dict[str, list[tuple[str, str]]] = {}
+        for area, action, owner in ranked:
+            by_area.setdefault(str(area), []).append((str(action), str(owner)))
     await db.dispose()
-    return url, token, ids, author, plan
+    assert len(by_area) == 1 + WRITERS, f"{len(by_area)} partnerships for update8"
+    spread = [pair for turn in zip(*by_area.values(), strict=True) for pair in turn]  # one action of each partnership in turn
+    return url, token, seeded, Targets([a for a, _ in spread], [o for _, o in spread]), plan
 
 
 def start(cmd: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
@@ -131,9 +188,10 @@ def check_same(token: str, action_id: str) -> None:
 
 LUA = """
 local ids = {%s}
+local authors = {%s}
 local token = "%s"
 local mode = "%s"
-local author = "%s"
+local keys = "%s"
 local n = 0
 local threads = 0
 setup = function(thread)
@@ -144,26 +202,27 @@ request = function()
   n = n + 1
   local headers = {}
   if token ~= "" then headers["Authorization"] = "Bearer " .. token end
-  if mode == "update" then
+  if mode == "update" or mode == "update8" then
+    local i = (n %% #ids) + 1
     headers["Content-Type"] = "application/json"
-    headers["Idempotency-Key"] = string.format("bench-%%s-%%d-%%d", tostring(_G.tag), os.time(), n)
-    local body = '{"author_id": "' .. author .. '", "rag": "green", "narrative": "Reported to the Delivery Group.", "percent_complete": 50}'
-    return wrk.format("POST", "/api/v1/actions/" .. ids[(n %% #ids) + 1] .. "/progress-updates", headers, body)
+    headers["Idempotency-Key"] = string.format("%%s-%%s-%%d-%%d", keys, tostring(_G.tag), os.time(), n)
+    local body = '{"author_id": "' .. authors[i] .. '", "rag": "green", "narrative": "Reported to the Delivery Group.", "percent_complete": 50}'
+    return wrk.format("POST", "/api/v1/actions/" .. ids[i] .. "/progress-updates", headers, body)
   end
   local path = "/api/v1/actions?limit=50"
   if mode == "detail" then path = "/api/v1/actions/" .. ids[(n %% #ids) + 1] end
   return wrk.format("GET", path, headers)
 end
 """
-SCENARIOS = ("list", "detail", "update", *heavy.HEAVY)
+SCENARIOS = ("list", "detail", "update", "update8", *heavy.HEAVY)
+KEY_PREFIX = {"update8": "bench-update8"}  # `update` keeps the keys it has always sent: bench-<thread>-<second>-<n>
 BARS = {"list": 0.3, "detail": 0.3, "update": 0.2}
 
 
-def wrk(
-    port: int, scenario: str, token: str, ids: list[str], author: str, seconds: int, connections: int, folder: Path
-) -> dict[str, float]:
+def wrk(port: int, scenario: str, token: str, targets: Targets, seconds: int, connections: int, folder: Path) -> dict[str, float]:
     script = folder / f"{scenario}-{port}.lua"
-    script.write_text(LUA % (",".join(f'"{i}"' for i in ids), token, scenario, author))
+    quoted = [",".join(f'"{v}"' for v in values) for values in (targets.ids, targets.authors)]
+    script.write_text(LUA % (*quoted, token, scenario, KEY_PREFIX.get(scenario, "bench")))
     return run_wrk(["-t2", f"-c{connections}", "-s", str(script)], f"http://127.0.0.1:{port}", seconds)
 
 
@@ -252,9 +311,11 @@ def main() -> None:
     if unknown:
         raise SystemExit(f"unknown scenarios: {', '.join(sorted(unknown))}; choose from {', '.join(SCENARIOS)}")
 
-    url, token, ids, author, plan = asyncio.run(prepare("wsoa_bench", args.actions, args.people, args.events))
+    source = source_state()
+    url, token, seeded, spread, plan = asyncio.run(prepare("wsoa_bench", args.actions, args.people, args.events))
     first_workers = int(args.workers.split(",")[0])
     folder = Path(tempfile.mkdtemp(prefix="wsoa-bench-"))
+    print(f"commit {source['commit']}{' (work tree dirty)' if source['dirty'] else ''}; server logs in {folder}", flush=True)
     dsn = dsn_of(url)
     rows: list[dict[str, Any]] = []
     for workers in [int(w) for w in args.workers.split(",")]:
@@ -262,7 +323,7 @@ def main() -> None:
         try:
             wait_up(f"http://127.0.0.1:{SERVICE_PORT}/api/v1/actions?limit=1", {"Authorization": f"Bearer {token}"})
             wait_up(f"http://127.0.0.1:{BASELINE_PORT}/api/v1/actions?limit=1", {})
-            check_same(token, ids[7])
+            check_same(token, seeded.ids[7])
             for scenario in args.scenarios.split(","):
                 if scenario in heavy.HEAVY:
                     if workers != first_workers:
@@ -277,12 +338,13 @@ def main() -> None:
                         "baseline": partial(heavy.drive, BASELINE_PORT, "", sources["baseline"], args.heavy_seconds),
                     }
                 else:
+                    targets = spread if scenario == "update8" else seeded
                     for _ in range(1 if args.seconds > 3 else 0):  # warm both up
-                        wrk(SERVICE_PORT, scenario, token, ids, author, 3, args.connections, folder)
-                        wrk(BASELINE_PORT, scenario, "", ids, author, 3, args.connections, folder)
+                        wrk(SERVICE_PORT, scenario, token, targets, 3, args.connections, folder)
+                        wrk(BASELINE_PORT, scenario, "", targets, 3, args.connections, folder)
                     measure = {
-                        "service": partial(wrk, SERVICE_PORT, scenario, token, ids, author, args.seconds, args.connections, folder),
-                        "baseline": partial(wrk, BASELINE_PORT, scenario, "", ids, author, args.seconds, args.connections, folder),
+                        "service": partial(wrk, SERVICE_PORT, scenario, token, targets, args.seconds, args.connections, folder),
+                        "baseline": partial(wrk, BASELINE_PORT, scenario, "", targets, args.seconds, args.connections, folder),
                     }
                 for round_ in range(1, args.rounds + 1):
                     ours, base = measure["service"](), measure["baseline"]()
@@ -308,8 +370,11 @@ def main() -> None:
     errors = sum(r["service"]["errors"] for r in rows)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     RESULTS.mkdir(parents=True, exist_ok=True)
+    after = source_state()
     record = {
         "when": stamp,
+        **source,
+        "source_at_end": None if after == source else after,
         "connections": args.connections,
         "seconds": args.seconds,
         "actions": args.actions,
@@ -324,6 +389,8 @@ def main() -> None:
         "",
         f"PostgreSQL, {args.actions} actions and {args.people} people, wrk -t2 -c{args.connections} -d{args.seconds}s, "
         f"{args.rounds} alternating rounds per scenario; `python -m bench.run`.",
+        "",
+        source_note(source, after),
         "",
         "| workers | scenario | round | service req/s | p50 ms | p99 ms | errors | baseline req/s | baseline p99 ms | ratio |",
         "|---|---|---|---|---|---|---|---|---|---|",

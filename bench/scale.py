@@ -17,7 +17,8 @@ three-year monthly report is fetched over HTTP, sequentially; its median and wor
 
 Exports: `bench.exports` for each plan size in `--sizes`.
 
-Tables are printed and saved to bench/results/scale-<time>.md with a PNG chart beside them.
+Tables are printed and saved to bench/results/scale-<time>.md (and .json) with a PNG chart beside them, with the
+commit measured (`git rev-parse HEAD`) and whether the work tree had uncommitted changes then.
 """
 
 import argparse
@@ -37,17 +38,31 @@ import httpx
 
 from app.apikeys.service import create_key
 from app.core.db import Database
+from app.core.uow import unit_of_work
 from app.models.enums import Role
 from bench import exports
 from bench.data import EVENTS_PER_CASE, PER_PARTNERSHIP, TIMELINESS_AREA, grow_actions, grow_events
-from bench.run import BASELINE_PORT, RESULTS, SERVICE_PORT, dsn_of, fresh_database, normalise, serve_pair, stop, wait_up, wrk_path
+from bench.run import (
+    BASELINE_PORT,
+    RESULTS,
+    SERVICE_PORT,
+    dsn_of,
+    fresh_database,
+    normalise,
+    serve_pair,
+    source_note,
+    source_state,
+    stop,
+    wait_up,
+    wrk_path,
+)
 
 
 async def new_key(url: str, role: Role, partnership: int | None = None) -> str:
     """A key of `role`, of the benchmark partnership numbered `partnership` (see bench.data.GROW) or of all."""
     db = Database(url)
     try:
-        async with db.sessions() as session:
+        async with unit_of_work(db) as session:  # create_key leaves the commit (and its audit event) to the unit of work
             area = None if partnership is None else uuid.UUID(hashlib.md5(f"p{partnership}".encode()).hexdigest())
             _, token = await create_key(session, role=role, name=f"scale {role.value}", partnership_id=area)
     finally:
@@ -181,6 +196,7 @@ def main() -> None:
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install wrk")
+    source = source_state()
     url = asyncio.run(fresh_database("wsoa_bench_scale"))
     dsn = dsn_of(url)
     admin = asyncio.run(new_key(url, Role.admin))
@@ -197,12 +213,22 @@ def main() -> None:
 
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     RESULTS.mkdir(parents=True, exist_ok=True)
-    record = {"when": stamp, "lists": lists, "timeliness": timeliness, "exports": export_rows}
+    after = source_state()
+    record = {
+        "when": stamp,
+        **source,
+        "source_at_end": None if after == source else after,
+        "lists": lists,
+        "timeliness": timeliness,
+        "exports": export_rows,
+    }
     (RESULTS / f"scale-{stamp}.json").write_text(json.dumps(record, indent=2) + "\n")
     lines = [
         f"# Scale curves, {stamp}",
         "",
         f"PostgreSQL, the service with 1 worker; `python -m bench.scale` (lists: wrk -t2 -c8 -d{args.seconds}s).",
+        "",
+        source_note(source, after),
         "",
         "| actions | partnerships | list | req/s | p50 ms | p99 ms | errors | baseline req/s | baseline p50 ms | ratio |",
         "|---|---|---|---|---|---|---|---|---|---|",

@@ -149,11 +149,11 @@ async def _insert(session: AsyncSession, claim: Claim, response: Response) -> bo
         "response_body": _stored_body(response), "created_at": now, "expires_at": now + timedelta(hours=claim.ttl_hours),
     }  # fmt: skip
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    stmt = insert(RECORD).values(**values)
+    new = insert(RECORD).values(**values)
     # A live answer stands (nothing returned); an expired one is replaced by this one.
-    stmt = stmt.on_conflict_do_update(
+    stmt = new.on_conflict_do_update(
         index_elements=["scope", "key"],
-        set_={k: stmt.excluded[k] for k in values if k not in ("scope", "key")},
+        set_={k: new.excluded[k] for k in values if k not in ("scope", "key")},
         where=RECORD.c.expires_at < now,
     ).returning(RECORD.c.id)
     return (await session.execute(stmt)).first() is not None

@@ -3,9 +3,14 @@
 `LocalStorage` (a directory, the default) keeps each blob at `<root>/<aa>/<bb>/<sha256>`; uploads
 never choose a path, so a file name cannot escape the store. Blobs are written once: a second upload
 of the same bytes finds them already there.
+
+Beside the blobs, a few small named objects (the audit trail's signed checkpoints, `app.audit.checkpoints`)
+are kept in folders of their own: `write_object`, `read_object`, `list_objects`. Their names are checked
+(`named`), so they can neither escape the store nor collide with a blob's path.
 """
 
 import os
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Protocol
@@ -24,6 +29,26 @@ def checked(sha256: str) -> str:
     return sha256
 
 
+# Named objects are `<folder>/<leaf>`: the folder is longer than a blob's two-character fan-out folders and the
+# scratch folder `tmp` (so they never meet), and neither part can climb out of the store.
+FOLDER = re.compile(r"[a-z0-9][a-z0-9_-]{3,}")
+LEAF = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
+def folder_name(folder: str) -> str:
+    if not FOLDER.fullmatch(folder):
+        raise ValueError(f"not an object folder: {folder!r}")
+    return folder
+
+
+def named(name: str) -> str:
+    """Named objects live in a folder of their own (`audit-checkpoints/...`) and nowhere else."""
+    folder, _, leaf = name.partition("/")
+    if not FOLDER.fullmatch(folder) or not LEAF.fullmatch(leaf):
+        raise ValueError(f"not an object name: {name!r}")
+    return name
+
+
 class Storage(Protocol):
     def scratch(self) -> Path: ...
 
@@ -32,6 +57,12 @@ class Storage(Protocol):
     async def exists(self, sha256: str) -> bool: ...
 
     def read(self, sha256: str, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]: ...
+
+    async def write_object(self, name: str, data: bytes) -> None: ...
+
+    async def read_object(self, name: str) -> bytes: ...
+
+    async def list_objects(self, folder: str) -> list[str]: ...
 
 
 class LocalStorage:
@@ -71,6 +102,25 @@ class LocalStorage:
                 if remaining is not None:
                     remaining -= len(chunk)
                 yield chunk
+
+    async def write_object(self, name: str, data: bytes) -> None:
+        """Written whole or not at all (a rename), then read-only like the blobs."""
+        target = self.root / named(name)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        scratch = self.scratch() / f"object-{os.urandom(8).hex()}"
+        await anyio.Path(scratch).write_bytes(data)
+        os.replace(scratch, target)
+        target.chmod(0o440)
+
+    async def read_object(self, name: str) -> bytes:
+        return await anyio.Path(self.root / named(name)).read_bytes()
+
+    async def list_objects(self, folder: str) -> list[str]:
+        """Names (`<folder>/<leaf>`) of the objects in `folder`, sorted."""
+        path = self.root / folder_name(folder)
+        if not path.is_dir():
+            return []
+        return sorted(f"{folder}/{entry.name}" for entry in path.iterdir() if entry.is_file())
 
 
 class S3Storage:
@@ -127,6 +177,36 @@ class S3Storage:
                 yield chunk
         finally:
             body.close()
+
+    async def write_object(self, name: str, data: bytes) -> None:
+        key = f"{self.prefix}{named(name)}"
+        await anyio.to_thread.run_sync(lambda: self.client.put_object(Bucket=self.bucket, Key=key, Body=data))
+
+    async def read_object(self, name: str) -> bytes:
+        from botocore.exceptions import ClientError
+
+        key = f"{self.prefix}{named(name)}"
+        try:
+            response = await anyio.to_thread.run_sync(lambda: self.client.get_object(Bucket=self.bucket, Key=key))
+        except ClientError as exc:
+            raise FileNotFoundError(name) from exc
+        body = response["Body"]
+        try:
+            data: bytes = await anyio.to_thread.run_sync(body.read)
+        finally:
+            body.close()
+        return data
+
+    async def list_objects(self, folder: str) -> list[str]:
+        """Names (`<folder>/<leaf>`) of the objects in `folder`, sorted."""
+        start = f"{self.prefix}{folder_name(folder)}/"
+
+        def listing() -> list[str]:
+            pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=start)
+            keys = [item["Key"] for page in pages for item in page.get("Contents", [])]
+            return [key[len(self.prefix) :] for key in keys if "/" not in key[len(start) :]]
+
+        return sorted(await anyio.to_thread.run_sync(listing))
 
 
 def storage_from(settings: Settings) -> Storage:

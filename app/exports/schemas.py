@@ -28,6 +28,8 @@ EXPORT_EXAMPLE: dict[str, Any] = {
     "error": None,
     "created_by": "key:2xq8rm41",
     "completed_at": "2018-09-14T09:30:02Z",
+    "checkpoint_seq": 48_112,
+    "checkpoint_hash": "4c1e7a93b2d05f68e1a9c3b7d2f40e86a5c9b1d3e7f20a48c6b9d1e3f5a7c2b0",
 }
 
 
@@ -58,6 +60,11 @@ class ExportRead(EntityRead):
     error: str | None = Field(description="Why production failed.")
     created_by: str
     completed_at: datetime | None
+    checkpoint_seq: int | None = Field(
+        description="The newest signed checkpoint of the audit trail when the export was requested: the trail the pack "
+        "was built from is vouched for, outside the database, up to this `seq` (null: no checkpoint or no key configured)."
+    )
+    checkpoint_hash: str | None = Field(description="The hash of the audit event at `checkpoint_seq`, as the checkpoint signed it.")
 
 
 class ExportQuery(ListQuery):

@@ -11,7 +11,11 @@ from app.models.enums import Audience, ExportFormat, ExportStatus
 
 
 class Export(Entity, table=True):
-    """The bytes live in the content-addressed store under `sha256`; once ready, nothing here changes."""
+    """The bytes live in the content-addressed store under `sha256`; once ready, nothing here changes.
+
+    `checkpoint_seq` and `checkpoint_hash` name the newest signed audit checkpoint when the export was requested
+    (`app.audit.checkpoints`): the trail the pack was built from is vouched for up to there, outside the database.
+    """
 
     __tablename__ = "export"
     __table_args__ = (
@@ -41,6 +45,8 @@ class Export(Entity, table=True):
     created_by: str = Field(sa_type=String(100), nullable=False)
     claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # a worker is producing it (a lease)
     completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    checkpoint_seq: int | None = Field(default=None, sa_type=BigInteger)
+    checkpoint_hash: str | None = Field(default=None, sa_type=String(64))
 
 
 class ShareLink(Entity, table=True):
