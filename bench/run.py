@@ -87,6 +87,11 @@ def source_state() -> dict[str, Any]:
     return {"commit": git("rev-parse", "HEAD").strip(), "dirty": bool(changed), "changed": changed}
 
 
+def load() -> list[float]:
+    """The machine's 1, 5 and 15-minute load averages (other work on the machine skews every number)."""
+    return [round(x, 2) for x in os.getloadavg()]
+
+
 def source_note(start: dict[str, Any], end: dict[str, Any]) -> str:
     """One Markdown line on the commit measured, for the results file."""
     note = f"Commit `{start['commit']}`" + (
@@ -311,7 +316,7 @@ def main() -> None:
     if unknown:
         raise SystemExit(f"unknown scenarios: {', '.join(sorted(unknown))}; choose from {', '.join(SCENARIOS)}")
 
-    source = source_state()
+    source, load_before = source_state(), load()
     url, token, seeded, spread, plan = asyncio.run(prepare("wsoa_bench", args.actions, args.people, args.events))
     first_workers = int(args.workers.split(",")[0])
     folder = Path(tempfile.mkdtemp(prefix="wsoa-bench-"))
@@ -375,6 +380,8 @@ def main() -> None:
         "when": stamp,
         **source,
         "source_at_end": None if after == source else after,
+        "load_average": {"start": load_before, "end": load()},
+        "cpus": os.cpu_count(),
         "connections": args.connections,
         "seconds": args.seconds,
         "actions": args.actions,
@@ -391,6 +398,7 @@ def main() -> None:
         f"{args.rounds} alternating rounds per scenario; `python -m bench.run`.",
         "",
         source_note(source, after),
+        f"Load average (1, 5, 15 min) on {os.cpu_count()} CPUs: {load_before} at the start, {load()} at the end.",
         "",
         "| workers | scenario | round | service req/s | p50 ms | p99 ms | errors | baseline req/s | baseline p99 ms | ratio |",
         "|---|---|---|---|---|---|---|---|---|---|",

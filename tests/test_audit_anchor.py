@@ -29,7 +29,7 @@ from app.audit.service import COLUMNS, verify
 from app.core.audit import GENESIS, content_hash, link_hash
 from app.core.config import Settings
 from app.core.db import Database
-from app.evidence.storage import LocalStorage
+from app.evidence.storage import LocalStorage, S3Storage
 from app.main import create_app
 from app.models import AuditEvent
 from tests.factories import make_concern, make_partnership, make_person, make_plan, make_world
@@ -247,6 +247,37 @@ async def test_postgres_refuses_truncate(client: httpx.AsyncClient, db: Database
     with pytest.raises(DBAPIError, match="TRUNCATE refused"):
         async with db.engine.begin() as conn:
             await conn.execute(text("TRUNCATE audit_event"))
+
+
+async def test_checkpoints_round_trip_through_an_s3_bucket(
+    client: httpx.AsyncClient, db: Database, anchored: Anchored, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    for name, value in {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "eu-west-2"}.items():
+        monkeypatch.setenv(name, value)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        endpoint = f"http://{host}:{port}"
+        boto3.client("s3", endpoint_url=endpoint, region_name="eu-west-2").create_bucket(
+            Bucket="anchors", CreateBucketConfiguration={"LocationConstraint": "eu-west-2"}
+        )
+        bucket = S3Storage(bucket="anchors", prefix="evidence/", endpoint_url=endpoint, region="eu-west-2", scratch_root=tmp_path)
+        await make_partnership(client)
+        first = await checkpoints.take(db, bucket, anchored.key)
+        await make_partnership(client)
+        second = await checkpoints.take(db, bucket, anchored.key, only_if_grown=True)
+        assert await checkpoints.take(db, bucket, anchored.key, only_if_grown=True) is None
+        assert first is not None and second is not None and second.seq > first.seq
+        assert await bucket.list_objects(checkpoints.FOLDER) == [first.name, second.name]
+        assert await checkpoints.load(bucket, anchored.key.public_key()) == ([first, second], [])
+        assert await checkpoints.latest(bucket, anchored.key.public_key()) == second
+        assert await verify(db, [first, second]) == (second.seq, None)
+    finally:
+        server.stop()
 
 
 # Exports --------------------------------------------------------------------------------------------

@@ -195,7 +195,7 @@ def _parse(data: bytes) -> _Stored | None:
         datetime.strptime(stored.taken_at, "%Y-%m-%dT%H:%M:%S.%fZ")
     except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, binascii.Error):
         return None
-    if document["format"] != FORMAT or type(stored.seq) is not int or stored.seq < 1 or not HEX64.fullmatch(str(stored.hash)):
+    if document.get("format") != FORMAT or type(stored.seq) is not int or stored.seq < 1 or not HEX64.fullmatch(str(stored.hash)):
         return None
     return stored
 

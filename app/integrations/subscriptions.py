@@ -108,7 +108,7 @@ subscriptions = Resource(
     parents=(Ref("partnership_id", Partnership, "partnership"),),
     access=Access(read=ADMIN),
     operations=frozenset({"list", "get", "delete"}),
-    hidden=frozenset({"secret"}),
+    hidden=frozenset({"secret", "change_cursor"}),  # the worker's bookkeeping is no part of the subscription
     rules=SubscriptionRules(),
     description="Systems told about changes as they happen, signed per Standard Webhooks.",
     create_example=EXAMPLE,
