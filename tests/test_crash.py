@@ -3,17 +3,14 @@
 A 10,000-row people sync and a 10,000-event case batch are sent to a real `wsoa serve` process, which
 is killed at several moments while it works. After each kill the batch is either wholly in the
 database, with its stored answer, or not at all; a new process then answers the retry with the same
-`Idempotency-Key` by replaying that answer or by running the batch, exactly once. Slow: run in CI.
+`Idempotency-Key` by replaying that answer or by running the batch, exactly once (a worker killed while
+sending a webhook: tests/test_webhooks.py). Slow: run in CI.
 """
 
 import asyncio
 import os
 import signal
-import subprocess
-import sys
-import time
 import uuid
-from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -29,9 +26,8 @@ from app.core.uow import unit_of_work
 from app.models import AuditEvent, CaseEvent, Person
 from app.models.enums import Role
 from tests.conftest import new_token
-from tests.factories import make_partnership, post
+from tests.factories import make_partnership
 from tests.servers import Server, served
-from tests.test_webhooks import Receiver, subscribe
 
 pytestmark = pytest.mark.slow
 CONFIG = {
@@ -39,13 +35,6 @@ CONFIG = {
     "sync_max_bytes": str(32 * 1024 * 1024),
     "max_body_bytes": str(32 * 1024 * 1024),
 }
-
-
-@pytest.fixture
-def hooks() -> Iterator[Receiver]:
-    found = Receiver()
-    yield found
-    found.close()
 
 
 async def count(db: Database, model: Any, *where: Any) -> int:
@@ -148,37 +137,3 @@ async def test_a_killed_server_applies_a_case_event_batch_wholly_or_not_at_all(
     assert result["accepted"] + result["duplicates"] == 10_000
     assert (done.headers.get("idempotent-replayed") == "true") is (stored == 10_000)
     assert result["accepted"] == 10_000
-
-
-async def test_a_killed_worker_delivers_the_webhook_after_restart(
-    client: httpx.AsyncClient, database_url: str, settings: Settings, hooks: Receiver
-) -> None:
-    receiver = hooks
-    partnership = await make_partnership(client)
-    subscription = await subscribe(client, receiver.url, partnership_id=partnership["id"])
-    await post(client, "organisations", {"partnership_id": partnership["id"], "name": "ICB", "kind": "icb"})
-    receiver.delay = 3.0  # the receiver is still answering when the worker dies
-    env = {
-        **os.environ,
-        "WSOA_DATABASE_URL": database_url,
-        "WSOA_WEBHOOK_ALLOW_PRIVATE": "true",
-        "WSOA_WEBHOOK_TIMEOUT_SECONDS": "30",
-        "WSOA_LOG_LEVEL": "WARNING",
-    }
-    worker = subprocess.Popen([sys.executable, "-m", "app.cli", "worker"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 30
-        while not receiver.received and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
-        assert receiver.received, "the worker never tried to deliver"
-    finally:
-        os.kill(worker.pid, signal.SIGKILL)
-        worker.wait(timeout=30)
-    receiver.delay = 0.0
-    again = await asyncio.create_subprocess_exec(sys.executable, "-m", "app.cli", "worker", "--once", env=env, stderr=subprocess.PIPE)
-    _, err = await again.communicate()
-    assert again.returncode == 0, err.decode()[-500:]
-    ids = [headers["webhook-id"] for headers, _ in receiver.received]
-    assert len(ids) == 2 and ids[0] == ids[1]  # at least once: the same event again, with the same id
-    deliveries = (await client.get(f"/api/v1/webhook-subscriptions/{subscription['id']}/deliveries")).json()["items"]
-    assert [d["status"] for d in deliveries] == ["succeeded"]
