@@ -28,11 +28,12 @@ DECLARE
     v_hash text;
     v_next text;
     v_at timestamptz;
-    v_now timestamptz := clock_timestamp();
+    v_now timestamptz;
     v_change bigint;
     e jsonb;
 BEGIN
     PERFORM pg_advisory_xact_lock(8607345776872744052);
+    v_now := clock_timestamp();  -- read under the lock, so occurred_at follows seq
     IF jsonb_array_length(p_events) > 0 THEN
         SELECT seq, hash INTO v_seq, v_hash FROM audit_event ORDER BY seq DESC LIMIT 1;
         IF NOT FOUND THEN
