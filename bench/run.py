@@ -87,6 +87,17 @@ def source_state() -> dict[str, Any]:
     return {"commit": git("rev-parse", "HEAD").strip(), "dirty": bool(changed), "changed": changed}
 
 
+async def connection_room(dsn: str) -> tuple[int, int]:
+    """PostgreSQL's max_connections and the connections open now (other clients of the server included)."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        limit = int(await conn.fetchval("SHOW max_connections"))
+        used: int = await conn.fetchval("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'")
+        return limit, used
+    finally:
+        await conn.close()
+
+
 def load() -> list[float]:
     """The machine's 1, 5 and 15-minute load averages (other work on the machine skews every number)."""
     return [round(x, 2) for x in os.getloadavg()]
@@ -323,7 +334,13 @@ def main() -> None:
     print(f"commit {source['commit']}{' (work tree dirty)' if source['dirty'] else ''}; server logs in {folder}", flush=True)
     dsn = dsn_of(url)
     rows: list[dict[str, Any]] = []
+    room: dict[int, tuple[int, int]] = {}
     for workers in [int(w) for w in args.workers.split(",")]:
+        limit, used = room[workers] = asyncio.run(connection_room(dsn))
+        # The service: a write and a read pool per worker (WSOA_DB_POOL_SIZE, 10); the baseline: up to 20 per worker.
+        needed = workers * (2 * 10 + 20)
+        if used + needed > limit:
+            print(f"warning: {used} of PostgreSQL's {limit} connections are in use and the servers may open {needed} more", flush=True)
         service, baseline = serve_pair(url, dsn, workers, folder)
         try:
             wait_up(f"http://127.0.0.1:{SERVICE_PORT}/api/v1/actions?limit=1", {"Authorization": f"Bearer {token}"})
@@ -373,6 +390,7 @@ def main() -> None:
         if any(r["scenario"] == scenario and r["workers"] == w for r in rows)
     }
     errors = sum(r["service"]["errors"] for r in rows)
+    baseline_errors = sum(r["baseline"]["errors"] for r in rows)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     RESULTS.mkdir(parents=True, exist_ok=True)
     after = source_state()
@@ -389,6 +407,9 @@ def main() -> None:
         "rows": rows,
         "median_ratio": summary,
         "errors": errors,
+        "baseline_errors": baseline_errors,
+        "postgres_connections_at_start": {w: {"max": limit, "in_use": used} for w, (limit, used) in room.items()},
+        "logs": str(folder),
     }
     (RESULTS / f"service-{stamp}.json").write_text(json.dumps(record, indent=2) + "\n")
     lines = [
@@ -409,7 +430,14 @@ def main() -> None:
             f"| {r['workers']} | {r['scenario']} | {r['round']} | {rate(o['rps'])} | {o['p50_ms']:.1f} | {o['p99_ms']:.1f} | {o['errors']} "
             f"| {rate(b['rps'])} | {b['p99_ms']:.1f} | {r['ratio']:.2f} |"
         )
-    lines += ["", "Median ratios: " + ", ".join(f"{k} {v:.2f}x" for k, v in summary.items()) + f"; service errors: {errors}."]
+    lines += [
+        "",
+        "Median ratios: "
+        + ", ".join(f"{k} {v:.2f}x" for k, v in summary.items())
+        + f"; service errors: {errors}, baseline errors: {baseline_errors}.",
+    ]
+    if errors or baseline_errors:
+        lines += ["", f"Errors (non-2xx/3xx answers and socket errors) make a row's rate meaningless; the servers' logs were in {folder}."]
     bars = [
         f"1w {s} {summary[f'1w {s}']:.2f}x (bar {bar}x) {'met' if summary[f'1w {s}'] >= bar else 'MISSED'}"
         for s, bar in BARS.items()

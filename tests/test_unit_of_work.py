@@ -217,3 +217,14 @@ def test_nothing_but_the_unit_of_work_commits() -> None:
         if ".commit()" in p.read_text() and p.relative_to(root).as_posix() not in {"core/uow.py", "core/db.py"}
     ]
     assert offenders == []
+
+
+async def test_a_negative_zero_in_a_change_keeps_the_chain_verifiable(db: Database) -> None:
+    """PostgreSQL's jsonb has no -0.0: the content hash is taken over what the database will keep."""
+    from app.core import audit
+    from app.core.auth import SYSTEM
+
+    async with unit_of_work(db) as session:
+        audit.record(session, actor=SYSTEM, action="update", entity_type="observation", entity_id=uuid.uuid4(), partnership_id=None,
+                     changes={"value": [1.5, -0.0]})  # fmt: skip
+    assert await verify(db) == (1, None)

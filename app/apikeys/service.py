@@ -3,7 +3,7 @@
 import uuid
 from datetime import date
 
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -76,7 +76,9 @@ async def revoke(session: AsyncSession, *, actor: Actor, key_id: uuid.UUID) -> N
             partnership_id=key.partnership_id,
             changes={"revoked_at": [None, now.isoformat()]},
         )
-    token_cache.clear()  # this process stops trusting it at once; others within WSOA_AUTH_CACHE_SECONDS
+    # This process stops trusting it once the revocation is committed (cleared before, a concurrent request could
+    # cache the still-valid row again); other processes within WSOA_AUTH_CACHE_SECONDS.
+    event.listen(session.sync_session, "after_commit", lambda _s: token_cache.clear(), once=True)
 
 
 async def _check_key_scope(

@@ -251,7 +251,7 @@ async def latest_trusted(storage: Storage, settings: Settings) -> Checkpoint | N
 async def head(db: Database) -> tuple[int, str] | None:
     """The chain's last event (seq, hash), if any."""
     stmt = select(col(AuditEvent.seq), col(AuditEvent.hash)).order_by(col(AuditEvent.seq).desc()).limit(1)
-    async with db.engine.connect() as conn:
+    async with db.reader.connect() as conn:
         row = (await conn.execute(stmt)).first()
     return None if row is None else (int(row[0]), str(row[1]))
 

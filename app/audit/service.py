@@ -60,7 +60,7 @@ async def walk(db: Database, anchors: Sequence[Anchor] = (), *, since: Anchor | 
     previous: str | None = None if since else GENESIS  # an anchor's own event is checked against the anchor instead
     checked, matched, last = 0, expected - 1, None
     stmt = select(*COLUMNS).where(col(AuditEvent.seq) >= expected).order_by(col(AuditEvent.seq)).execution_options(yield_per=2000)
-    async with db.engine.connect() as conn:
+    async with db.reader.connect() as conn:
         result = await conn.stream(stmt)
         async for row in result.mappings():
             event = dict(row)

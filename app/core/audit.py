@@ -48,6 +48,8 @@ def jsonable(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, Enum):
         return value.value
+    if isinstance(value, float):
+        return value + 0.0  # -0.0 becomes 0.0: PostgreSQL's jsonb has no negative zero, and the hash must survive it
     if isinstance(value, list | tuple):
         return [jsonable(v) for v in value]
     if isinstance(value, dict):

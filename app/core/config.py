@@ -26,7 +26,7 @@ class Settings(BaseSettings):
     idempotency_ttl_hours: int = Field(default=24, ge=1, description="How long an Idempotency-Key is remembered.")
     crash_at: Literal["", "before_commit", "after_commit"] = Field(
         default="",
-        description="Tests only: the process kills itself at this moment of every successful write (crash-consistency tests).",
+        description="Tests only: the process kills itself at this moment of every successful API request (crash-consistency tests).",
     )
     auth_cache_seconds: float = Field(
         default=5.0,

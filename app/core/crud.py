@@ -31,7 +31,7 @@ from app.core.errors import (
 from app.core.http import dumps, etag_for, require_match
 from app.core.reads import SqlAlchemyReads
 from app.core.resources import Ref, Resource, Row
-from app.models import Action, Partnership, utcnow
+from app.models import Action, Partnership, Plan, utcnow
 
 
 def _plan_column(table: Any) -> Any:
@@ -188,7 +188,8 @@ async def create(
         partnership_id = entity.id
     await _write_links(session, res, entity.id, values, replace=False)
     changes = {k: [None, audit.jsonable(v)] for k, v in values.items() if v is not None}
-    feed.record(session, [feed.Changed(res.entity, entity.id, "create", 1, partnership_id, _plan_of(res, values, parent))])
+    plan_id = _own_plan(res, row) or _plan_of(res, values, parent)
+    feed.record(session, [feed.Changed(res.entity, entity.id, "create", 1, partnership_id, plan_id)])
     audit.record(
         session, actor=actor, action="create", entity_type=res.entity, entity_id=entity.id, partnership_id=partnership_id, changes=changes
     )
@@ -271,7 +272,7 @@ async def remove(session: AsyncSession, *, actor: Actor, res: Resource, entity_i
 async def _audit(session: AsyncSession, actor: Actor, res: Resource, action: str, current: Row, changes: dict[str, list[Any]]) -> None:
     partnership_id = current.get("partnership_id", current["id"])
     version = current["version"] + 1 if action == "update" else current["version"]
-    plan_id = current.get("plan_id") or await _plan_of_parent(session, res, current)
+    plan_id = _own_plan(res, current) or current.get("plan_id") or await _plan_of_parent(session, res, current)
     feed.record(session, [feed.Changed(res.entity, current["id"], action, version, partnership_id, plan_id)])
     audit.record(
         session, actor=actor, action=action, entity_type=res.entity, entity_id=current["id"], partnership_id=partnership_id, changes=changes
@@ -282,6 +283,11 @@ def _plan_of(res: Resource, values: Row, parent: Row | None) -> uuid.UUID | None
     """The plan a new row belongs to, for the change feed: its own `plan_id`, else its parent's."""
     plan_id: uuid.UUID | None = values.get("plan_id") or (parent or {}).get("plan_id")
     return plan_id
+
+
+def _own_plan(res: Resource, row: Row) -> uuid.UUID | None:
+    """A plan's changes name the plan itself."""
+    return row.get("id") if res.table is Plan else None
 
 
 async def _plan_of_parent(session: AsyncSession, res: Resource, current: Row) -> uuid.UUID | None:

@@ -67,6 +67,15 @@ class Database:
         if self.dialect == "sqlite":
             _configure_sqlite(self.engine)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
+        # Bookkeeping (a key's last use, rate-limit counts, refused requests' answers) runs while a request may hold
+        # a connection of the main pool; on PostgreSQL it has a small pool of its own, so it never waits for that one.
+        self.bookkeeping = self.sessions
+        if self.dialect == "postgresql":
+            keeper = create_async_engine(target, **{**kwargs, "pool_size": 2})
+            self.bookkeeping = async_sessionmaker(keeper, expire_on_commit=False, autoflush=False)
+            self._keeper: AsyncEngine | None = keeper
+        else:
+            self._keeper = None
         self.reader = self.engine.execution_options(**{READ_ONLY: True})
         self.raw: AsyncpgPool | None = None
         if self.dialect == "postgresql":
@@ -94,7 +103,14 @@ class Database:
 
     @asynccontextmanager
     async def read_session(self) -> AsyncIterator[AsyncSession]:
-        """A session for reports that read through the ORM's types; never takes SQLite's write lock."""
+        """A session for reports that read through the ORM's types; never takes SQLite's write lock. Inside a
+        request's unit of work that has begun, it reads through that transaction (a second pooled connection per
+        request could exhaust the pool under load)."""
+        unit = current_unit.get()
+        if unit is not None and unit.in_transaction():
+            async with AsyncSession(bind=await unit.connection(), expire_on_commit=False) as session:
+                yield session
+            return
         async with AsyncSession(self.reader, expire_on_commit=False) as session:
             yield session
 
@@ -103,7 +119,7 @@ class Database:
         """A short transaction of the service's own bookkeeping, committed when the block ends: remembered
         Idempotency-Key answers, rate-limit counts, a key's last use. Nothing audited is written here; writes
         of the plan and its people go through the unit of work (`app.core.uow`)."""
-        async with self.sessions() as session:
+        async with self.bookkeeping() as session:
             yield session
             await session.commit()
 
@@ -111,6 +127,8 @@ class Database:
         if self.raw is not None:
             await self.raw.close()
         await self.engine.dispose()
+        if self._keeper is not None:
+            await self._keeper.dispose()
 
 
 async def get_database(request: Request) -> Database:

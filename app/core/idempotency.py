@@ -36,7 +36,7 @@ from app.models import IdempotencyRecord, utcnow
 
 KEY_HEADER = "idempotency-key"
 REDACT_HEADER = "wsoa-idempotency-redact"  # set by a route: body fields never to be stored for replay (secrets)
-REPLAYED_HEADERS = {"content-type", "location", "etag", "link"}
+REPLAYED_HEADERS = {"content-type", "location", "etag", "link", "retry-after"}
 NOT_STORED = {401, 403, 429}  # answers about the caller, not the request: a retry must run again
 RECORD = IdempotencyRecord.__table__  # type: ignore[attr-defined]
 STORED = ("id", "request_hash", "response_status", "response_headers", "response_body", "expires_at")
@@ -154,7 +154,7 @@ async def _insert(session: AsyncSession, claim: Claim, response: Response) -> bo
     stmt = new.on_conflict_do_update(
         index_elements=["scope", "key"],
         set_={k: new.excluded[k] for k in values if k not in ("scope", "key")},
-        where=RECORD.c.expires_at < now,
+        where=(RECORD.c.expires_at < now) | RECORD.c.response_status.is_(None),  # expired, or an older version's reservation
     ).returning(RECORD.c.id)
     return (await session.execute(stmt)).first() is not None
 
@@ -164,13 +164,17 @@ async def remember(session: AsyncSession, claim: Claim, response: Response) -> b
     return await _insert(session, claim, response)
 
 
-async def replay_stored(db: Database, claim: Claim, request: Request) -> Response:
-    async with db.sessions() as session:
-        record = (
+async def _stored(db: Database, claim: Claim) -> Any:
+    async with db.read_session() as session:
+        return (
             await session.execute(
                 select(IdempotencyRecord).where(col(IdempotencyRecord.scope) == claim.scope, col(IdempotencyRecord.key) == claim.key)
             )
         ).scalar_one_or_none()
+
+
+async def replay_stored(db: Database, claim: Claim, request: Request) -> Response:
+    record = await _stored(db, claim)
     if record is None or record.response_status is None:  # purged in between, or a reservation of an older version
         return _in_flight(request)
     return _replay(record, claim, request)
@@ -178,7 +182,12 @@ async def replay_stored(db: Database, claim: Claim, request: Request) -> Respons
 
 async def remember_failure(db: Database, claim: Claim, response: Response, request: Request) -> Response:
     """A refused request wrote nothing; its answer is remembered on its own (client errors only)."""
-    if response.status_code >= 500 or response.status_code in NOT_STORED:
+    if response.status_code >= 500 or response.status_code in NOT_STORED or "retry-after" in response.headers:
+        # Not remembered: a server error or an answer about the caller, or a state that passes (retry later).
+        # The key may have been answered by an earlier request, though (SQLite runs the retry before it knows).
+        stored = await _stored(db, claim)
+        if stored is not None and stored.response_status is not None and stored.expires_at > utcnow():
+            return _replay(stored, claim, request)
         return without_redaction(response)
     async with db.transaction() as session:
         stored = await _insert(session, claim, response)

@@ -30,6 +30,7 @@ from app.core.db import Database, current_unit
 
 async def commit(session: AsyncSession) -> None:
     """Append the pending log as the last statement, then COMMIT (the only commit in the service's writes)."""
+    await session.flush()  # rows added but not flushed go in before the log, not inside the COMMIT
     await log.append(session)
     await session.commit()
 

@@ -28,7 +28,7 @@ from app.core.errors import Conflict, DomainError, FieldError, Forbidden, Unproc
 from app.core.resources import Reader, Row, Rules
 from app.evidence.sniff import ALLOWED, canonical, compatible, sniff
 from app.evidence.storage import Storage
-from app.models import Action, Evidence, EvidenceRevision, Milestone, utcnow
+from app.models import Action, Concern, Evidence, EvidenceRevision, Milestone, utcnow
 from app.models.enums import ReviewStatus, Role
 from app.plans.service import require_involvement
 
@@ -208,7 +208,12 @@ async def store_revision(
 
 
 async def plan_of_evidence(session: AsyncSession, evidence: Evidence) -> uuid.UUID | None:
-    """The plan an evidence item belongs to (through its action, or its milestone's action), for the change feed."""
+    """The plan an evidence item belongs to (its concern's, its action's or its milestone's action's), for the change feed."""
+    if evidence.concern_id is not None:
+        concern_plan: uuid.UUID | None = (
+            await session.execute(select(col(Concern.plan_id)).where(col(Concern.id) == evidence.concern_id))
+        ).scalar_one_or_none()
+        return concern_plan
     action_id: Any = evidence.action_id
     if action_id is None and evidence.milestone_id is not None:
         action_id = select(col(Milestone.action_id)).where(col(Milestone.id) == evidence.milestone_id).scalar_subquery()

@@ -109,7 +109,11 @@ async def create_export(
         raise Unprocessable(
             "The plan was not recorded yet on that day.", errors=[FieldError(pointer="/as_of", message="before the plan existed")]
         )
-    anchor = await checkpoints.latest_trusted(storage, settings)
+    try:
+        anchor = await checkpoints.latest_trusted(storage, settings)
+    except Exception:  # the export does not depend on the checkpoint store: it records none when that cannot be read
+        log.exception("export_checkpoint_unreadable")
+        anchor = None
     request = packs.Request(uuid.uuid4(), plan["id"], plan["partnership_id"], audience, as_of, utcnow())
     values: dict[str, Any] = {
         "id": request.export_id,
@@ -263,8 +267,9 @@ async def revoke_share_link(session: AsyncSession, *, actor: Actor, link: dict[s
         update(ShareLink).where(col(ShareLink.id) == link["id"]).values(revoked_at=now, updated_at=now, version=col(ShareLink.version) + 1)
     )
     changes = {"revoked_at": [None, audit.jsonable(now)]}
+    plan_id = (await session.execute(select(col(Export.plan_id)).where(col(Export.id) == link["export_id"]))).scalar_one_or_none()
     await _record(session, actor, action="update", entity_type="share_link", row={**link, "version": link["version"] + 1}, changes=changes,
-                  plan_id=link.get("plan_id"))  # fmt: skip
+                  plan_id=plan_id)  # fmt: skip
 
 
 async def open_share_link(session: AsyncSession, *, token: str, client: str | None, user_agent: str | None) -> dict[str, Any]:
