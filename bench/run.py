@@ -337,8 +337,8 @@ def main() -> None:
     room: dict[int, tuple[int, int]] = {}
     for workers in [int(w) for w in args.workers.split(",")]:
         limit, used = room[workers] = asyncio.run(connection_room(dsn))
-        # The service: a write and a read pool per worker (WSOA_DB_POOL_SIZE, 10); the baseline: up to 20 per worker.
-        needed = workers * (2 * 10 + 20)
+        # The service: a write and a read pool per worker (WSOA_DB_POOL_SIZE, 10) and 2 for its bookkeeping; the baseline: up to 20.
+        needed = workers * (2 * 10 + 2 + 20)
         if used + needed > limit:
             print(f"warning: {used} of PostgreSQL's {limit} connections are in use and the servers may open {needed} more", flush=True)
         service, baseline = serve_pair(url, dsn, workers, folder)
