@@ -18,6 +18,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.routing import Match
@@ -264,6 +265,7 @@ GONE = (
     asyncpg_errors.AdminShutdownError,
     asyncpg_errors.CrashShutdownError,
     asyncpg_errors.TooManyConnectionsError,
+    PoolTimeout,  # no pooled connection came free in time: the database is saturated, not the request wrong
 )
 
 
