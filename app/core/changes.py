@@ -16,6 +16,11 @@ from app.core.log import pending
 PAST = {"create": "created", "update": "updated", "delete": "deleted"}
 
 
+def event_type_of(entity_type: str, action: str, event: str | None = None) -> str:
+    """A change's webhook event type: `event` when the write named one (`person.left`), else `<entity>.<action>d`."""
+    return event or f"{entity_type}.{PAST.get(action, action)}"
+
+
 @dataclass(frozen=True)
 class Changed:
     entity_type: str
@@ -28,7 +33,7 @@ class Changed:
 
     @property
     def event_type(self) -> str:
-        return self.event or f"{self.entity_type}.{PAST.get(self.action, self.action)}"
+        return event_type_of(self.entity_type, self.action, self.event)
 
 
 def record(session: AsyncSession, changes: list[Changed]) -> None:

@@ -9,7 +9,7 @@ import uuid
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import Uuid, cast, delete, insert, literal, null, select, union_all, update
+from sqlalchemy import Uuid, cast, delete, func, insert, literal, null, select, union_all, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -31,16 +31,25 @@ from app.core.errors import (
 from app.core.http import dumps, etag_for, require_match
 from app.core.reads import SqlAlchemyReads
 from app.core.resources import Ref, Resource, Row
-from app.models import Action, Partnership, Plan, utcnow
+from app.models import Action, Concern, Milestone, Partnership, Plan, utcnow
 
 
 def _plan_column(table: Any) -> Any:
-    """A row's plan: its own `plan_id`, or its action's (milestones, evidence, progress updates)."""
+    """A row's plan: its own `plan_id`, else its concern's, its action's or its milestone's action's (evidence hangs
+    from one of the three; milestones and progress updates from an action)."""
     if hasattr(table, "plan_id"):
         return table.plan_id
+    through: list[Any] = []
+    if hasattr(table, "concern_id"):
+        through.append(select(col(Concern.plan_id)).where(col(Concern.id) == table.concern_id).scalar_subquery())
     if hasattr(table, "action_id"):
-        return select(col(Action.plan_id)).where(col(Action.id) == table.action_id).scalar_subquery()
-    return null()
+        through.append(select(col(Action.plan_id)).where(col(Action.id) == table.action_id).scalar_subquery())
+    if hasattr(table, "milestone_id"):
+        milestone_action = select(col(Milestone.action_id)).where(col(Milestone.id) == table.milestone_id).scalar_subquery()
+        through.append(select(col(Action.plan_id)).where(col(Action.id) == milestone_action).scalar_subquery())
+    if not through:
+        return null()
+    return through[0] if len(through) == 1 else func.coalesce(*through)
 
 
 def _probe(tag: int, table: Any, ids: list[uuid.UUID]) -> Any:
@@ -69,6 +78,12 @@ async def lookup(session: AsyncSession, wanted: list[tuple[Any, list[uuid.UUID]]
 
 async def _load(session: AsyncSession, table: Any, ids: list[uuid.UUID]) -> dict[uuid.UUID, Row]:
     return (await lookup(session, [(table, ids)]))[0]
+
+
+async def plan_of(session: AsyncSession, table: Any, entity_id: uuid.UUID) -> uuid.UUID | None:
+    """The plan a stored row belongs to, for its change-feed row (one statement)."""
+    plan_id: uuid.UUID | None = (await _load(session, table, [entity_id])).get(entity_id, {}).get("plan_id")
+    return plan_id
 
 
 def _invisible(ref: Ref, value: uuid.UUID, missing: type[DomainError]) -> DomainError:
@@ -295,6 +310,5 @@ async def _plan_of_parent(session: AsyncSession, res: Resource, current: Row) ->
     for ref in res.parents:
         value = current.get(ref.field)
         if value is not None:
-            plan_id: uuid.UUID | None = (await _load(session, ref.table, [value])).get(value, {}).get("plan_id")
-            return plan_id
+            return await plan_of(session, ref.table, value)
     return None

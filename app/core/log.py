@@ -15,9 +15,7 @@ Why not one log table: a people sync is one audited write that changes thousands
 change feed needs one row per changed resource while the audit trail keeps one event per write.
 """
 
-import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 import orjson
@@ -54,14 +52,6 @@ def discard(session: AsyncSession) -> None:
     session.info.pop(PENDING, None)
 
 
-def _text(value: Any) -> Any:
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return value
-
-
 APPEND_SQL = text("SELECT wsoa_append_log(CAST(:events AS jsonb), CAST(:changes AS jsonb))")
 
 
@@ -71,9 +61,10 @@ async def append(session: AsyncSession) -> None:
     if not log:
         return
     if session.get_bind().dialect.name == "postgresql":
-        events = [{k: _text(v) for k, v in e.items()} for e in log.events]
-        changes = [{k: _text(v) for k, v in c.items()} for c in log.changes]
-        await session.execute(APPEND_SQL, {"events": orjson.dumps(events).decode(), "changes": orjson.dumps(changes).decode()})
+        # Aware datetimes as RFC 3339 and UUIDs as text, as PostgreSQL reads them back from jsonb (`str` for the
+        # driver's own UUID type, which orjson does not know).
+        events, changes = orjson.dumps(log.events, default=str), orjson.dumps(log.changes, default=str)
+        await session.execute(APPEND_SQL, {"events": events.decode(), "changes": changes.decode()})
         return
     await _append_sqlite(session, log)
 

@@ -69,45 +69,48 @@ class UnitOfWorkRoute(APIRoute):
         replayable = "POST" in (self.methods or ()) and not getattr(self.endpoint, "streams_body", False)
 
         async def run(request: Request) -> Response:
-            db: Database = request.app.state.db
             claim = await idempotency.claim_of(request) if replayable else None
             if claim is not None and (early := idempotency.in_flight_here(claim, request)) is not None:
                 return early
+            db: Database = request.app.state.db
             async with db.sessions() as session:
                 request.state.session = session
                 unit = current_unit.set(session)
                 try:
-                    if claim is not None:
-                        answer = await idempotency.check(session, claim, request)
-                        if answer is not None:
-                            await rollback(session)
-                            return answer
-                    try:
-                        response = await handler(request)
-                    except Exception as exc:
-                        await rollback(session)
-                        if claim is None:
-                            raise
-                        response = await idempotency.error_response(request, exc)
-                        return await idempotency.remember_failure(db, claim, response, request)
-                    if response.status_code >= 400:
-                        await rollback(session)
-                        if claim is None:
-                            return response
-                        return await idempotency.remember_failure(db, claim, response, request)
-                    if claim is not None and not await idempotency.remember(session, claim, response):
-                        await rollback(session)
-                        return await idempotency.replay_stored(db, claim, request)
-                    _crash_point(request, "before_commit")
-                    await commit(session)
-                    _crash_point(request, "after_commit")
-                    return idempotency.without_redaction(response)
+                    return await _unit(request, session, claim, handler)
                 finally:
                     current_unit.reset(unit)
                     if claim is not None:
                         idempotency.release_here(claim)
 
         return run
+
+
+async def _unit(
+    request: Request, session: AsyncSession, claim: idempotency.Claim | None, handler: Callable[[Request], Coroutine[Any, Any, Response]]
+) -> Response:
+    """One request's write: the key's stored answer if it has one, else the handler, then COMMIT or ROLLBACK."""
+    db: Database = request.app.state.db
+    if claim is not None and (answer := await idempotency.check(session, claim, request)) is not None:
+        await rollback(session)
+        return answer
+    try:
+        response = await handler(request)
+    except Exception as exc:
+        await rollback(session)
+        if claim is None:
+            raise
+        return await idempotency.remember_failure(db, claim, await idempotency.error_response(request, exc), request)
+    if response.status_code >= 400:
+        await rollback(session)
+        return response if claim is None else await idempotency.remember_failure(db, claim, response, request)
+    if claim is not None and not await idempotency.remember(session, claim, response):
+        await rollback(session)  # answered first by another request with the key: that answer stands
+        return await idempotency.replay_stored(db, claim, request)
+    _crash_point(request, "before_commit")
+    await commit(session)
+    _crash_point(request, "after_commit")
+    return idempotency.without_redaction(response)
 
 
 def streams_body(endpoint: Callable[..., Any]) -> Callable[..., Any]:

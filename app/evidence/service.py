@@ -21,14 +21,14 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from app.core import audit
+from app.core import audit, crud
 from app.core import changes as feed
 from app.core.auth import Actor
 from app.core.errors import Conflict, DomainError, FieldError, Forbidden, Unprocessable, UnsupportedMediaType
 from app.core.resources import Reader, Row, Rules
 from app.evidence.sniff import ALLOWED, canonical, compatible, sniff
 from app.evidence.storage import Storage
-from app.models import Action, Concern, Evidence, EvidenceRevision, Milestone, utcnow
+from app.models import Evidence, EvidenceRevision, Milestone, utcnow
 from app.models.enums import ReviewStatus, Role
 from app.plans.service import require_involvement
 
@@ -193,7 +193,7 @@ async def store_revision(
     await session.execute(
         update(Evidence).where(col(Evidence.id) == evidence_id).values(**values, version=col(Evidence.version) + 1, updated_at=utcnow())
     )
-    plan_id = await plan_of_evidence(session, current)
+    plan_id = await crud.plan_of(session, Evidence, evidence_id)
     feed.record(session, [feed.Changed("evidence", evidence_id, "update", current.version + 1, current.partnership_id, plan_id)])
     audit.record(
         session,
@@ -205,22 +205,6 @@ async def store_revision(
         changes=changes,
     )
     return True
-
-
-async def plan_of_evidence(session: AsyncSession, evidence: Evidence) -> uuid.UUID | None:
-    """The plan an evidence item belongs to (its concern's, its action's or its milestone's action's), for the change feed."""
-    if evidence.concern_id is not None:
-        concern_plan: uuid.UUID | None = (
-            await session.execute(select(col(Concern.plan_id)).where(col(Concern.id) == evidence.concern_id))
-        ).scalar_one_or_none()
-        return concern_plan
-    action_id: Any = evidence.action_id
-    if action_id is None and evidence.milestone_id is not None:
-        action_id = select(col(Milestone.action_id)).where(col(Milestone.id) == evidence.milestone_id).scalar_subquery()
-    if action_id is None:
-        return None
-    plan_id: uuid.UUID | None = (await session.execute(select(col(Action.plan_id)).where(col(Action.id) == action_id))).scalar_one_or_none()
-    return plan_id
 
 
 async def verified(storage: Storage, sha256: str) -> None:

@@ -53,7 +53,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col
 
-from app.core.changes import PAST
+from app.core.changes import event_type_of
 from app.core.config import Settings
 from app.core.db import Database
 from app.core.errors import FieldError, Unprocessable
@@ -112,11 +112,6 @@ def backoff(attempts: int, settings: Settings) -> timedelta:
     """Exponential with full jitter: somewhere in [base·2^(n-1) / 2, base·2^(n-1)], at most an hour."""
     ceiling = min(BACKOFF_CAP.total_seconds(), settings.webhook_backoff_base_seconds * 2 ** max(0, attempts - 1))
     return timedelta(seconds=ceiling * random.uniform(0.5, 1.0))
-
-
-def event_type_of(entity_type: str, action: str, event_type: str | None) -> str:
-    """The change's webhook event type; rows logged before it was stored get `<entity>.<past tense>`."""
-    return event_type or f"{entity_type}.{PAST.get(action, action)}"
 
 
 def event_id_of(seq: int, entity_id: uuid.UUID) -> uuid.UUID:
