@@ -167,6 +167,7 @@ class ActionReprogramme(SQLModel, table=True):
     new_due_on: date | None = None
     baseline_due_on: date | None = None
     reason: str = Field(sa_type=Text, nullable=False)
+    approved_at_meeting: str | None = Field(default=None, sa_type=String(300))
     actor_type: str = Field(sa_type=String(20), nullable=False)
     actor_id: str = Field(sa_type=String(100), nullable=False)
     person_id: uuid.UUID | None = None

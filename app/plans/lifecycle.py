@@ -158,6 +158,12 @@ async def on_action_create(session: AsyncSession, values: Row) -> None:
 async def on_action_update(session: AsyncSession, actor: Actor, current: Row, changes: Row, notes: Row) -> None:
     """After acceptance the baseline is fixed and every move of `due_on` is a recorded reprogramme."""
     reason = notes.get("reprogramme_reason")
+    approval = notes.get("reprogramme_approved_at_meeting")
+    if approval is not None and reason is None:
+        raise Unprocessable(
+            "The decision that approved a reprogramme goes with its reason.",
+            errors=[FieldError(pointer="/reprogramme_approved_at_meeting", message="only with reprogramme_reason")],
+        )
     if reason is None and not changes.keys() & {"due_on", "baseline_due_on"}:
         return  # nothing the lifecycle guards
     if await _plan_status(session, current["plan_id"]) not in ACCEPTED:
@@ -187,6 +193,7 @@ async def on_action_update(session: AsyncSession, actor: Actor, current: Row, ch
             new_due_on=changes["due_on"],
             baseline_due_on=current["baseline_due_on"],
             reason=reason,
+            approved_at_meeting=approval,
             actor_type=actor.actor_type,
             actor_id=actor.actor_id,
             person_id=actor.person_id,

@@ -128,10 +128,11 @@ actions = Resource(
     },
     reader=None,
     rules=ActionRules(),
-    instructions=frozenset({"reprogramme_reason"}),
+    instructions=frozenset({"reprogramme_reason", "reprogramme_approved_at_meeting"}),
     description="What the partnership will do about one or more concerns, by when and who answers for it. "
     "Once the plan is accepted, `baseline_due_on` is frozen and moving `due_on` is a reprogramme: it needs "
-    "`reprogramme_reason` and is recorded (`GET /actions/{id}/reprogrammes`). "
+    "`reprogramme_reason` (and may name the decision that approved it, `reprogramme_approved_at_meeting`) and is "
+    "recorded (`GET /actions/{id}/reprogrammes`). "
     "Carries derived health (`rag`, `is_overdue`, `days_overdue`, `is_slipping`, `owner_active`), its owner and milestones.",
     create_example={
         "plan_id": s.PLAN_ID,

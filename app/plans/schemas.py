@@ -357,7 +357,15 @@ ActionUpdate = patch_model(
         "reprogramme_reason": (
             Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)] | None,
             Field(None, description="Why `due_on` moves. Required when it moves after the plan was accepted (a reprogramme)."),
-        )
+        ),
+        "reprogramme_approved_at_meeting": (
+            Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)] | None,
+            Field(
+                None,
+                description="The decision that approved the reprogramme: a meeting and date, or a decision reference "
+                '(for example "SEND Delivery Group, 12 March 2026, decision 4"). Only with `reprogramme_reason`.',
+            ),
+        ),
     },
 )
 
@@ -372,6 +380,7 @@ class ReprogrammeRead(Body):
                 "new_due_on": "2018-06-30",
                 "baseline_due_on": "2018-03-31",
                 "reason": "Educational psychology capacity arrives in April; agreed with DfE and NHS England at the review meeting.",
+                "approved_at_meeting": "SEND Delivery Group, 12 February 2018, decision 3",
                 "actor_type": "api_key",
                 "actor_id": "k7Qm2x",
                 "person_id": None,
@@ -385,6 +394,7 @@ class ReprogrammeRead(Body):
     new_due_on: date | None
     baseline_due_on: date | None = Field(description="The baseline at the time, frozen when the plan was accepted.")
     reason: str
+    approved_at_meeting: str | None = Field(description="The decision that approved the move, when given.")
     actor_type: str
     actor_id: str
     person_id: uuid.UUID | None
