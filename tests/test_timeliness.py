@@ -77,6 +77,7 @@ async def test_the_cohort_leaves_out_transfers_and_disputes_and_exceptions_where
     assert year == {
         "period_start_on": "2024-01-01",
         "period_end_on": "2024-12-31",
+        "covered": False,  # the first request held is "very-late"'s, in March 2023: less than a year before
         "plans_issued": 5,
         "issued_within_20_weeks": 2,
         "pct_within_20_weeks": 40.0,
@@ -211,16 +212,34 @@ async def test_timeliness_measures_are_fed_monthly_from_the_events(client: httpx
         },
     )  # fmt: skip
     received = last_month - timedelta(days=130)
+    # The case system's first request, a year and more before last month: last month and this month are covered.
+    first = last_month - timedelta(days=400)
+    await send(client, partnership, [ev("M0", "request_received", first)])
     await send(
         client,
         partnership,
-        plan_case("M1", received, (last_month - received).days) + plan_case("M2", received, (last_month - received).days + 20),
+        plan_case("M1", received, (last_month - received).days)
+        + plan_case("M2", received, (last_month - received).days + 20)
+        + plan_case("M-excepted", received, (last_month - received).days + 25, ("exception", {"reason": "c"})),
     )
     await send(client, partnership, plan_case("M3", this_month - timedelta(days=100), 100))
+    # A plan issued before the coverage began (365 days after the first request) makes no observation.
+    early = first + timedelta(days=200)
+    await send(client, partnership, plan_case("M-early", early - timedelta(days=100), 100))
     observations = (await client.get("/api/v1/observations", params={"measure_id": measure["id"]})).json()["items"]
     got = sorted((o["period_start_on"], o["value"], o["numerator"], o["denominator"], o["provisional"]) for o in observations)
+    # Excluding exceptions: the late plan with an exception counts in neither numerator nor denominator.
     assert got == [(last_month.isoformat(), 50.0, 1, 2, False), (this_month.isoformat(), 100.0, 1, 1, True)]
-    assert (await client.get(f"/api/v1/measures/{measure['id']}")).json()["latest_value"] == 100.0
+    found = (await client.get(f"/api/v1/measures/{measure['id']}")).json()
+    assert found["latest_value"] == 100.0
+    assert "excluding" in found["computed_as"]
+    months = await report(client, partnership, **{"from": early.replace(day=1).isoformat(), "to": today.isoformat()})
+    assert months["covered_from"] == (first + timedelta(days=364)).isoformat()
+    by_start = {p["period_start_on"]: p for p in months["periods"]}
+    assert by_start[early.replace(day=1).isoformat()]["covered"] is False
+    assert by_start[early.replace(day=1).isoformat()]["plans_issued"] == 1
+    assert by_start[last_month.isoformat()]["covered"] is True
+    assert by_start[last_month.isoformat()]["pct_within_20_weeks"] == 33.3
 
 
 # Property: the report equals a straightforward reading of the rules, whatever the arrival order. --------------------------

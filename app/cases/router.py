@@ -72,7 +72,10 @@ class TimelinessQuery(QueryParams):
     "+ 140 days; the cohort is cases whose first final plan was issued in the period, less transferred-in cases and cases "
     'with any mediation or tribunal event; "excl exceptions" drops cases with an exception from numerator and denominator; '
     "percentages and average weeks are rounded to one decimal place (halves up), null when nothing was issued. Events "
-    "dated after `to` are ignored. Aggregates only: no case-level data." + roles_text(TIMELINESS_READERS),
+    "dated after `to` are ignored. A period is `covered` once 52 weeks of requests precede it (`covered_from`, from the first "
+    "request held); earlier periods are computed from what is held but miss the late plans of older requests. The plan's "
+    "`ehcp_timeliness` measures track the percentage excluding exceptions, for covered months only. Aggregates only: no "
+    "case-level data." + roles_text(TIMELINESS_READERS),
     tags=["ehcp timeliness"],
     operation_id="partnerships-ehcp-timeliness-get",
     response_class=Response,

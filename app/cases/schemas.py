@@ -82,6 +82,10 @@ class IngestResult(BaseModel):
 class Period(BaseModel):
     period_start_on: date
     period_end_on: date
+    covered: bool = Field(
+        description="Whether the case events held cover the period: it starts at least 52 weeks after the first request held "
+        "(`covered_from`). Figures of uncovered periods miss the late plans of earlier requests and look better than they are."
+    )
     plans_issued: int
     issued_within_20_weeks: int
     pct_within_20_weeks: float | None
@@ -107,10 +111,12 @@ class TimelinessReport(BaseModel):
                 "from_on": "2026-01-01",
                 "to_on": "2026-03-31",
                 "granularity": "quarter",
+                "covered_from": "2024-04-08",
                 "periods": [
                     {
                         "period_start_on": "2026-01-01",
                         "period_end_on": "2026-03-31",
+                        "covered": True,
                         "plans_issued": 112,
                         "issued_within_20_weeks": 71,
                         "pct_within_20_weeks": 63.4,
@@ -130,5 +136,8 @@ class TimelinessReport(BaseModel):
     from_on: date
     to_on: date
     granularity: Literal["month", "quarter", "year"]
+    covered_from: date | None = Field(
+        description="The first day of a period the case events cover: 52 weeks after the first request held (null without any)."
+    )
     periods: list[Period]
     backlog: Backlog

@@ -150,8 +150,9 @@ async def refresh_timeliness_measures(
     session: AsyncSession, *, actor: Actor, partnership_id: uuid.UUID, today: date, recorded: Callable[[date], datetime] | None = None
 ) -> int:
     """Write each `ehcp_timeliness` measure's monthly observations from the case events: the percentage of plans
-    issued within 20 weeks (exceptions included, the DfE headline), with numerator and denominator, from the month
-    of the baseline to this month, which is provisional. Months without plans issued have no observation. Only
+    issued within 20 weeks excluding exceptions (`timeliness.DEFINITION`), with numerator and denominator, from the
+    month of the baseline to this month, which is provisional. Months without plans issued (excluding exceptions)
+    and months the case events do not cover (`covered`) have no observation. Only
     observations whose figures change are written (and audited). `recorded` dates the writes of history loaded
     from elsewhere (the demo data) by the period's last day. Returns how many changed."""
     measures = (
@@ -171,14 +172,14 @@ async def refresh_timeliness_measures(
     months = {}
     for period in found["periods"]:
         first = period["period_start_on"]
-        if period["plans_issued"]:
+        if period["plans_issued_excl_exceptions"] and period["covered"]:
             following = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
             months[first] = {
                 "period_start_on": first,
                 "period_end_on": following - timedelta(days=1),
-                "value": period["pct_within_20_weeks"],
-                "numerator": period["issued_within_20_weeks"],
-                "denominator": period["plans_issued"],
+                "value": period["pct_within_20_weeks_excl_exceptions"],
+                "numerator": period["issued_within_20_weeks_excl_exceptions"],
+                "denominator": period["plans_issued_excl_exceptions"],
                 "provisional": first == current,
             }
     stored: dict[tuple[uuid.UUID, date], Observation] = {

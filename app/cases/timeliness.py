@@ -13,7 +13,15 @@ The rules are the DfE's for its SEN2 statistics (DOMAIN.md §3.3, §6.4):
 - backlog on `to`: cases decided for assessment, not withdrawn or refused since, with no final plan by
   `to`, and `to` past their deadline;
 - events dated after `to` are ignored; a re-sent event counts once; arrival order does not matter;
-- `recorded_by` (for a report as it could be read at an earlier moment) ignores events received later.
+- `recorded_by` (for a report as it could be read at an earlier moment) ignores events received later;
+- coverage: a period is `covered` once a full year (52 weeks) of requests precedes it, counted from the
+  first `request_received` event held. Before that, plans issued late for requests made before the case
+  system began sending would be missing, and the figure would look better than it is; such periods are
+  still computed from what is held but marked `covered: false`, measures get no observation for them
+  and packs print "not covered" instead of a figure.
+
+The measure the plan tracks (`ehcp_timeliness` observations, packs' headline) is the percentage
+excluding exceptions (`DEFINITION`); both figures are in every report.
 
 One statement folds the events into one row per case (`GROUP BY case_key`), a second groups the cohort by
 issue date; Python only adds up those daily rows into the requested periods.
@@ -35,6 +43,13 @@ from app.models.enums import CaseEventType
 
 DEADLINE_DAYS = 140  # 20 weeks
 ONE_YEAR_DAYS = 364  # 52 weeks
+COVERAGE_LEAD_DAYS = ONE_YEAR_DAYS
+DEFINITION = (
+    "New EHC plans issued within 20 weeks of the request, excluding cases where an exception applies (SEN2's 20-week "
+    "measure excluding exceptions): of the final plans first issued in the period, the share issued within 140 days of "
+    "the request, leaving out cases with an exception (Regulation 13(3)), transfers-in and cases with mediation or a "
+    "tribunal. Computed from the case events; the figure including exceptions is given beside it."
+)
 Granularity = Literal["month", "quarter", "year"]
 T = CaseEventType
 EVER = datetime(9999, 12, 31, tzinfo=UTC)
@@ -133,7 +148,21 @@ def backlog_statement(dialect: str) -> Any:
     )
 
 
+def first_request_statement() -> Any:
+    """The first request held (recorded by `:recorded_by`): the start of the case system's coverage."""
+    return select(func.min(col(CaseEvent.occurred_on)).label("first_on")).where(
+        col(CaseEvent.partnership_id) == bindparam("partnership_id"),
+        col(CaseEvent.type) == T.request_received.value,
+        col(CaseEvent.received_at) <= bindparam("recorded_by", type_=UTCDateTime()),
+    )
+
+
 STATEMENTS = {d: (cohort_statement(d), backlog_statement(d)) for d in ("postgresql", "sqlite")}
+FIRST_REQUEST = first_request_statement()
+
+
+def covered_from(first_request_on: date | None) -> date | None:
+    return None if first_request_on is None else first_request_on + timedelta(days=COVERAGE_LEAD_DAYS)
 
 
 def periods(start: date, end: date, granularity: Granularity) -> list[tuple[date, date]]:
@@ -177,10 +206,11 @@ class Tally:
         for name in ("issued", "within", "issued_ex", "within_ex", "band_20_52", "band_52", "total_days"):
             setattr(self, name, getattr(self, name) + int(row[name] or 0))
 
-    def as_period(self, start: date, end: date) -> dict[str, Any]:
+    def as_period(self, start: date, end: date, covered_since: date | None) -> dict[str, Any]:
         return {
             "period_start_on": start,
             "period_end_on": end,
+            "covered": covered_since is not None and start >= covered_since,
             "plans_issued": self.issued,
             "issued_within_20_weeks": self.within,
             "pct_within_20_weeks": percent(self.within, self.issued),
@@ -208,11 +238,14 @@ async def report(
             index += 1
         tallies[index].add(row)
     open_cases = (await reads.rows(backlog, {**params, "as_of": end}, cache_key=("ehcp-backlog", reads.dialect)))[0]
+    first = (await reads.rows(FIRST_REQUEST, params, cache_key="ehcp-first-request"))[0]["first_on"]
+    since = covered_from(as_date(first) if first is not None else None)
     return {
         "partnership_id": partnership_id,
         "from_on": start,
         "to_on": end,
         "granularity": granularity,
-        "periods": [t.as_period(s, e) for t, (s, e) in zip(tallies, spans, strict=True)],
+        "covered_from": since,
+        "periods": [t.as_period(s, e, since) for t, (s, e) in zip(tallies, spans, strict=True)],
         "backlog": {"as_of": end, "total": int(open_cases["total"]), "with_exception": int(open_cases["with_exception"] or 0)},
     }

@@ -5,9 +5,12 @@ each concern in report order with its finding, delivery RAG, actions, measures a
 then EHCP timeliness by month and funding by financial year.
 
 The moment is the end of `as_of` in the partnership's time zone, or the export's creation if that
-is earlier. Plan rows come from the audit trail as recorded then (`app.progress.state`); append-only
-rows (progress updates, reprogrammes, case events) count when they were recorded by then. People's
-names and job titles are today's: the trail does not version them.
+is earlier (`app.progress.state.moment_of`, as for the summary and history). Plan rows come from the
+audit trail as recorded then (`app.progress.state.state_at`); append-only rows (progress updates,
+reprogrammes, case events) count when they were recorded by then. The overview is the summary's
+computation (`app.progress.summary.summarise`) over that state, so a pack, `GET /plans/{id}/summary`
+and the history point of the same day and moment agree. People's names, job titles and whether
+they have left are today's: the trail does not version them.
 
 Audiences: `board` sees everything; `inspectors` and `public` get no contact details, and evidence
 held locally (personal data, not redacted) is listed without its link; `public` also names owners by
@@ -28,20 +31,27 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from app.cases.timeliness import report
+from app.cases.timeliness import DEFINITION, report
 from app.core.reads import SqlAlchemyReads
 from app.evidence.service import held_locally
+from app.measures.reads import COMPUTED_AS
 from app.measures.trajectory import points
-from app.models import ActionReprogramme, Inspection, Organisation, Partnership, Person, ProgressUpdate
-from app.models.enums import ActionStatus, Audience, MeasureSource, ReviewStatus
+from app.models import Inspection, Organisation, Partnership, Person, ProgressUpdate
+from app.models.enums import ActionStatus, Audience, MeasureSource, MeasureStatus, MilestoneStatus, Rag, ReviewStatus
 from app.partnerships.service import Local
-from app.progress.state import PlanState, Row, cutoff_of, states_at
-from app.progress.summary import action_health, counts, delivery_rag, funding, measure_rows
+from app.plans.calendar import plan_submission_due_on
+from app.plans.reads import latest_reprogramme
+from app.progress.state import PlanState, Row, moment_of, reprogrammes_by_action, state_at
+from app.progress.summary import healths, measure_rows, summarise
 
 FORMAT_VERSION = 1
 SMALL_NUMBER = 10  # figures counted over fewer than this are suppressed in public packs
 TIMELINESS_MONTHS = 24
-SLIPPING = {"red", "amber"}
+ON_COURSE = {Rag.green, Rag.blue}
+SEVERAL_CONCERNS_NOTE = (
+    "An action that answers more than one concern is counted under each of them, so the concerns' rows add up to more "
+    "than the plan's total."
+)
 
 
 @dataclass(frozen=True)
@@ -57,7 +67,7 @@ class Request:
 
 
 def moment(request: Request, area: Local) -> datetime:
-    return min(request.created_at.astimezone(UTC), cutoff_of(request.as_of, area.timezone).astimezone(UTC))
+    return moment_of(request.as_of, area.timezone, request.created_at).astimezone(UTC)
 
 
 def data_hash(data: dict[str, Any]) -> str:
@@ -67,7 +77,7 @@ def data_hash(data: dict[str, Any]) -> str:
 
 async def build(session: AsyncSession, request: Request, area: Local) -> dict[str, Any]:
     at = moment(request, area)
-    state = await _state(session, request, at)
+    state = await state_at(session, plan_id=request.plan_id, partnership_id=request.partnership_id, at=at, detail=True)
     data = await _data(session, request, area, state, at)
     return {
         "format_version": FORMAT_VERSION,
@@ -77,6 +87,8 @@ async def build(session: AsyncSession, request: Request, area: Local) -> dict[st
             "audience": request.audience.value,
             "as_of": request.as_of.isoformat(),
             "recorded_by": at.isoformat(),
+            "recorded_by_local": at.astimezone(ZoneInfo(area.timezone)).isoformat(),
+            "timezone": area.timezone,
             "created_at": request.created_at.astimezone(UTC).isoformat(),
         },
         "data_sha256": data_hash(data),
@@ -84,18 +96,12 @@ async def build(session: AsyncSession, request: Request, area: Local) -> dict[st
     }
 
 
-async def _state(session: AsyncSession, request: Request, at: datetime) -> PlanState:
-    """The plan as recorded at `at` (never later than the export's request, so writes after it are undone)."""
-    [(_, state)] = await states_at(session, plan_id=request.plan_id, partnership_id=request.partnership_id, cutoffs=[at], detail=True)
-    return state
-
-
 def _iso(value: Any) -> Any:
     return value.isoformat() if isinstance(value, date | datetime) else value
 
 
 async def _latest(session: AsyncSession, model: Any, action_ids: list[uuid.UUID], at: datetime) -> dict[str, Row]:
-    """The newest row per action recorded by `at` (progress updates, reprogrammes: both append-only)."""
+    """The newest row per action recorded by `at` (progress updates are append-only)."""
     if not action_ids:
         return {}
     newest = (
@@ -115,7 +121,7 @@ async def _people(session: AsyncSession, ids: set[str]) -> dict[str, Row]:
         return {}
     organisation: Any = col(Organisation.name).label("organisation")
     rows: Any = await session.execute(
-        select(col(Person.id), col(Person.display_name), col(Person.job_title), col(Person.email), organisation)
+        select(col(Person.id), col(Person.display_name), col(Person.job_title), col(Person.email), col(Person.active), organisation)
         .outerjoin(Organisation, col(Organisation.id) == col(Person.organisation_id))
         .where(col(Person.id).in_([uuid.UUID(i) for i in ids]))
     )
@@ -125,7 +131,12 @@ async def _people(session: AsyncSession, ids: set[str]) -> dict[str, Row]:
 def _owner(person: Row | None, audience: Audience) -> Row | None:
     if person is None:
         return None
-    owner = {"name": person["display_name"], "job_title": person["job_title"], "organisation": person["organisation"]}
+    owner = {
+        "name": person["display_name"],
+        "job_title": person["job_title"],
+        "organisation": person["organisation"],
+        "has_left": not person["active"],
+    }
     if audience is Audience.board:
         owner["email"] = person["email"]
     elif audience is Audience.public:
@@ -137,6 +148,19 @@ def _small(count: int | None, audience: Audience) -> bool:
     return audience is Audience.public and count is not None and count < SMALL_NUMBER
 
 
+def _local_day(moment: datetime, zone: ZoneInfo) -> str:
+    return moment.astimezone(zone).date().isoformat()
+
+
+def _mover(move: Row, people: dict[str, Row], audience: Audience) -> str | None:
+    """Who moved a due date: the person's name (job title in public packs), if the key was a person's."""
+    person = people.get(move.get("person_id") or "")
+    if person is None:
+        return None
+    name: str | None = person["job_title"] if audience is Audience.public else person["display_name"]
+    return name
+
+
 async def _data(session: AsyncSession, request: Request, area: Local, state: PlanState, at: datetime) -> dict[str, Any]:
     audience = request.audience
     zone = ZoneInfo(area.timezone)
@@ -145,25 +169,29 @@ async def _data(session: AsyncSession, request: Request, area: Local, state: Pla
     actions = sorted(state.rows("action"), key=lambda a: (a["ref"], a["id"]))
     action_ids = [uuid.UUID(a["id"]) for a in actions]
     updates = await _latest(session, ProgressUpdate, action_ids, at)
-    moves = await _latest(session, ActionReprogramme, action_ids, at)
-    people = await _people(session, {a["owner_id"] for a in actions if a.get("owner_id")})
-    health = {a["id"]: action_health(a, as_of, area.red_after_days) for a in actions}
+    moves = reprogrammes_by_action(state)
+    movers = {m["person_id"] for ms in moves.values() for m in ms if m.get("person_id")}
+    people = await _people(session, {a["owner_id"] for a in actions if a.get("owner_id")} | movers)
+    health = healths(state, as_of, area.red_after_days)
+    summary = summarise(state, plan_id=str(request.plan_id), as_of=as_of, recorded_at=at, red_after_days=area.red_after_days)
     milestones: dict[str, list[Row]] = {}
     for m in sorted(state.rows("milestone"), key=lambda m: (m["due_on"], m["title"])):
+        missed = m["status"] == MilestoneStatus.missed or (m["status"] == MilestoneStatus.pending and m["due_on"] < as_of)
         milestones.setdefault(m["action_id"], []).append(
-            {"title": m["title"], "due_on": _iso(m["due_on"]), "status": m["status"], "met_on": _iso(m.get("met_on"))}
+            {"title": m["title"], "due_on": _iso(m["due_on"]), "status": m["status"], "met_on": _iso(m.get("met_on")), "missed": missed}
         )
 
     def action_row(a: Row) -> Row:
-        rag = health[a["id"]].rag.value
+        h = health[a["id"]]
         update = updates.get(a["id"])
-        move = moves.get(a["id"])
+        move = latest_reprogramme(moves.get(a["id"], []))
         slippage = None
-        if rag in SLIPPING or a["status"] in {ActionStatus.suspended, ActionStatus.cancelled}:
+        if h.rag not in ON_COURSE or h.baseline_rag not in ON_COURSE or a["status"] in {ActionStatus.suspended, ActionStatus.cancelled}:
             slippage = (move or {}).get("reason") or (update or {}).get("blockers")
         return {
             "ref": a["ref"],
             "title": a["title"],
+            "success_criteria": a.get("success_criteria"),
             "owner": _owner(people.get(a.get("owner_id") or ""), audience),
             "planned_start_on": _iso(a.get("planned_start_on")),
             "due_on": _iso(a.get("due_on")),
@@ -171,24 +199,39 @@ async def _data(session: AsyncSession, request: Request, area: Local, state: Pla
             "forecast_on": _iso(a.get("forecast_on")),
             "completed_on": _iso(a.get("completed_on")),
             "status": a["status"],
-            "rag": rag,
+            "rag": h.rag.value,
+            "baseline_rag": h.baseline_rag.value,
+            "variance_days": h.variance_days,
+            "days_overdue": h.days_overdue,
+            "reprogramme_count": len(moves.get(a["id"], [])),
+            "latest_reprogramme": None
+            if move is None
+            else {
+                "on": _local_day(move["created_at"], zone),
+                "from_due_on": _iso(move["previous_due_on"]),
+                "to_due_on": _iso(move["new_due_on"]),
+                "reason": move["reason"],
+                "approved_at_meeting": move.get("approved_at_meeting"),
+                "by": _mover(move, people, audience),
+            },
             "latest_update": None
             if update is None
             else {
-                "on": update["created_at"].astimezone(zone).date().isoformat(),
+                "on": _local_day(update["created_at"], zone),
                 "rag": update["rag"],
                 "narrative": update["narrative"],
                 "percent_complete": update["percent_complete"],
+                "blockers": update.get("blockers"),
             },
             "slippage_reason": slippage,
             "milestones": milestones.get(a["id"], []),
         }
 
     shaped = {a["id"]: action_row(a) for a in actions}
-    rags = {a["id"]: health[a["id"]].rag for a in actions}
     concern_rows = sorted(state.rows("concern"), key=lambda c: (c["ref"], c["id"]))
     measures = _measures(state, as_of, audience, {c["id"]: c["ref"] for c in concern_rows})
     evidence = _evidence(state, audience)
+    by_concern = {c["id"]: c for c in summary["concerns"]}
     concerns = []
     for c in concern_rows:
         mine = [a for a in actions if c["id"] in a.get("concern_ids", [])]
@@ -200,33 +243,40 @@ async def _data(session: AsyncSession, request: Request, area: Local, state: Pla
                 "theme": c.get("theme"),
                 "verbatim_text": c.get("verbatim_text"),
                 "judgement": c["judgement"],
-                "delivery_rag": delivery_rag(mine, rags),
+                "delivery_rag": by_concern[c["id"]]["rag"],
+                "baseline_rag": by_concern[c["id"]]["baseline_rag"],
+                "action_counts": by_concern[c["id"]]["actions"],
                 "actions": [shaped[a["id"]] for a in mine],
                 "measures": [m for m in measures if c["ref"] in m["concern_refs"]],
                 "evidence": evidence.get(c["id"], []) + [e for a in mine for e in evidence.get(a["id"], [])],
             }
         )
+    inspection = await _inspection(session, plan.get("inspection_id"))
+    published = (inspection or {}).get("report_published_on")
+    statuses = Counter(m["status"] for m in measures)
     return {
         "partnership": await _partnership(session, request.partnership_id),
-        "inspection": await _inspection(session, plan.get("inspection_id")),
+        "inspection": inspection,
         "plan": {
             "title": plan["title"],
             "kind": plan["kind"],
             "status": plan["status"],
-            "submission_due_on": _iso(plan.get("submission_due_on")),
+            "submission_due_on": _iso(plan_submission_due_on(plan, date.fromisoformat(published) if published else None)),
             "submitted_on": _iso(plan.get("submitted_on")),
             "accepted_on": _iso(plan.get("accepted_on")),
             "revisit_due_on": _iso(plan.get("revisit_due_on")),
             "governance": plan.get("governance"),
         },
         "overview": {
-            "actions": counts(actions, rags),
-            "measures_by_status": dict(sorted(Counter(m["status"] for m in measures).items())),
+            "actions": summary["actions"],
+            "actions_in_several_concerns": summary["actions_in_several_concerns"],
+            "concerns_note": SEVERAL_CONCERNS_NOTE if summary["actions_in_several_concerns"] else None,
+            "measures_by_status": {k: n for k, n in ({s.value: 0 for s in MeasureStatus} | dict(statuses)).items()},
         },
         "concerns": concerns,
         "plan_measures": [m for m in measures if not m["concern_refs"]],
         "ehcp_timeliness": await _timeliness(session, request, state, at),
-        "funding": funding(state),
+        "funding": summary["funding"],
     }
 
 
@@ -243,6 +293,7 @@ def _measures(state: PlanState, as_of: date, audience: Audience, refs: dict[str,
             {
                 "name": m["name"],
                 "definition": m.get("definition"),
+                "computed_as": COMPUTED_AS.get(m["source"]),
                 "unit": m["unit"],
                 "direction": m["direction"],
                 "source": m["source"],
@@ -325,9 +376,15 @@ async def _inspection(session: AsyncSession, inspection_id: str | None) -> Row |
 
 
 def _suppressed(period: Row, audience: Audience) -> Row:
-    shown = {"period_start_on": _iso(period["period_start_on"]), "period_end_on": _iso(period["period_end_on"])}
-    if _small(period["plans_issued"], audience):
-        return shown | {k: None for k in period if k not in shown} | {"suppressed": True}
+    """A period's figures, or none: small numbers in public packs, and periods the case events do not cover."""
+    shown = {
+        "period_start_on": _iso(period["period_start_on"]),
+        "period_end_on": _iso(period["period_end_on"]),
+        "covered": period["covered"],
+    }
+    small = _small(period["plans_issued"], audience)
+    if small or not period["covered"]:
+        return shown | {k: None for k in period if k not in shown} | {"suppressed": small}
     return shown | {k: v for k, v in period.items() if k not in shown} | {"suppressed": False}
 
 
@@ -347,7 +404,9 @@ async def _timeliness(session: AsyncSession, request: Request, state: PlanState,
     backlog = yearly["backlog"]
     small = _small(backlog["total"], audience)
     return {
+        "definition": DEFINITION,
         "target_pct": targets[0] if targets else None,
+        "covered_from": _iso(yearly["covered_from"]),
         "months": [_suppressed(p, audience) for p in monthly["periods"]],
         "calendar_years": [_suppressed(p, audience) for p in yearly["periods"]],
         "backlog": {

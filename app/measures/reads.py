@@ -6,11 +6,15 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlmodel import col
 
+from app.cases.timeliness import DEFINITION
 from app.core.reads import as_date
 from app.core.resources import Reader, Row, link_ids
 from app.measures.trajectory import assess
 from app.models import Measure, Observation, Partnership
+from app.models.enums import MeasureSource
 from app.partnerships.service import today_in
+
+COMPUTED_AS = {MeasureSource.ehcp_timeliness.value: DEFINITION}
 
 
 def _latest(column: Any, label: str) -> Any:
@@ -46,6 +50,7 @@ class MeasureReader(Reader):
             row["latest_period_end_on"] = as_date(row["latest_period_end_on"])
         found = assess(row, row["latest_value"], row["latest_period_end_on"], today_in(row.pop("timezone")))
         row["status"], row["expected_value"] = found.status.value, found.expected_value
+        row["computed_as"] = COMPUTED_AS.get(row["source"])
         return row
 
 

@@ -103,6 +103,7 @@ class MeasureRead(EntityRead):
                 "latest_period_end_on": "2018-09-30",
                 "expected_value": 77.2,
                 "status": "off_track",
+                "computed_as": None,
             }
         }
     )
@@ -125,6 +126,10 @@ class MeasureRead(EntityRead):
     latest_period_end_on: date | None
     expected_value: float | None = Field(description="Expected at the end of the latest observation's period (today when there is none).")
     status: MeasureStatus = Field(description=STATUS_RULES)
+    computed_as: str | None = Field(
+        description="How the service computes the observations of a measure it computes (`source` `ehcp_timeliness`: the "
+        "20-week measure excluding exceptions, from the case events); null for measures whose values are recorded."
+    )
 
 
 MeasureUpdate = patch_model("MeasureUpdate", MeasureCreate, exclude={"plan_id"})

@@ -4,10 +4,14 @@ Bank holidays come from the `holidays` package (England's calendar, which Wales 
 maintained with each year's proclamations (jubilees, coronations, state funerals).
 """
 
+from collections.abc import Mapping
 from datetime import date, timedelta
 from functools import lru_cache
+from typing import Any
 
 import holidays
+
+from app.core.config import get_settings
 
 
 @lru_cache(maxsize=64)
@@ -39,3 +43,12 @@ def submission_due_on(*, kind: str, report_published_on: date | None, working_da
     if days is None or report_published_on is None:
         return None
     return add_working_days(report_published_on, days)
+
+
+def plan_submission_due_on(plan: Mapping[str, Any], report_published_on: date | None) -> date | None:
+    """A plan's submission deadline as every read and pack shows it: computed from its inspection report's
+    publication when its kind has a working-day rule, else the date recorded on the plan."""
+    computed = submission_due_on(
+        kind=plan["kind"], report_published_on=report_published_on, working_days=get_settings().submission_working_days
+    )
+    return computed if computed is not None else plan.get("submission_due_on")

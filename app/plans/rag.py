@@ -6,10 +6,17 @@ completed; red when overdue by more than 30 days or forecast more than 30 days a
 amber when overdue, forecast after the due date, or not started after its planned start; else green.
 Suspended and cancelled actions are never overdue. A partnership may set its own red threshold
 (`red_after_days`, default the contract's 30).
+
+Moving a due date must not hide slippage, so the same rule is also applied against the frozen
+`baseline_due_on` (`baseline_rag`), and `variance_days` is how far the completion date (or, while
+open, the due date) lies past the baseline. `assess` gives all of it for one action row; every read,
+summary, history point, alert and pack uses it.
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from app.models.enums import ActionStatus, Rag
 
@@ -48,3 +55,48 @@ def derive(
     else:
         rag = Rag.green
     return Health(rag, overdue, days_overdue, slipping)
+
+
+@dataclass(frozen=True, slots=True)
+class Slippage:
+    """An action's health against its agreed due date and against its baseline."""
+
+    rag: Rag
+    is_overdue: bool
+    days_overdue: int
+    is_slipping: bool
+    baseline_rag: Rag
+    variance_days: int | None
+
+
+def variance(*, status: str, due_on: date | None, baseline_due_on: date | None, completed_on: date | None) -> int | None:
+    """Days from the baseline to the completion date (completed actions) or to the due date; null without both."""
+    end = completed_on if status == ActionStatus.completed and completed_on is not None else due_on
+    if end is None or baseline_due_on is None:
+        return None
+    return (end - baseline_due_on).days
+
+
+def assess(action: Mapping[str, Any], today: date, red_after_days: int = RED_AFTER_DAYS) -> Slippage:
+    """The derived health of an action row (`status`, `planned_start_on`, `due_on`, `baseline_due_on`,
+    `forecast_on`, `completed_on`). Without a baseline, the baseline RAG is the RAG."""
+    common = {
+        "status": action["status"],
+        "planned_start_on": action.get("planned_start_on"),
+        "forecast_on": action.get("forecast_on"),
+        "today": today,
+        "red_after_days": red_after_days,
+    }
+    agreed = derive(due_on=action.get("due_on"), **common)
+    baseline = action.get("baseline_due_on")
+    against_baseline = agreed if baseline is None else derive(due_on=baseline, **common)
+    return Slippage(
+        rag=agreed.rag,
+        is_overdue=agreed.is_overdue,
+        days_overdue=agreed.days_overdue,
+        is_slipping=agreed.is_slipping,
+        baseline_rag=against_baseline.rag,
+        variance_days=variance(
+            status=action["status"], due_on=action.get("due_on"), baseline_due_on=baseline, completed_on=action.get("completed_on")
+        ),
+    )

@@ -1,23 +1,24 @@
 """The hot read path for actions: two statements per page, derived health computed in Python.
 
 Statement 1 selects the page of actions with their owner, partnership time zone, latest reported
-RAG and linked ids (aggregated in SQL); statement 2 fetches the milestones of the whole page.
+RAG, linked ids (aggregated in SQL), how often the due date was moved and the latest move (joined
+by its id); statement 2 fetches the milestones of the whole page.
 """
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Uuid, and_, any_, bindparam, false, not_, or_, select
+from sqlalchemy import ColumnElement, Select, Uuid, and_, any_, bindparam, false, func, not_, or_, select
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import aliased
 from sqlmodel import col
 
 from app.core.auth import Actor
-from app.core.config import get_settings
 from app.core.reads import Reads, ids_of
 from app.core.resources import Reader, Row, link_ids
-from app.models import Action, Inspection, Milestone, Partnership, Person, Plan, ProgressUpdate
+from app.models import Action, ActionReprogramme, Inspection, Milestone, Partnership, Person, Plan, ProgressUpdate
 from app.partnerships.service import today_in
-from app.plans.calendar import submission_due_on
-from app.plans.rag import NEVER_OVERDUE, derive
+from app.plans.calendar import plan_submission_due_on
+from app.plans.rag import NEVER_OVERDUE, assess
 
 _MILESTONES = select(
     col(Milestone.id), col(Milestone.action_id), col(Milestone.title), col(Milestone.due_on), col(Milestone.status), col(Milestone.met_on)
@@ -27,6 +28,41 @@ MILESTONES = {
     "postgresql": _MILESTONES.where(col(Milestone.action_id) == any_(bindparam("action_ids", type_=ARRAY(Uuid())))),
     "sqlite": _MILESTONES.where(col(Milestone.action_id).in_(bindparam("action_ids", expanding=True))),
 }
+LATEST_MOVE = aliased(ActionReprogramme, name="latest_move")
+# The fields of an action's latest reprogramme, as `GET /actions/{id}/reprogrammes` lists them.
+MOVE_FIELDS = (
+    "id",
+    "action_id",
+    "previous_due_on",
+    "new_due_on",
+    "baseline_due_on",
+    "reason",
+    "approved_at_meeting",
+    "actor_type",
+    "actor_id",
+    "person_id",
+    "created_at",
+)
+
+
+def latest_reprogramme(moves: list[Row]) -> Row | None:
+    """The newest of an action's reprogrammes (each a row with `MOVE_FIELDS`), or None."""
+    if not moves:
+        return None
+    newest = max(moves, key=lambda m: (m["created_at"], str(m["id"])))
+    return {name: newest[name] for name in MOVE_FIELDS}
+
+
+def put_health(row: Row, today: Any, red_after_days: int) -> Row:
+    """The derived fields of an action row, the same on every read, summary and pack (`app.plans.rag.assess`)."""
+    health = assess(row, today, red_after_days)
+    row["rag"] = health.rag.value
+    row["baseline_rag"] = health.baseline_rag.value
+    row["variance_days"] = health.variance_days
+    row["is_overdue"] = health.is_overdue
+    row["days_overdue"] = health.days_overdue
+    row["is_slipping"] = health.is_slipping
+    return row
 
 
 class ActionReader(Reader):
@@ -47,11 +83,27 @@ class ActionReader(Reader):
             .scalar_subquery()
             .label("reported_rag")
         )
+        moves = (
+            select(func.count())
+            .select_from(ActionReprogramme)
+            .where(col(ActionReprogramme.action_id) == col(Action.id))
+            .scalar_subquery()
+            .label("reprogramme_count")
+        )
+        newest_move = (
+            select(col(ActionReprogramme.id))
+            .where(col(ActionReprogramme.action_id) == col(Action.id))
+            .order_by(col(ActionReprogramme.created_at).desc(), col(ActionReprogramme.id).desc())
+            .limit(1)
+            .scalar_subquery()
+        )
         return (
             select(
                 *res.columns,
                 *links,
                 reported,
+                moves,
+                *(getattr(LATEST_MOVE, name).label(f"move_{name}") for name in MOVE_FIELDS),
                 col(Person.display_name).label("owner_display_name"),
                 col(Person.job_title).label("owner_job_title"),
                 col(Person.active).label("owner_active"),
@@ -61,23 +113,15 @@ class ActionReader(Reader):
             .select_from(Action)
             .join(Partnership, col(Partnership.id) == col(Action.partnership_id))
             .outerjoin(Person, col(Person.id) == col(Action.owner_id))
+            .outerjoin(LATEST_MOVE, col(LATEST_MOVE.id) == newest_move)
         )
 
     def shape(self, row: Row) -> Row:
         for link in self.resource.links:
             row[link.field] = link_ids(row[link.field])
-        health = derive(
-            status=row["status"],
-            planned_start_on=row["planned_start_on"],
-            due_on=row["due_on"],
-            forecast_on=row["forecast_on"],
-            today=today_in(row.pop("timezone")),
-            red_after_days=row.pop("red_after_days"),
-        )
-        row["rag"] = health.rag.value
-        row["is_overdue"] = health.is_overdue
-        row["days_overdue"] = health.days_overdue
-        row["is_slipping"] = health.is_slipping
+        put_health(row, today_in(row.pop("timezone")), row.pop("red_after_days"))
+        move = {name: row.pop(f"move_{name}") for name in MOVE_FIELDS}
+        row["latest_reprogramme"] = None if move["id"] is None else move
         name, title = row.pop("owner_display_name"), row.pop("owner_job_title")
         if row["owner_id"] is None:
             row["owner_active"] = None
@@ -128,9 +172,5 @@ class PlanReader(Reader):
         )
 
     def shape(self, row: Row) -> Row:
-        computed = submission_due_on(
-            kind=row["kind"], report_published_on=row.pop("report_published_on"), working_days=get_settings().submission_working_days
-        )
-        if computed is not None:
-            row["submission_due_on"] = computed
+        row["submission_due_on"] = plan_submission_due_on(row, row.pop("report_published_on"))
         return row

@@ -280,6 +280,37 @@ class MilestoneSummary(Body):
     met_on: date | None
 
 
+class ReprogrammeRead(Body):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "id": "5e4d3c2b-1a09-4f8e-9d7c-6b5a49382716",
+                "action_id": ACTION_ID,
+                "previous_due_on": "2018-03-31",
+                "new_due_on": "2018-06-30",
+                "baseline_due_on": "2018-03-31",
+                "reason": "Educational psychology capacity arrives in April; agreed with DfE and NHS England at the review meeting.",
+                "approved_at_meeting": "SEND Delivery Group, 12 February 2018, decision 3",
+                "actor_type": "api_key",
+                "actor_id": "k7Qm2x",
+                "person_id": None,
+                "created_at": "2018-02-14T10:00:00Z",
+            }
+        }
+    )
+    id: uuid.UUID
+    action_id: uuid.UUID
+    previous_due_on: date | None
+    new_due_on: date | None
+    baseline_due_on: date | None = Field(description="The baseline at the time, frozen when the plan was accepted.")
+    reason: str
+    approved_at_meeting: str | None = Field(description="The decision that approved the move, when given.")
+    actor_type: str
+    actor_id: str
+    person_id: uuid.UUID | None
+    created_at: datetime
+
+
 class ActionRead(EntityRead):
     model_config = ConfigDict(
         json_schema_extra={
@@ -304,6 +335,10 @@ class ActionRead(EntityRead):
                 "completed_on": None,
                 "success_criteria": "90% of new EHC plans issued within 20 weeks for three consecutive months.",
                 "rag": "red",
+                "baseline_rag": "red",
+                "variance_days": 0,
+                "reprogramme_count": 0,
+                "latest_reprogramme": None,
                 "reported_rag": "amber",
                 "is_overdue": False,
                 "days_overdue": 0,
@@ -340,6 +375,16 @@ class ActionRead(EntityRead):
     completed_on: date | None
     success_criteria: str | None
     rag: Rag = Field(description="Derived from dates and status (see the contract's rule), with today in the partnership's time zone.")
+    baseline_rag: Rag = Field(
+        description="The same rule against `baseline_due_on`, the due date frozen when the plan was accepted: moving `due_on` "
+        "changes `rag` but never this (equal to `rag` without a baseline)."
+    )
+    variance_days: int | None = Field(
+        description="Days from `baseline_due_on` to `completed_on` (completed actions) or to `due_on`: positive is later than "
+        "agreed at acceptance. Null without both dates."
+    )
+    reprogramme_count: int = Field(description="How many times `due_on` was moved after the plan was accepted.")
+    latest_reprogramme: ReprogrammeRead | None = Field(description="The latest move of `due_on`: from, to, why, who and when.")
     reported_rag: Rag | None = Field(description="The RAG of the latest progress update, if any.")
     is_overdue: bool
     days_overdue: int
@@ -368,37 +413,6 @@ ActionUpdate = patch_model(
         ),
     },
 )
-
-
-class ReprogrammeRead(Body):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "example": {
-                "id": "5e4d3c2b-1a09-4f8e-9d7c-6b5a49382716",
-                "action_id": ACTION_ID,
-                "previous_due_on": "2018-03-31",
-                "new_due_on": "2018-06-30",
-                "baseline_due_on": "2018-03-31",
-                "reason": "Educational psychology capacity arrives in April; agreed with DfE and NHS England at the review meeting.",
-                "approved_at_meeting": "SEND Delivery Group, 12 February 2018, decision 3",
-                "actor_type": "api_key",
-                "actor_id": "k7Qm2x",
-                "person_id": None,
-                "created_at": "2018-02-14T10:00:00Z",
-            }
-        }
-    )
-    id: uuid.UUID
-    action_id: uuid.UUID
-    previous_due_on: date | None
-    new_due_on: date | None
-    baseline_due_on: date | None = Field(description="The baseline at the time, frozen when the plan was accepted.")
-    reason: str
-    approved_at_meeting: str | None = Field(description="The decision that approved the move, when given.")
-    actor_type: str
-    actor_id: str
-    person_id: uuid.UUID | None
-    created_at: datetime
 
 
 class ReprogrammePage(Body):

@@ -20,11 +20,12 @@ from app.core.http import json_response
 from app.core.permissions import READERS, allow, documented, roles_text
 from app.core.routing import api_router, ok, read_one
 from app.core.schemas import QueryParams
+from app.models import utcnow
 from app.partnerships.service import Local, local
 from app.plans import resources as r
 from app.progress import schemas as s
 from app.progress.alerts import plan_alerts
-from app.progress.state import Row, current_state, cutoff_of, states_at
+from app.progress.state import Row, current_state, moment_of, state_at, states_at
 from app.progress.summary import summarise
 
 router = api_router()
@@ -48,10 +49,12 @@ class SummaryQuery(QueryParams):
 @router.get(
     "/plans/{id}/summary",
     summary="Summarise a plan, now or as it stood on a date",
-    description="Counts of actions by status and derived RAG, overall and per concern (with the concern's delivery RAG: the "
-    "worst RAG of its open actions), measures by status against their trajectories, and funding allocated, spent and "
-    "remaining per financial year. With `as_of`, the plan is rebuilt from the audit trail as it was recorded at the end of "
-    "that day (in the partnership's time zone) and RAG and measure status are derived with that day as today." + roles_text(READERS),
+    description="Counts of actions by status, derived RAG (against each agreed `due_on`) and baseline RAG (against the due "
+    "date frozen at acceptance, so moved dates do not hide slippage), overall and per concern (with the concern's delivery "
+    "RAG: the worst RAG of its open actions), measures by status against their trajectories, and funding allocated, spent "
+    "and remaining per financial year. The plan is rebuilt from the audit trail as it was recorded at `recorded_at`: the end "
+    "of `as_of` in the partnership's time zone, or now for today; RAG and measure status are derived with that day as "
+    "today. `GET /plans/{id}/history` and the packs compute the same figures for the same moment." + roles_text(READERS),
     tags=["progress"],
     operation_id="plans-summary-get",
     response_class=Response,
@@ -63,12 +66,9 @@ async def get_summary(id: uuid.UUID, query: Annotated[SummaryQuery, Query()], db
         as_of = query.as_of or area.today
         if as_of > area.today:
             raise Unprocessable("The future has not been recorded yet.", errors=[FieldError(pointer="/as_of", message="after today")])
-        if as_of == area.today:
-            state = await current_state(session, id)
-        else:
-            cutoff = cutoff_of(as_of, area.timezone)
-            [(_, state)] = await states_at(session, plan_id=id, partnership_id=plan["partnership_id"], cutoffs=[cutoff])
-    return json_response(summarise(state, plan_id=str(id), as_of=as_of, red_after_days=area.red_after_days))
+        at = moment_of(as_of, area.timezone, utcnow())
+        state = await state_at(session, plan_id=id, partnership_id=plan["partnership_id"], at=at)
+    return json_response(summarise(state, plan_id=str(id), as_of=as_of, recorded_at=at, red_after_days=area.red_after_days))
 
 
 class HistoryQuery(QueryParams):
@@ -103,17 +103,23 @@ async def get_history(id: uuid.UUID, query: Annotated[HistoryQuery, Query()], db
         days = [e for _, e in periods(query.from_on, end, query.granularity)]
         if len(days) > 120:
             raise Unprocessable("At most 120 points per request.", errors=[FieldError(pointer="/from", message="range too long")])
-        cutoffs = [cutoff_of(d, area.timezone) for d in days]
+        now = utcnow()
+        cutoffs = [moment_of(d, area.timezone, now) for d in days]
         found = await states_at(session, plan_id=id, partnership_id=plan["partnership_id"], cutoffs=cutoffs)
     points = []
-    for day, (_, state) in zip(sorted(days, reverse=True), found, strict=True):
-        summary = summarise(state, plan_id=str(id), as_of=day, red_after_days=area.red_after_days)
+    for day, (at, state) in zip(sorted(days, reverse=True), found, strict=True):
+        summary = summarise(state, plan_id=str(id), as_of=day, recorded_at=at, red_after_days=area.red_after_days)
         points.append(
             {
                 "as_of": day,
+                "recorded_at": at,
                 "plan_status": summary["plan_status"],
                 "actions": summary["actions"],
                 "measures_by_status": summary["measures"]["by_status"],
+                "measures": [
+                    {k: m[k] for k in ("id", "name", "latest_value", "latest_period_end_on", "status")}
+                    for m in summary["measures"]["items"]
+                ],
             }
         )
     return json_response({"plan_id": id, "granularity": query.granularity, "points": points[::-1]})

@@ -1,7 +1,7 @@
 """Response models of the progress reports."""
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -12,7 +12,11 @@ from app.models.enums import AlertKind, Severity
 class ActionCounts(BaseModel):
     total: int
     by_status: dict[str, int] = Field(description="Every action status, with zeros.")
-    by_rag: dict[str, int] = Field(description="Derived RAG (red, amber, green, blue) on the summary's date.")
+    by_rag: dict[str, int] = Field(description="Derived RAG (red, amber, green, blue) on the summary's date, against each `due_on`.")
+    by_baseline_rag: dict[str, int] = Field(
+        description="The same rule against each action's `baseline_due_on` (frozen at acceptance): moved dates do not hide slippage."
+    )
+    reprogrammed: int = Field(description="Actions whose due date was moved at least once after acceptance, by then.")
 
 
 class ConcernSummary(BaseModel):
@@ -21,7 +25,8 @@ class ConcernSummary(BaseModel):
     title: str
     judgement: str
     rag: str | None = Field(description="Delivery RAG: the worst RAG of the concern's open actions; blue when all are completed.")
-    actions: ActionCounts
+    baseline_rag: str | None = Field(description="The same against the actions' baseline RAG.")
+    actions: ActionCounts = Field(description="The concern's actions; an action answering several concerns counts under each.")
 
 
 class MeasureSummary(BaseModel):
@@ -70,11 +75,15 @@ class PlanSummary(BaseModel):
                 "plan_id": "7c6b5a49-3827-4165-9483-726150493827",
                 "as_of": "2018-09-30",
                 "plan_status": "in_delivery",
+                "recorded_at": "2018-09-30T22:59:59.999999Z",
                 "actions": {
                     "total": 25,
                     "by_status": {"not_started": 1, "in_progress": 14, "completed": 10, "suspended": 0, "cancelled": 0},
                     "by_rag": {"red": 3, "amber": 6, "green": 6, "blue": 10},
+                    "by_baseline_rag": {"red": 5, "amber": 5, "green": 5, "blue": 10},
+                    "reprogrammed": 3,
                 },
+                "actions_in_several_concerns": 1,
                 "concerns": [],
                 "measures": {"total": 1, "by_status": {"on_track": 0, "behind": 0, "off_track": 1, "no_data": 0}, "items": []},
                 "funding": {
@@ -87,18 +96,36 @@ class PlanSummary(BaseModel):
     )
     plan_id: uuid.UUID
     as_of: date
+    recorded_at: datetime = Field(
+        description="The moment the figures describe: the end of `as_of` in the partnership's time zone, or now while that day "
+        "is not over. History points and packs for the same day and moment show the same figures."
+    )
     plan_status: str | None = Field(description="The plan's status on that date (null if it did not exist yet).")
     actions: ActionCounts
+    actions_in_several_concerns: int = Field(
+        description="Actions answering more than one concern: each counts under every concern it answers, so the concerns' "
+        "counts add up to more than `actions.total` by this many (or more)."
+    )
     concerns: list[ConcernSummary]
     measures: Measures
     funding: Funding
 
 
+class MeasurePoint(BaseModel):
+    id: uuid.UUID
+    name: str
+    latest_value: float | None
+    latest_period_end_on: date | None
+    status: str
+
+
 class HistoryPoint(BaseModel):
     as_of: date = Field(description="The last day of the period (or `to`).")
+    recorded_at: datetime = Field(description="The moment the point describes, as on the summary.")
     plan_status: str | None
     actions: ActionCounts
     measures_by_status: dict[str, int]
+    measures: list[MeasurePoint] = Field(description="Each measure's latest value by then, as the summary gives it.")
 
 
 class PlanHistory(BaseModel):
@@ -110,13 +137,25 @@ class PlanHistory(BaseModel):
                 "points": [
                     {
                         "as_of": "2018-01-31",
+                        "recorded_at": "2018-01-31T23:59:59.999999Z",
                         "plan_status": "in_delivery",
                         "actions": {
                             "total": 25,
                             "by_status": {"not_started": 4, "in_progress": 17, "completed": 4, "suspended": 0, "cancelled": 0},
                             "by_rag": {"red": 1, "amber": 5, "green": 15, "blue": 4},
+                            "by_baseline_rag": {"red": 1, "amber": 5, "green": 15, "blue": 4},
+                            "reprogrammed": 0,
                         },
                         "measures_by_status": {"on_track": 0, "behind": 1, "off_track": 0, "no_data": 0},
+                        "measures": [
+                            {
+                                "id": "3f2e1d0c-9b8a-4765-8432-10fedcba9876",
+                                "name": "New EHC plans issued within 20 weeks",
+                                "latest_value": 42.5,
+                                "latest_period_end_on": "2017-12-31",
+                                "status": "behind",
+                            }
+                        ],
                     }
                 ],
             }

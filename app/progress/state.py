@@ -2,10 +2,15 @@
 
 The audit trail holds every write's changes (`{field: [old, new]}`), so the state at a moment is
 today's rows with every later change undone, newest first: a later update gets its old values back,
-a later create is removed, a later delete is restored from the values it recorded. Rows written
-before the trail began (imported or seeded history) count from their `created_at`. The result is
-the plan as it was recorded at the time — what the board was shown then — not as it was later
-corrected.
+a later create is removed, a later delete is restored from the values it recorded. "Later" is by the
+time an event says it happened (`occurred_at`, then `seq`), not by the order events were appended:
+history loaded after the fact (back-filled observations, imported trackers, the demo) is dated when
+it happened and is undone in that order. Rows written before the trail began count from their
+`created_at`; append-only rows (reprogrammes) count from their `created_at` too. The result is the
+plan as it was recorded at the time — what the board was shown then — not as it was later corrected.
+
+Every figure of a plan at a moment (summary, history point, pack) is computed from `state_at`'s
+result, so the three agree for the same moment.
 """
 
 import copy
@@ -23,6 +28,7 @@ from sqlmodel import col
 from app.models import (
     Action,
     ActionConcern,
+    ActionReprogramme,
     AuditEvent,
     Concern,
     Evidence,
@@ -94,6 +100,11 @@ async def current_state(session: AsyncSession, plan_id: uuid.UUID, *, detail: bo
                 session, Observation, col(Observation.measure_id).in_(select(col(Measure.id)).where(col(Measure.plan_id) == plan_id))
             ),
             "funding_line": await _table(session, FundingLine, col(FundingLine.plan_id) == plan_id),
+            "reprogramme": await _table(
+                session,
+                ActionReprogramme,
+                col(ActionReprogramme.action_id).in_(select(col(Action.id)).where(col(Action.plan_id) == plan_id)),
+            ),
         }
     )
     for kind, table, owner in (("action", ActionConcern, "action_id"), ("measure", MeasureConcern, "measure_id")):
@@ -139,6 +150,7 @@ def _belongs(state: PlanState, plan_id: str, cutoff: datetime) -> PlanState:
     for kind in ("concern", "action", "measure", "funding_line"):
         kept[kind] = {k: r for k, r in kept[kind].items() if r.get("plan_id") == plan_id}
     kept["observation"] = {k: r for k, r in kept["observation"].items() if r.get("measure_id") in kept["measure"]}
+    kept["reprogramme"] = {k: r for k, r in kept["reprogramme"].items() if r.get("action_id") in kept["action"]}
     if "milestone" in kept:
         kept["milestone"] = {k: r for k, r in kept["milestone"].items() if r.get("action_id") in kept["action"]}
         subjects = kept["action"].keys() | kept["milestone"].keys() | kept["concern"].keys()
@@ -168,7 +180,7 @@ async def states_at(
                 col(AuditEvent.occurred_at) > earliest,
                 col(AuditEvent.entity_type).in_(KINDS + DETAIL if detail else KINDS),
             )
-            .order_by(col(AuditEvent.seq).desc())
+            .order_by(col(AuditEvent.occurred_at).desc(), col(AuditEvent.seq).desc())
         )
     ).all()
     pending = iter(events)
@@ -185,3 +197,23 @@ async def states_at(
 def cutoff_of(day: date, zone: str) -> datetime:
     """The last moment of `day` in the partnership's time zone."""
     return datetime.combine(day + timedelta(days=1), time(0), tzinfo=ZoneInfo(zone)) - timedelta(microseconds=1)
+
+
+def moment_of(as_of: date, zone: str, now: datetime) -> datetime:
+    """The moment a report for `as_of` describes: the end of that day, or now while the day is not over."""
+    return min(now, cutoff_of(as_of, zone))
+
+
+async def state_at(
+    session: AsyncSession, *, plan_id: uuid.UUID, partnership_id: uuid.UUID, at: datetime, detail: bool = False
+) -> PlanState:
+    """The plan as recorded at `at`: the one source of a summary, a history point and a pack."""
+    [(_, state)] = await states_at(session, plan_id=plan_id, partnership_id=partnership_id, cutoffs=[at], detail=detail)
+    return state
+
+
+def reprogrammes_by_action(state: PlanState) -> dict[str, list[Row]]:
+    found: dict[str, list[Row]] = {}
+    for move in state.rows("reprogramme"):
+        found.setdefault(move["action_id"], []).append(move)
+    return found

@@ -1,39 +1,43 @@
-"""A plan's summary from its state: actions by status and RAG (overall and per concern), measures by
-status, and funding allocated, spent and remaining per financial year, in exact decimals."""
+"""A plan's summary from its state: actions by status, RAG and baseline RAG (overall and per concern),
+measures by status, and funding allocated, spent and remaining per financial year, in exact decimals.
+
+The summary endpoint, every history point and every pack's overview are this one computation over
+the plan as recorded at one moment (`app.progress.state.state_at`)."""
 
 from collections import Counter
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from app.measures.reads import money
 from app.measures.trajectory import assess
 from app.models.enums import ActionStatus, MeasureStatus, Rag
-from app.plans.rag import derive
+from app.plans import rag
 from app.progress.state import PlanState, Row
 
 WORST_FIRST = (Rag.red, Rag.amber, Rag.green, Rag.blue)
 OPEN = {ActionStatus.not_started, ActionStatus.in_progress}
 
 
-def action_health(action: Row, today: date, red_after_days: int) -> Any:
-    return derive(
-        status=action["status"],
-        planned_start_on=action.get("planned_start_on"),
-        due_on=action.get("due_on"),
-        forecast_on=action.get("forecast_on"),
-        today=today,
-        red_after_days=red_after_days,
-    )
+def action_health(action: Row, today: date, red_after_days: int) -> rag.Slippage:
+    return rag.assess(action, today, red_after_days)
 
 
-def counts(actions: list[Row], rags: dict[str, Rag]) -> dict[str, Any]:
+def healths(state: PlanState, today: date, red_after_days: int) -> dict[str, rag.Slippage]:
+    return {a["id"]: rag.assess(a, today, red_after_days) for a in state.rows("action")}
+
+
+def counts(actions: list[Row], health: dict[str, rag.Slippage], moved: set[str]) -> dict[str, Any]:
+    """Actions by status, by RAG and by baseline RAG, and how many were reprogrammed (`moved`: their ids)."""
     statuses = Counter(a["status"] for a in actions)
-    colours = Counter(rags[a["id"]] for a in actions)
+    colours = Counter(health[a["id"]].rag for a in actions)
+    baseline = Counter(health[a["id"]].baseline_rag for a in actions)
     return {
         "total": len(actions),
         "by_status": {s.value: statuses.get(s.value, 0) for s in ActionStatus},
         "by_rag": {r.value: colours.get(r, 0) for r in Rag},
+        "by_baseline_rag": {r.value: baseline.get(r, 0) for r in Rag},
+        "reprogrammed": sum(1 for a in actions if a["id"] in moved),
     }
 
 
@@ -45,6 +49,11 @@ def delivery_rag(actions: list[Row], rags: dict[str, Rag]) -> str | None:
     if actions and all(a["status"] == ActionStatus.completed for a in actions):
         return Rag.blue.value
     return None
+
+
+def in_several_concerns(actions: list[Row]) -> int:
+    """Actions that answer more than one concern: counted under each, so concern rows add up to more."""
+    return sum(1 for a in actions if len(a.get("concern_ids", [])) > 1)
 
 
 def measure_rows(state: PlanState, today: date) -> list[Row]:
@@ -101,9 +110,12 @@ def funding(state: PlanState) -> dict[str, Any]:
     }
 
 
-def summarise(state: PlanState, *, plan_id: str, as_of: date, red_after_days: int) -> dict[str, Any]:
+def summarise(state: PlanState, *, plan_id: str, as_of: date, recorded_at: datetime, red_after_days: int) -> dict[str, Any]:
     actions = state.rows("action")
-    rags = {a["id"]: action_health(a, as_of, red_after_days).rag for a in actions}
+    health = healths(state, as_of, red_after_days)
+    rags = {k: h.rag for k, h in health.items()}
+    baseline = {k: h.baseline_rag for k, h in health.items()}
+    moved = {m["action_id"] for m in state.rows("reprogramme")}
     concerns = []
     for c in sorted(state.rows("concern"), key=lambda c: (c["ref"], c["id"])):
         mine = [a for a in actions if c["id"] in a.get("concern_ids", [])]
@@ -114,7 +126,8 @@ def summarise(state: PlanState, *, plan_id: str, as_of: date, red_after_days: in
                 "title": c["title"],
                 "judgement": c["judgement"],
                 "rag": delivery_rag(mine, rags),
-                "actions": counts(mine, rags),
+                "baseline_rag": delivery_rag(mine, baseline),
+                "actions": counts(mine, health, moved),
             }
         )
     measures = measure_rows(state, as_of)
@@ -123,8 +136,10 @@ def summarise(state: PlanState, *, plan_id: str, as_of: date, red_after_days: in
     return {
         "plan_id": plan_id,
         "as_of": as_of,
+        "recorded_at": recorded_at,
         "plan_status": plan.get("status"),
-        "actions": counts(actions, rags),
+        "actions": counts(actions, health, moved),
+        "actions_in_several_concerns": in_several_concerns(actions),
         "concerns": concerns,
         "measures": {"total": len(measures), "by_status": {s.value: statuses.get(s.value, 0) for s in MeasureStatus}, "items": measures},
         "funding": funding(state),
