@@ -246,6 +246,8 @@ async def patch(session: AsyncSession, *, actor: Actor, res: Resource, entity_id
     changes = validate_merged(res, current, requested)
     changes = {k: v for k, v in changes.items() if audit.jsonable(v) != audit.jsonable(current.get(k))}
     if not changes:
+        if notes:  # an instruction with nothing to steer (a reprogramme reason without a move) is the rules' to refuse
+            await res.rules.before_update(session, actor, current, changes, notes)
         return  # nothing changes: no new version, no audit event
     context = {**current, **changes}
     await check_references(

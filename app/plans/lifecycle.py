@@ -179,6 +179,11 @@ async def on_action_update(session: AsyncSession, actor: Actor, current: Row, ch
             errors=[FieldError(pointer="/baseline_due_on", message="frozen at acceptance")],
         )
     if "due_on" not in changes:
+        if reason is not None:
+            raise Unprocessable(
+                "A reprogramme reason goes with a move of the due date; due_on does not change.",
+                errors=[FieldError(pointer="/reprogramme_reason", message="due_on does not change")],
+            )
         return
     if not reason:
         raise ReprogrammeReasonRequired(
