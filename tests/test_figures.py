@@ -255,3 +255,42 @@ async def test_history_points_carry_the_measures_latest_values(client: httpx.Asy
     values = [p["measures"][0]["latest_value"] for p in history]
     assert values[0] == 25.0 and values[-1] == 61.0
     assert values == sorted(values)  # the series climbs: each point shows what was recorded by then
+
+
+async def test_a_measure_reads_the_same_on_its_own_as_in_the_summary_and_the_pack(client: httpx.AsyncClient) -> None:
+    partnership = await make_partnership(client, timezone=LONDON)
+    plan = await make_plan(client, partnership)
+    concern = await make_concern(client, plan)
+    measure = await post(
+        client,
+        "measures",
+        {
+            "plan_id": plan["id"], "concern_ids": [concern["id"]], "name": "Plans reviewed on time", "unit": "percent",
+            "direction": "higher_is_better", "baseline_value": 30.0, "baseline_on": day(-90), "target_value": 80.0,
+            "target_on": day(300), "tolerance": 5.0,
+        },
+    )  # fmt: skip
+    this_month = TODAY.replace(day=1)
+    last_month = (this_month - timedelta(days=1)).replace(day=1)
+    observation = {"measure_id": measure["id"], "period_start_on": last_month.isoformat(), "period_end_on": (this_month - timedelta(days=1)).isoformat(), "value": 41.0}  # fmt: skip
+    await post(client, "observations", observation)
+    # The current month's provisional figure: its period has begun but not ended.
+    following = (this_month + timedelta(days=32)).replace(day=1)
+    provisional = {"measure_id": measure["id"], "period_start_on": this_month.isoformat(), "period_end_on": (following - timedelta(days=1)).isoformat(), "value": 44.0}  # fmt: skip
+    await post(client, "observations", provisional)
+    # A period that has not begun is refused: it would show on the measure and in no summary.
+    later = {**provisional, "period_start_on": following.isoformat(), "period_end_on": (following + timedelta(days=27)).isoformat()}
+    assert_problem(await client.post("/api/v1/observations", json=later), 422)
+
+    read = (await client.get(f"/api/v1/measures/{measure['id']}")).json()
+    summary = (await client.get(f"/api/v1/plans/{plan['id']}/summary")).json()
+    [item] = summary["measures"]["items"]
+    assert (read["latest_value"], read["latest_period_end_on"], read["status"]) == (
+        item["latest_value"],
+        item["latest_period_end_on"],
+        item["status"],
+    )
+    assert read["latest_value"] == 44.0
+    pack = await json_pack(client, plan["id"])
+    [shown] = pack["data"]["concerns"][0]["measures"]
+    assert (shown["latest_value"], shown["status"]) == (44.0, read["status"])

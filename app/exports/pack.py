@@ -42,7 +42,7 @@ from app.partnerships.service import Local
 from app.plans.calendar import plan_submission_due_on
 from app.plans.reads import latest_reprogramme
 from app.progress.state import PlanState, Row, moment_of, reprogrammes_by_action, state_at
-from app.progress.summary import healths, measure_rows, summarise
+from app.progress.summary import begun, healths, measure_rows, summarise
 
 FORMAT_VERSION = 1
 SMALL_NUMBER = 10  # figures counted over fewer than this are suppressed in public packs
@@ -283,7 +283,7 @@ async def _data(session: AsyncSession, request: Request, area: Local, state: Pla
 def _measures(state: PlanState, as_of: date, audience: Audience, refs: dict[str, str]) -> list[Row]:
     series: dict[str, list[Row]] = {}
     for o in sorted(state.rows("observation"), key=lambda o: (o["period_end_on"], o["created_at"])):
-        if o["period_end_on"] <= as_of:
+        if begun(o, as_of):
             series.setdefault(o["measure_id"], []).append(o)
     found = []
     for row in measure_rows(state, as_of):

@@ -11,6 +11,7 @@ from app.core.errors import Conflict, FieldError, Unprocessable
 from app.core.resources import Row, Rules
 from app.models import Action, Measure, Observation
 from app.models.enums import MeasureSource, MeasureUnit
+from app.partnerships.service import local
 
 
 class ComputedMeasure(Conflict):
@@ -18,8 +19,12 @@ class ComputedMeasure(Conflict):
 
 
 async def _measure(session: AsyncSession, measure_id: uuid.UUID) -> Row:
-    row = (await session.execute(select(col(Measure.source), col(Measure.unit)).where(col(Measure.id) == measure_id))).one()
-    return {"source": row.source, "unit": row.unit}
+    row = (
+        await session.execute(
+            select(col(Measure.source), col(Measure.unit), col(Measure.partnership_id)).where(col(Measure.id) == measure_id)
+        )
+    ).one()
+    return {"source": row.source, "unit": row.unit, "partnership_id": row.partnership_id}
 
 
 def _check_value(measure: Row, values: Row) -> None:
@@ -38,6 +43,16 @@ class ObservationRules(Rules):
             raise ComputedMeasure("This measure is computed from the EHCP case events each month; its observations cannot be written.")
         if "value" in values:
             _check_value(measure, values)
+        start = values.get("period_start_on")
+        if start is not None:
+            area = await local(session, measure["partnership_id"])
+            if area is not None and start > area.today:
+                # Figures are facts about periods that have begun: a later period would show on the measure but in no
+                # summary or pack of today (app.progress.summary.begun).
+                raise Unprocessable(
+                    "An observation is for a period that has begun; this one starts after today.",
+                    errors=[FieldError(pointer="/period_start_on", message="after today")],
+                )
 
     async def before_create(self, session: AsyncSession, actor: Actor, values: Row, parent: Row | None) -> None:
         await self._check(session, actor, values["measure_id"], values)

@@ -56,10 +56,17 @@ def in_several_concerns(actions: list[Row]) -> int:
     return sum(1 for a in actions if len(a.get("concern_ids", [])) > 1)
 
 
+def begun(observation: Row, today: date) -> bool:
+    """An observation counts once its period has begun (the current month's provisional figure included), as on
+    `GET /measures/{id}`; the state already leaves out what was recorded after the moment."""
+    start: date = observation["period_start_on"]
+    return start <= today
+
+
 def measure_rows(state: PlanState, today: date) -> list[Row]:
     latest: dict[str, Row] = {}
     for o in state.rows("observation"):
-        if o["period_end_on"] > today:
+        if not begun(o, today):
             continue
         held = latest.get(o["measure_id"])
         if held is None or (o["period_end_on"], o["created_at"]) > (held["period_end_on"], held["created_at"]):
