@@ -66,7 +66,7 @@ def unique_actions(data: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def rag_by_concern(data: dict[str, Any]) -> Chart | None:
-    rows = [(c["ref"], {k: sum(1 for a in c["actions"] if a["rag"] == k) for k in COLOURS}) for c in data["concerns"]]
+    rows = [(c["ref"], {k: c["action_counts"]["by_rag"][k] for k in COLOURS}) for c in data["concerns"]]
     if not rows or not any(sum(r.values()) for _, r in rows):
         return None
     fig = _figure(max(1.6, 0.45 * len(rows) + 1.0))
@@ -86,7 +86,10 @@ def rag_by_concern(data: dict[str, Any]) -> Chart | None:
     ax.legend(ncols=4, fontsize=8, frameon=False, loc="lower center", bbox_to_anchor=(0.5, 1.0))
     parts = [f"{ref}: " + ", ".join(f"{n} {k}" for k, n in r.items() if n) for ref, r in rows if sum(r.values())]
     return Chart(
-        "rag-by-concern", "Actions by RAG rating, per concern", "Actions by RAG rating per concern. " + "; ".join(parts) + ".", _png(fig)
+        "rag-by-concern",
+        "Actions by RAG rating against their due dates, per concern",
+        "Actions by RAG rating against their due dates, per concern. " + "; ".join(parts) + ".",
+        _png(fig),
     )
 
 
@@ -156,30 +159,57 @@ def measure_chart(index: int, measure: dict[str, Any]) -> Chart | None:
 
 
 def timeliness_chart(data: dict[str, Any]) -> Chart | None:
+    """The 20-week measure excluding exceptions by month (bars), the figure including exceptions beside it (points).
+    A month that is not covered, or whose figures are not shown, is left empty and never drawn as a value."""
     report = data["ehcp_timeliness"]
     if report is None:
         return None
     months = report["months"]
     labels = [date.fromisoformat(m["period_start_on"]).strftime("%b %y") for m in months]
-    with_ex = [m["pct_within_20_weeks"] for m in months]
-    without = [m["pct_within_20_weeks_excl_exceptions"] for m in months]
+    x = list(range(len(months)))
+    headline = [m["pct_within_20_weeks_excl_exceptions"] if m["covered"] else None for m in months]
+    including = [m["pct_within_20_weeks"] if m["covered"] else None for m in months]
     fig = _figure()
     ax: Any = fig.add_subplot()
-    ax.bar(labels, [v if v is not None else 0 for v in with_ex], color=COLOURS["blue"], label="Within 20 weeks (all plans)")
+    uncovered = [i for i, m in enumerate(months) if not m["covered"]]
+    for n, i in enumerate(uncovered):
+        ax.axvspan(i - 0.5, i + 0.5, facecolor="#f3f2f1", edgecolor="#b1b4b6", hatch="//", linewidth=0, label=None if n else "Not covered")
+    shown = [(i, v) for i, v in zip(x, headline, strict=True) if v is not None]
+    ax.bar([i for i, _ in shown], [v for _, v in shown], color=COLOURS["blue"], label="Within 20 weeks, excluding exceptions (the measure)")
     ax.plot(
-        labels, [v if v is not None else float("nan") for v in without], color=INK, marker="o", markersize=3, label="Excluding exceptions"
+        x,
+        [v if v is not None else float("nan") for v in including],
+        color=INK,
+        marker="o",
+        markersize=3,
+        linestyle="none",
+        label="Including exceptions",
     )
     if report["target_pct"] is not None:
         ax.axhline(report["target_pct"], color=COLOURS["red"], linestyle="--", linewidth=1.4, label=f"Target {report['target_pct']:g}%")
     _style(ax)
+    ax.set_xlim(-0.5, len(months) - 0.5)
+    ax.set_xticks(x, labels)
     ax.set_ylim(0, 100)
     ax.set_ylabel("% issued within 20 weeks", color=INK, fontsize=8)
     ax.tick_params(axis="x", labelrotation=90)
-    ax.legend(fontsize=8, frameon=False, ncols=3, loc="lower center", bbox_to_anchor=(0.5, 1.0))
-    known = [(lab, v) for lab, v in zip(labels, with_ex, strict=True) if v is not None]
-    latest = f"latest {known[-1][1]:g}% in {known[-1][0]}" if known else "no month with enough plans to show"
+    ax.legend(fontsize=8, frameon=False, ncols=2, loc="lower center", bbox_to_anchor=(0.5, 1.0))
+    known = [(labels[i], v, including[i]) for i, v in shown]
+    if known:
+        lab, value, other = known[-1]
+        beside = f" ({other:g}% including exceptions)" if other is not None else ""
+        latest = f"latest {value:g}% excluding exceptions in {lab}{beside}"
+    else:
+        latest = "no covered month with figures to show"
     target = f", against a target of {report['target_pct']:g}%" if report["target_pct"] is not None else ""
-    alt = f"EHC plans issued within 20 weeks by month, {labels[0]} to {labels[-1]}, with and without exceptions: {latest}{target}."
+    gap = ""
+    if uncovered:
+        first, last = labels[uncovered[0]], labels[uncovered[-1]]
+        gap = f" Not covered, so not drawn: {first}" + (f" to {last}" if last != first else "") + "."
+    alt = (
+        f"EHC plans issued within 20 weeks by month, {labels[0]} to {labels[-1]}, excluding exceptions (the measure) and "
+        f"including them: {latest}{target}.{gap}"
+    )
     return Chart("ehcp-timeliness", "EHC plans issued within 20 weeks, by month", alt, _png(fig))
 
 

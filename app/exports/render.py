@@ -21,7 +21,7 @@ import orjson
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from app.exports.charts import Chart, all_charts, unique_actions
-from app.exports.tables import Cell, Table, formula_safe, label, tables
+from app.exports.tables import STATUSES, Cell, Table, formula_safe, label, recorded_moment, slippage, tables
 from app.models.enums import ExportFormat
 
 MEDIA_TYPES = {
@@ -38,6 +38,7 @@ EXTENSIONS = {
     ExportFormat.pdf: "pdf",
     ExportFormat.html: "html",
 }
+MEASURE_STATUSES = ("on_track", "behind", "off_track", "no_data", "suppressed")
 TEMPLATES = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),
     autoescape=select_autoescape(["html", "j2"]),
@@ -158,6 +159,21 @@ def _long_date(value: str | None) -> str:
     return date.fromisoformat(value).strftime("%-d %B %Y") if value else "—"
 
 
+def _variance(days: int | None) -> str:
+    """Days from the baseline due date: "+45 days", "on baseline", "−10 days", or "—" without both dates."""
+    if days is None:
+        return "—"
+    if days == 0:
+        return "on baseline"
+    unit = "day" if abs(days) == 1 else "days"
+    return f"+{days} {unit}" if days > 0 else f"\u2212{-days} {unit}"
+
+
+def _in_order(counts: dict[str, int], order: tuple[str, ...]) -> list[tuple[str, int]]:
+    """Counts in a fixed order (a pack read back from JSON has its keys sorted), any other key after them."""
+    return [(k, counts[k]) for k in order if k in counts] + [(k, n) for k, n in counts.items() if k not in order]
+
+
 def _data_uri(chart: Chart) -> str:
     return "data:image/png;base64," + base64.b64encode(chart.png).decode("ascii")
 
@@ -176,6 +192,12 @@ def to_html(pack: dict[str, Any], *, for_print: bool = False) -> bytes:
         measure_charts=by_measure,
         uri=_data_uri,
         long_date=_long_date,
+        recorded=recorded_moment(pack["export"]),
+        variance=_variance,
+        slippage=slippage,
+        in_order=_in_order,
+        action_statuses=STATUSES,
+        measure_statuses=MEASURE_STATUSES,
         words=lambda v: (v or "").replace("_", " "),
         label=label,
         number=_number,

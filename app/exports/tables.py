@@ -6,7 +6,7 @@ as a formula is defused by the writers (see `formula_safe`).
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -52,6 +52,35 @@ def _words(value: str | None) -> str | None:
     return value.replace("_", " ") if value else value
 
 
+OFF_COURSE = ("red", "amber")
+NO_REASON = "No reason recorded"
+
+
+def recorded_moment(export: dict[str, Any]) -> str:
+    """The moment a pack shows, in the partnership's time zone: "as recorded at 02:22 on 1 December 2026
+    (Europe/London)", or "at the end of" the day when the pack shows the whole day."""
+    local = datetime.fromisoformat(export["recorded_by_local"])
+    on = f"{local.day} {local:%B %Y}"
+    if (local + timedelta(microseconds=1)).time() == time(0):
+        return f"as recorded at the end of {on} ({export['timezone']})"
+    return f"as recorded at {local:%H:%M} on {on} ({export['timezone']})"
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def slippage(action: dict[str, Any]) -> str | None:
+    """Why an action slipped: the recorded reason, or "No reason recorded" when it is red or amber against its due
+    date or its baseline and none was given."""
+    reason: str | None = action["slippage_reason"]
+    if reason:
+        return reason
+    if action["rag"] in OFF_COURSE or action["baseline_rag"] in OFF_COURSE:
+        return NO_REASON
+    return None
+
+
 def _cover(pack: dict[str, Any]) -> Table:
     data, export = pack["data"], pack["export"]
     plan, inspection = data["plan"], data["inspection"] or {}
@@ -76,11 +105,47 @@ def _cover(pack: dict[str, Any]) -> Table:
         ["Inspection report", inspection.get("report_url")],
         ["Audience", export["audience"]],
         ["As of", day(export["as_of"])],
+        ["Moment shown", _sentence(recorded_moment(export))],
+        ["Recorded by (local time)", export["recorded_by_local"]],
+        ["Time zone", export["timezone"]],
         ["Recorded by (UTC)", export["recorded_by"]],
         ["Export id", export["id"]],
         ["Data SHA-256", pack["data_sha256"]],
     ]
+    timeliness = data["ehcp_timeliness"]
+    if timeliness is not None:
+        rows += [
+            ["EHCP timeliness measure", timeliness["definition"]],
+            ["EHCP timeliness covered from", day(timeliness["covered_from"])],
+        ]
     return Table("cover", "Cover", ["Field", "Value"], rows)
+
+
+RAGS = ("red", "amber", "green", "blue")
+STATUSES = ("not_started", "in_progress", "completed", "suspended", "cancelled")
+
+
+def _counts(counts: dict[str, Any]) -> list[Cell]:
+    return [
+        counts["total"],
+        *(counts["by_rag"][r] for r in RAGS),
+        *(counts["by_baseline_rag"][r] for r in RAGS),
+        counts["reprogrammed"],
+        *(counts["by_status"][s] for s in STATUSES),
+    ]
+
+
+def _overview(data: dict[str, Any]) -> Table:
+    """Actions per concern and in all, by RAG against the due date and against the baseline, side by side."""
+    overview = data["overview"]
+    header = ["Concern", "Title", "Delivery RAG", "Baseline delivery RAG", "Actions"]
+    header += [f"{r.capitalize()} (against due date)" for r in RAGS] + [f"{r.capitalize()} (against baseline)" for r in RAGS]
+    header += ["Reprogrammed", *(str(_words(s)).capitalize() for s in STATUSES), "Note"]
+    rows: list[list[Cell]] = [
+        [c["ref"], c["title"], c["delivery_rag"], c["baseline_rag"], *_counts(c["action_counts"]), None] for c in data["concerns"]
+    ]
+    rows.append(["All actions", None, None, None, *_counts(overview["actions"]), overview["concerns_note"]])
+    return Table("overview", "Overview", header, rows)
 
 
 def _actions(data: dict[str, Any], board: bool) -> Iterator[Table]:
@@ -88,47 +153,66 @@ def _actions(data: dict[str, Any], board: bool) -> Iterator[Table]:
     for concern in data["concerns"]:
         for action in concern["actions"]:
             concerns_of.setdefault(action["ref"], []).append(concern["ref"])
-    header = ["Concerns", "Ref", "Action", "Owner", "Owner's role", "Organisation", *(["Owner's email"] if board else [])]
-    header += ["Planned start", "Due", "Baseline due", "Forecast", "Completed", "Status", "RAG"]
-    header += ["Latest update on", "Latest update RAG", "Per cent complete", "Latest narrative", "Reason for slippage"]
+    header = ["Concerns", "Ref", "Action", "Success criteria", "Owner", "Owner's role", "Organisation"]
+    header += [*(["Owner's email"] if board else []), "Owner has left"]
+    header += ["Planned start", "Baseline due", "Due", "Forecast", "Completed", "Variance from baseline (days)", "Status"]
+    header += ["Days overdue", "RAG (against due date)", "Baseline RAG (against baseline due date)", "Owner's reported RAG"]
+    header += ["Latest update on", "Per cent complete", "Latest narrative", "Blockers"]
+    header += ["Reprogrammes", "Last reprogrammed on", "Moved from", "Moved to", "Reprogramme reason"]
+    header += ["Reprogramme approved at", "Reprogrammed by", "Reason for slippage", "Milestones missed"]
     actions = Table("actions", "Actions", header)
-    milestones = Table("milestones", "Milestones", ["Action", "Milestone", "Due", "Status", "Met on"])
+    milestones = Table("milestones", "Milestones", ["Action", "Milestone", "Due", "Status", "Met on", "Missed"])
     for a in unique_actions(data):
         owner = a["owner"] or {}
         update = a["latest_update"] or {}
+        move = a["latest_reprogramme"] or {}
         actions.rows.append(
             [
                 ", ".join(concerns_of[a["ref"]]),
                 a["ref"],
                 a["title"],
+                a["success_criteria"],
                 owner.get("name"),
                 owner.get("job_title"),
                 owner.get("organisation"),
                 *([owner.get("email")] if board else []),
+                owner.get("has_left"),
                 day(a["planned_start_on"]),
-                day(a["due_on"]),
                 day(a["baseline_due_on"]),
+                day(a["due_on"]),
                 day(a["forecast_on"]),
                 day(a["completed_on"]),
+                a["variance_days"],
                 _words(a["status"]),
+                a["days_overdue"],
                 a["rag"],
-                day(update.get("on")),
+                a["baseline_rag"],
                 update.get("rag"),
+                day(update.get("on")),
                 update.get("percent_complete"),
                 update.get("narrative"),
-                a["slippage_reason"],
+                update.get("blockers"),
+                a["reprogramme_count"],
+                day(move.get("on")),
+                day(move.get("from_due_on")),
+                day(move.get("to_due_on")),
+                move.get("reason"),
+                move.get("approved_at_meeting"),
+                move.get("by"),
+                slippage(a),
+                sum(1 for m in a["milestones"] if m["missed"]),
             ]
         )
         for m in a["milestones"]:
-            milestones.rows.append([a["ref"], m["title"], day(m["due_on"]), m["status"], day(m["met_on"])])
+            milestones.rows.append([a["ref"], m["title"], day(m["due_on"]), _words(m["status"]), day(m["met_on"]), m["missed"]])
     yield actions
     yield milestones
 
 
 def _measures(data: dict[str, Any]) -> Iterator[Table]:
     measures = {m["name"]: m for c in data["concerns"] for m in c["measures"]} | {m["name"]: m for m in data["plan_measures"]}
-    header = ["Measure", "Concerns", "Unit", "Direction", "Source", "Baseline", "Baseline on", "Latest", "Latest period end"]
-    header += ["Counted over", "Expected now", "Target", "Target by", "Status"]
+    header = ["Measure", "Definition", "Computed as", "Concerns", "Unit", "Direction", "Source", "Baseline", "Baseline on", "Latest"]
+    header += ["Latest period end", "Counted over", "Expected now", "Target", "Target by", "Status"]
     summary = Table("measures", "Measures", header)
     observations = Table(
         "observations", "Measure observations", ["Measure", "Period start", "Period end", "Value", "Counted over", "Provisional"]
@@ -137,6 +221,8 @@ def _measures(data: dict[str, Any]) -> Iterator[Table]:
         summary.rows.append(
             [
                 m["name"],
+                m["definition"],
+                m["computed_as"],
                 ", ".join(m["concern_refs"]),
                 m["unit"],
                 _words(m["direction"]),
@@ -163,12 +249,13 @@ def _measures(data: dict[str, Any]) -> Iterator[Table]:
 TIMELINESS = [
     ("period_start_on", "Period start"),
     ("period_end_on", "Period end"),
-    ("plans_issued", "Plans issued"),
-    ("issued_within_20_weeks", "Within 20 weeks"),
-    ("pct_within_20_weeks", "% within 20 weeks"),
+    ("covered", "Covered"),
     ("plans_issued_excl_exceptions", "Plans issued (excluding exceptions)"),
     ("issued_within_20_weeks_excl_exceptions", "Within 20 weeks (excluding exceptions)"),
-    ("pct_within_20_weeks_excl_exceptions", "% within 20 weeks (excluding exceptions)"),
+    ("pct_within_20_weeks_excl_exceptions", "% within 20 weeks (excluding exceptions): the measure"),
+    ("plans_issued", "Plans issued (including exceptions)"),
+    ("issued_within_20_weeks", "Within 20 weeks (including exceptions)"),
+    ("pct_within_20_weeks", "% within 20 weeks (including exceptions)"),
     ("over_20_under_52_weeks", "Over 20 and under 52 weeks"),
     ("over_52_weeks", "52 weeks or more"),
     ("avg_weeks", "Average weeks"),
@@ -191,14 +278,23 @@ def _timeliness(data: dict[str, Any]) -> Iterator[Table]:
 def tables(pack: dict[str, Any]) -> list[Table]:
     data = pack["data"]
     board = pack["export"]["audience"] == "board"
-    found = [_cover(pack)]
+    found = [_cover(pack), _overview(data)]
     found.append(
         Table(
             "concerns",
             "Concerns",
-            ["Ref", "Kind", "Title", "Theme", "Judgement", "Delivery RAG", "Finding (verbatim)"],
+            ["Ref", "Kind", "Title", "Theme", "Judgement", "Delivery RAG", "Baseline delivery RAG", "Finding (verbatim)"],
             [
-                [c["ref"], _words(c["kind"]), c["title"], c["theme"], _words(c["judgement"]), c["delivery_rag"], c["verbatim_text"]]
+                [
+                    c["ref"],
+                    _words(c["kind"]),
+                    c["title"],
+                    c["theme"],
+                    _words(c["judgement"]),
+                    c["delivery_rag"],
+                    c["baseline_rag"],
+                    c["verbatim_text"],
+                ]
                 for c in data["concerns"]
             ],
         )
