@@ -46,7 +46,8 @@ class MeasureCreate(Body):
     source: MeasureSource = Field(
         MeasureSource.manual,
         description="`ehcp_timeliness`: observations are computed each month from the case events (percentage of EHC plans "
-        "issued within 20 weeks, exceptions included) and cannot be posted; the current month is provisional.",
+        "issued within 20 weeks excluding cases with an exception, for months the case events cover; see `computed_as`) and "
+        "cannot be posted; the current month is provisional.",
     )
     frequency: Frequency = Frequency.monthly
     trajectory: list[TrajectoryPoint] = Field(
@@ -77,7 +78,7 @@ MEASURE_EXAMPLE: dict[str, Any] = {
     "plan_id": PLAN_ID,
     "concern_ids": [CONCERN_ID],
     "name": "New EHC plans issued within 20 weeks",
-    "definition": "Plans issued in the month within 20 weeks of the request, exceptions included (SEN2 definition).",
+    "definition": "Plans issued in the month within 20 weeks of the request, excluding cases where an exception applies (SEN2).",
     "unit": "percent",
     "direction": "higher_is_better",
     "baseline_value": 11.0,
