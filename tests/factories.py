@@ -34,13 +34,19 @@ async def make_plan(client: httpx.AsyncClient, partnership: dict[str, Any], **fi
     )
 
 
+# A concern kind every plan of the kind may hold, whatever its inspection (see app/plans/framework.py).
+CONCERN_KIND_FOR = {
+    "wsoa": "area_of_significant_weakness",
+    "accelerated_progress_plan": "area_of_significant_weakness",
+    "priority_action_plan": "area_for_priority_action",
+    "improvement_plan": "recommendation",
+}
+
+
 async def make_concern(client: httpx.AsyncClient, plan: dict[str, Any], **fields: Any) -> dict[str, Any]:
     n = next(_counter)
-    return await post(
-        client,
-        "concerns",
-        {"plan_id": plan["id"], "ref": f"W{n}", "kind": "area_of_significant_weakness", "title": f"Weakness {n}", **fields},
-    )
+    kind = CONCERN_KIND_FOR[plan.get("kind", "wsoa")]
+    return await post(client, "concerns", {"plan_id": plan["id"], "ref": f"W{n}", "kind": kind, "title": f"Weakness {n}", **fields})
 
 
 async def make_action(client: httpx.AsyncClient, plan: dict[str, Any], concerns: list[dict[str, Any]], **fields: Any) -> dict[str, Any]:

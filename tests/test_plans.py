@@ -1,13 +1,15 @@
 """The plan's collections end to end: links, derived health, append-only updates, references."""
 
 import uuid
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import httpx
+import pytest
 
 from app.core.db import Database
 from app.core.uow import unit_of_work
+from app.partnerships.service import today_in
 from tests.factories import make_action, make_concern, make_partnership, make_person, make_plan, make_world, post
 from tests.test_conventions import assert_problem
 
@@ -95,7 +97,7 @@ async def test_action_representation(client: httpx.AsyncClient) -> None:
         organisation_ids=[org["id"]],
         priority="high",
         planned_start_on="2020-01-01",
-        due_on=(date.today() + timedelta(days=10)).isoformat(),
+        due_on=(today_in("Europe/London") + timedelta(days=10)).isoformat(),
     )
     assert sorted(action["concern_ids"]) == sorted(c["id"] for c in w.concerns)
     assert action["contributor_ids"] == [helper["id"]] and action["organisation_ids"] == [org["id"]]
@@ -127,7 +129,7 @@ async def test_derived_health_overdue_and_red(client: httpx.AsyncClient) -> None
     w = await make_world(client)
     etag = (await client.get(f"/api/v1/plans/{w.plan['id']}")).headers["etag"]
     await client.patch(f"/api/v1/plans/{w.plan['id']}", json={"evidence_required_for_completion": False}, headers={"If-Match": etag})
-    today = date.today()
+    today = today_in("Europe/London")
     late = await make_action(client, w.plan, w.concerns[:1], status="in_progress", due_on=(today - timedelta(days=45)).isoformat())
     assert (late["rag"], late["is_overdue"], late["days_overdue"], late["is_slipping"]) == ("red", True, 45, False)
     done = await make_action(
@@ -148,7 +150,9 @@ async def test_owner_who_left_shows_owner_active_false(client: httpx.AsyncClient
     w = await make_world(client)
     person_url = f"/api/v1/people/{w.owner['id']}"
     await client.patch(
-        person_url, json={"active": False, "left_on": date.today().isoformat()}, headers={"If-Match": await etag(client, person_url)}
+        person_url,
+        json={"active": False, "left_on": today_in("Europe/London").isoformat()},
+        headers={"If-Match": await etag(client, person_url)},
     )
     action = (await client.get(f"/api/v1/actions/{w.action['id']}")).json()
     assert action["owner_active"] is False and action["owner"]["active"] is False
@@ -259,3 +263,144 @@ async def test_timestamps_are_utc(client: httpx.AsyncClient) -> None:
     w = await make_world(client)
     for item in (w.partnership, w.plan, w.action):
         assert item["created_at"].endswith("Z") and "+" not in item["created_at"]
+
+
+# Plan kind, concern kinds and inspection framework ---------------------------------------------
+
+MISMATCH = "/problems/framework-mismatch"
+CONCERN_KINDS = ("area_of_significant_weakness", "area_for_priority_action", "area_for_improvement", "recommendation")
+
+
+async def inspection_of(client: httpx.AsyncClient, partnership: dict[str, Any], framework: str, kind: str = "full") -> dict[str, Any]:
+    return await post(client, "inspections", {"partnership_id": partnership["id"], "framework": framework, "kind": kind})
+
+
+async def patch_json(client: httpx.AsyncClient, url: str, body: dict[str, Any]) -> httpx.Response:
+    return await client.patch(url, json=body, headers={"If-Match": await etag(client, url)})
+
+
+@pytest.mark.parametrize(
+    ("plan_kind", "framework", "allowed"),
+    [
+        ("wsoa", "las_2016", True),
+        ("wsoa", "area_send_2023", False),
+        ("accelerated_progress_plan", "las_2016", True),
+        ("accelerated_progress_plan", "area_send_2023", False),
+        ("priority_action_plan", "area_send_2023", True),
+        ("priority_action_plan", "las_2016", False),
+        ("improvement_plan", "las_2016", True),
+        ("improvement_plan", "area_send_2023", True),
+    ],
+)
+async def test_a_plans_kind_must_fit_its_inspections_framework(
+    client: httpx.AsyncClient, plan_kind: str, framework: str, allowed: bool
+) -> None:
+    p = await make_partnership(client)
+    inspection = await inspection_of(client, p, framework, "revisit" if plan_kind == "accelerated_progress_plan" else "full")
+    body = {"partnership_id": p["id"], "inspection_id": inspection["id"], "kind": plan_kind, "title": "Plan"}
+    response = await client.post("/api/v1/plans", json=body)
+    if allowed:
+        assert response.status_code == 201, response.text
+        return
+    problem = assert_problem(response, 422, MISMATCH)
+    assert [e["pointer"] for e in problem["errors"]] == ["/kind"]
+    assert plan_kind in problem["errors"][0]["message"] and framework in problem["errors"][0]["message"]
+    assert (await client.get("/api/v1/plans", params={"partnership_id": p["id"]})).json()["items"] == []
+
+
+# Which concern kinds a plan may hold, by its kind and its inspection's framework (None: no inspection).
+CONCERNS_ALLOWED = {
+    ("wsoa", None): {"area_of_significant_weakness", "recommendation"},
+    ("wsoa", "las_2016"): {"area_of_significant_weakness", "recommendation"},
+    ("accelerated_progress_plan", "las_2016"): {"area_of_significant_weakness", "recommendation"},
+    ("priority_action_plan", None): {"area_for_priority_action", "area_for_improvement", "recommendation"},
+    ("priority_action_plan", "area_send_2023"): {"area_for_priority_action", "area_for_improvement", "recommendation"},
+    ("improvement_plan", None): {"recommendation"},
+    ("improvement_plan", "las_2016"): {"area_of_significant_weakness", "recommendation"},
+    ("improvement_plan", "area_send_2023"): {"area_for_priority_action", "area_for_improvement", "recommendation"},
+}
+
+
+@pytest.mark.parametrize(("plan_kind", "framework"), list(CONCERNS_ALLOWED))
+async def test_concern_kinds_follow_the_framework_the_plan_answers(
+    client: httpx.AsyncClient, plan_kind: str, framework: str | None
+) -> None:
+    p = await make_partnership(client)
+    inspection = await inspection_of(client, p, framework) if framework else None
+    plan = await make_plan(client, p, kind=plan_kind, inspection_id=inspection["id"] if inspection else None)
+    for n, kind in enumerate(CONCERN_KINDS):
+        response = await client.post("/api/v1/concerns", json={"plan_id": plan["id"], "ref": f"C{n}", "kind": kind, "title": "Finding"})
+        if kind in CONCERNS_ALLOWED[(plan_kind, framework)]:
+            assert response.status_code == 201, (kind, response.text)
+        else:
+            problem = assert_problem(response, 422, MISMATCH)
+            assert [e["pointer"] for e in problem["errors"]] == ["/kind"], kind
+    stored = (await client.get("/api/v1/concerns", params={"plan_id": plan["id"]})).json()["items"]
+    assert {c["kind"] for c in stored} == CONCERNS_ALLOWED[(plan_kind, framework)]
+
+
+async def test_changing_a_plans_kind_or_inspection_must_keep_its_concerns_answerable(client: httpx.AsyncClient, db: Database) -> None:
+    p = await make_partnership(client)
+    las, area = await inspection_of(client, p, "las_2016"), await inspection_of(client, p, "area_send_2023")
+    plan = await make_plan(client, p)  # a WSoA not yet tied to its inspection
+    await make_concern(client, plan, ref="W1")
+    url = f"/api/v1/plans/{plan['id']}"
+    before = (await client.get(url)).json()
+    problem = assert_problem(await patch_json(client, url, {"kind": "priority_action_plan"}), 422, MISMATCH)
+    assert problem["errors"] == [
+        {
+            "pointer": "/kind",
+            "message": "concern W1 (area_of_significant_weakness) belongs only to a plan answering an inspection of the "
+            "las_2016 framework; the plan answers area_send_2023",
+        }
+    ]
+    problem = assert_problem(await patch_json(client, url, {"inspection_id": area["id"]}), 422, MISMATCH)
+    assert [e["pointer"] for e in problem["errors"]] == ["/inspection_id", "/inspection_id"]
+    assert "a plan of kind wsoa answers an inspection of the las_2016 framework" in problem["errors"][0]["message"]
+    assert "concern W1" in problem["errors"][1]["message"]
+    assert (await client.get(url)).json() == before  # nothing changed
+    events = (await client.get("/api/v1/audit-events", params={"entity_id": plan["id"]})).json()["items"]
+    assert [e["action"] for e in events] == ["create"]
+
+    assert (await patch_json(client, url, {"inspection_id": las["id"]})).status_code == 200
+    assert (await patch_json(client, url, {"kind": "improvement_plan"})).status_code == 200  # on a las_2016 inspection
+    problem = assert_problem(await patch_json(client, url, {"inspection_id": None}), 422, MISMATCH)
+    assert problem["errors"][0]["pointer"] == "/inspection_id" and problem["errors"][0]["message"].endswith("no inspection framework")
+    # Changing other fields of a plan is not held up by the rule.
+    assert (await patch_json(client, url, {"title": "Local area improvement plan"})).status_code == 200
+
+
+async def test_changing_a_concerns_kind_must_fit_its_plan(client: httpx.AsyncClient) -> None:
+    p = await make_partnership(client)
+    plan = await make_plan(client, p, kind="priority_action_plan", inspection_id=(await inspection_of(client, p, "area_send_2023"))["id"])
+    concern = await make_concern(client, plan, ref="APA-1")
+    assert concern["kind"] == "area_for_priority_action"
+    url = f"/api/v1/concerns/{concern['id']}"
+    problem = assert_problem(await patch_json(client, url, {"kind": "area_of_significant_weakness"}), 422, MISMATCH)
+    assert [e["pointer"] for e in problem["errors"]] == ["/kind"]
+    assert (await client.get(url)).json()["kind"] == "area_for_priority_action"
+    assert (await patch_json(client, url, {"kind": "area_for_improvement"})).json()["kind"] == "area_for_improvement"
+    assert (await patch_json(client, url, {"kind": "recommendation"})).json()["kind"] == "recommendation"
+
+
+async def test_an_inspections_framework_changes_only_while_its_plans_agree(client: httpx.AsyncClient) -> None:
+    p = await make_partnership(client)
+    inspection = await inspection_of(client, p, "las_2016")
+    url = f"/api/v1/inspections/{inspection['id']}"
+    assert (await patch_json(client, url, {"framework": "area_send_2023"})).status_code == 200  # no plan answers it yet
+    assert (await patch_json(client, url, {"framework": "las_2016"})).status_code == 200
+    plan = await make_plan(client, p, inspection_id=inspection["id"], title="WSoA 2019")
+    await make_concern(client, plan, ref="W1")
+    problem = assert_problem(await patch_json(client, url, {"framework": "area_send_2023"}), 422, MISMATCH)
+    assert [e["pointer"] for e in problem["errors"]] == ["/framework", "/framework"]
+    assert problem["errors"][0]["message"].startswith("plan 'WSoA 2019': a plan of kind wsoa")
+    assert problem["errors"][1]["message"].startswith("plan 'WSoA 2019': concern W1 (area_of_significant_weakness)")
+    assert (await client.get(url)).json()["framework"] == "las_2016"
+
+
+async def test_another_partnerships_inspection_is_refused_without_revealing_its_framework(client: httpx.AsyncClient) -> None:
+    a, b = await make_partnership(client), await make_partnership(client)
+    theirs = await inspection_of(client, b, "area_send_2023")
+    body = {"partnership_id": a["id"], "kind": "wsoa", "title": "T", "inspection_id": theirs["id"]}
+    problem = assert_problem(await client.post("/api/v1/plans", json=body), 422, "/problems/validation")
+    assert problem["errors"] == [{"pointer": "/inspection_id", "message": "no inspection with this id in the partnership"}]

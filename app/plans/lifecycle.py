@@ -10,7 +10,8 @@ A plan is submitted only when it has concerns, every concern has an action and e
 owner and a due date; it is accepted only with `accepted_on`. Acceptance freezes each action's
 `baseline_due_on`; afterwards moving `due_on` is a reprogramme that needs a reason and is recorded
 (after the improvement-plan convention that "reprogrammed/extended" dates need approval). A
-concern's `verbatim_text` (the report's words) cannot change once the plan has been submitted.
+concern's `verbatim_text` (the report's words) cannot change once the plan has been submitted. A
+plan's kind, its concerns' kinds and its inspection's framework must agree (`app.plans.framework`).
 """
 
 import uuid
@@ -27,6 +28,7 @@ from app.core.resources import Row, Rules
 from app.models import Action, ActionConcern, ActionReprogramme, Concern, Plan, utcnow
 from app.models.enums import PlanStatus
 from app.partnerships.service import local
+from app.plans import framework
 
 S = PlanStatus
 TRANSITIONS: dict[PlanStatus, frozenset[PlanStatus]] = {
@@ -114,8 +116,11 @@ class PlanRules(Rules):
                 "A plan starts as a draft; move it on with PATCH once it is ready.",
                 errors=[FieldError(pointer="/status", message="must be draft when the plan is created")],
             )
+        await framework.check_plan(session, values=values)
 
     async def before_update(self, session: AsyncSession, actor: Actor, current: Row, changes: Row, notes: Row) -> None:
+        if changes.keys() & {"kind", "inspection_id"}:
+            await framework.check_plan(session, values=current | changes, plan_id=current["id"], changed=frozenset(changes))
         if "status" not in changes:
             return
         old, new = PlanStatus(current["status"]), PlanStatus(changes["status"])
@@ -141,7 +146,12 @@ class PlanRules(Rules):
 
 
 class ConcernRules(Rules):
+    async def before_create(self, session: AsyncSession, actor: Actor, values: Row, parent: Row | None) -> None:
+        await framework.check_concern(session, plan_id=values["plan_id"], kind=values["kind"])
+
     async def before_update(self, session: AsyncSession, actor: Actor, current: Row, changes: Row, notes: Row) -> None:
+        if "kind" in changes:
+            await framework.check_concern(session, plan_id=current["plan_id"], kind=changes["kind"])
         if "verbatim_text" in changes and await _plan_status(session, current["plan_id"]) not in BEFORE_SUBMISSION:
             raise FrozenField(
                 "The report's words cannot change once the plan has been submitted.",

@@ -22,6 +22,7 @@ from app.models import (
     ProgressUpdate,
 )
 from app.plans import schemas as s
+from app.plans.framework import InspectionRules
 from app.plans.lifecycle import ConcernRules, PlanRules
 from app.plans.reads import ActionReader, PlanReader
 from app.plans.service import ActionRules, MilestoneRules, ProgressUpdateRules
@@ -42,7 +43,11 @@ inspections = Resource(
     read=s.InspectionRead,
     query=s.InspectionQuery,
     parents=(PARTNERSHIP,),
-    description="Ofsted/CQC inspections of the local area: the full inspection, revisits and monitoring inspections.",
+    rules=InspectionRules(),
+    description="Ofsted/CQC inspections of the local area: the full inspection, revisits and monitoring inspections. "
+    "`framework` is `las_2016` (the local area SEND inspection of 2016–2022) or `area_send_2023` (the area SEND "
+    "inspection from 2023); it can change only while every plan answering the inspection, and its concerns, still agree "
+    "with it (422 `/problems/framework-mismatch` otherwise).",
     create_example=s.INSPECTION_EXAMPLE,
     update_example={"outcome": "Written statement of action required"},
 )
@@ -63,7 +68,12 @@ plans = Resource(
     rules=PlanRules(),
     description="The improvement plan written in answer to an inspection: a WSoA, priority action plan or successor. "
     "Its `status` follows the plan's lifecycle (draft → submitted → accepted | returned → in_delivery → closed | superseded); "
-    "`submission_due_on` is computed from the inspection report's publication date where the plan kind has a working-day rule.",
+    "`submission_due_on` is computed from the inspection report's publication date where the plan kind has a working-day rule. "
+    "The kind must fit the inspection's framework: a `wsoa` answers a `las_2016` inspection, an `accelerated_progress_plan` "
+    "follows a `las_2016` revisit, a `priority_action_plan` answers an `area_send_2023` inspection, and an `improvement_plan` "
+    "may answer either or none. A plan without an inspection answers the framework its kind implies. Creating a plan, or "
+    "changing its `kind` or `inspection_id`, so that the kind, the inspection or the plan's concerns contradict one another "
+    "is a 422 `/problems/framework-mismatch` whose errors point at the field and name each concern in the way.",
     create_example={
         "partnership_id": PARTNERSHIP_ID,
         "inspection_id": s.INSPECTION_ID,
@@ -87,7 +97,12 @@ concerns = Resource(
     parents=(PLAN,),
     unique=(Unique("ref", ("plan_id",)),),
     rules=ConcernRules(),
-    description="The inspection report's findings that the plan must answer, in the report's own words.",
+    description="The inspection report's findings that the plan must answer, in the report's own words. "
+    "The kind follows the report's framework: `area_of_significant_weakness` only in a plan answering a `las_2016` "
+    "inspection (a `wsoa`, an `accelerated_progress_plan`, or an `improvement_plan` on a `las_2016` inspection); "
+    "`area_for_priority_action` and `area_for_improvement` only in a plan answering an `area_send_2023` inspection (a "
+    "`priority_action_plan`, or an `improvement_plan` on such an inspection); `recommendation` in any plan. Any other "
+    "kind, on create or on a change of `kind`, is a 422 `/problems/framework-mismatch` pointing at `/kind`.",
     create_example={
         "plan_id": s.PLAN_ID,
         "ref": "W1",

@@ -1,0 +1,280 @@
+"""The demo area tells one coherent story, read back through the API as a council, an inspector or a DfE adviser would.
+
+An area SEND inspection with outcome 3 and the priority action plan that answers it, dated relative to today; Dorset's
+contingency in the plan's own financial years; measures that evidence their own concerns; about 400 new EHC plans a
+year; every slipping action with its reason; nothing dated after the moment of loading.
+"""
+
+import json
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy import func, select
+
+from app.core.db import Database
+from app.core.uow import unit_of_work
+from app.demo.seed import financial_year, seed_demo
+from app.models import CaseEvent
+from app.partnerships.service import today_in
+from app.plans.framework import CONCERN_FRAMEWORK, PLAN_FRAMEWORK, answered
+from app.plans.rag import derive
+
+SLIPPING = {"red", "amber"}
+
+
+async def load(db: Database) -> tuple[str, datetime]:
+    """Load the demo; its partnership id and the moment loading finished."""
+    async with unit_of_work(db) as session:
+        partnership = await seed_demo(session)
+    return str(partnership.id), datetime.now(UTC)
+
+
+async def every(client: httpx.AsyncClient, path: str, **params: Any) -> list[dict[str, Any]]:
+    """All pages of a list."""
+    items: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        page = await client.get(f"/api/v1/{path}", params={**params, "limit": 200, **({"cursor": cursor} if cursor else {})})
+        assert page.status_code == 200, page.text
+        body = page.json()
+        items += body["items"]
+        cursor = body["next_cursor"]
+        if cursor is None:
+            return items
+
+
+async def the_plan(client: httpx.AsyncClient, partnership_id: str) -> dict[str, Any]:
+    [plan] = (await client.get("/api/v1/plans", params={"partnership_id": partnership_id})).json()["items"]
+    return dict(plan)
+
+
+def day(value: str | None) -> date:
+    assert value is not None
+    return date.fromisoformat(value)
+
+
+def stamp(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+async def test_an_area_send_inspection_answered_by_a_priority_action_plan(db: Database, client: httpx.AsyncClient) -> None:
+    partnership_id, _ = await load(db)
+    today = today_in("Europe/London")
+    plan = await the_plan(client, partnership_id)
+    inspection = (await client.get(f"/api/v1/inspections/{plan['inspection_id']}")).json()
+    assert (inspection["framework"], inspection["kind"], plan["kind"]) == ("area_send_2023", "full", "priority_action_plan")
+    assert "widespread and/or systemic failings" in inspection["outcome"]
+    assert PLAN_FRAMEWORK[plan["kind"]] == inspection["framework"]
+    concerns = await every(client, "concerns", plan_id=plan["id"])
+    kinds = [c["kind"] for c in concerns]
+    assert "area_for_priority_action" in kinds and set(kinds) <= {"area_for_priority_action", "area_for_improvement"}
+    in_ref_order = [c["kind"] for c in sorted(concerns, key=lambda c: c["ref"])]  # packs list them by ref: the report's order
+    assert in_ref_order == sorted(in_ref_order, key=lambda k: k != "area_for_priority_action")
+    framework = answered(plan["kind"], inspection["framework"])
+    assert all(CONCERN_FRAMEWORK[k] in (None, framework) for k in kinds)
+
+    # The dates in the order they happened, relative to today.
+    onsite, onsite_end = day(inspection["onsite_start_on"]), day(inspection["onsite_end_on"])
+    published, submitted, accepted = day(inspection["report_published_on"]), day(plan["submitted_on"]), day(plan["accepted_on"])
+    assert onsite < onsite_end < published < submitted < accepted < today
+    if plan["submission_due_on"] is not None:
+        assert submitted <= day(plan["submission_due_on"])
+    monitoring = day(plan["revisit_due_on"])
+    assert 540 <= (monitoring - published).days <= 550  # a monitoring inspection about 18 months after the final report
+    assert accepted < monitoring and abs((monitoring - today).days) <= 60  # due about now: the packs matter
+    assert onsite.year > 2022 and (today - onsite).days < 3 * 365
+
+    # The chair the governance names is the cabinet member, with the same title.
+    people = await every(client, "people", partnership_id=partnership_id)
+    [chair] = [p for p in people if "chair of the SEND Delivery Group" in (p["job_title"] or "")]
+    assert chair["display_name"].startswith("Cllr ")
+    assert f"chaired by {chair['display_name']}, {chair['job_title'].split(';')[0]}" in plan["governance"]
+
+
+async def test_funding_runs_in_the_plans_financial_years(db: Database, client: httpx.AsyncClient) -> None:
+    partnership_id, _ = await load(db)
+    today = today_in("Europe/London")
+    plan = await the_plan(client, partnership_id)
+    lines = await every(client, "funding-lines", plan_id=plan["id"])
+    allocations = sorted((f["financial_year"], f["amount"]) for f in lines if f["kind"] == "allocation")
+    years = [year for year, _ in allocations]
+    assert [amount for _, amount in allocations] == ["93200.00", "454000.00", "377800.00"]  # Dorset's £925,000
+    assert [int(y[:4]) for y in years] == list(range(int(years[0][:4]), int(years[0][:4]) + 3))
+    inspection = (await client.get(f"/api/v1/inspections/{plan['inspection_id']}")).json()
+    accepted, first_opens = day(plan["accepted_on"]), date(int(years[0][:4]), 4, 1)
+    assert day(inspection["report_published_on"]) < first_opens.replace(year=first_opens.year + 1)  # the money follows the report
+    assert first_opens <= accepted + timedelta(days=60) and accepted < first_opens.replace(year=first_opens.year + 1)
+    assert financial_year(day(plan["revisit_due_on"])) in years
+    spent: dict[str, float] = {}
+    for line in lines:
+        if line["kind"] == "spend":
+            assert date(int(line["financial_year"][:4]), 4, 1) <= today, line  # no spend in a year that has not begun
+            assert line["action_id"] and line["purpose"]
+            spent[line["financial_year"]] = spent.get(line["financial_year"], 0.0) + float(line["amount"])
+    assert spent and all(spent[y] <= float(dict(allocations)[y]) for y in spent)
+    assert financial_year(today) in spent or financial_year(today) > years[-1]
+
+
+async def test_each_measure_evidences_its_own_concern(db: Database, client: httpx.AsyncClient) -> None:
+    partnership_id, _ = await load(db)
+    plan = await the_plan(client, partnership_id)
+    themes = {c["id"]: c["theme"] for c in await every(client, "concerns", plan_id=plan["id"])}
+    measures = {m["name"]: m for m in await every(client, "measures", plan_id=plan["id"])}
+    evidenced = {name: [themes[c] for c in m["concern_ids"]] for name, m in measures.items()}
+    timeliness = next(m for m in measures.values() if m["source"] == "ehcp_timeliness")
+    assert evidenced[timeliness["name"]] == ["EHC needs assessment"]
+    assert evidenced["Health advice for EHC needs assessments returned within 6 weeks"] == ["Health"]
+    assert evidenced["Parents confident their child's needs are met (survey)"] == ["Co-production"]
+    # The 20-week measure is the DfE headline excluding exceptions, and the timeliness action asks for the same.
+    assert "excluding cases where an exception applies" in timeliness["definition"]
+    assert "SEN2 20-week measure excluding exceptions" in timeliness["definition"]
+    assert "mediation or tribunal and transfers-in are not counted" in timeliness["definition"]
+    assert "exceptions included" not in timeliness["definition"]
+    actions = await every(client, "actions", plan_id=plan["id"])
+    [headline] = [a for a in actions if "within 20 weeks" in a["title"]]
+    assert "excluding cases where an exception applies" in headline["success_criteria"]
+    assert headline["concern_ids"] == timeliness["concern_ids"]
+    statuses = {m["name"]: m["status"] for m in measures.values()}
+    assert statuses["Parents confident their child's needs are met (survey)"] == "behind"
+    assert statuses["Health advice for EHC needs assessments returned within 6 weeks"] == "on_track"
+
+
+async def test_about_four_hundred_new_plans_a_year_from_a_stated_start(db: Database, client: httpx.AsyncClient) -> None:
+    partnership_id, _ = await load(db)
+    today = today_in("Europe/London")
+    url = f"/api/v1/partnerships/{partnership_id}/ehcp-timeliness"
+    year = (
+        await client.get(url, params={"from": (today - timedelta(days=365)).isoformat(), "to": today.isoformat(), "granularity": "year"})
+    ).json()
+    issued = sum(p["plans_issued"] for p in year["periods"])
+    assert 300 <= issued <= 500, issued
+    # Case events start on a stated day and nothing implies coverage before it.
+    first_request = day(year["covered_from"]) - timedelta(days=364)
+    async with unit_of_work(db) as session:
+        earliest = (await session.execute(select(func.min(CaseEvent.occurred_on)))).scalar_one()
+    assert earliest == first_request and earliest.day <= 5  # the first working day of a month
+    before = (
+        await client.get(
+            url,
+            params={
+                "from": (earliest - timedelta(days=800)).isoformat(),
+                "to": (earliest - timedelta(days=1)).isoformat(),
+                "granularity": "year",
+            },
+        )
+    ).json()
+    assert sum(p["plans_issued"] for p in before["periods"]) == 0 and before["backlog"]["total"] == 0
+    plan = await the_plan(client, partnership_id)
+    [timeliness] = [m for m in await every(client, "measures", plan_id=plan["id"]) if m["source"] == "ehcp_timeliness"]
+    assert day(timeliness["baseline_on"]) >= day(year["covered_from"])
+    observations = await every(client, "observations", measure_id=timeliness["id"])
+    assert observations and all(day(o["period_start_on"]) >= day(year["covered_from"]) for o in observations)
+    # A believable climb: about one in seven when inspected, most plans on time now.
+    months = (await client.get(url, params={"from": timeliness["baseline_on"], "to": today.isoformat(), "granularity": "month"})).json()
+    full = [p for p in months["periods"] if p["covered"] and p["plans_issued_excl_exceptions"] and day(p["period_end_on"]) < today]
+    first_quarter, last_quarter = full[:3], full[-3:]
+
+    def share(periods: list[dict[str, Any]]) -> float:
+        within = sum(p["issued_within_20_weeks_excl_exceptions"] for p in periods)
+        return 100 * within / sum(p["plans_issued_excl_exceptions"] for p in periods)
+
+    assert share(first_quarter) < 30 < 60 < share(last_quarter) < 95
+    assert abs(timeliness["baseline_value"] - first_quarter[0]["pct_within_20_weeks_excl_exceptions"]) < 0.05
+
+
+async def test_nothing_is_dated_after_the_moment_of_loading(db: Database, client: httpx.AsyncClient) -> None:
+    partnership_id, loaded = await load(db)
+    plan = await the_plan(client, partnership_id)
+    actions = await every(client, "actions", plan_id=plan["id"])
+    rows: list[dict[str, Any]] = [plan, (await client.get(f"/api/v1/inspections/{plan['inspection_id']}")).json()]
+    rows += actions + await every(client, "concerns", plan_id=plan["id"]) + await every(client, "funding-lines", plan_id=plan["id"])
+    measures = await every(client, "measures", plan_id=plan["id"])
+    rows += measures
+    for measure in measures:
+        rows += await every(client, "observations", measure_id=measure["id"])
+    for action in actions:
+        rows += await every(client, "milestones", action_id=action["id"])
+        rows += await every(client, "progress-updates", action_id=action["id"])
+        rows += await every(client, "evidence", action_id=action["id"])
+        rows += (await client.get(f"/api/v1/actions/{action['id']}/reprogrammes")).json()["items"]
+    rows += await every(client, "people", partnership_id=partnership_id)
+    stamps = [(name, row[name]) for row in rows for name in ("created_at", "updated_at", "reviewed_at") if row.get(name)]
+    assert len(stamps) > 500
+    assert [s for s in stamps if stamp(s[1]) > loaded] == []
+    events = await every(client, "audit-events")
+    assert events and [e for e in events if stamp(e["occurred_at"]) > loaded] == []
+    async with unit_of_work(db) as session:
+        received = (await session.execute(select(func.max(CaseEvent.received_at)))).scalar_one()
+    assert received is not None and received.replace(tzinfo=UTC) <= loaded
+
+
+def baseline_rag(action: dict[str, Any], today: date) -> str:
+    """The RAG against the frozen baseline (read from the API when it gives it)."""
+    if "baseline_rag" in action:
+        return str(action["baseline_rag"])
+    due = action["baseline_due_on"] or action["due_on"]
+    return derive(
+        status=action["status"],
+        planned_start_on=day(action["planned_start_on"]) if action["planned_start_on"] else None,
+        due_on=day(due) if due else None,
+        forecast_on=day(action["forecast_on"]) if action["forecast_on"] else None,
+        today=today,
+    ).rag.value
+
+
+async def test_every_action_follows_a_course_with_its_reasons(db: Database, client: httpx.AsyncClient) -> None:
+    partnership_id, loaded = await load(db)
+    today = today_in("Europe/London")
+    plan = await the_plan(client, partnership_id)
+    accepted = day(plan["accepted_on"])
+    actions = {a["ref"]: a for a in await every(client, "actions", plan_id=plan["id"])}
+    updates = {ref: await every(client, "progress-updates", action_id=a["id"]) for ref, a in actions.items()}
+    moves = {ref: (await client.get(f"/api/v1/actions/{a['id']}/reprogrammes")).json()["items"] for ref, a in actions.items()}
+    assert {a["rag"] for a in actions.values()} == {"red", "amber", "green", "blue"}
+    for ref, action in actions.items():
+        latest = updates[ref][-1] if updates[ref] else None
+        reasons = [m["reason"] for m in moves[ref]] + ([latest["blockers"]] if latest and latest["blockers"] else [])
+        if action["rag"] in SLIPPING or baseline_rag(action, today) in SLIPPING:
+            assert reasons and all(len(r) > 40 for r in reasons), ref
+        if latest is not None:
+            # What the owner last reported agrees with the action's course.
+            assert latest["rag"] == action["rag"], ref
+            assert (latest["rag"] in SLIPPING) == bool(latest["blockers"]), ref
+            if latest["rag"] == "green":
+                assert not any(word in latest["narrative"] for word in ("At risk", "Overdue", "Behind plan", "slippage")), ref
+        percents = [u["percent_complete"] for u in updates[ref]]
+        assert percents == sorted(percents), ref
+        if action["is_overdue"]:
+            assert latest is not None and latest["rag"] in SLIPPING, ref
+        assert (action["status"] == "completed") == (action["completed_on"] is not None), ref
+        assert action["baseline_due_on"] is not None, ref
+
+    # Some actions were reprogrammed by the Delivery Group after acceptance, and the trail shows the move then.
+    moved = {ref: m for ref, m in moves.items() if m}
+    assert len(moved) >= 2
+    for ref, [move] in moved.items():
+        action = actions[ref]
+        assert move["previous_due_on"] == move["baseline_due_on"] == action["baseline_due_on"]
+        assert move["new_due_on"] == action["due_on"] != action["baseline_due_on"]
+        assert move["approved_at_meeting"].startswith("SEND Delivery Group, ") and "decision" in move["approved_at_meeting"]
+        made = stamp(move["created_at"])
+        assert accepted < made.date() < today and made <= loaded
+        trail = (await client.get("/api/v1/audit-events", params={"entity_id": action["id"], "limit": 200})).json()["items"]
+        [event] = [e for e in trail if "due_on" in e["changes"]]
+        assert event["changes"]["due_on"] == [action["baseline_due_on"], action["due_on"]]
+        assert event["changes"]["reprogramme_reason"] == [None, move["reason"]]
+        assert stamp(event["occurred_at"]) == made
+    # One is red against its baseline but on course against its new date.
+    assert any(baseline_rag(actions[ref], today) == "red" and actions[ref]["rag"] in {"green", "amber"} for ref in moved)
+    assert any(a["status"] == "completed" and a["completed_on"] > a["baseline_due_on"] for a in actions.values())  # one done late
+    assert any(a["owner_active"] is False and a["status"] != "completed" for a in actions.values())  # its owner has left
+
+    # A pack as it stood the day before a reprogramme shows the old due date.
+    ref, [move] = next(iter(moved.items()))
+    before = (day(move["created_at"][:10]) - timedelta(days=1)).isoformat()
+    made = await client.post(f"/api/v1/plans/{plan['id']}/exports", json={"format": "json", "audience": "board", "as_of": before})
+    assert made.status_code == 201, made.text
+    pack = json.loads((await client.get(f"/api/v1/exports/{made.json()['id']}/content")).content)
+    then = {a["ref"]: a for c in pack["data"]["concerns"] for a in c["actions"]}
+    assert then[ref]["due_on"] == move["previous_due_on"]
