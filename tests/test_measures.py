@@ -10,11 +10,12 @@ from hypothesis import strategies as st
 
 from app.measures.trajectory import assess, expected
 from app.models.enums import MeasureStatus
+from app.partnerships.service import today_in
 from tests.factories import make_concern, make_partnership, make_plan, post
 from tests.test_conventions import assert_problem
 from tests.test_lifecycle import patch
 
-TODAY = date.today()
+TODAY = today_in("Europe/London")
 MEASURE: dict[str, Any] = {
     "direction": "higher_is_better",
     "baseline_value": 20.0,

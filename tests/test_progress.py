@@ -1,7 +1,7 @@
 """Alerts, the plan summary (now and as it stood on an earlier date) and its history."""
 
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -11,11 +11,12 @@ from sqlmodel import col
 from app.core.db import Database
 from app.core.uow import unit_of_work
 from app.models import Action, ActionConcern, Concern, Plan
+from app.partnerships.service import today_in
 from tests.factories import make_action, make_concern, make_partnership, make_person, make_plan, post
 from tests.test_conventions import assert_problem
 from tests.test_lifecycle import patch
 
-TODAY = date.today()
+TODAY = today_in("Europe/London")
 
 
 def day(offset: int) -> str:

@@ -15,6 +15,7 @@ from sqlalchemy import text
 
 from app.core.db import Database
 from app.models.enums import Role
+from app.partnerships.service import today_in
 from tests.factories import make_partnership, make_plan, post
 from tests.test_conventions import assert_problem
 from tests.test_roles import as_role
@@ -168,7 +169,7 @@ async def test_only_the_contract_fields_are_accepted_and_case_refs_are_never_sto
         {**base, "type": "request_decision"},  # needs an outcome
         {**base, "outcome": "assess"},  # a request carries none
         {**base, "type": "exception"},  # needs a reason
-        {**base, "occurred_on": (date.today() + timedelta(days=3)).isoformat()},
+        {**base, "occurred_on": (today_in("Europe/London") + timedelta(days=3)).isoformat()},
         {**base, "type": "review_decision", "outcome": "issue"},
     ]
     for event in bad:
@@ -199,7 +200,7 @@ async def test_case_integration_keys_reach_their_endpoints_only(app: Any, db: Da
 async def test_timeliness_measures_are_fed_monthly_from_the_events(client: httpx.AsyncClient) -> None:
     partnership = await make_partnership(client)
     plan = await make_plan(client, partnership)
-    today = date.today()
+    today = today_in("Europe/London")
     this_month = today.replace(day=1)
     last_month = (this_month - timedelta(days=1)).replace(day=1)
     measure = await post(

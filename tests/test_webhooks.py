@@ -118,7 +118,13 @@ async def test_event_types_filter_and_person_left(client: httpx.AsyncClient, db:
     sub = await subscribe(client, receiver.url, partnership_id=p["id"], event_types=["person.left"])
     rows = [{"external_id": "L1", "display_name": "Leaving"}, {"external_id": "S1", "display_name": "Staying"}]
     await client.post("/api/v1/people/sync", json={"partnership_id": p["id"], "mode": "upsert", "people": rows})
-    await client.post("/api/v1/people/sync", json={"partnership_id": p["id"], "mode": "full", "people": rows[1:]})
+    # One of two people leaving is half the partnership: past the mass-deactivation guard, so say it is meant.
+    left = await client.post(
+        "/api/v1/people/sync",
+        params={"allow_mass_deactivation": "true"},
+        json={"partnership_id": p["id"], "mode": "full", "people": rows[1:]},
+    )
+    assert left.status_code == 200, left.text
     await work(db, settings)
     events = receiver.verified(sub["secret"])
     assert [e["type"] for e in events] == ["person.left"]

@@ -57,6 +57,13 @@ class Settings(BaseSettings):
     )
     upload_max_bytes: int = Field(default=25 * 1024 * 1024, ge=1024, description="Largest evidence file accepted (413 beyond).")
     sync_max_bytes: int = Field(default=16 * 1024 * 1024, ge=1024, description="Largest HR sync feed (10,000 rows).")
+    sync_max_deactivate_percent: float = Field(
+        default=20,
+        ge=0,
+        le=100,
+        description="A `full` HR sync that would mark more than this share of the partnership's active people as left is "
+        "refused (409) unless the request says `allow_mass_deactivation=true`.",
+    )
     storage_backend: Literal["local", "s3"] = Field(
         default="local", description="Where evidence files live: a local folder or an S3-compatible bucket."
     )

@@ -1,22 +1,26 @@
 """Builds the five routes of a collection (list, create, read, merge-patch, delete) from its `Resource`.
 
 Routers stay HTTP-only: they parse, call the service, and shape the response. Every route gets a
-summary, description, clean operation id, documented problems and examples.
+summary, description, clean operation id, documented problems and examples. `ApiRoute`, the route class
+of every API router, refuses a query parameter the route does not declare (422) before anything runs.
 """
 
 import uuid
+from collections.abc import Callable, Coroutine
 from enum import Enum
 from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Depends, Header, Query, Request
-from pydantic import BaseModel, create_model
+from fastapi.dependencies.models import Dependant
+from pydantic import AliasChoices, BaseModel, create_model
+from pydantic.fields import FieldInfo
 from starlette.datastructures import URL
 from starlette.responses import Response
 
 from app.core import crud
 from app.core.auth import Actor
 from app.core.db import DatabaseDep, SessionDep
-from app.core.errors import NotFound, UnsupportedMediaType, problems
+from app.core.errors import FieldError, NotFound, Unprocessable, UnsupportedMediaType, pointer_from_loc, problems
 from app.core.http import entity_response, json_response
 from app.core.idempotency import REDACT_HEADER
 from app.core.pagination import ListQuery, page
@@ -41,9 +45,70 @@ async def require_json(request: Request) -> None:
 JsonBody = Depends(require_json)
 
 
+def _request_names(name: str, info: FieldInfo, *, by_name: bool) -> set[str]:
+    """The query-string keys a parameter (or a field of a query model) is read from."""
+    names = {info.alias or name}
+    if isinstance(info.validation_alias, str):
+        names.add(info.validation_alias)
+    elif isinstance(info.validation_alias, AliasChoices):
+        names |= {choice for choice in info.validation_alias.choices if isinstance(choice, str)}
+    if by_name:
+        names.add(name)
+    return names
+
+
+def declared_query_parameters(dependant: Dependant) -> frozenset[str]:
+    """Every query parameter a route reads: its own, its dependencies', and the fields of its query models."""
+    names: set[str] = set()
+    pending = [dependant]
+    while pending:
+        current = pending.pop()
+        pending.extend(current.dependencies)
+        for param in current.query_params:
+            annotation = param.field_info.annotation
+            if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+                config = annotation.model_config
+                by_name = bool(config.get("validate_by_name") or config.get("populate_by_name"))
+                for field_name, info in annotation.model_fields.items():
+                    names |= _request_names(field_name, info, by_name=by_name)
+            else:
+                names |= _request_names(param.name, param.field_info, by_name=False)
+    return frozenset(names)
+
+
+def refuse_unknown_query_parameters(request: Request, declared: frozenset[str]) -> None:
+    """A query parameter the operation does not read is a 422 naming it, never silently ignored: a guessed
+    `?dry_run=true` must not run the real write."""
+    unknown = [key for key in dict.fromkeys(request.query_params.keys()) if key not in declared]
+    if not unknown:
+        return
+    shown = [key[:100] for key in unknown[:20]]
+    accepted = ", ".join(f"`{n}`" for n in sorted(declared)) or "none"
+    raise Unprocessable(
+        f"Unknown query parameter{'s' if len(unknown) > 1 else ''}: {', '.join(shown)}. This operation's query parameters: {accepted}.",
+        errors=[FieldError(pointer=pointer_from_loc(("query", key)), message="Unknown query parameter") for key in shown],
+    )
+
+
+class ApiRoute(UnitOfWorkRoute):
+    """A route of the API: a request naming a query parameter the route does not declare is refused with 422
+    before anything else runs (no authentication, no transaction, no write), then the unit of work runs it."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        declared = declared_query_parameters(self.dependant)
+
+        async def run(request: Request) -> Response:
+            refuse_unknown_query_parameters(request, declared)
+            return await handler(request)
+
+        return run
+
+
 def api_router() -> APIRouter:
-    """A router of the API: every route runs in the request's unit of work (`app.core.uow`)."""
-    return APIRouter(prefix=API_PREFIX, route_class=UnitOfWorkRoute)
+    """A router of the API: unknown query parameters are refused, and every route runs in the request's unit
+    of work (`app.core.uow`)."""
+    return APIRouter(prefix=API_PREFIX, route_class=ApiRoute)
 
 
 def page_model(read: type[BaseModel]) -> type[BaseModel]:
