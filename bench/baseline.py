@@ -50,6 +50,22 @@ ACTION_JSON = """
             WHEN d.days_overdue > 30 OR d.slip > 30 THEN 'red'
             WHEN d.overdue OR d.slip > 0 OR d.late_start THEN 'amber'
             ELSE 'green' END,
+        'baseline_rag', CASE
+            WHEN a.status = 'completed' THEN 'blue'
+            WHEN b.days_overdue > 30 OR b.slip > 30 THEN 'red'
+            WHEN b.overdue OR b.slip > 0 OR d.late_start THEN 'amber'
+            ELSE 'green' END,
+        'variance_days', CASE
+            WHEN a.baseline_due_on IS NULL THEN NULL
+            WHEN a.status = 'completed' AND a.completed_on IS NOT NULL THEN a.completed_on - a.baseline_due_on
+            WHEN a.status IN ('completed', 'suspended', 'cancelled') THEN a.due_on - a.baseline_due_on
+            ELSE greatest(a.due_on, a.forecast_on, CASE WHEN a.due_on < t.today THEN t.today END) - a.baseline_due_on END,
+        'reprogramme_count', (SELECT count(*) FROM action_reprogramme r WHERE r.action_id = a.id),
+        'latest_reprogramme', (SELECT json_build_object('id', r.id, 'action_id', r.action_id, 'previous_due_on', r.previous_due_on,
+                                  'new_due_on', r.new_due_on, 'baseline_due_on', r.baseline_due_on, 'reason', r.reason,
+                                  'approved_at_meeting', r.approved_at_meeting, 'actor_type', r.actor_type, 'actor_id', r.actor_id,
+                                  'person_id', r.person_id, 'created_at', r.created_at)
+                               FROM action_reprogramme r WHERE r.action_id = a.id ORDER BY r.created_at DESC, r.id DESC LIMIT 1),
         'is_overdue', d.overdue, 'days_overdue', d.days_overdue,
         'is_slipping', NOT d.overdue AND (d.slip > 0 OR d.late_start),
         'owner', CASE WHEN o.id IS NULL THEN NULL ELSE json_build_object('id', o.id, 'display_name', o.display_name, 'job_title', o.job_title, 'active', o.active) END,
@@ -70,6 +86,13 @@ FROM = """
             coalesce(a.forecast_on - a.due_on, 0) AS slip,
             a.status = 'not_started' AND a.planned_start_on IS NOT NULL AND a.planned_start_on < t.today AS late_start
     ) d
+    CROSS JOIN LATERAL (
+        SELECT
+            a.status NOT IN ('completed', 'suspended', 'cancelled') AND coalesce(a.baseline_due_on, a.due_on) < t.today AS overdue,
+            CASE WHEN a.status NOT IN ('completed', 'suspended', 'cancelled') AND coalesce(a.baseline_due_on, a.due_on) < t.today
+                 THEN t.today - coalesce(a.baseline_due_on, a.due_on) ELSE 0 END AS days_overdue,
+            coalesce(a.forecast_on - coalesce(a.baseline_due_on, a.due_on), 0) AS slip
+    ) b
 """
 
 LIST_SQL = f"""

@@ -53,7 +53,8 @@ async def accepted_plan_with_an_overdue_action(client: httpx.AsyncClient) -> tup
 async def test_moving_a_red_actions_date_keeps_its_slippage_in_view(client: httpx.AsyncClient) -> None:
     plan, action = await accepted_plan_with_an_overdue_action(client)
     before = (await client.get(f"/api/v1/actions/{action['id']}")).json()
-    assert (before["rag"], before["baseline_rag"], before["variance_days"], before["reprogramme_count"]) == ("red", "red", 0, 0)
+    # Never moved, but 330 days overdue: delivery is already 330 days past the baseline.
+    assert (before["rag"], before["baseline_rag"], before["variance_days"], before["reprogramme_count"]) == ("red", "red", 330, 0)
     assert before["latest_reprogramme"] is None
 
     # A decision without a reason is refused, and changes nothing.
@@ -67,7 +68,9 @@ async def test_moving_a_red_actions_date_keeps_its_slippage_in_view(client: http
         {"due_on": day(30), "reprogramme_reason": reason, "reprogramme_approved_at_meeting": approval},
     )
     assert moved.status_code == 200, moved.text
-    read = (await client.get(f"/api/v1/actions/{action['id']}")).json()
+    got = await client.get(f"/api/v1/actions/{action['id']}")
+    read = got.json()
+    assert moved.json() == read and moved.headers["etag"] == got.headers["etag"]  # the answer to the move shows the move
     assert (read["rag"], read["baseline_rag"], read["variance_days"], read["reprogramme_count"]) == ("green", "red", 360, 1)
     latest = read["latest_reprogramme"]
     assert (latest["previous_due_on"], latest["new_due_on"], latest["reason"], latest["approved_at_meeting"]) == (
@@ -85,6 +88,9 @@ async def test_moving_a_red_actions_date_keeps_its_slippage_in_view(client: http
     assert summary["actions"]["by_rag"]["green"] == 1 and summary["actions"]["by_baseline_rag"]["red"] == 1
     assert summary["actions"]["reprogrammed"] == 1
     assert (summary["concerns"][0]["rag"], summary["concerns"][0]["baseline_rag"]) == ("green", "red")
+    [slipping] = summary["slipping"]  # green now, red against its baseline: still in the exception report
+    assert (slipping["ref"], slipping["rag"], slipping["baseline_rag"], slipping["variance_days"]) == (action["ref"], "green", "red", 360)
+    assert (slipping["reason"], slipping["latest_reprogramme"]["approved_at_meeting"]) == (reason, approval)
 
     pack = await json_pack(client, plan["id"])
     shown = pack["data"]["concerns"][0]["actions"][0]
@@ -92,6 +98,24 @@ async def test_moving_a_red_actions_date_keeps_its_slippage_in_view(client: http
     assert shown["slippage_reason"] == reason
     assert (shown["latest_reprogramme"]["reason"], shown["latest_reprogramme"]["approved_at_meeting"]) == (reason, approval)
     assert pack["data"]["overview"]["actions"] == summary["actions"]
+
+    # Red again against the moved date, with blockers reported after the move: the blockers explain it now.
+    await post(
+        client,
+        f"actions/{action['id']}/progress-updates",
+        {
+            "rag": "red",
+            "narrative": "Recruitment failed again.",
+            "blockers": "No applicants for the two posts.",
+            "author_id": action["owner_id"],
+        },
+    )
+    moved_again = await patch(client, f"actions/{action['id']}", {"forecast_on": day(120)})
+    assert moved_again.status_code == 200, moved_again.text
+    [slipping] = (await client.get(f"/api/v1/plans/{plan['id']}/summary")).json()["slipping"]
+    assert (slipping["rag"], slipping["reported_rag"], slipping["reason"]) == ("red", "red", "No applicants for the two posts.")
+    shown = (await json_pack(client, plan["id"]))["data"]["concerns"][0]["actions"][0]
+    assert (shown["slippage_reason"], shown["reason_missing"]) == (slipping["reason"], False)
 
 
 async def test_the_submission_deadline_is_computed_once_for_the_api_and_the_packs(client: httpx.AsyncClient) -> None:
@@ -208,7 +232,7 @@ def _agreeing(summary: dict[str, Any], point: dict[str, Any], pack: dict[str, An
     overview = pack["data"]["overview"]
     assert summary["actions"] == point["actions"] == overview["actions"]
     assert summary["recorded_at"] == point["recorded_at"]
-    assert datetime.fromisoformat(pack["export"]["recorded_by"]) == datetime.fromisoformat(summary["recorded_at"])
+    assert pack["export"]["recorded_by"] == summary["recorded_at"].replace("Z", "+00:00")
     latest = [(m["name"], m["latest_value"], m["latest_period_end_on"]) for m in summary["measures"]["items"]]
     assert latest == [(m["name"], m["latest_value"], m["latest_period_end_on"]) for m in point["measures"]]
     in_pack = [m for c in pack["data"]["concerns"] for m in c["measures"]] + pack["data"]["plan_measures"]
@@ -227,9 +251,14 @@ async def test_summary_history_and_pack_agree_for_any_day(client: httpx.AsyncCli
         history = (await client.get(f"/api/v1/plans/{plan['id']}/history", params={"from": as_of, "to": as_of})).json()
         [point] = [p for p in history["points"] if p["as_of"] == as_of]
         pack = await json_pack(client, plan["id"], as_of=as_of)
-        if offset == 0:  # today's figures describe a moment that moves: compare the pack with a summary made after it
-            summary = (await client.get(f"/api/v1/plans/{plan['id']}/summary")).json()
-            summary["recorded_at"] = point["recorded_at"] = pack["export"]["recorded_by"]
+        if offset == 0:
+            # Today's figures describe a moment that moves: each view shows the moment it was made, in order, and a
+            # summary made after the pack gives the pack's figures (nothing was written in between).
+            after = (await client.get(f"/api/v1/plans/{plan['id']}/summary")).json()
+            made = [summary["recorded_at"], point["recorded_at"], pack["export"]["recorded_by"], after["recorded_at"]]
+            assert [datetime.fromisoformat(m) for m in made] == sorted(datetime.fromisoformat(m) for m in made)
+            summary = after | {"recorded_at": pack["export"]["recorded_by"]}
+            point = point | {"recorded_at": pack["export"]["recorded_by"]}
         _agreeing(summary, point, pack)
 
 
@@ -274,9 +303,9 @@ async def test_a_measure_reads_the_same_on_its_own_as_in_the_summary_and_the_pac
     last_month = (this_month - timedelta(days=1)).replace(day=1)
     observation = {"measure_id": measure["id"], "period_start_on": last_month.isoformat(), "period_end_on": (this_month - timedelta(days=1)).isoformat(), "value": 41.0}  # fmt: skip
     await post(client, "observations", observation)
-    # The current month's provisional figure: its period has begun but not ended.
+    # The current month's provisional figure is listed, never the headline: the same everywhere.
     following = (this_month + timedelta(days=32)).replace(day=1)
-    provisional = {"measure_id": measure["id"], "period_start_on": this_month.isoformat(), "period_end_on": (following - timedelta(days=1)).isoformat(), "value": 44.0}  # fmt: skip
+    provisional = {"measure_id": measure["id"], "period_start_on": this_month.isoformat(), "period_end_on": (following - timedelta(days=1)).isoformat(), "value": 44.0, "provisional": True}  # fmt: skip
     await post(client, "observations", provisional)
     # A period that has not begun is refused: it would show on the measure and in no summary.
     later = {**provisional, "period_start_on": following.isoformat(), "period_end_on": (following + timedelta(days=27)).isoformat()}
@@ -290,7 +319,8 @@ async def test_a_measure_reads_the_same_on_its_own_as_in_the_summary_and_the_pac
         item["latest_period_end_on"],
         item["status"],
     )
-    assert read["latest_value"] == 44.0
+    assert read["latest_value"] == 41.0
     pack = await json_pack(client, plan["id"])
     [shown] = pack["data"]["concerns"][0]["measures"]
-    assert (shown["latest_value"], shown["status"]) == (44.0, read["status"])
+    assert (shown["latest_value"], shown["status"]) == (41.0, read["status"])
+    assert [o["provisional"] for o in shown["observations"]] == [False, True]

@@ -2,6 +2,7 @@
 partial rows, leaving dates, dry runs and the mass-deactivation guard."""
 
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -14,7 +15,7 @@ from app.core.uow import unit_of_work
 from app.models.enums import Role
 from app.partnerships.service import today_in
 from tests.conftest import StatementCounter, new_token
-from tests.factories import make_partnership, make_world
+from tests.factories import make_partnership, make_world, post
 from tests.test_conventions import assert_problem
 
 
@@ -331,7 +332,7 @@ async def test_a_full_sync_that_would_empty_the_partnership_is_refused(app: Any,
     before = await tables(db, *watched)
     refused = await client.post("/api/v1/people/sync", json={"partnership_id": p["id"], "mode": "full", "people": five})
     body = assert_problem(refused, 409, "/problems/mass-deactivation")
-    assert "18 of the partnership's 23 active people" in body["detail"] and "78.3%" in body["detail"] and "20%" in body["detail"]
+    assert "18 of the 23 active people it manages" in body["detail"] and "78.3%" in body["detail"] and "20%" in body["detail"]
     assert await tables(db, *watched) == before
     # A dry run says so, and still lists who would be marked.
     preview = await sync(client, p, five, mode="full", dry_run="true")
@@ -343,6 +344,15 @@ async def test_a_full_sync_that_would_empty_the_partnership_is_refused(app: Any,
     assert (await sync(client, p, [row(n) for n in range(19)], mode="full"))["deactivated"] == 4
     assert (await sync(client, p, five, mode="full", allow_mass_deactivation="true"))["deactivated"] == 14
     assert (await sync(client, p, five, mode="full", dry_run="true", allow_mass_deactivation="true"))["refused"] is None
+
+
+async def test_people_added_by_hand_do_not_dilute_the_guard(app: Any, client: httpx.AsyncClient) -> None:
+    p = await make_partnership(client)
+    for _ in range(20):  # people the feed does not manage: no external_id
+        await post(client, "people", {"partnership_id": p["id"], "display_name": "Added by hand"})
+    await sync(client, p, [row(n) for n in range(3)])
+    refused = await client.post("/api/v1/people/sync", json={"partnership_id": p["id"], "mode": "full", "people": []})
+    assert "3 of the 3 active people it manages" in assert_problem(refused, 409, "/problems/mass-deactivation")["detail"]
 
 
 async def test_the_share_is_a_setting(app: Any, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -370,3 +380,13 @@ async def test_a_guessed_query_parameter_is_refused_before_the_sync(client: http
     body = assert_problem(response, 422)
     assert body["errors"] == [{"pointer": "/dryrun", "message": "Unknown query parameter"}] and "dry_run" in body["detail"]
     assert await tables(db, "person", "audit_event", "change") == before
+
+
+async def test_a_leaving_date_in_the_future_is_a_row_error(app: Any, client: httpx.AsyncClient) -> None:
+    p = await make_partnership(client)
+    await sync(client, p, [row(0), row(1)])
+    later = (today_in("Europe/London") + timedelta(days=30)).isoformat()
+    result = await sync(client, p, [{"external_id": row(0)["external_id"], "active": False, "left_on": later}])
+    assert [e["message"] for e in result["errors"]] == ["left_on: after the partnership's today"]
+    people = (await client.get("/api/v1/people", params={"partnership_id": p["id"]})).json()["items"]
+    assert all(person["active"] for person in people)

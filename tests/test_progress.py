@@ -49,6 +49,8 @@ async def test_alerts_name_each_kind_of_problem(client: httpx.AsyncClient, db: D
     done = await action("5", status="completed", completed_on=day(-1), due_on=day(30))
     quiet = await action("6", status="in_progress", due_on=day(200))
     left = await make_action(client, plan, [concern], ref="7", status="in_progress", owner_id=leaver["id"], due_on=day(100))
+    await action("8", status="in_progress", due_on=day(100), baseline_due_on=day(-40))  # moved 140 days: green, red on baseline
+    waiting = await action("9", planned_start_on=day(30), due_on=day(200))  # not due to start: quiet is not stale
     await post(client, "milestones", {"action_id": late["id"], "title": "First step", "due_on": day(-10)})
     await patch(client, f"people/{leaver['id']}", {"active": False})
     measure = await post(
@@ -61,6 +63,7 @@ async def test_alerts_name_each_kind_of_problem(client: httpx.AsyncClient, db: D
     for a in (late, done, left):
         await post(client, f"actions/{a['id']}/progress-updates", {"rag": "amber", "narrative": "Update", "author_id": owner["id"]})
     await backdate(db, quiet["id"], 45)
+    await backdate(db, waiting["id"], 45)
     body = (await client.get(f"/api/v1/plans/{plan['id']}/alerts")).json()
     assert body["thresholds"] == {"stale_after_days": 30, "red_after_days": 30}
     got = {(a["kind"], a["severity"], a["ref"]) for a in body["items"]}
@@ -74,7 +77,9 @@ async def test_alerts_name_each_kind_of_problem(client: httpx.AsyncClient, db: D
         ("owner_inactive", "high", "7"),
         ("milestone_missed", "medium", "1"),
         ("measure_behind", "high", None),
-        # Actions 2, 3, 4 and 7 were created today and have no update yet: not stale.
+        ("reported_worse", "medium", "7"),  # the owner reported amber; the dates say green
+        ("behind_baseline", "high", "8"),
+        # Actions 2, 3, 4, 7 and 8 were created today and have no update yet, 9 has not started: not stale.
     }
     assert [a["severity"] for a in body["items"]] == sorted((a["severity"] for a in body["items"]), key=["high", "medium", "low"].index)
     assert body["counts"]["overdue"] == 2

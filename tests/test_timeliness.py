@@ -224,6 +224,15 @@ async def test_timeliness_measures_are_fed_monthly_from_the_events(client: httpx
         + plan_case("M-excepted", received, (last_month - received).days + 25, ("exception", {"reason": "c"})),
     )
     await send(client, partnership, plan_case("M3", this_month - timedelta(days=100), 100))
+    # A month whose only plan later turns out to have an exception has no figure excluding exceptions: its
+    # observation goes (audited), so no figure of another definition lingers.
+    two_months_ago = (last_month - timedelta(days=1)).replace(day=1)
+    await send(client, partnership, plan_case("M4", two_months_ago - timedelta(days=100), 100))
+    held = (await client.get("/api/v1/observations", params={"measure_id": measure["id"]})).json()["items"]
+    [gone] = [o for o in held if o["period_start_on"] == two_months_ago.isoformat()]
+    await send(client, partnership, [ev("M4", "exception", two_months_ago - timedelta(days=60), reason="c")])
+    trail = (await client.get("/api/v1/audit-events", params={"entity_id": gone["id"]})).json()["items"]
+    assert [e["action"] for e in trail] == ["create", "delete"]
     # A plan issued before the coverage began (365 days after the first request) makes no observation.
     early = first + timedelta(days=200)
     await send(client, partnership, plan_case("M-early", early - timedelta(days=100), 100))
@@ -232,7 +241,7 @@ async def test_timeliness_measures_are_fed_monthly_from_the_events(client: httpx
     # Excluding exceptions: the late plan with an exception counts in neither numerator nor denominator.
     assert got == [(last_month.isoformat(), 50.0, 1, 2, False), (this_month.isoformat(), 100.0, 1, 1, True)]
     found = (await client.get(f"/api/v1/measures/{measure['id']}")).json()
-    assert found["latest_value"] == 100.0
+    assert found["latest_value"] == 50.0  # last month: this month's provisional figure is never the headline
     assert "excluding" in found["computed_as"]
     months = await report(client, partnership, **{"from": early.replace(day=1).isoformat(), "to": today.isoformat()})
     assert months["covered_from"] == (first + timedelta(days=364)).isoformat()

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, any_, cast, insert, select, text, update
+from sqlalchemy import String, any_, cast, delete, insert, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -208,6 +208,17 @@ async def refresh_timeliness_measures(
                 )
             noted.append(feed.Changed("observation", row.id, action, version, partnership_id, measure.plan_id))
             entries.append(audit.Entry(action, "observation", row.id, partnership_id, diff, when))
+        # A stored month that no longer has a figure (not covered, or no plans once exceptions are left out) goes,
+        # audited like any delete, so no figure of another definition or of an uncovered month lingers.
+        for (owner, first), gone in stored.items():
+            if owner != measure.id or first in months or first < _month_start(measure.baseline_on):
+                continue
+            await session.execute(delete(Observation).where(col(Observation.id) == gone.id))
+            values = {c.name: audit.jsonable(getattr(gone, c.name)) for c in Observation.__table__.c if c.name != "id"}  # type: ignore[attr-defined]
+            noted.append(feed.Changed("observation", gone.id, "delete", gone.version, partnership_id, measure.plan_id))
+            entries.append(
+                audit.Entry("delete", "observation", gone.id, partnership_id, {k: [v, None] for k, v in values.items() if v is not None})
+            )
     if entries:
         await session.flush()
         feed.record(session, noted)

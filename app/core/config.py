@@ -61,7 +61,7 @@ class Settings(BaseSettings):
         default=20,
         ge=0,
         le=100,
-        description="A `full` HR sync that would mark more than this share of the partnership's active people as left is "
+        description="A `full` HR sync that would mark more than this share of the active people the feed manages as left is "
         "refused (409) unless the request says `allow_mass_deactivation=true`.",
     )
     storage_backend: Literal["local", "s3"] = Field(

@@ -13,6 +13,15 @@ Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
 Ref = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9.\-_/]*$")]
 LongText = Annotated[str, StringConstraints(max_length=20_000)]
+# Dates of a plan and its inspection: a typing slip (9999-12-31, 0001-01-01) would paint an action green.
+EARLIEST_PLAN_DATE, LATEST_PLAN_DATE = date(2000, 1, 1), date(2099, 12, 31)
+
+
+def plan_date(value: date | None) -> date | None:
+    """A field validator for the dates of plans, actions and milestones."""
+    if value is not None and not EARLIEST_PLAN_DATE <= value <= LATEST_PLAN_DATE:
+        raise ValueError(f"must be between {EARLIEST_PLAN_DATE} and {LATEST_PLAN_DATE}")
+    return value
 
 
 NUMBER = re.compile(r"\s*[+-]?\d+(\.\d*)?\s*")

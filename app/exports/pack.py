@@ -20,14 +20,13 @@ counted over fewer than 10 (small-number suppression). No audience gets case-lev
 
 import hashlib
 import uuid
-from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import orjson
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -36,15 +35,14 @@ from app.core.reads import SqlAlchemyReads
 from app.evidence.service import held_locally
 from app.measures.reads import COMPUTED_AS
 from app.measures.trajectory import points
-from app.models import Inspection, Organisation, Partnership, Person, ProgressUpdate
-from app.models.enums import ActionStatus, Audience, MeasureSource, MeasureStatus, MilestoneStatus, Rag, ReviewStatus
+from app.models import ApiKey, Inspection, Organisation, Partnership, Person
+from app.models.enums import Audience, MeasureSource, MilestoneStatus, Rag, ReviewStatus
 from app.partnerships.service import Local
 from app.plans.calendar import plan_submission_due_on
-from app.plans.reads import latest_reprogramme
-from app.progress.state import PlanState, Row, moment_of, reprogrammes_by_action, state_at
-from app.progress.summary import begun, healths, measure_rows, summarise
+from app.progress.state import PlanState, Row, by_action, moment_of, state_at
+from app.progress.summary import healths, measure_rows, off_course, slippage_reason, summarise
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: both RAGs, variance, reprogrammes, coverage of the timeliness appendix
 SMALL_NUMBER = 10  # figures counted over fewer than this are suppressed in public packs
 TIMELINESS_MONTHS = 24
 ON_COURSE = {Rag.green, Rag.blue}
@@ -100,42 +98,40 @@ def _iso(value: Any) -> Any:
     return value.isoformat() if isinstance(value, date | datetime) else value
 
 
-async def _latest(session: AsyncSession, model: Any, action_ids: list[uuid.UUID], at: datetime) -> dict[str, Row]:
-    """The newest row per action recorded by `at` (progress updates are append-only)."""
-    if not action_ids:
-        return {}
-    newest = (
-        select(model.action_id, func.max(model.created_at).label("at"))
-        .where(model.action_id.in_(action_ids), model.created_at <= at)
-        .group_by(model.action_id)
-        .subquery()
-    )
-    rows = await session.execute(
-        select(*model.__table__.c).join(newest, (newest.c.action_id == model.action_id) & (newest.c.at == model.created_at))
-    )
-    return {str(r.action_id): dict(r._mapping) for r in rows}
-
-
 async def _people(session: AsyncSession, ids: set[str]) -> dict[str, Row]:
     if not ids:
         return {}
     organisation: Any = col(Organisation.name).label("organisation")
     rows: Any = await session.execute(
-        select(col(Person.id), col(Person.display_name), col(Person.job_title), col(Person.email), col(Person.active), organisation)
+        select(
+            col(Person.id),
+            col(Person.display_name),
+            col(Person.job_title),
+            col(Person.email),
+            col(Person.active),
+            col(Person.left_on),
+            organisation,
+        )
         .outerjoin(Organisation, col(Organisation.id) == col(Person.organisation_id))
         .where(col(Person.id).in_([uuid.UUID(i) for i in ids]))
     )
     return {str(r.id): dict(r._mapping) for r in rows}
 
 
-def _owner(person: Row | None, audience: Audience) -> Row | None:
+def _has_left(person: Row, as_of: date) -> bool:
+    """Whether the person had left by `as_of`: by their leaving date, or (none recorded) by today's status."""
+    left_on: date | None = person["left_on"]
+    return left_on <= as_of if left_on is not None else not person["active"]
+
+
+def _owner(person: Row | None, audience: Audience, as_of: date) -> Row | None:
     if person is None:
         return None
     owner = {
         "name": person["display_name"],
         "job_title": person["job_title"],
         "organisation": person["organisation"],
-        "has_left": not person["active"],
+        "has_left": _has_left(person, as_of),
     }
     if audience is Audience.board:
         owner["email"] = person["email"]
@@ -152,13 +148,34 @@ def _local_day(moment: datetime, zone: ZoneInfo) -> str:
     return moment.astimezone(zone).date().isoformat()
 
 
-def _mover(move: Row, people: dict[str, Row], audience: Audience) -> str | None:
-    """Who moved a due date: the person's name (job title in public packs), if the key was a person's."""
+def _mover(move: Row, people: dict[str, Row], keys: dict[str, str], audience: Audience) -> str | None:
+    """Who moved a due date: the person's name (job title in public packs), else the name of the API key used
+    (not in public packs)."""
     person = people.get(move.get("person_id") or "")
-    if person is None:
+    if person is not None:
+        name: str | None = person["job_title"] if audience is Audience.public else person["display_name"]
+        return name
+    if audience is Audience.public:
         return None
-    name: str | None = person["job_title"] if audience is Audience.public else person["display_name"]
-    return name
+    key = keys.get(move["actor_id"]) if move["actor_type"] == "api_key" else None
+    return f"API key \u201c{key}\u201d" if key else None
+
+
+def _uuid(text: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        return None
+
+
+async def _key_names(session: AsyncSession, moves: dict[str, list[Row]]) -> dict[str, str]:
+    """The names of the API keys (not linked to a person) that moved due dates, by key id."""
+    ids = {m["actor_id"] for ms in moves.values() for m in ms if m["actor_type"] == "api_key" and not m.get("person_id")}
+    wanted = [u for u in map(_uuid, ids) if u is not None]
+    if not wanted:
+        return {}
+    rows = await session.execute(select(col(ApiKey.id), col(ApiKey.name)).where(col(ApiKey.id).in_(wanted)))
+    return {str(r.id): r.name for r in rows}
 
 
 async def _data(session: AsyncSession, request: Request, area: Local, state: PlanState, at: datetime) -> dict[str, Any]:
@@ -167,11 +184,11 @@ async def _data(session: AsyncSession, request: Request, area: Local, state: Pla
     as_of = request.as_of
     plan = next(iter(state.rows("plan")))
     actions = sorted(state.rows("action"), key=lambda a: (a["ref"], a["id"]))
-    action_ids = [uuid.UUID(a["id"]) for a in actions]
-    updates = await _latest(session, ProgressUpdate, action_ids, at)
-    moves = reprogrammes_by_action(state)
+    updates = by_action(state, "progress_update")
+    moves = by_action(state, "reprogramme")
     movers = {m["person_id"] for ms in moves.values() for m in ms if m.get("person_id")}
     people = await _people(session, {a["owner_id"] for a in actions if a.get("owner_id")} | movers)
+    keys = await _key_names(session, moves)
     health = healths(state, as_of, area.red_after_days)
     summary = summarise(state, plan_id=str(request.plan_id), as_of=as_of, recorded_at=at, red_after_days=area.red_after_days)
     milestones: dict[str, list[Row]] = {}
@@ -183,16 +200,14 @@ async def _data(session: AsyncSession, request: Request, area: Local, state: Pla
 
     def action_row(a: Row) -> Row:
         h = health[a["id"]]
-        update = updates.get(a["id"])
-        move = latest_reprogramme(moves.get(a["id"], []))
-        slippage = None
-        if h.rag not in ON_COURSE or h.baseline_rag not in ON_COURSE or a["status"] in {ActionStatus.suspended, ActionStatus.cancelled}:
-            slippage = (move or {}).get("reason") or (update or {}).get("blockers")
+        update = updates[a["id"]][-1] if a["id"] in updates else None
+        move = moves[a["id"]][-1] if a["id"] in moves else None
+        reason = slippage_reason(a, h, move, update)
         return {
             "ref": a["ref"],
             "title": a["title"],
             "success_criteria": a.get("success_criteria"),
-            "owner": _owner(people.get(a.get("owner_id") or ""), audience),
+            "owner": _owner(people.get(a.get("owner_id") or ""), audience, as_of),
             "planned_start_on": _iso(a.get("planned_start_on")),
             "due_on": _iso(a.get("due_on")),
             "baseline_due_on": _iso(a.get("baseline_due_on")),
@@ -212,7 +227,7 @@ async def _data(session: AsyncSession, request: Request, area: Local, state: Pla
                 "to_due_on": _iso(move["new_due_on"]),
                 "reason": move["reason"],
                 "approved_at_meeting": move.get("approved_at_meeting"),
-                "by": _mover(move, people, audience),
+                "by": _mover(move, people, keys, audience),
             },
             "latest_update": None
             if update is None
@@ -223,7 +238,8 @@ async def _data(session: AsyncSession, request: Request, area: Local, state: Pla
                 "percent_complete": update["percent_complete"],
                 "blockers": update.get("blockers"),
             },
-            "slippage_reason": slippage,
+            "slippage_reason": reason,
+            "reason_missing": reason is None and off_course(a, h),
             "milestones": milestones.get(a["id"], []),
         }
 
@@ -253,7 +269,6 @@ async def _data(session: AsyncSession, request: Request, area: Local, state: Pla
         )
     inspection = await _inspection(session, plan.get("inspection_id"))
     published = (inspection or {}).get("report_published_on")
-    statuses = Counter(m["status"] for m in measures)
     return {
         "partnership": await _partnership(session, request.partnership_id),
         "inspection": inspection,
@@ -271,7 +286,7 @@ async def _data(session: AsyncSession, request: Request, area: Local, state: Pla
             "actions": summary["actions"],
             "actions_in_several_concerns": summary["actions_in_several_concerns"],
             "concerns_note": SEVERAL_CONCERNS_NOTE if summary["actions_in_several_concerns"] else None,
-            "measures_by_status": {k: n for k, n in ({s.value: 0 for s in MeasureStatus} | dict(statuses)).items()},
+            "measures_by_status": summary["measures"]["by_status"],
         },
         "concerns": concerns,
         "plan_measures": [m for m in measures if not m["concern_refs"]],
@@ -283,7 +298,7 @@ async def _data(session: AsyncSession, request: Request, area: Local, state: Pla
 def _measures(state: PlanState, as_of: date, audience: Audience, refs: dict[str, str]) -> list[Row]:
     series: dict[str, list[Row]] = {}
     for o in sorted(state.rows("observation"), key=lambda o: (o["period_end_on"], o["created_at"])):
-        if begun(o, as_of):
+        if o["period_start_on"] <= as_of:  # provisional figures are listed, marked, but are never the latest value
             series.setdefault(o["measure_id"], []).append(o)
     found = []
     for row in measure_rows(state, as_of):

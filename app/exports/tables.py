@@ -52,7 +52,6 @@ def _words(value: str | None) -> str | None:
     return value.replace("_", " ") if value else value
 
 
-OFF_COURSE = ("red", "amber")
 NO_REASON = "No reason recorded"
 
 
@@ -71,14 +70,10 @@ def _sentence(text: str) -> str:
 
 
 def slippage(action: dict[str, Any]) -> str | None:
-    """Why an action slipped: the recorded reason, or "No reason recorded" when it is red or amber against its due
-    date or its baseline and none was given."""
+    """Why an action slipped, as the pack decided it (`app.progress.summary.slippage_reason`), or "No reason
+    recorded" when it is off course and none was given."""
     reason: str | None = action["slippage_reason"]
-    if reason:
-        return reason
-    if action["rag"] in OFF_COURSE or action["baseline_rag"] in OFF_COURSE:
-        return NO_REASON
-    return None
+    return NO_REASON if action["reason_missing"] else reason
 
 
 def _cover(pack: dict[str, Any]) -> Table:

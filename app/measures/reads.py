@@ -20,7 +20,8 @@ COMPUTED_AS = {MeasureSource.ehcp_timeliness.value: DEFINITION}
 def _latest(column: Any, label: str) -> Any:
     return (
         select(column)
-        .where(col(Observation.measure_id) == col(Measure.id))
+        # The same rule as app.progress.summary.counts_as_latest (observations of periods not yet begun are refused).
+        .where(col(Observation.measure_id) == col(Measure.id), col(Observation.provisional).is_(False))
         .order_by(col(Observation.period_end_on).desc(), col(Observation.created_at).desc())
         .limit(1)
         .scalar_subquery()

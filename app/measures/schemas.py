@@ -123,7 +123,11 @@ class MeasureRead(EntityRead):
     source: MeasureSource
     frequency: Frequency
     trajectory: list[TrajectoryPoint]
-    latest_value: float | None = Field(description="The value of the observation with the latest period.")
+    latest_value: float | None = Field(
+        description="The value of the latest final observation (by period end): provisional figures, such as the current "
+        "month of a computed measure, are listed under `/observations` but never the headline. The plan summary, history "
+        "and packs use the same rule."
+    )
     latest_period_end_on: date | None
     expected_value: float | None = Field(description="Expected at the end of the latest observation's period (today when there is none).")
     status: MeasureStatus = Field(description=STATUS_RULES)

@@ -183,6 +183,8 @@ class AlertKind(StrEnum):
     measure_behind = "measure_behind"
     completed_without_evidence = "completed_without_evidence"
     milestone_missed = "milestone_missed"
+    behind_baseline = "behind_baseline"
+    reported_worse = "reported_worse"
 
 
 class Severity(StrEnum):

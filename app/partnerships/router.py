@@ -53,7 +53,7 @@ gives one, else on the date already held, else on the partnership's today; `left
 
 **`mode: full`** also marks everyone the feed no longer lists as left (`active: false`, `left_on` the partnership's
 today), except people whose row failed. A full sync that would leave more than `WSOA_SYNC_MAX_DEACTIVATE_PERCENT`
-(default 20%) of the partnership's active people marked as left (missing from the feed or sent with
+(default 20%) of the active people the feed manages (those with an `external_id`) marked as left (missing from the feed or sent with
 `active: false`) is refused with a 409 problem naming the count and the share, and changes nothing, unless the
 query says `allow_mass_deactivation=true`.
 

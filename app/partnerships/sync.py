@@ -309,6 +309,10 @@ async def sync_people(
         if person.external_id in valid:
             errors.append(SyncError(index=index, external_id=person.external_id, message="external_id appears more than once in this feed"))
             continue
+        if person.left_on is not None and person.left_on > clock.today:
+            # Leaving is a fact once it happens: a future date would make someone inactive today with a date ahead.
+            errors.append(SyncError(index=index, external_id=person.external_id, message="left_on: after the partnership's today"))
+            continue
         valid[person.external_id] = (index, person)
 
     existing = {
@@ -423,17 +427,21 @@ async def sync_people(
 
 
 async def _mass_deactivation(session: AsyncSession, partnership_id: uuid.UUID, leaving: int, max_percent: float) -> str | None:
-    """Why marking `leaving` people as left is refused, or None when the share is within the setting."""
+    """Why marking `leaving` people as left is refused, or None when the share is within the setting. The share is
+    of the active people the feed manages (those with an `external_id`): people added by hand cannot be marked by a
+    sync, so they must not dilute the guard."""
     active = (
         await session.execute(
-            select(func.count()).select_from(Person).where(col(Person.partnership_id) == partnership_id, col(Person.active).is_(True))
+            select(func.count())
+            .select_from(Person)
+            .where(col(Person.partnership_id) == partnership_id, col(Person.active).is_(True), col(Person.external_id).is_not(None))
         )
     ).scalar_one()
     share = 100 * leaving / active if active else 0.0
     if share <= max_percent:
         return None
     return (
-        f"This full sync would mark {leaving} of the partnership's {active} active people as left ({share:.1f}%), more than the "
+        f"This full sync would mark {leaving} of the {active} active people it manages as left ({share:.1f}%), more than the "
         f"{max_percent:g}% allowed (WSOA_SYNC_MAX_DEACTIVATE_PERCENT). Nothing was changed. Check that the feed is complete "
         "(`dry_run=true` lists who would be marked), or send `allow_mass_deactivation=true` to go ahead."
     )

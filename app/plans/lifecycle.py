@@ -214,3 +214,4 @@ async def on_action_update(session: AsyncSession, actor: Actor, current: Row, ch
             person_id=actor.person_id,
         )
     )
+    await session.flush()  # the response, read in this transaction, shows the move

@@ -8,8 +8,8 @@ Suspended and cancelled actions are never overdue. A partnership may set its own
 (`red_after_days`, default the contract's 30).
 
 Moving a due date must not hide slippage, so the same rule is also applied against the frozen
-`baseline_due_on` (`baseline_rag`), and `variance_days` is how far the completion date (or, while
-open, the due date) lies past the baseline. `assess` gives all of it for one action row; every read,
+`baseline_due_on` (`baseline_rag`), and `variance_days` is how far delivery lies past the baseline:
+the completion date, or while open the latest of the due date, the forecast and (once overdue) today. `assess` gives all of it for one action row; every read,
 summary, history point, alert and pack uses it.
 """
 
@@ -69,12 +69,24 @@ class Slippage:
     variance_days: int | None
 
 
-def variance(*, status: str, due_on: date | None, baseline_due_on: date | None, completed_on: date | None) -> int | None:
-    """Days from the baseline to the completion date (completed actions) or to the due date; null without both."""
-    end = completed_on if status == ActionStatus.completed and completed_on is not None else due_on
-    if end is None or baseline_due_on is None:
+def variance(
+    *, status: str, due_on: date | None, baseline_due_on: date | None, forecast_on: date | None, completed_on: date | None, today: date
+) -> int | None:
+    """Days from the baseline to when the action was or will be delivered: the completion date of a completed
+    action; for an open one the latest of its due date, its forecast and, once it is overdue, today; the due
+    date of a suspended or cancelled one. Null without a baseline."""
+    if baseline_due_on is None:
         return None
-    return (end - baseline_due_on).days
+    if status == ActionStatus.completed and completed_on is not None:
+        end: date | None = completed_on
+    elif status in NEVER_OVERDUE:
+        end = due_on
+    else:
+        candidates = [d for d in (due_on, forecast_on) if d is not None]
+        if due_on is not None and due_on < today:
+            candidates.append(today)
+        end = max(candidates, default=None)
+    return None if end is None else (end - baseline_due_on).days
 
 
 def assess(action: Mapping[str, Any], today: date, red_after_days: int = RED_AFTER_DAYS) -> Slippage:
@@ -97,6 +109,11 @@ def assess(action: Mapping[str, Any], today: date, red_after_days: int = RED_AFT
         is_slipping=agreed.is_slipping,
         baseline_rag=against_baseline.rag,
         variance_days=variance(
-            status=action["status"], due_on=action.get("due_on"), baseline_due_on=baseline, completed_on=action.get("completed_on")
+            status=action["status"],
+            due_on=action.get("due_on"),
+            baseline_due_on=baseline,
+            forecast_on=action.get("forecast_on"),
+            completed_on=action.get("completed_on"),
+            today=today,
         ),
     )

@@ -45,15 +45,7 @@ MOVE_FIELDS = (
 )
 
 
-def latest_reprogramme(moves: list[Row]) -> Row | None:
-    """The newest of an action's reprogrammes (each a row with `MOVE_FIELDS`), or None."""
-    if not moves:
-        return None
-    newest = max(moves, key=lambda m: (m["created_at"], str(m["id"])))
-    return {name: newest[name] for name in MOVE_FIELDS}
-
-
-def put_health(row: Row, today: Any, red_after_days: int) -> Row:
+def put_health(row: Row, today: Any, red_after_days: int) -> None:
     """The derived fields of an action row, the same on every read, summary and pack (`app.plans.rag.assess`)."""
     health = assess(row, today, red_after_days)
     row["rag"] = health.rag.value
@@ -62,7 +54,6 @@ def put_health(row: Row, today: Any, red_after_days: int) -> Row:
     row["is_overdue"] = health.is_overdue
     row["days_overdue"] = health.days_overdue
     row["is_slipping"] = health.is_slipping
-    return row
 
 
 class ActionReader(Reader):

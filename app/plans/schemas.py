@@ -4,10 +4,10 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Any, Self
 
-from pydantic import ConfigDict, Field, StringConstraints, model_validator
+from pydantic import ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from app.core.pagination import ListQuery
-from app.core.schemas import Body, EntityRead, LongText, Ref, Title, patch_model
+from app.core.schemas import Body, EntityRead, LongText, Ref, Title, patch_model, plan_date
 from app.models.enums import (
     ActionStatus,
     ConcernKind,
@@ -50,6 +50,8 @@ class InspectionCreate(Body):
     report_published_on: date | None = None
     outcome: Annotated[str, StringConstraints(max_length=2000)] | None = Field(None, description="The outcome as the report words it.")
     report_url: Url | None = None
+
+    _dates = field_validator("onsite_start_on", "onsite_end_on", "report_published_on")(plan_date)
 
     @model_validator(mode="after")
     def _check(self) -> Self:
@@ -130,6 +132,8 @@ class PlanCreate(Body):
         description="How delivery is governed and who signed the plan off (the board, its chair, the senior responsible "
         "owners); shown on the cover of every export.",
     )
+
+    _dates = field_validator("submission_due_on", "submitted_on", "accepted_on", "revisit_due_on")(plan_date)
 
     @model_validator(mode="after")
     def _check(self) -> Self:
@@ -251,9 +255,12 @@ class ActionCreate(Body):
     completed_on: date | None = None
     success_criteria: LongText | None = None
 
+    _dates = field_validator("planned_start_on", "due_on", "baseline_due_on", "forecast_on", "completed_on")(plan_date)
+
     @model_validator(mode="after")
     def _check(self) -> Self:
         _dates_in_order(self.planned_start_on, self.due_on, "due_on", "planned_start_on")
+        _dates_in_order(self.planned_start_on, self.forecast_on, "forecast_on", "planned_start_on")
         for name in ("concern_ids", "contributor_ids", "organisation_ids"):
             ids = getattr(self, name)
             if len(set(ids)) != len(ids):
@@ -380,8 +387,9 @@ class ActionRead(EntityRead):
         "changes `rag` but never this (equal to `rag` without a baseline)."
     )
     variance_days: int | None = Field(
-        description="Days from `baseline_due_on` to `completed_on` (completed actions) or to `due_on`: positive is later than "
-        "agreed at acceptance. Null without both dates."
+        description="Days from `baseline_due_on` to delivery: `completed_on` for a completed action; while open, the latest "
+        "of `due_on`, `forecast_on` and (once overdue) today; `due_on` when suspended or cancelled. Positive is later than "
+        "agreed at acceptance; null without a baseline."
     )
     reprogramme_count: int = Field(description="How many times `due_on` was moved after the plan was accepted.")
     latest_reprogramme: ReprogrammeRead | None = Field(description="The latest move of `due_on`: from, to, why, who and when.")
@@ -445,6 +453,8 @@ class MilestoneCreate(Body):
     status: MilestoneStatus = MilestoneStatus.pending
     met_on: date | None = None
     evidence_required: bool = False
+
+    _dates = field_validator("due_on", "met_on")(plan_date)
 
     @model_validator(mode="after")
     def _check(self) -> Self:

@@ -5,12 +5,17 @@
 - `slipping`: not yet overdue but forecast after its due date; high beyond `red_after_days`, else medium.
 - `not_started_late`: still not started after its planned start (medium): the "inaction" scrutiny
   committees look for.
-- `stale`: open and no progress update (or, without any, no change since it was created) for
-  `stale_after_days`; high after twice that.
+- `stale`: open, started (or past its planned start) and no progress update (or, without any, no
+  change since it was created) for `stale_after_days`; high after twice that.
 - `owner_inactive`: open, and the owner has left (the HR sync marked them inactive) (high).
 - `measure_behind`: a measure `behind` (medium) or `off_track` (high) its trajectory.
 - `completed_without_evidence`: completed without an accepted evidence item on it or its milestones (high).
 - `milestone_missed`: a milestone marked missed, or still pending after its due date (medium).
+- `behind_baseline`: open, and worse against the baseline frozen at acceptance than against its moved
+  due date (`baseline_rag` worse than `rag`): a reprogramme must not hide slippage; high when red
+  against the baseline, else medium.
+- `reported_worse`: the owner's latest progress update reports a worse RAG than the dates give (the
+  owner knows something the dates do not show) (medium).
 """
 
 import uuid
@@ -23,12 +28,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.models import Action, Evidence, Milestone, Person, ProgressUpdate
-from app.models.enums import ActionStatus, AlertKind, MilestoneStatus, ReviewStatus, Severity
+from app.models.enums import ActionStatus, AlertKind, MilestoneStatus, Rag, ReviewStatus, Severity
 from app.partnerships.service import Local
-from app.progress.state import PlanState, Row
-from app.progress.summary import OPEN, action_health, measure_rows
+from app.progress.state import PlanState, Row, by_action
+from app.progress.summary import OPEN, WORST_FIRST, action_health, measure_rows
 
 RANK = {Severity.high: 0, Severity.medium: 1, Severity.low: 2}
+BADNESS = {rag: len(WORST_FIRST) - i for i, rag in enumerate(WORST_FIRST)}  # red 4 ... blue 1
+
+
+def _worse(first: str, second: str) -> bool:
+    return BADNESS[Rag(first)] > BADNESS[Rag(second)]
 
 
 def _alert(kind: AlertKind, severity: Severity, detail: str, *, action: Row | None = None, **ids: Any) -> Row:
@@ -69,6 +79,7 @@ async def plan_alerts(session: AsyncSession, *, plan_id: uuid.UUID, state: PlanS
     found: list[Row] = []
     today, stale_after_days, red_after_days = area.today, area.stale_after_days, area.red_after_days
     start_of_today = datetime.combine(today, time(0), tzinfo=ZoneInfo(area.timezone))
+    updates = by_action(state, "progress_update")
     for action in sorted(state.rows("action"), key=lambda a: (a["ref"], a["id"])):
         health = action_health(action, today, red_after_days)
         fact = facts.get(action["id"], {})
@@ -84,22 +95,44 @@ async def plan_alerts(session: AsyncSession, *, plan_id: uuid.UUID, state: PlanS
         start = action.get("planned_start_on")
         if action["status"] == ActionStatus.not_started and start is not None and start < today:
             found.append(_alert(AlertKind.not_started_late, Severity.medium, f"Planned to start {start}, not started.", action=action))
-        if is_open:
+        if is_open and _worse(health.baseline_rag, health.rag):
+            severity = Severity.high if health.baseline_rag == Rag.red else Severity.medium
+            found.append(
+                _alert(
+                    AlertKind.behind_baseline,
+                    severity,
+                    f"{health.baseline_rag.value.capitalize()} against its baseline {action['baseline_due_on']} though "
+                    f"{health.rag.value} against its due date {action['due_on']}: {health.variance_days} days later than agreed.",
+                    action=action,
+                )
+            )
+        reported = updates[action["id"]][-1]["rag"] if action["id"] in updates else None
+        if is_open and reported is not None and _worse(reported, health.rag.value):
+            found.append(
+                _alert(
+                    AlertKind.reported_worse,
+                    Severity.medium,
+                    f"The owner reports {reported}; the dates give {health.rag.value}.",
+                    action=action,
+                )
+            )
+        started = action["status"] == ActionStatus.in_progress or start is None or start <= today
+        if is_open and started:
             last = fact.get("last_update_at") or action["created_at"]
             quiet = (start_of_today - _aware(last)).days
             if quiet >= stale_after_days:
                 severity = Severity.high if quiet >= 2 * stale_after_days else Severity.medium
                 what = "No progress update" if fact.get("last_update_at") else "No progress update since it was created"
                 found.append(_alert(AlertKind.stale, severity, f"{what} for {quiet} days.", action=action))
-            if fact.get("active") is False:
-                found.append(
-                    _alert(
-                        AlertKind.owner_inactive,
-                        Severity.high,
-                        f"The owner, {fact['display_name']}, has left; reassign the action.",
-                        action=action,
-                    )
+        if is_open and fact.get("active") is False:
+            found.append(
+                _alert(
+                    AlertKind.owner_inactive,
+                    Severity.high,
+                    f"The owner, {fact['display_name']}, has left; reassign the action.",
+                    action=action,
                 )
+            )
         if action["status"] == ActionStatus.completed and not fact.get("has_evidence"):
             found.append(_alert(AlertKind.completed_without_evidence, Severity.high, "Completed without accepted evidence.", action=action))
     actions = {a["id"]: a for a in state.rows("action")}

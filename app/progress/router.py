@@ -87,8 +87,9 @@ class HistoryQuery(QueryParams):
     "/plans/{id}/history",
     summary="A plan's summary counts over time",
     description="The summary's counts at the end of each calendar month or quarter from `from` to `to` (the last point "
-    "is `to` itself), each rebuilt from the audit trail as recorded then: actions by status and derived RAG, measures by "
-    "status. At most 120 points." + roles_text(READERS),
+    "is `to` itself, as recorded now when it is today), each rebuilt from the audit trail as recorded at `recorded_at`: "
+    "actions by status, derived RAG, baseline RAG and how many were reprogrammed; measures by status and each measure's "
+    "latest value. The same computation as the summary and the packs. At most 120 points." + roles_text(READERS),
     tags=["progress"],
     operation_id="plans-history-get",
     response_class=Response,
@@ -130,7 +131,9 @@ async def get_history(id: uuid.UUID, query: Annotated[HistoryQuery, Query()], db
     summary="Early warnings on a plan",
     description="One item per problem, worst first: `overdue`, `slipping`, `not_started_late`, `stale` (no progress update "
     "for the partnership's `stale_after_days`, default 30), `owner_inactive`, `measure_behind`, "
-    "`completed_without_evidence`, `milestone_missed`; each with `action_id`/`measure_id`/`milestone_id`, `severity` "
+    "`completed_without_evidence`, `milestone_missed`, `behind_baseline` (worse against the baseline frozen at acceptance "
+    "than against the moved due date: a reprogramme does not hide slippage), `reported_worse` (the owner reports a worse RAG "
+    "than the dates give); `stale` only once an action has started or passed its planned start; each with `action_id`/`measure_id`/`milestone_id`, `severity` "
     "(`high` beyond the partnership's `red_after_days` or twice the stale threshold, for a leaver, an off-track measure "
     "or completion without accepted evidence) and `detail`. The partnership's admin sets both thresholds on "
     "`/partnerships/{id}`." + roles_text(READERS),

@@ -29,6 +29,32 @@ class ConcernSummary(BaseModel):
     actions: ActionCounts = Field(description="The concern's actions; an action answering several concerns counts under each.")
 
 
+class MoveSummary(BaseModel):
+    previous_due_on: date | None
+    new_due_on: date | None
+    reason: str
+    approved_at_meeting: str | None
+    created_at: datetime
+
+
+class SlippingAction(BaseModel):
+    id: uuid.UUID
+    ref: str
+    title: str
+    status: str
+    rag: str = Field(description="Against the agreed `due_on`.")
+    baseline_rag: str = Field(description="Against the baseline frozen at acceptance.")
+    reported_rag: str | None = Field(description="The owner's RAG in the latest progress update by then.")
+    days_overdue: int
+    variance_days: int | None = Field(description="Days from the baseline to delivery, as on the action.")
+    reprogramme_count: int
+    latest_reprogramme: MoveSummary | None
+    reason: str | None = Field(
+        description="The latest reprogramme's reason, unless the action is off course against its moved date and a later "
+        "progress update names blockers; else the latest blockers; null when nothing was recorded. Packs print the same."
+    )
+
+
 class MeasureSummary(BaseModel):
     id: uuid.UUID
     name: str
@@ -85,6 +111,28 @@ class PlanSummary(BaseModel):
                 },
                 "actions_in_several_concerns": 1,
                 "concerns": [],
+                "slipping": [
+                    {
+                        "id": "c0ffee00-1234-4abc-8def-0123456789ab",
+                        "ref": "1.3",
+                        "title": "Issue 90% of new EHC plans within 20 weeks",
+                        "status": "in_progress",
+                        "rag": "green",
+                        "baseline_rag": "red",
+                        "reported_rag": "amber",
+                        "days_overdue": 0,
+                        "variance_days": 91,
+                        "reprogramme_count": 1,
+                        "latest_reprogramme": {
+                            "previous_due_on": "2018-06-30",
+                            "new_due_on": "2018-09-29",
+                            "reason": "Educational psychology capacity arrives in September.",
+                            "approved_at_meeting": "SEND Delivery Group, 12 June 2018, decision 3",
+                            "created_at": "2018-06-13T09:12:00Z",
+                        },
+                        "reason": "Educational psychology capacity arrives in September.",
+                    }
+                ],
                 "measures": {"total": 1, "by_status": {"on_track": 0, "behind": 0, "off_track": 1, "no_data": 0}, "items": []},
                 "funding": {
                     "currency": "GBP",
@@ -107,6 +155,10 @@ class PlanSummary(BaseModel):
         "counts add up to more than `actions.total` by this many (or more)."
     )
     concerns: list[ConcernSummary]
+    slipping: list[SlippingAction] = Field(
+        description="Every action red or amber against its due date or its baseline, or suspended or cancelled, by ref: the "
+        "exception report a Delivery Group reads first."
+    )
     measures: Measures
     funding: Funding
 

@@ -6,7 +6,9 @@ a later create is removed, a later delete is restored from the values it recorde
 time an event says it happened (`occurred_at`, then `seq`), not by the order events were appended:
 history loaded after the fact (back-filled observations, imported trackers, the demo) is dated when
 it happened and is undone in that order. Rows written before the trail began count from their
-`created_at`; append-only rows (reprogrammes) count from their `created_at` too. The result is the
+`created_at`; append-only rows (reprogrammes, progress updates) count from their `created_at` too.
+A loader of past history must append a field's back-dated changes in the order they happened (each
+event's old value is the previous event's new value), or the undo cannot restore them. The result is the
 plan as it was recorded at the time — what the board was shown then — not as it was later corrected.
 
 Every figure of a plan at a moment (summary, history point, pack) is computed from `state_at`'s
@@ -16,7 +18,7 @@ result, so the three agree for the same moment.
 import copy
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -38,6 +40,7 @@ from app.models import (
     Milestone,
     Observation,
     Plan,
+    ProgressUpdate,
 )
 
 Row = dict[str, Any]
@@ -105,6 +108,11 @@ async def current_state(session: AsyncSession, plan_id: uuid.UUID, *, detail: bo
                 ActionReprogramme,
                 col(ActionReprogramme.action_id).in_(select(col(Action.id)).where(col(Action.plan_id) == plan_id)),
             ),
+            "progress_update": await _table(
+                session,
+                ProgressUpdate,
+                col(ProgressUpdate.action_id).in_(select(col(Action.id)).where(col(Action.plan_id) == plan_id)),
+            ),
         }
     )
     for kind, table, owner in (("action", ActionConcern, "action_id"), ("measure", MeasureConcern, "measure_id")):
@@ -150,7 +158,8 @@ def _belongs(state: PlanState, plan_id: str, cutoff: datetime) -> PlanState:
     for kind in ("concern", "action", "measure", "funding_line"):
         kept[kind] = {k: r for k, r in kept[kind].items() if r.get("plan_id") == plan_id}
     kept["observation"] = {k: r for k, r in kept["observation"].items() if r.get("measure_id") in kept["measure"]}
-    kept["reprogramme"] = {k: r for k, r in kept["reprogramme"].items() if r.get("action_id") in kept["action"]}
+    for kind in ("reprogramme", "progress_update"):
+        kept[kind] = {k: r for k, r in kept[kind].items() if r.get("action_id") in kept["action"]}
     if "milestone" in kept:
         kept["milestone"] = {k: r for k, r in kept["milestone"].items() if r.get("action_id") in kept["action"]}
         subjects = kept["action"].keys() | kept["milestone"].keys() | kept["concern"].keys()
@@ -200,8 +209,8 @@ def cutoff_of(day: date, zone: str) -> datetime:
 
 
 def moment_of(as_of: date, zone: str, now: datetime) -> datetime:
-    """The moment a report for `as_of` describes: the end of that day, or now while the day is not over."""
-    return min(now, cutoff_of(as_of, zone))
+    """The moment a report for `as_of` describes, in UTC: the end of that day, or now while the day is not over."""
+    return min(now, cutoff_of(as_of, zone)).astimezone(UTC)
 
 
 async def state_at(
@@ -212,8 +221,9 @@ async def state_at(
     return state
 
 
-def reprogrammes_by_action(state: PlanState) -> dict[str, list[Row]]:
+def by_action(state: PlanState, kind: str) -> dict[str, list[Row]]:
+    """Append-only rows of the plan's actions (reprogrammes, progress updates) per action, oldest first."""
     found: dict[str, list[Row]] = {}
-    for move in state.rows("reprogramme"):
-        found.setdefault(move["action_id"], []).append(move)
+    for row in sorted(state.rows(kind), key=lambda r: (r["created_at"], r["id"])):
+        found.setdefault(row["action_id"], []).append(row)
     return found

@@ -13,14 +13,39 @@ from app.measures.reads import money
 from app.measures.trajectory import assess
 from app.models.enums import ActionStatus, MeasureStatus, Rag
 from app.plans import rag
-from app.progress.state import PlanState, Row
+from app.progress.state import PlanState, Row, by_action
 
 WORST_FIRST = (Rag.red, Rag.amber, Rag.green, Rag.blue)
 OPEN = {ActionStatus.not_started, ActionStatus.in_progress}
 
 
+ON_COURSE = {Rag.green, Rag.blue}
+STOPPED = {ActionStatus.suspended, ActionStatus.cancelled}
+
+
 def action_health(action: Row, today: date, red_after_days: int) -> rag.Slippage:
     return rag.assess(action, today, red_after_days)
+
+
+def off_course(action: Row, health: rag.Slippage) -> bool:
+    """Red or amber against the due date or the baseline, or stopped: an action whose slippage needs a reason."""
+    return health.rag not in ON_COURSE or health.baseline_rag not in ON_COURSE or action["status"] in STOPPED
+
+
+def slippage_reason(action: Row, health: rag.Slippage, move: Row | None, update: Row | None) -> str | None:
+    """Why an off-course action slipped: the latest reprogramme's reason, unless the action is off course against
+    its moved date and a later progress update names blockers; else the latest blockers. None when on course or
+    when nothing was recorded."""
+    if not off_course(action, health):
+        return None
+    blockers: str | None = (update or {}).get("blockers")
+    if move is None:
+        return blockers
+    newer = update is not None and update["created_at"] > move["created_at"]
+    if blockers and newer and health.rag not in ON_COURSE:
+        return blockers
+    reason: str = move["reason"]
+    return reason
 
 
 def healths(state: PlanState, today: date, red_after_days: int) -> dict[str, rag.Slippage]:
@@ -56,17 +81,19 @@ def in_several_concerns(actions: list[Row]) -> int:
     return sum(1 for a in actions if len(a.get("concern_ids", [])) > 1)
 
 
-def begun(observation: Row, today: date) -> bool:
-    """An observation counts once its period has begun (the current month's provisional figure included), as on
-    `GET /measures/{id}`; the state already leaves out what was recorded after the moment."""
+def counts_as_latest(observation: Row, today: date) -> bool:
+    """The rule for a measure's latest value, here and on `GET /measures/{id}`: a final (not provisional) figure
+    for a period that has begun. A provisional figure (the current month of a computed measure) is listed but is
+    never the headline: two plans issued on the 2nd of the month are not a month's timeliness. The state already
+    leaves out what was recorded after the moment."""
     start: date = observation["period_start_on"]
-    return start <= today
+    return start <= today and not observation.get("provisional")
 
 
 def measure_rows(state: PlanState, today: date) -> list[Row]:
     latest: dict[str, Row] = {}
     for o in state.rows("observation"):
-        if not begun(o, today):
+        if not counts_as_latest(o, today):
             continue
         held = latest.get(o["measure_id"])
         if held is None or (o["period_end_on"], o["created_at"]) > (held["period_end_on"], held["created_at"]):
@@ -117,6 +144,37 @@ def funding(state: PlanState) -> dict[str, Any]:
     }
 
 
+def slipping(state: PlanState, health: dict[str, rag.Slippage]) -> list[Row]:
+    """The off-course actions, by ref: both RAGs, variance, reprogrammes and the reason recorded (or none)."""
+    moves, updates = by_action(state, "reprogramme"), by_action(state, "progress_update")
+    rows = []
+    for a in sorted(state.rows("action"), key=lambda a: (a["ref"], a["id"])):
+        h = health[a["id"]]
+        if not off_course(a, h):
+            continue
+        move = moves[a["id"]][-1] if a["id"] in moves else None
+        update = updates[a["id"]][-1] if a["id"] in updates else None
+        rows.append(
+            {
+                "id": a["id"],
+                "ref": a["ref"],
+                "title": a["title"],
+                "status": a["status"],
+                "rag": h.rag.value,
+                "baseline_rag": h.baseline_rag.value,
+                "reported_rag": None if update is None else update["rag"],
+                "days_overdue": h.days_overdue,
+                "variance_days": h.variance_days,
+                "reprogramme_count": len(moves.get(a["id"], [])),
+                "latest_reprogramme": None
+                if move is None
+                else {k: move.get(k) for k in ("previous_due_on", "new_due_on", "reason", "approved_at_meeting", "created_at")},
+                "reason": slippage_reason(a, h, move, update),
+            }
+        )
+    return rows
+
+
 def summarise(state: PlanState, *, plan_id: str, as_of: date, recorded_at: datetime, red_after_days: int) -> dict[str, Any]:
     actions = state.rows("action")
     health = healths(state, as_of, red_after_days)
@@ -148,6 +206,7 @@ def summarise(state: PlanState, *, plan_id: str, as_of: date, recorded_at: datet
         "actions": counts(actions, health, moved),
         "actions_in_several_concerns": in_several_concerns(actions),
         "concerns": concerns,
+        "slipping": slipping(state, health),
         "measures": {"total": len(measures), "by_status": {s.value: statuses.get(s.value, 0) for s in MeasureStatus}, "items": measures},
         "funding": funding(state),
     }
