@@ -47,7 +47,7 @@ COVERAGE_LEAD_DAYS = ONE_YEAR_DAYS
 DEFINITION = (
     "New EHC plans issued within 20 weeks of the request, excluding cases where an exception applies (SEN2's 20-week "
     "measure excluding exceptions): of the final plans first issued in the period, the share issued within 140 days of "
-    "the request, leaving out cases with an exception (Regulation 13(3)), transfers-in and cases with mediation or a "
+    "the request, leaving out cases with an exception (reg. 13(3), in the circumstances of reg. 10(4)(a)-(d)), transfers-in and cases with mediation or a "
     "tribunal. Computed from the case events; the figure including exceptions is given beside it."
 )
 Granularity = Literal["month", "quarter", "year"]

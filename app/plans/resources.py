@@ -70,7 +70,7 @@ plans = Resource(
     "Its `status` follows the plan's lifecycle (draft → submitted → accepted | returned → in_delivery → closed | superseded); "
     "`submission_due_on` is computed from the inspection report's publication date where the plan kind has a working-day rule. "
     "The kind must fit the inspection's framework: a `wsoa` answers a `las_2016` inspection, an `accelerated_progress_plan` "
-    "follows a `las_2016` revisit, a `priority_action_plan` answers an `area_send_2023` inspection, and an `improvement_plan` "
+    "answers a `las_2016` inspection (usually its revisit; the kind of inspection is not checked), a `priority_action_plan` answers an `area_send_2023` inspection, and an `improvement_plan` "
     "may answer either or none. A plan without an inspection answers the framework its kind implies. Creating a plan, or "
     "changing its `kind` or `inspection_id`, so that the kind, the inspection or the plan's concerns contradict one another "
     "is a 422 `/problems/framework-mismatch` whose errors point at the field and name each concern in the way.",
