@@ -6,6 +6,7 @@ year; every slipping action with its reason; nothing dated after the moment of l
 """
 
 import json
+from calendar import monthrange
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -68,11 +69,14 @@ async def test_an_area_send_inspection_answered_by_a_priority_action_plan(db: Da
     assert PLAN_FRAMEWORK[plan["kind"]] == inspection["framework"]
     concerns = await every(client, "concerns", plan_id=plan["id"])
     kinds = [c["kind"] for c in concerns]
-    assert "area_for_priority_action" in kinds and set(kinds) <= {"area_for_priority_action", "area_for_improvement"}
-    in_ref_order = [c["kind"] for c in sorted(concerns, key=lambda c: c["ref"])]  # packs list them by ref: the report's order
-    assert in_ref_order == sorted(in_ref_order, key=lambda k: k != "area_for_priority_action")
+    # A priority action plan answers the report's areas for priority action (its areas for improvement belong to the
+    # partnership's strategic plan), and every action answers at least one of them.
+    assert set(kinds) == {"area_for_priority_action"}
     framework = answered(plan["kind"], inspection["framework"])
     assert all(CONCERN_FRAMEWORK[k] in (None, framework) for k in kinds)
+    actions = await every(client, "actions", plan_id=plan["id"])
+    assert 20 <= len(actions) <= 25
+    assert all(a["concern_ids"] and set(a["concern_ids"]) <= {c["id"] for c in concerns} for a in actions)
 
     # The dates in the order they happened, relative to today.
     onsite, onsite_end = day(inspection["onsite_start_on"]), day(inspection["onsite_end_on"])
@@ -91,9 +95,29 @@ async def test_an_area_send_inspection_answered_by_a_priority_action_plan(db: Da
     assert chair["display_name"].startswith("Cllr ")
     assert f"chaired by {chair['display_name']}, {chair['job_title'].split(';')[0]}" in plan["governance"]
 
+    # People were added when the partnership was set up, before the plan was drafted; the one who left did so after
+    # his last report to the Delivery Group, and the HR feed recorded it then.
+    assert all(published <= stamp(p["created_at"]).date() and stamp(p["created_at"]) <= stamp(plan["created_at"]) for p in people)
+    [leaver] = [p for p in people if not p["active"]]
+    [owned] = [a for a in actions if a["owner_id"] == leaver["id"]]
+    reports = await every(client, "progress-updates", action_id=owned["id"])
+    left = day(leaver["left_on"])
+    assert reports and max(stamp(u["created_at"]).date() for u in reports) < left < today
+    assert stamp(leaver["updated_at"]).date() == left
+
+
+def quarter_ends(first: date, last: date) -> list[date]:
+    """The ends of the financial quarters (June, September, December, March) from `first` to `last`."""
+    ends = [date(year, month, monthrange(year, month)[1]) for year in range(first.year, last.year + 1) for month in (3, 6, 9, 12)]
+    return [end for end in ends if first <= end <= last]
+
+
+def quarter_of(on: date) -> tuple[int, int]:
+    return on.year, (on.month - 1) // 3
+
 
 async def test_funding_runs_in_the_plans_financial_years(db: Database, client: httpx.AsyncClient) -> None:
-    partnership_id, _ = await load(db)
+    partnership_id, loaded = await load(db)
     today = today_in("Europe/London")
     plan = await the_plan(client, partnership_id)
     lines = await every(client, "funding-lines", plan_id=plan["id"])
@@ -106,14 +130,43 @@ async def test_funding_runs_in_the_plans_financial_years(db: Database, client: h
     assert day(inspection["report_published_on"]) < first_opens.replace(year=first_opens.year + 1)  # the money follows the report
     assert first_opens <= accepted + timedelta(days=60) and accepted < first_opens.replace(year=first_opens.year + 1)
     assert financial_year(day(plan["revisit_due_on"])) in years
+    agreed = max(stamp(f["created_at"]) for f in lines if f["kind"] == "allocation")
+    actions = {a["id"]: a for a in await every(client, "actions", plan_id=plan["id"])}
+    spends = [f for f in lines if f["kind"] == "spend"]
     spent: dict[str, float] = {}
-    for line in lines:
-        if line["kind"] == "spend":
-            assert date(int(line["financial_year"][:4]), 4, 1) <= today, line  # no spend in a year that has not begun
-            assert line["action_id"] and line["purpose"]
-            spent[line["financial_year"]] = spent.get(line["financial_year"], 0.0) + float(line["amount"])
+    for line in spends:
+        # Recorded in its own financial year, after Cabinet agreed the money and never after loading, while the action it
+        # paid for ran (or in the month after it ended).
+        recorded = stamp(line["created_at"])
+        assert agreed < recorded <= loaded and financial_year(recorded.date()) == line["financial_year"], line
+        action = actions[line["action_id"]]
+        ended = day(action["completed_on"]) if action["completed_on"] else today
+        assert day(action["planned_start_on"]) <= recorded.date() <= ended + timedelta(days=31), (line, action["ref"])
+        assert line["purpose"]
+        spent[line["financial_year"]] = spent.get(line["financial_year"], 0.0) + float(line["amount"])
     assert spent and all(spent[y] <= float(dict(allocations)[y]) for y in spent)
-    assert financial_year(today) in spent or financial_year(today) > years[-1]
+    # Spend comes in through the year as it happens (the current year's from the end of its first month).
+    assert financial_year(today) in spent or today.month == 4 or financial_year(today) > years[-1]
+    reviews = [f for f in spends if "review of the EHC assessment backlog" in f["purpose"]]
+    assert reviews and all("backlog" in actions[f["action_id"]]["title"] for f in reviews)  # paid for by the backlog's action
+    # Every quarter of the plan's years since it was accepted that has ended had spend recorded in it.
+    recorded_in = {quarter_of(stamp(f["created_at"]).date()) for f in spends}
+    ended = quarter_ends(max(accepted, first_opens), today - timedelta(days=1))
+    assert ended and all(quarter_of(end) in recorded_in for end in ended)
+
+    # The summary at each quarter end shows the spend to date: growing, within the allocation, most of a year's money
+    # spent by the time that year ends.
+    allocated = {y: float(a) for y, a in allocations}
+    totals = []
+    for end in ended:
+        summary = (await client.get(f"/api/v1/plans/{plan['id']}/summary", params={"as_of": end.isoformat()})).json()
+        by_year = {y["financial_year"]: float(y["spent"]) for y in summary["funding"]["years"]}
+        assert all(by_year[y] <= allocated[y] for y in by_year)
+        assert by_year.get(financial_year(end), 0) > 0, end
+        if end.month == 3:
+            assert 0.7 * allocated[financial_year(end)] <= by_year[financial_year(end)], end
+        totals.append(float(summary["funding"]["total"]["spent"]))
+    assert totals == sorted(totals) and len(set(totals)) == len(totals)
 
 
 async def test_each_measure_evidences_its_own_concern(db: Database, client: httpx.AsyncClient) -> None:
@@ -136,8 +189,61 @@ async def test_each_measure_evidences_its_own_concern(db: Database, client: http
     assert "excluding cases where an exception applies" in headline["success_criteria"]
     assert headline["concern_ids"] == timeliness["concern_ids"]
     statuses = {m["name"]: m["status"] for m in measures.values()}
-    assert statuses["Parents confident their child's needs are met (survey)"] == "behind"
-    assert statuses["Health advice for EHC needs assessments returned within 6 weeks"] == "on_track"
+    assert statuses["Parents confident their child's needs are met (survey)"] == "on_track"
+    # A measure and the action that answers it tell one story: the action's criterion is the measure's target, due on
+    # the measure's target date; the health-advice action is late, and so is the measure.
+    advice = measures["Health advice for EHC needs assessments returned within 6 weeks"]
+    [answer] = [a for a in actions if f"{advice['target_value']:g}% of health advice" in a["success_criteria"]]
+    assert "6 weeks" in answer["success_criteria"] and answer["concern_ids"] == advice["concern_ids"]
+    assert advice["target_on"] == answer["baseline_due_on"] and headline["baseline_due_on"] == timeliness["target_on"]
+    assert f"{timeliness['target_value']:g}%" in headline["success_criteria"]
+    assert answer["rag"] in SLIPPING and day(answer["forecast_on"]) > day(advice["target_on"]) and advice["status"] == "behind"
+
+
+async def test_each_action_says_what_it_will_do_and_its_milestones_keep_honest_dates(db: Database, client: httpx.AsyncClient) -> None:
+    partnership_id, _ = await load(db)
+    today = today_in("Europe/London")
+    plan = await the_plan(client, partnership_id)
+    actions = {a["ref"]: a for a in await every(client, "actions", plan_id=plan["id"])}
+    descriptions = [a["description"] for a in actions.values()]
+    assert len(set(descriptions)) == len(descriptions)
+    for ref, action in actions.items():
+        # What will be done, in its own words: not the success criteria again, nor a pointer to the concern.
+        assert action["description"] and len(action["description"]) > 80, ref
+        assert action["success_criteria"] not in action["description"] and "APA-" not in action["description"], ref
+    late_met = missed = 0
+    for ref, action in actions.items():
+        milestones = await every(client, "milestones", action_id=action["id"])
+        titles = [m["title"] for m in milestones if m["status"] != "reprogrammed"]
+        assert len(milestones) >= 3 and len(set(titles)) == len(titles), ref
+        assert not any(word in m["title"].lower() for m in milestones for word in ("checkpoint", ref)), ref
+        on_course = action["forecast_on"] is None or day(action["forecast_on"]) <= day(action["baseline_due_on"])
+        for m in milestones:
+            due = day(m["due_on"])
+            if m["status"] == "met":
+                met = day(m["met_on"])
+                assert day(action["planned_start_on"]) <= met < today, (ref, m)
+                if action["completed_on"]:
+                    assert met <= day(action["completed_on"]), (ref, m)
+                if on_course:
+                    assert met <= due, (ref, m)  # met on time while the action kept to its course
+                late_met += met > due
+            else:
+                assert m["met_on"] is None, (ref, m)
+            if m["status"] == "missed":
+                # Only a slipping action misses a milestone, and only one whose day has passed.
+                assert not on_course and action["rag"] in SLIPPING and due < today, (ref, m)
+                missed += 1
+            if m["status"] == "reprogrammed":
+                assert action["reprogramme_count"] and m["due_on"] == action["baseline_due_on"], (ref, m)
+                assert any(n["status"] == "pending" and n["due_on"] == action["due_on"] for n in milestones), ref
+            if m["status"] == "pending":
+                assert due >= today or action["status"] == "not_started", (ref, m)
+        if action["completed_on"] and day(action["completed_on"]) > day(action["baseline_due_on"]):
+            # Done late: its last milestone was met late, on the day the action was completed.
+            last = max(milestones, key=lambda m: m["due_on"])
+            assert last["status"] == "met" and last["met_on"] == action["completed_on"] > last["due_on"], ref
+    assert late_met >= 3 and missed >= 2
 
 
 async def test_about_four_hundred_new_plans_a_year_from_a_stated_start(db: Database, client: httpx.AsyncClient) -> None:
