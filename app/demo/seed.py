@@ -957,12 +957,18 @@ def _milestones(session: AsyncSession, action: Action, course: Plotted, hits: in
             status, changed = "met", story.at(met_on, 15)
         else:
             status, changed = "pending", created_at
-        session.add(
-            Milestone(
-                partnership_id=action.partnership_id, action_id=action.id, title=title, due_on=when, status=status, met_on=met_on,
-                evidence_required=final, created_at=created_at, updated_at=max(created_at, changed),
-            )
+        milestone = Milestone(
+            partnership_id=action.partnership_id, action_id=action.id, title=title, due_on=when, status=status, met_on=met_on,
+            evidence_required=final, created_at=created_at, updated_at=max(created_at, changed),
         )  # fmt: skip
+        session.add(milestone)
+        if status != "pending":  # dated in the trail, so a pack for an earlier day shows it still pending
+            change: dict[str, list[Any]] = {"status": ["pending", status]}
+            if met_on is not None:
+                change["met_on"] = [None, met_on.isoformat()]
+            audit.record_many(
+                session, actor=SYSTEM, entries=[audit.Entry("update", "milestone", milestone.id, action.partnership_id, change, changed)]
+            )
 
     work = WORK[action.ref]
     for number, (title, fraction) in enumerate(zip(work.milestones, (1 / 3, 2 / 3, 1.0), strict=True), start=1):
@@ -1052,15 +1058,25 @@ def _evidence(session: AsyncSession, action: Action, course: Plotted, *, reviewe
         kind = EVIDENCE_KINDS[int(action.ref.replace(".", "")) % len(EVIDENCE_KINDS)]
         submitted = max(course.start, course.completed - timedelta(days=10))
         reviewed = max(submitted, course.completed - timedelta(days=3))
-        session.add(
-            Evidence(
-                partnership_id=action.partnership_id, action_id=action.id, title=f"Completion evidence for {action.ref}: {kind.replace('_', ' ')}",
-                kind=kind, url=f"https://docs.wessexvale.example/send-improvement/{action.ref}/completion", evidence_on=submitted,
-                review_status="accepted", reviewed_by_id=reviewer, reviewed_at=story.at(reviewed, 14),
-                review_note=f"Accepted by the SEND Improvement Programme Manager for the {DELIVERY_GROUP}.", created_at=story.at(submitted, 9),
-                updated_at=story.at(reviewed, 14),
-            )
+        note = f"Accepted by the SEND Improvement Programme Manager for the {DELIVERY_GROUP}."
+        evidence = Evidence(
+            partnership_id=action.partnership_id, action_id=action.id, title=f"Completion evidence for {action.ref}: {kind.replace('_', ' ')}",
+            kind=kind, url=f"https://docs.wessexvale.example/send-improvement/{action.ref}/completion", evidence_on=submitted,
+            review_status="accepted", reviewed_by_id=reviewer, reviewed_at=story.at(reviewed, 14), review_note=note,
+            created_at=story.at(submitted, 9), updated_at=story.at(reviewed, 14),
         )  # fmt: skip
+        session.add(evidence)
+        review: dict[str, list[Any]] = {
+            "review_status": ["submitted", "accepted"],
+            "reviewed_by_id": [None, str(reviewer)],
+            "reviewed_at": [None, story.at(reviewed, 14).isoformat()],
+            "review_note": [None, note],
+        }
+        audit.record_many(
+            session,
+            actor=replace(SYSTEM, person_id=reviewer),
+            entries=[audit.Entry("update", "evidence", evidence.id, action.partnership_id, review, story.at(reviewed, 14))],
+        )
     if action.ref == "1.3" and course.start < story.today:
         session.add(
             Evidence(
