@@ -8,8 +8,10 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import orjson
+import sqlalchemy
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlmodel import col
 
 from app.core import audit
 from app.core.auth import SYSTEM
@@ -88,7 +90,7 @@ async def test_moving_a_red_actions_date_keeps_its_slippage_in_view(client: http
     assert summary["actions"]["by_rag"]["green"] == 1 and summary["actions"]["by_baseline_rag"]["red"] == 1
     assert summary["actions"]["reprogrammed"] == 1
     assert (summary["concerns"][0]["rag"], summary["concerns"][0]["baseline_rag"]) == ("green", "red")
-    [slipping] = summary["slipping"]  # green now, red against its baseline: still in the exception report
+    [slipping] = summary["off_course"]  # green now, red against its baseline: still in the exception report
     assert (slipping["ref"], slipping["rag"], slipping["baseline_rag"], slipping["variance_days"]) == (action["ref"], "green", "red", 360)
     assert (slipping["reason"], slipping["latest_reprogramme"]["approved_at_meeting"]) == (reason, approval)
 
@@ -112,7 +114,7 @@ async def test_moving_a_red_actions_date_keeps_its_slippage_in_view(client: http
     )
     moved_again = await patch(client, f"actions/{action['id']}", {"forecast_on": day(120)})
     assert moved_again.status_code == 200, moved_again.text
-    [slipping] = (await client.get(f"/api/v1/plans/{plan['id']}/summary")).json()["slipping"]
+    [slipping] = (await client.get(f"/api/v1/plans/{plan['id']}/summary")).json()["off_course"]
     assert (slipping["rag"], slipping["reported_rag"], slipping["reason"]) == ("red", "red", "No applicants for the two posts.")
     shown = (await json_pack(client, plan["id"]))["data"]["concerns"][0]["actions"][0]
     assert (shown["slippage_reason"], shown["reason_missing"]) == (slipping["reason"], False)
@@ -135,7 +137,7 @@ async def test_the_submission_deadline_is_computed_once_for_the_api_and_the_pack
     assert pack["data"]["plan"]["submission_due_on"] == expected
 
 
-async def _back_filled_plan(db: Database, partnership: dict[str, Any]) -> dict[str, Any]:
+async def _back_filled_plan(db: Database, partnership: dict[str, Any], owner_id: str | None = None) -> dict[str, Any]:
     """A plan loaded from another system, with its history appended out of time order: the last completion was
     loaded first, the earlier ones after it (as an import or the demo data does)."""
     pid = uuid.UUID(partnership["id"])
@@ -163,6 +165,7 @@ async def _back_filled_plan(db: Database, partnership: dict[str, Any]) -> dict[s
                 planned_start_on=TODAY - timedelta(days=200), due_on=TODAY - timedelta(days=90),
                 baseline_due_on=TODAY - timedelta(days=120), created_at=at(-200),
                 completed_on=TODAY + timedelta(days=completed) if completed else None,
+                owner_id=uuid.UUID(owner_id) if owner_id else None,
             )  # fmt: skip
             session.add(action)
             actions[ref] = action
@@ -232,7 +235,7 @@ def _agreeing(summary: dict[str, Any], point: dict[str, Any], pack: dict[str, An
     overview = pack["data"]["overview"]
     assert summary["actions"] == point["actions"] == overview["actions"]
     assert summary["recorded_at"] == point["recorded_at"]
-    assert pack["export"]["recorded_by"] == summary["recorded_at"].replace("Z", "+00:00")
+    assert pack["export"]["recorded_by"] == summary["recorded_at"]
     latest = [(m["name"], m["latest_value"], m["latest_period_end_on"]) for m in summary["measures"]["items"]]
     assert latest == [(m["name"], m["latest_value"], m["latest_period_end_on"]) for m in point["measures"]]
     in_pack = [m for c in pack["data"]["concerns"] for m in c["measures"]] + pack["data"]["plan_measures"]
@@ -324,3 +327,41 @@ async def test_a_measure_reads_the_same_on_its_own_as_in_the_summary_and_the_pac
     [shown] = pack["data"]["concerns"][0]["measures"]
     assert (shown["latest_value"], shown["status"]) == (41.0, read["status"])
     assert [o["provisional"] for o in shown["observations"]] == [False, True]
+
+
+async def test_dates_a_typing_slip_would_make_look_green_are_refused(client: httpx.AsyncClient, db: Database) -> None:
+    _, action = await accepted_plan_with_an_overdue_action(client)
+    url = f"actions/{action['id']}"
+    far = await patch(client, url, {"due_on": "9999-12-31", "reprogramme_reason": "A slip of the keyboard."})
+    assert assert_problem(far, 422)["errors"][0]["pointer"] == "/due_on"
+    early = await patch(client, url, {"forecast_on": "2001-01-01"})  # before its planned start
+    assert assert_problem(early, 422)["errors"][0]["pointer"] == "/forecast_on"
+    cleared = await patch(client, url, {"due_on": None, "reprogramme_reason": "No date any more."})
+    assert assert_problem(cleared, 422)["errors"][0]["pointer"] == "/due_on"
+    assert (await client.get(f"/api/v1/{url}")).json()["rag"] == "red"  # nothing changed
+    # A value stored before the range was checked does not block a change to another field.
+    async with unit_of_work(db) as session:
+        await session.execute(
+            sqlalchemy.update(Action).where(col(Action.id) == uuid.UUID(action["id"])).values(planned_start_on=date(1999, 1, 4))
+        )
+    renamed = await patch(client, url, {"title": "Recruit four EHC coordinators"})
+    assert renamed.status_code == 200, renamed.text
+
+
+async def test_leaving_is_one_fact_and_packs_date_it(client: httpx.AsyncClient, db: Database) -> None:
+    partnership = await make_partnership(client, timezone=LONDON)
+    owner = await make_person(client, partnership)
+    url = f"people/{owner['id']}"
+    assert assert_problem(await patch(client, url, {"left_on": day(-50)}), 422)["errors"][0]["pointer"] == "/left_on"
+    assert assert_problem(await patch(client, url, {"active": False, "left_on": day(5)}), 422)["errors"][0]["pointer"] == "/left_on"
+    plan = await _back_filled_plan(db, partnership, owner_id=owner["id"])
+    left = await patch(client, url, {"active": False, "left_on": day(-50)})
+    assert left.status_code == 200, left.text
+    before = await json_pack(client, plan["id"], as_of=day(-100))
+    after = await json_pack(client, plan["id"])
+    owners = [[a["owner"]["has_left"] for c in p["data"]["concerns"] for a in c["actions"]] for p in (before, after)]
+    assert set(owners[0]) == {False} and set(owners[1]) == {True}
+    back = await patch(client, url, {"active": True})
+    assert back.status_code == 200 and back.json()["left_on"] is None  # someone back has no leaving date
+    gone = await patch(client, url, {"active": False})
+    assert gone.json()["left_on"] == day(0)  # marked as left today when no date is given

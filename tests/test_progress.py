@@ -51,6 +51,7 @@ async def test_alerts_name_each_kind_of_problem(client: httpx.AsyncClient, db: D
     left = await make_action(client, plan, [concern], ref="7", status="in_progress", owner_id=leaver["id"], due_on=day(100))
     await action("8", status="in_progress", due_on=day(100), baseline_due_on=day(-40))  # moved 140 days: green, red on baseline
     waiting = await action("9", planned_start_on=day(30), due_on=day(200))  # not due to start: quiet is not stale
+    idle = await action("10", planned_start_on=day(-40), due_on=day(200))  # quiet for 40 days since it was due to start
     await post(client, "milestones", {"action_id": late["id"], "title": "First step", "due_on": day(-10)})
     await patch(client, f"people/{leaver['id']}", {"active": False})
     measure = await post(
@@ -64,6 +65,7 @@ async def test_alerts_name_each_kind_of_problem(client: httpx.AsyncClient, db: D
         await post(client, f"actions/{a['id']}/progress-updates", {"rag": "amber", "narrative": "Update", "author_id": owner["id"]})
     await backdate(db, quiet["id"], 45)
     await backdate(db, waiting["id"], 45)
+    await backdate(db, idle["id"], 100)  # created 100 days ago: counted from its start, so medium, not high
     body = (await client.get(f"/api/v1/plans/{plan['id']}/alerts")).json()
     assert body["thresholds"] == {"stale_after_days": 30, "red_after_days": 30}
     got = {(a["kind"], a["severity"], a["ref"]) for a in body["items"]}
@@ -79,6 +81,8 @@ async def test_alerts_name_each_kind_of_problem(client: httpx.AsyncClient, db: D
         ("measure_behind", "high", None),
         ("reported_worse", "medium", "7"),  # the owner reported amber; the dates say green
         ("behind_baseline", "high", "8"),
+        ("not_started_late", "medium", "10"),
+        ("stale", "medium", "10"),
         # Actions 2, 3, 4, 7 and 8 were created today and have no update yet, 9 has not started: not stale.
     }
     assert [a["severity"] for a in body["items"]] == sorted((a["severity"] for a in body["items"]), key=["high", "medium", "low"].index)

@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app.models.enums import ActionStatus, Rag
-from app.plans.rag import derive
+from app.plans.rag import assess, derive
 
 TODAY = date(2026, 6, 15)
 days = st.integers(min_value=-400, max_value=400)
@@ -44,3 +44,37 @@ def test_thirty_day_edges() -> None:
 
     assert rag(-30) == Rag.amber and rag(-31) == Rag.red and rag(0) == Rag.green and rag(-1) == Rag.amber
     assert rag(10, 40) == Rag.amber and rag(10, 41) == Rag.red and rag(10, 10) == Rag.green
+
+
+def test_variance_counts_delivery_against_the_baseline() -> None:
+    def variance(
+        status: str, due: int | None, forecast: int | None = None, completed: int | None = None, baseline: int | None = -30
+    ) -> int | None:
+        row = {
+            "status": status,
+            "due_on": on(due),
+            "baseline_due_on": on(baseline),
+            "forecast_on": on(forecast),
+            "completed_on": on(completed),
+        }
+        return assess(row, TODAY).variance_days
+
+    assert variance("in_progress", due=10) == 40  # moved 40 days
+    assert variance("in_progress", due=10, forecast=25) == 55  # forecast later still
+    assert variance("in_progress", due=-30) == 30  # never moved, 30 days overdue: delivery is today at the earliest
+    assert variance("completed", due=10, completed=-20) == 10  # done 10 days after the baseline
+    assert variance("suspended", due=-30) == 0  # stopped: its due date
+    assert variance("in_progress", due=10, baseline=None) is None
+
+
+@given(status=statuses, start=maybe, due=maybe, forecast=maybe, baseline=maybe)
+def test_the_baseline_rag_is_the_rule_against_the_baseline(
+    status: ActionStatus, start: int | None, due: int | None, forecast: int | None, baseline: int | None
+) -> None:
+    row = {"status": status, "planned_start_on": on(start), "due_on": on(due), "baseline_due_on": on(baseline), "forecast_on": on(forecast)}
+    found = assess(row, TODAY)
+    against = derive(
+        status=status, planned_start_on=on(start), due_on=on(due if baseline is None else baseline), forecast_on=on(forecast), today=TODAY
+    )
+    assert found.baseline_rag == against.rag
+    assert found.rag == derive(status=status, planned_start_on=on(start), due_on=on(due), forecast_on=on(forecast), today=TODAY).rag

@@ -228,7 +228,9 @@ def validate_merged(res: Resource, current: Row, changes: Row) -> Row:
     model = res.state or res.create
     merged = {k: current[k] for k in model.model_fields if k in current} | changes
     try:
-        valid = model.model_validate(merged)
+        # Rules of single fields judge only what the patch sets (`schemas.touched`): a stored value that a later rule
+        # would refuse never blocks a patch of another field.
+        valid = model.model_validate(merged, context={"patched": set(changes)})
     except ValidationError as exc:
         errors = validation_errors(exc.errors())
         raise Unprocessable(f"{len(errors)} field(s) invalid after applying the patch.", errors=errors) from exc

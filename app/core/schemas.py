@@ -7,7 +7,7 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Any, cast, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_model, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, create_model, model_validator
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
@@ -17,10 +17,22 @@ LongText = Annotated[str, StringConstraints(max_length=20_000)]
 EARLIEST_PLAN_DATE, LATEST_PLAN_DATE = date(2000, 1, 1), date(2099, 12, 31)
 
 
-def plan_date(value: date | None) -> date | None:
-    """A field validator for the dates of plans, actions and milestones."""
-    if value is not None and not EARLIEST_PLAN_DATE <= value <= LATEST_PLAN_DATE:
+def touched(info: ValidationInfo, *names: str) -> bool:
+    """Whether a rule on `names` applies: always on create; on a merge patch only when it sets one of them
+    (`app.core.crud.validate_merged` passes the patched fields as context)."""
+    patched = (info.context or {}).get("patched")
+    return patched is None or any(name in patched for name in names)
+
+
+def in_range(value: date) -> None:
+    if not EARLIEST_PLAN_DATE <= value <= LATEST_PLAN_DATE:
         raise ValueError(f"must be between {EARLIEST_PLAN_DATE} and {LATEST_PLAN_DATE}")
+
+
+def plan_date(value: date | None, info: ValidationInfo) -> date | None:
+    """A field validator for the dates of inspections, plans, actions, milestones and measures."""
+    if value is not None and touched(info, info.field_name or ""):
+        in_range(value)
     return value
 
 

@@ -36,7 +36,7 @@ from app.evidence.service import held_locally
 from app.measures.reads import COMPUTED_AS
 from app.measures.trajectory import points
 from app.models import ApiKey, Inspection, Organisation, Partnership, Person
-from app.models.enums import Audience, MeasureSource, MilestoneStatus, Rag, ReviewStatus
+from app.models.enums import Audience, MeasureSource, MilestoneStatus, ReviewStatus
 from app.partnerships.service import Local
 from app.plans.calendar import plan_submission_due_on
 from app.progress.state import PlanState, Row, by_action, moment_of, state_at
@@ -45,7 +45,6 @@ from app.progress.summary import healths, measure_rows, off_course, slippage_rea
 FORMAT_VERSION = 2  # 2: both RAGs, variance, reprogrammes, coverage of the timeliness appendix
 SMALL_NUMBER = 10  # figures counted over fewer than this are suppressed in public packs
 TIMELINESS_MONTHS = 24
-ON_COURSE = {Rag.green, Rag.blue}
 SEVERAL_CONCERNS_NOTE = (
     "An action that answers more than one concern is counted under each of them, so the concerns' rows add up to more "
     "than the plan's total."
@@ -84,7 +83,7 @@ async def build(session: AsyncSession, request: Request, area: Local) -> dict[st
             "plan_id": str(request.plan_id),
             "audience": request.audience.value,
             "as_of": request.as_of.isoformat(),
-            "recorded_by": at.isoformat(),
+            "recorded_by": at.isoformat().replace("+00:00", "Z"),  # spelled as the API spells recorded_at
             "recorded_by_local": at.astimezone(ZoneInfo(area.timezone)).isoformat(),
             "timezone": area.timezone,
             "created_at": request.created_at.astimezone(UTC).isoformat(),
@@ -119,9 +118,12 @@ async def _people(session: AsyncSession, ids: set[str]) -> dict[str, Row]:
 
 
 def _has_left(person: Row, as_of: date) -> bool:
-    """Whether the person had left by `as_of`: by their leaving date, or (none recorded) by today's status."""
+    """Whether the person had left by `as_of`: someone active has not; a leaver had by their leaving date (or, with
+    none recorded, has)."""
+    if person["active"]:
+        return False
     left_on: date | None = person["left_on"]
-    return left_on <= as_of if left_on is not None else not person["active"]
+    return left_on is None or left_on <= as_of
 
 
 def _owner(person: Row | None, audience: Audience, as_of: date) -> Row | None:

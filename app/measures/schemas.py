@@ -5,10 +5,10 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Self
 
-from pydantic import ConfigDict, Field, StringConstraints, model_validator
+from pydantic import ConfigDict, Field, StringConstraints, ValidationInfo, field_validator, model_validator
 
 from app.core.pagination import ListQuery
-from app.core.schemas import Body, EntityRead, LongText, Title, patch_model
+from app.core.schemas import Body, EntityRead, LongText, Title, in_range, patch_model, plan_date, touched
 from app.models.enums import Direction, Frequency, FundingKind, MeasureSource, MeasureStatus, MeasureUnit
 from app.plans.schemas import CONCERN_ID, PARTNERSHIP_ID, PLAN_ID, STAMP
 
@@ -25,6 +25,13 @@ STATUS_RULES = (
 class TrajectoryPoint(Body):
     on: date
     value: Value
+
+    @field_validator("on")
+    @classmethod
+    def _on_in_range(cls, value: date, info: ValidationInfo) -> date:
+        if touched(info, "trajectory"):  # a point is judged when the measure's trajectory is set
+            in_range(value)
+        return value
 
 
 class MeasureCreate(Body):
@@ -53,6 +60,8 @@ class MeasureCreate(Body):
     trajectory: list[TrajectoryPoint] = Field(
         default_factory=list, max_length=240, description="Optional intermediate points strictly between the baseline and target dates."
     )
+
+    _dates = field_validator("baseline_on", "target_on")(plan_date)
 
     @model_validator(mode="after")
     def _check(self) -> Self:
@@ -154,6 +163,8 @@ class ObservationCreate(Body):
     numerator: int | None = Field(None, ge=0, le=10**9)
     denominator: int | None = Field(None, ge=0, le=10**9)
     provisional: bool = Field(False, description="True while the period's figure may still change (for example the current month).")
+
+    _dates = field_validator("period_start_on", "period_end_on")(plan_date)
 
     @model_validator(mode="after")
     def _check(self) -> Self:

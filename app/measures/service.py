@@ -48,7 +48,7 @@ class ObservationRules(Rules):
             area = await local(session, measure["partnership_id"])
             if area is not None and start > area.today:
                 # Figures are facts about periods that have begun: a later period would show on the measure but in no
-                # summary or pack of today (app.progress.summary.begun).
+                # summary or pack of today (app.progress.summary.counts_as_latest).
                 raise Unprocessable(
                     "An observation is for a period that has begun; this one starts after today.",
                     errors=[FieldError(pointer="/period_start_on", message="after today")],

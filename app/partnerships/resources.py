@@ -4,7 +4,7 @@ from app.core.permissions import PEOPLE_READERS, Access
 from app.core.resources import Ref, Resource, Unique
 from app.models import Organisation, Partnership, Person
 from app.partnerships import schemas as s
-from app.partnerships.service import PartnershipRules, hide_contact_details
+from app.partnerships.service import PartnershipRules, PersonRules, hide_contact_details
 
 PARTNERSHIP_REF = Ref("partnership_id", Partnership, "partnership")
 
@@ -54,11 +54,14 @@ people = Resource(
     read=s.PersonRead,
     query=s.PersonQuery,
     access=Access(read=PEOPLE_READERS),
+    rules=PersonRules(),
     redact=hide_contact_details,
     unique=(Unique("external_id", ("partnership_id",)),),
     parents=(PARTNERSHIP_REF,),
     refs=(Ref("organisation_id", Organisation, "organisation"),),
-    description="People who own, contribute to or report on actions; usually kept current by the HR sync.",
+    description="People who own, contribute to or report on actions; usually kept current by the HR sync. Leaving is kept "
+    "as the sync keeps it: `left_on` only with `active: false` (422 otherwise) and never after the partnership's today; "
+    "marking someone as left without a date records today; bringing someone back clears the date.",
     create_example={
         "partnership_id": "0b6f9d1e-3c41-4d0e-9f59-2f1f6b0a9c11",
         "external_id": "HR004217",

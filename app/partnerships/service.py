@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.core.auth import Actor
-from app.core.errors import Forbidden
+from app.core.errors import FieldError, Forbidden, Unprocessable
 from app.core.resources import Row, Rules
 from app.models import Partnership
 from app.models.enums import Role
@@ -51,6 +51,42 @@ class PartnershipRules(Rules):
     async def before_create(self, session: AsyncSession, actor: Actor, values: Row, parent: Row | None) -> None:
         if actor.partnership_id is not None:
             raise Forbidden("Only an admin key for all partnerships may create a partnership.")
+
+
+class PersonRules(Rules):
+    """Leaving is one fact with two fields, kept as the HR sync keeps them: `left_on` only for someone who has left,
+    never after the partnership's today, and today when someone is marked as left without a date; someone brought
+    back has no leaving date."""
+
+    async def _leaving(self, session: AsyncSession, partnership_id: uuid.UUID, merged: Row, changes: Row, *, back: bool) -> None:
+        active, left_on = merged.get("active", True), merged.get("left_on")
+        if active and left_on is not None:
+            if back:
+                changes["left_on"] = None  # someone back has no leaving date
+                return
+            raise Unprocessable(
+                "left_on is only for someone who has left: send active: false with it.",
+                errors=[FieldError(pointer="/left_on", message="only with active: false")],
+            )
+        if active:
+            return
+        area = await local(session, partnership_id)
+        assert area is not None  # the person's partnership exists (checked as a reference before the rules run)
+        if left_on is None:
+            changes["left_on"] = area.today
+        elif left_on > area.today:
+            raise Unprocessable(
+                "Leaving is recorded once it has happened: left_on is after the partnership's today.",
+                errors=[FieldError(pointer="/left_on", message="after today")],
+            )
+
+    async def before_create(self, session: AsyncSession, actor: Actor, values: Row, parent: Row | None) -> None:
+        await self._leaving(session, values["partnership_id"], values, values, back=False)
+
+    async def before_update(self, session: AsyncSession, actor: Actor, current: Row, changes: Row, notes: Row) -> None:
+        if changes.keys() & {"active", "left_on"}:
+            back = changes.get("active") is True and not current["active"]
+            await self._leaving(session, current["partnership_id"], {**current, **changes}, changes, back=back)
 
 
 def hide_contact_details(row: Row, actor: Actor) -> Row:

@@ -195,6 +195,11 @@ async def on_action_update(session: AsyncSession, actor: Actor, current: Row, ch
                 errors=[FieldError(pointer="/reprogramme_reason", message="due_on does not change")],
             )
         return
+    if changes["due_on"] is None:
+        raise Unprocessable(
+            "An accepted plan's action keeps a due date: move it, never clear it (a cleared date would hide the slippage).",
+            errors=[FieldError(pointer="/due_on", message="required once the plan is accepted")],
+        )
     if not reason:
         raise ReprogrammeReasonRequired(
             "Moving the due date of an accepted plan's action is a reprogramme: give reprogramme_reason.",

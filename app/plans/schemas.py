@@ -4,10 +4,10 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Any, Self
 
-from pydantic import ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import ConfigDict, Field, StringConstraints, ValidationInfo, field_validator, model_validator
 
 from app.core.pagination import ListQuery
-from app.core.schemas import Body, EntityRead, LongText, Ref, Title, patch_model, plan_date
+from app.core.schemas import Body, EntityRead, LongText, Ref, Title, patch_model, plan_date, touched
 from app.models.enums import (
     ActionStatus,
     ConcernKind,
@@ -257,10 +257,17 @@ class ActionCreate(Body):
 
     _dates = field_validator("planned_start_on", "due_on", "baseline_due_on", "forecast_on", "completed_on")(plan_date)
 
+    @field_validator("forecast_on")
+    @classmethod
+    def _forecast_after_start(cls, value: date | None, info: ValidationInfo) -> date | None:
+        start = info.data.get("planned_start_on")
+        if value is not None and start is not None and value < start and touched(info, "forecast_on", "planned_start_on"):
+            raise ValueError("must not be before planned_start_on")
+        return value
+
     @model_validator(mode="after")
     def _check(self) -> Self:
         _dates_in_order(self.planned_start_on, self.due_on, "due_on", "planned_start_on")
-        _dates_in_order(self.planned_start_on, self.forecast_on, "forecast_on", "planned_start_on")
         for name in ("concern_ids", "contributor_ids", "organisation_ids"):
             ids = getattr(self, name)
             if len(set(ids)) != len(ids):

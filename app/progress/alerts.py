@@ -5,8 +5,8 @@
 - `slipping`: not yet overdue but forecast after its due date; high beyond `red_after_days`, else medium.
 - `not_started_late`: still not started after its planned start (medium): the "inaction" scrutiny
   committees look for.
-- `stale`: open, started (or past its planned start) and no progress update (or, without any, no
-  change since it was created) for `stale_after_days`; high after twice that.
+- `stale`: in progress, or not started after its planned start, and no progress update (or, without
+  any, nothing since it was created or was due to start) for `stale_after_days`; high after twice that.
 - `owner_inactive`: open, and the owner has left (the HR sync marked them inactive) (high).
 - `measure_behind`: a measure `behind` (medium) or `off_track` (high) its trajectory.
 - `completed_without_evidence`: completed without an accepted evidence item on it or its milestones (high).
@@ -116,9 +116,12 @@ async def plan_alerts(session: AsyncSession, *, plan_id: uuid.UUID, state: PlanS
                     action=action,
                 )
             )
-        started = action["status"] == ActionStatus.in_progress or start is None or start <= today
+        started = action["status"] == ActionStatus.in_progress or (start is not None and start < today)
         if is_open and started:
-            last = fact.get("last_update_at") or action["created_at"]
+            since = _aware(action["created_at"])
+            if action["status"] == ActionStatus.not_started and start is not None:
+                since = max(since, datetime.combine(start, time(0), tzinfo=ZoneInfo(area.timezone)))  # quiet only since it was due to start
+            last = fact.get("last_update_at") or since
             quiet = (start_of_today - _aware(last)).days
             if quiet >= stale_after_days:
                 severity = Severity.high if quiet >= 2 * stale_after_days else Severity.medium

@@ -54,7 +54,9 @@ class SummaryQuery(QueryParams):
     "RAG: the worst RAG of its open actions), measures by status against their trajectories, and funding allocated, spent "
     "and remaining per financial year. The plan is rebuilt from the audit trail as it was recorded at `recorded_at`: the end "
     "of `as_of` in the partnership's time zone, or now for today; RAG and measure status are derived with that day as "
-    "today. `GET /plans/{id}/history` and the packs compute the same figures for the same moment." + roles_text(READERS),
+    "today. `off_course` lists every action red or amber against its due date or its baseline, or suspended or cancelled, "
+    "with its variance, latest reprogramme and the reason recorded. `GET /plans/{id}/history` and the packs compute the "
+    "same figures for the same moment." + roles_text(READERS),
     tags=["progress"],
     operation_id="plans-summary-get",
     response_class=Response,

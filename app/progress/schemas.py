@@ -37,7 +37,7 @@ class MoveSummary(BaseModel):
     created_at: datetime
 
 
-class SlippingAction(BaseModel):
+class OffCourseAction(BaseModel):
     id: uuid.UUID
     ref: str
     title: str
@@ -111,7 +111,7 @@ class PlanSummary(BaseModel):
                 },
                 "actions_in_several_concerns": 1,
                 "concerns": [],
-                "slipping": [
+                "off_course": [
                     {
                         "id": "c0ffee00-1234-4abc-8def-0123456789ab",
                         "ref": "1.3",
@@ -155,7 +155,7 @@ class PlanSummary(BaseModel):
         "counts add up to more than `actions.total` by this many (or more)."
     )
     concerns: list[ConcernSummary]
-    slipping: list[SlippingAction] = Field(
+    off_course: list[OffCourseAction] = Field(
         description="Every action red or amber against its due date or its baseline, or suspended or cancelled, by ref: the "
         "exception report a Delivery Group reads first."
     )

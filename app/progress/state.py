@@ -146,6 +146,13 @@ def _undo(state: PlanState, event: Row) -> None:
             rows[key][name] = _normal(name, old)
 
 
+APPEND_ONLY = ("reprogramme", "progress_update")  # never undone, only filtered by `created_at`: shared, not copied
+
+
+def _snapshot(state: PlanState) -> PlanState:
+    return PlanState({k: rows if k in APPEND_ONLY else copy.deepcopy(rows) for k, rows in state.tables.items()})
+
+
 def _belongs(state: PlanState, plan_id: str, cutoff: datetime) -> PlanState:
     """Only rows of this plan, and none created after the cutoff."""
 
@@ -199,7 +206,7 @@ async def states_at(
         while upcoming is not None and upcoming.occurred_at > cutoff:
             _undo(state, dict(upcoming._mapping))
             upcoming = next(pending, None)
-        found.append((cutoff, _belongs(copy.deepcopy(state), str(plan_id), cutoff)))
+        found.append((cutoff, _belongs(_snapshot(state), str(plan_id), cutoff)))
     return found
 
 

@@ -144,7 +144,7 @@ def funding(state: PlanState) -> dict[str, Any]:
     }
 
 
-def slipping(state: PlanState, health: dict[str, rag.Slippage]) -> list[Row]:
+def off_course_actions(state: PlanState, health: dict[str, rag.Slippage]) -> list[Row]:
     """The off-course actions, by ref: both RAGs, variance, reprogrammes and the reason recorded (or none)."""
     moves, updates = by_action(state, "reprogramme"), by_action(state, "progress_update")
     rows = []
@@ -206,7 +206,7 @@ def summarise(state: PlanState, *, plan_id: str, as_of: date, recorded_at: datet
         "actions": counts(actions, health, moved),
         "actions_in_several_concerns": in_several_concerns(actions),
         "concerns": concerns,
-        "slipping": slipping(state, health),
+        "off_course": off_course_actions(state, health),
         "measures": {"total": len(measures), "by_status": {s.value: statuses.get(s.value, 0) for s in MeasureStatus}, "items": measures},
         "funding": funding(state),
     }
