@@ -313,6 +313,8 @@ async def test_a_measure_reads_the_same_on_its_own_as_in_the_summary_and_the_pac
     # A period that has not begun is refused: it would show on the measure and in no summary.
     later = {**provisional, "period_start_on": following.isoformat(), "period_end_on": (following + timedelta(days=27)).isoformat()}
     assert_problem(await client.post("/api/v1/observations", json=later), 422)
+    endless = {**provisional, "period_end_on": "2099-12-31"}  # a period of decades would be the latest for ever
+    assert_problem(await client.post("/api/v1/observations", json=endless), 422)
 
     read = (await client.get(f"/api/v1/measures/{measure['id']}")).json()
     summary = (await client.get(f"/api/v1/plans/{plan['id']}/summary")).json()
@@ -336,6 +338,12 @@ async def test_dates_a_typing_slip_would_make_look_green_are_refused(client: htt
     assert assert_problem(far, 422)["errors"][0]["pointer"] == "/due_on"
     early = await patch(client, url, {"forecast_on": "2001-01-01"})  # before its planned start
     assert assert_problem(early, 422)["errors"][0]["pointer"] == "/forecast_on"
+    passed = await patch(client, url, {"forecast_on": day(-1)})  # a forecast already passed would make it look on time
+    assert assert_problem(passed, 422)["errors"][0]["pointer"] == "/forecast_on"
+    done_later = await patch(client, url, {"status": "completed", "completed_on": day(3)})
+    assert assert_problem(done_later, 422)["errors"][0]["pointer"] == "/completed_on"
+    done_before = await patch(client, url, {"status": "completed", "completed_on": day(-500)})  # before its planned start
+    assert assert_problem(done_before, 422)["errors"][0]["pointer"] == "/completed_on"
     cleared = await patch(client, url, {"due_on": None, "reprogramme_reason": "No date any more."})
     assert assert_problem(cleared, 422)["errors"][0]["pointer"] == "/due_on"
     assert (await client.get(f"/api/v1/{url}")).json()["rag"] == "red"  # nothing changed
@@ -361,6 +369,7 @@ async def test_leaving_is_one_fact_and_packs_date_it(client: httpx.AsyncClient, 
     after = await json_pack(client, plan["id"])
     owners = [[a["owner"]["has_left"] for c in p["data"]["concerns"] for a in c["actions"]] for p in (before, after)]
     assert set(owners[0]) == {False} and set(owners[1]) == {True}
+    assert_problem(await patch(client, url, {"active": False, "left_on": "0001-01-01"}), 422)
     back = await patch(client, url, {"active": True})
     assert back.status_code == 200 and back.json()["left_on"] is None  # someone back has no leaving date
     gone = await patch(client, url, {"active": False})

@@ -155,6 +155,9 @@ class MeasureQuery(ListQuery):
     source: MeasureSource | None = None
 
 
+MAX_PERIOD_DAYS = 366  # the longest reporting period (annual, in a leap year)
+
+
 class ObservationCreate(Body):
     measure_id: uuid.UUID
     period_start_on: date
@@ -170,6 +173,8 @@ class ObservationCreate(Body):
     def _check(self) -> Self:
         if self.period_end_on < self.period_start_on:
             raise ValueError("period_end_on must not be before period_start_on")
+        if (self.period_end_on - self.period_start_on).days > MAX_PERIOD_DAYS:
+            raise ValueError("a period is at most a year long (period_end_on)")
         if self.numerator is not None and self.denominator is not None and self.numerator > self.denominator:
             raise ValueError("numerator must not exceed denominator")
         return self

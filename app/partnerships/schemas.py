@@ -5,10 +5,10 @@ from datetime import date
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, ConfigDict, Field, StringConstraints, field_validator
 
 from app.core.pagination import ListQuery
-from app.core.schemas import Body, EntityRead, Name, patch_model
+from app.core.schemas import Body, EntityRead, Name, patch_model, plan_date
 from app.models.enums import OrganisationKind
 
 LaCode = Annotated[str, StringConstraints(pattern=r"^\d{3}$")]
@@ -110,6 +110,8 @@ class PersonCreate(Body):
     organisation_id: uuid.UUID | None = None
     active: bool = True
     left_on: date | None = None
+
+    _dates = field_validator("left_on")(plan_date)
 
 
 class PersonRead(EntityRead):

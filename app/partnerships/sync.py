@@ -32,7 +32,7 @@ from app.core import audit
 from app.core import changes as feed
 from app.core.auth import Actor
 from app.core.errors import Conflict, FieldError, Unprocessable
-from app.core.schemas import reject_nul, reject_numeric_dates
+from app.core.schemas import plan_date, reject_nul, reject_numeric_dates
 from app.models import Organisation, Person, utcnow
 from app.models.enums import OrganisationKind
 from app.partnerships.schemas import Email
@@ -63,8 +63,11 @@ class SyncPerson(BaseModel):
     )
     left_on: date | None = Field(
         None,
-        description="When the person left, with `active: false` (left out or `null`: the partnership's today, or the date already held).",
+        description="When the person left, with `active: false` (left out or `null`: the partnership's today, or the date already "
+        "held); between 2000-01-01 and the partnership's today (a future date is a row error: send it once the person has left).",
     )
+
+    _dates = field_validator("left_on")(plan_date)
 
     @model_validator(mode="before")
     @classmethod

@@ -257,11 +257,12 @@ class ActionCreate(Body):
 
     _dates = field_validator("planned_start_on", "due_on", "baseline_due_on", "forecast_on", "completed_on")(plan_date)
 
-    @field_validator("forecast_on")
+    @field_validator("forecast_on", "completed_on")
     @classmethod
-    def _forecast_after_start(cls, value: date | None, info: ValidationInfo) -> date | None:
+    def _not_before_start(cls, value: date | None, info: ValidationInfo) -> date | None:
         start = info.data.get("planned_start_on")
-        if value is not None and start is not None and value < start and touched(info, "forecast_on", "planned_start_on"):
+        name = info.field_name or ""
+        if value is not None and start is not None and value < start and touched(info, name, "planned_start_on"):
             raise ValueError("must not be before planned_start_on")
         return value
 

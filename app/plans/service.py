@@ -11,6 +11,7 @@ from app.core.errors import Conflict, FieldError, Forbidden, Unprocessable
 from app.core.resources import Row, Rules
 from app.models import Action, ActionContributor, Evidence, Milestone, Person, Plan
 from app.models.enums import ActionStatus, ReviewStatus, Role
+from app.partnerships.service import local
 from app.plans import lifecycle
 
 
@@ -60,6 +61,7 @@ class ActionRules(Rules):
 
     async def before_create(self, session: AsyncSession, actor: Actor, values: Row, parent: Row | None) -> None:
         await _require_active(session, values.get("owner_id"), "/owner_id")
+        await _credible(session, values["partnership_id"], values, values)
         await lifecycle.on_action_create(session, values)
         if values.get("status") == ActionStatus.completed:
             await require_accepted_evidence(session, action_id=None, plan_id=values["plan_id"])
@@ -67,9 +69,33 @@ class ActionRules(Rules):
     async def before_update(self, session: AsyncSession, actor: Actor, current: Row, changes: Row, notes: Row) -> None:
         if "owner_id" in changes and changes["owner_id"] != current["owner_id"]:
             await _require_active(session, changes["owner_id"], "/owner_id")
+        await _credible(session, current["partnership_id"], {**current, **changes}, changes)
         await lifecycle.on_action_update(session, actor, current, changes, notes)
         if changes.get("status") == ActionStatus.completed:
             await require_accepted_evidence(session, action_id=current["id"], plan_id=current["plan_id"])
+
+
+async def _credible(session: AsyncSession, partnership_id: uuid.UUID, merged: Row, changes: Row) -> None:
+    """Dates that would make an action look better than it is, judged when a request sets them: a completion after
+    the partnership's today, or a forecast for an open action that has already passed (it would turn a late action
+    green)."""
+    if not changes.keys() & {"completed_on", "forecast_on", "status"}:
+        return
+    area = await local(session, partnership_id)
+    assert area is not None
+    completed = merged.get("completed_on")
+    if "completed_on" in changes and completed is not None and completed > area.today:
+        raise Unprocessable(
+            "An action is completed once it has been: completed_on is after the partnership's today.",
+            errors=[FieldError(pointer="/completed_on", message="after today")],
+        )
+    forecast = merged.get("forecast_on")
+    still_open = merged.get("status") in (ActionStatus.not_started, ActionStatus.in_progress)
+    if "forecast_on" in changes and forecast is not None and still_open and forecast < area.today:
+        raise Unprocessable(
+            "A forecast for an action still open cannot lie in the past: give the date it will now be delivered.",
+            errors=[FieldError(pointer="/forecast_on", message="before today")],
+        )
 
 
 async def require_involvement(session: AsyncSession, actor: Actor, action_id: uuid.UUID) -> None:
