@@ -84,7 +84,16 @@ def serve(
     gc.collect()
     gc.freeze()  # start-up objects never need collecting; keeps GC pauses off the request path
     gc.set_threshold(50_000, 20, 100)  # fewer young-generation collections under load
-    uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=workers, log_config=None, access_log=False)
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=None,
+        access_log=False,
+        server_header=False,  # no `server: uvicorn`: nothing tells a caller what the service runs on
+    )
 
 
 DEMO_KEY_FILE = Path(".wsoa-audit-key")

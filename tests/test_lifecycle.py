@@ -166,3 +166,31 @@ def test_working_day_arithmetic_counts_weekdays_without_bank_holidays() -> None:
     assert not is_working_day(date(2025, 12, 25)) and not is_working_day(date(2025, 8, 25)) and not is_working_day(date(2025, 8, 23))
     assert add_working_days(date(2025, 8, 22), 1) == date(2025, 8, 26)  # Friday → the Tuesday after the August bank holiday
     assert add_working_days(date(2023, 5, 5), 1) == date(2023, 5, 9)  # the coronation bank holiday, Monday 8 May 2023
+
+
+async def test_acceptance_sets_every_baseline_and_a_client_cannot_choose_one(client: httpx.AsyncClient) -> None:
+    plan, concern, action = await ready_plan(client)
+    # Before acceptance a client may send a baseline; acceptance replaces it with the due date then.
+    assert (await patch(client, f"actions/{action['id']}", {"baseline_due_on": "2027-09-30"})).status_code == 200
+    await patch(client, f"plans/{plan['id']}", {"status": "submitted"})
+    await patch(client, f"plans/{plan['id']}", {"status": "accepted", "accepted_on": "2026-12-01"})
+    frozen = (await client.get(f"/api/v1/actions/{action['id']}")).json()
+    assert frozen["baseline_due_on"] == frozen["due_on"] == "2027-03-31"
+    audit = (await client.get("/api/v1/audit-events", params={"entity_id": action["id"]})).json()["items"]
+    assert audit[-1]["changes"] == {"baseline_due_on": ["2027-09-30", "2027-03-31"]}
+    # An action added later is baselined at its first due date: a different baseline is refused.
+    body = {"plan_id": plan["id"], "ref": "9.9", "title": "Late addition", "concern_ids": [concern["id"]], "due_on": "2027-06-30"}
+    refused = await client.post("/api/v1/actions", json=body | {"baseline_due_on": "2027-12-31"})
+    assert assert_problem(refused, 409, "/problems/frozen-field")["errors"][0]["pointer"] == "/baseline_due_on"
+    added = await client.post("/api/v1/actions", json=body)
+    assert added.status_code == 201 and added.json()["baseline_due_on"] == "2027-06-30"
+
+
+async def test_an_accepted_plans_action_is_cancelled_not_deleted(client: httpx.AsyncClient) -> None:
+    plan, _, action = await ready_plan(client)
+    await patch(client, f"plans/{plan['id']}", {"status": "submitted"})
+    await patch(client, f"plans/{plan['id']}", {"status": "accepted", "accepted_on": "2026-12-01"})
+    got = await client.get(f"/api/v1/actions/{action['id']}")
+    gone = await client.delete(f"/api/v1/actions/{action['id']}", headers={"If-Match": got.headers["etag"]})
+    assert assert_problem(gone, 409, "/problems/frozen-field")["errors"][0]["pointer"] == "/status"
+    assert (await patch(client, f"actions/{action['id']}", {"status": "cancelled"})).status_code == 200

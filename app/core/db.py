@@ -57,7 +57,9 @@ class Database:
         self.url = url
         target = async_url(url)
         self.dialect = target.get_backend_name()
-        kwargs: dict[str, Any] = {"echo": echo}
+        # hide_parameters: a database error's message never carries the statement's values (names, e-mails of a whole
+        # HR batch) into logs or problem details.
+        kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}
         if self.dialect == "postgresql":
             # A fixed pool: overflow connections would be opened and closed again under every burst.
             # pre-ping: a connection left broken by a database restart is replaced before use, not failed on;

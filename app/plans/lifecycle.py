@@ -86,11 +86,14 @@ async def _check_ready(session: AsyncSession, plan_id: uuid.UUID) -> None:
 
 
 async def _freeze_baselines(session: AsyncSession, actor: Actor, plan: Row) -> None:
-    """Acceptance fixes each action's baseline due date (kept when one was already set), audited per action."""
+    """Acceptance fixes each action's baseline at its due date then, audited per action: a baseline a client set
+    before acceptance is replaced, since a later one would flatter `baseline_rag`."""
     rows = (
         await session.execute(
-            select(col(Action.id), col(Action.version), col(Action.due_on)).where(
-                col(Action.plan_id) == plan["id"], col(Action.baseline_due_on).is_(None), col(Action.due_on).is_not(None)
+            select(col(Action.id), col(Action.version), col(Action.due_on), col(Action.baseline_due_on)).where(
+                col(Action.plan_id) == plan["id"],
+                col(Action.due_on).is_not(None),
+                col(Action.baseline_due_on).is_(None) | (col(Action.baseline_due_on) != col(Action.due_on)),
             )
         )
     ).all()
@@ -105,7 +108,9 @@ async def _freeze_baselines(session: AsyncSession, actor: Actor, plan: Row) -> N
     audit.record_many(
         session,
         actor=actor,
-        entries=[audit.Entry("update", "action", r.id, plan["partnership_id"], {"baseline_due_on": [None, r.due_on]}) for r in rows],
+        entries=[
+            audit.Entry("update", "action", r.id, plan["partnership_id"], {"baseline_due_on": [r.baseline_due_on, r.due_on]}) for r in rows
+        ],
     )
 
 
@@ -160,9 +165,24 @@ class ConcernRules(Rules):
 
 
 async def on_action_create(session: AsyncSession, values: Row) -> None:
-    """An action added to an accepted plan is baselined at its first due date."""
-    if values.get("baseline_due_on") is None and await _plan_status(session, values["plan_id"]) in ACCEPTED:
-        values["baseline_due_on"] = values.get("due_on")
+    """An action added to an accepted plan is baselined at its first due date; a client does not choose it."""
+    if await _plan_status(session, values["plan_id"]) not in ACCEPTED:
+        return
+    if values.get("baseline_due_on") is not None and values["baseline_due_on"] != values.get("due_on"):
+        raise FrozenField(
+            "An action added to an accepted plan is baselined at its first due date: leave baseline_due_on out.",
+            errors=[FieldError(pointer="/baseline_due_on", message="set from due_on once the plan is accepted")],
+        )
+    values["baseline_due_on"] = values.get("due_on")
+
+
+async def refuse_delete_in_delivery(session: AsyncSession, action: Row) -> None:
+    """Once a plan is accepted its actions are cancelled, never deleted: deleting would drop their reprogrammes."""
+    if await _plan_status(session, action["plan_id"]) in ACCEPTED:
+        raise FrozenField(
+            "An accepted plan's action is cancelled, not deleted, so its history stays: PATCH it with status: cancelled.",
+            errors=[FieldError(pointer="/status", message="set to cancelled instead")],
+        )
 
 
 async def on_action_update(session: AsyncSession, actor: Actor, current: Row, changes: Row, notes: Row) -> None:

@@ -74,6 +74,9 @@ class ActionRules(Rules):
         if changes.get("status") == ActionStatus.completed:
             await require_accepted_evidence(session, action_id=current["id"], plan_id=current["plan_id"])
 
+    async def before_delete(self, session: AsyncSession, actor: Actor, current: Row) -> None:
+        await lifecycle.refuse_delete_in_delivery(session, current)
+
 
 async def _credible(session: AsyncSession, partnership_id: uuid.UUID, merged: Row, changes: Row) -> None:
     """Dates that would make an action look better than it is, judged when a request sets them: a completion after
