@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 import uvicorn
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from app.core.config import Settings, get_settings
 from app.core.db import Database
@@ -23,13 +25,35 @@ if TYPE_CHECKING:
     from app.audit.checkpoints import Checkpoint, Keys, Refused
     from app.audit.service import Break
 
-cli = typer.Typer(help="wsoa-tracker: the SEND improvement plan tracker.", no_args_is_help=True, add_completion=False)
-keys_cli = typer.Typer(help="Create and revoke API keys.", no_args_is_help=True)
+# Plain help (no `<bool>` after flags) and no rich tracebacks: every error is one line (`main`).
+PLAIN: dict[str, Any] = {"rich_markup_mode": None, "pretty_exceptions_enable": False}
+cli = typer.Typer(help="wsoa-tracker: the SEND improvement plan tracker.", no_args_is_help=True, add_completion=False, **PLAIN)
+keys_cli = typer.Typer(help="Create and revoke API keys.", no_args_is_help=True, **PLAIN)
 cli.add_typer(keys_cli, name="keys")
 
 
 def _database() -> Database:
-    return Database(get_settings().database_url)
+    """The configured database, which must exist: a command run from the wrong folder must not create an empty one."""
+    url = get_settings().database_url
+    parsed = make_url(url)
+    path = parsed.database
+    if parsed.get_backend_name() == "sqlite" and path and path != ":memory:" and not Path(path).exists():
+        typer.echo(
+            f"wsoa: no database at {path}: run this in the folder that holds it, set WSOA_DATABASE_URL, or create it with `wsoa migrate`.",
+            err=True,
+        )
+        raise typer.Exit(2)
+    return Database(url)
+
+
+def _explain(exc: Exception) -> str:
+    """One line for an error a person reads, with what to do where we know it."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if isinstance(exc, SQLAlchemyError):
+        if "no such table" in text or "does not exist" in text:
+            return "the database has no schema yet: run `wsoa migrate` (or point WSOA_DATABASE_URL at the right database)."
+        return f"database error ({type(exc).__name__}): {text[:200]}. Check WSOA_DATABASE_URL and that the database is up."
+    return f"{type(exc).__name__}: {text[:300]}"
 
 
 @cli.command()
@@ -150,7 +174,10 @@ def keys_create(
     """Create an API key and print its token (alone, on standard output). Only its hash is stored."""
     from app.apikeys.service import create_key
 
-    expiry = date.fromisoformat(expires_on) if expires_on else None
+    try:
+        expiry = date.fromisoformat(expires_on) if expires_on else None
+    except ValueError as exc:
+        raise typer.BadParameter(f"{expires_on!r} is not a date: use YYYY-MM-DD, e.g. 2027-03-31.", param_hint="--expires-on") from exc
 
     async def run() -> str:
         db = _database()
@@ -220,7 +247,10 @@ def worker(
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
 
+    done = 0
+
     async def run() -> None:
+        nonlocal done
         db = _database()
         purged_at = 0.0
         checkpointed_at = float("-inf")
@@ -234,6 +264,7 @@ def worker(
                     await purge_old_windows(db)
                     purged_at = time.monotonic()
                 sent = await fan_out(db) + await deliver_due(db, settings) + await produce_pending(db, storage_from(settings))
+                done += sent
                 if once and sent == 0:
                     return
                 if sent == 0:
@@ -242,6 +273,8 @@ def worker(
             await db.dispose()
 
     asyncio.run(run())
+    if once:
+        typer.echo(f"worker: {done} item(s) handled (change-feed fan-out, webhook deliveries, pending exports); nothing left due", err=True)
 
 
 async def _checkpoint_quietly(db: Database, settings: Settings) -> None:
@@ -266,7 +299,7 @@ async def _checkpoint_quietly(db: Database, settings: Settings) -> None:
         log.info("audit_checkpoint", seq=anchor.seq, hash=anchor.hash, name=anchor.name)
 
 
-audit_cli = typer.Typer(help="Check the audit trail and sign checkpoints of it.", no_args_is_help=True)
+audit_cli = typer.Typer(help="Check the audit trail and sign checkpoints of it.", no_args_is_help=True, **PLAIN)
 cli.add_typer(audit_cli, name="audit")
 
 
@@ -410,7 +443,11 @@ def export_command(
 
 
 def main() -> None:
-    cli()
+    try:
+        cli()
+    except Exception as exc:  # the last resort: one line a person can act on, never a traceback
+        typer.echo(f"wsoa: {_explain(exc)}", err=True)
+        raise SystemExit(1) from None
 
 
 if __name__ == "__main__":

@@ -1,9 +1,11 @@
 """The `wsoa` command and the operational endpoints."""
 
 import os
+import re
 import subprocess
 import sys
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -144,3 +146,32 @@ def test_keys_create_refuses_an_invalid_scope(database_url: str) -> None:
     result = wsoa(database_url, "keys", "create", "--role", "lead", "--name", "no partnership")
     assert result.returncode == 2 and result.stdout == ""
     assert "partnership_id" in result.stderr
+
+
+def test_serve_help_names_flags_plainly() -> None:
+    result = subprocess.run([sys.executable, "-m", "app.cli", "serve", "--help"], capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0 and "--demo" in result.stdout and "<bool>" not in result.stdout
+
+
+def test_a_command_in_the_wrong_folder_says_what_to_do_and_creates_nothing(tmp_path: Path) -> None:
+    missing = tmp_path / "elsewhere" / "wsoa.db"
+    result = wsoa(f"sqlite:///{missing}", "keys", "create", "--role", "admin", "--name", "somewhere")
+    assert result.returncode == 2 and not missing.exists()
+    assert "no database at" in result.stderr and "wsoa migrate" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    empty = tmp_path / "empty.db"
+    empty.touch()  # a file without the schema
+    result = wsoa(f"sqlite:///{empty}", "keys", "create", "--role", "admin", "--name", "somewhere")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == [
+        "wsoa: the database has no schema yet: run `wsoa migrate` (or point WSOA_DATABASE_URL at the right database)."
+    ]
+
+
+def test_a_bad_date_is_one_line_not_a_traceback(database_url: str) -> None:
+    result = wsoa(database_url, "keys", "create", "--role", "admin", "--name", "x", "--expires-on", "31/12/2026")
+    assert result.returncode == 2 and "Traceback" not in result.stderr and "YYYY-MM-DD" in result.stderr
+
+
+def test_worker_once_says_what_it_did(database_url: str) -> None:
+    result = wsoa(database_url, "worker", "--once")
+    assert result.returncode == 0 and re.search(r"worker: \d+ item\(s\) handled", result.stderr), result.stderr
