@@ -89,6 +89,7 @@ class Signer:
             "nbf": now,
             "exp": now + 600,
             "roles": ["wsoa.admin"],
+            "wsoa_partnership_id": "*",  # national, explicitly (a token without the claim is refused)
             **overrides,
         }
         claims = {k: v for k, v in claims.items() if v is not None}
@@ -246,3 +247,51 @@ async def test_a_national_inspector_token_sees_every_partnership(
     people = (await oidc_client.get("/api/v1/people", headers=bearer(inspector))).json()["items"]
     assert all("email" not in p for p in people)
     assert uuid.UUID(a.partnership["id"])
+
+
+async def test_national_scope_must_be_explicit(
+    oidc_client: httpx.AsyncClient, client: httpx.AsyncClient, signer: Signer, settings: Settings, db: Database, jwks: Jwks
+) -> None:
+    w = await make_world(client)
+    for role in ("wsoa.admin", "wsoa.inspector"):
+        silent = signer.token(roles=[role], wsoa_partnership_id=None)
+        body = assert_problem(await oidc_client.get("/api/v1/plans", headers=bearer(silent)), 401)
+        assert "wsoa_partnership_id" in body["detail"] and "'*'" in body["detail"]
+    lead_everywhere = signer.token(roles=["wsoa.lead"], wsoa_partnership_id="*")
+    assert_problem(await oidc_client.get("/api/v1/plans", headers=bearer(lead_everywhere)), 401)
+    scoped = signer.token(roles=["wsoa.admin"], wsoa_partnership_id=w.partnership["id"])
+    assert (await oidc_client.get("/api/v1/plans", headers=bearer(scoped))).status_code == 200
+
+    # An allow-list of subjects instead of the claim value; with the value switched off, "*" means nothing.
+    configured = settings.model_copy(
+        update={
+            "oidc_issuer": ISSUER, "oidc_audience": AUDIENCE, "oidc_jwks_url": jwks.url, "oidc_role_prefix": "wsoa.",
+            "oidc_national_claim_value": "", "oidc_national_subjects": "dfe-adviser, ops-admin",
+        }
+    )  # fmt: skip
+    app = create_app(configured, database=db)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as listed:
+        adviser = signer.token(roles=["wsoa.inspector"], sub="dfe-adviser", wsoa_partnership_id=None)
+        plans = (await listed.get("/api/v1/plans", headers=bearer(adviser))).json()["items"]
+        assert [p["id"] for p in plans] == [w.plan["id"]]
+        stranger = signer.token(roles=["wsoa.inspector"], sub="someone-else", wsoa_partnership_id=None)
+        assert_problem(await listed.get("/api/v1/plans", headers=bearer(stranger)), 401)
+        star = signer.token(roles=["wsoa.admin"], sub="someone-else")
+        assert_problem(await listed.get("/api/v1/plans", headers=bearer(star)), 401)
+        listed_lead = signer.token(roles=["wsoa.lead"], sub="ops-admin", wsoa_partnership_id=None)
+        assert_problem(await listed.get("/api/v1/plans", headers=bearer(listed_lead)), 401)
+    token_cache.clear()
+
+
+async def test_a_leavers_token_is_refused(oidc_client: httpx.AsyncClient, client: httpx.AsyncClient, signer: Signer) -> None:
+    w = await make_world(client)
+    contributor = signer.token(roles="wsoa.contributor", wsoa_partnership_id=w.partnership["id"], wsoa_person_id=w.owner["id"])
+    url = f"/api/v1/actions/{w.action['id']}/progress-updates"
+    assert (await oidc_client.post(url, json={"rag": "green", "narrative": "Fine"}, headers=bearer(contributor))).status_code == 201
+    person = f"/api/v1/people/{w.owner['id']}"
+    etag = (await client.get(person)).headers["etag"]
+    assert (await client.patch(person, json={"active": False}, headers={"If-Match": etag})).status_code == 200
+    refused = await oidc_client.post(url, json={"rag": "red", "narrative": "After leaving"}, headers=bearer(contributor))
+    assert "has left the partnership" in assert_problem(refused, 401)["detail"]
+    unknown = signer.token(roles="wsoa.contributor", wsoa_partnership_id=w.partnership["id"], wsoa_person_id=str(uuid.uuid4()))
+    assert_problem(await oidc_client.get("/api/v1/plans", headers=bearer(unknown)), 401)

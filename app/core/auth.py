@@ -7,28 +7,38 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from fastapi import Request
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, event, select, update
+from sqlalchemy.orm import ORMExecuteState, Session
 from sqlmodel import col
 
 from app.core.db import Database, DatabaseDep
 from app.core.errors import FieldError, Unauthenticated, Unprocessable
-from app.models import ApiKey
+from app.models import ApiKey, Person
 from app.models.enums import Role
 
 TOKEN_PREFIX = "wsoa"
-KEY_BY_PREFIX = select(
-    col(ApiKey.id),
-    col(ApiKey.name),
-    col(ApiKey.role),
-    col(ApiKey.token_hash),
-    col(ApiKey.partnership_id),
-    col(ApiKey.person_id),
-    col(ApiKey.expires_on),
-    col(ApiKey.revoked_at),
-    col(ApiKey.last_used_at),
-).where(col(ApiKey.prefix) == bindparam("prefix"))
+KEY_BY_PREFIX = (
+    select(
+        col(ApiKey.id),
+        col(ApiKey.name),
+        col(ApiKey.role),
+        col(ApiKey.token_hash),
+        col(ApiKey.partnership_id),
+        col(ApiKey.person_id),
+        col(ApiKey.expires_on),
+        col(ApiKey.revoked_at),
+        col(ApiKey.last_used_at),
+        col(Person.active),  # the key's person, if any: still current?
+    )
+    .select_from(ApiKey)
+    .outerjoin(Person, col(Person.id) == col(ApiKey.person_id))
+    .where(col(ApiKey.prefix) == bindparam("prefix"))
+)
+PERSON_ACTIVE = select(col(Person.active)).where(col(Person.id) == bindparam("person_id"))
+LEFT = "The person this {credential} belongs to has left the partnership."
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,10 +101,42 @@ class _Cache:
 
 
 token_cache = _Cache()
+_PEOPLE_CHANGED = "wsoa_people_changed"
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _note_people_changes(state: ORMExecuteState) -> None:
+    """A write to `person` (someone leaving, or coming back) is noted on its session..."""
+    table = getattr(state.statement, "table", None)
+    if (state.is_update or state.is_insert or state.is_delete) and getattr(table, "name", None) == "person":
+        state.session.info[_PEOPLE_CHANGED] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _forget_people_changed(session: Session) -> None:
+    """...and once it is committed this process trusts no verified token again without looking it up, so a
+    leaver's keys and tokens stop working at once (the key lookup and the OIDC person check see `active`)."""
+    if session.info.pop(_PEOPLE_CHANGED, False):
+        token_cache.clear()
+
+
+@event.listens_for(Session, "after_rollback")
+def _discard_people_changed(session: Session) -> None:
+    session.info.pop(_PEOPLE_CHANGED, None)
 
 
 async def authenticate(db: DatabaseDep, request: Request) -> Actor:
-    """The caller behind `Authorization: Bearer`: an API key, or an OIDC JWT when an issuer is configured."""
+    """The caller behind `Authorization: Bearer`: an API key, or an OIDC JWT when an issuer is configured.
+    Resolved once per request (the Idempotency-Key check needs it before the route's dependencies run)."""
+    known: Actor | None = getattr(request.state, "actor", None)
+    if known is not None:
+        return known
+    actor = await _authenticate(db, request)
+    request.state.actor = actor
+    return actor
+
+
+async def _authenticate(db: Database, request: Request) -> Actor:
     token = _bearer(request.headers.get("authorization"))
     digest = hash_token(token)
     cached = token_cache.get(digest)
@@ -105,6 +147,8 @@ async def authenticate(db: DatabaseDep, request: Request) -> Actor:
         actor = await _api_key_actor(db, token, digest)
     elif token.count(".") == 2:
         actor, expires = await request.app.state.oidc.actor(token)
+        if actor.person_id is not None:
+            await _check_person(db, actor.person_id)
         ttl = min(ttl, expires - time.time())
     else:
         raise Unauthenticated("The token is neither an API key nor a JWT.")
@@ -124,6 +168,8 @@ async def _api_key_actor(db: Database, token: str, digest: str) -> Actor:
         raise Unauthenticated("The token is not a valid API key.")
     if key["revoked_at"] is not None:
         raise Unauthenticated("The API key has been revoked.")
+    if key["person_id"] is not None and not key["active"]:
+        raise Unauthenticated(LEFT.format(credential="key"))
     now = datetime.now(UTC)
     if key["expires_on"] is not None and key["expires_on"] < now.date():
         raise Unauthenticated("The API key has expired.")
@@ -137,6 +183,16 @@ async def _api_key_actor(db: Database, token: str, digest: str) -> Actor:
         partnership_id=key["partnership_id"],
         person_id=key["person_id"],
     )
+
+
+async def _check_person(db: Database, person_id: uuid.UUID) -> None:
+    """An OIDC token acting as a person works only while that person is current."""
+    async with db.read() as reads:
+        found: list[dict[str, Any]] = await reads.rows(PERSON_ACTIVE, {"person_id": person_id}, cache_key="person-active")
+    if not found:
+        raise Unauthenticated("The person this token names is not known here.")
+    if not found[0]["active"]:
+        raise Unauthenticated(LEFT.format(credential="token"))
 
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)

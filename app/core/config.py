@@ -50,6 +50,14 @@ class Settings(BaseSettings):
     oidc_person_claim: str = Field(
         default="wsoa_person_id", description="Claim holding the caller's person id (required for contributors)."
     )
+    oidc_national_claim_value: str = Field(
+        default="*",
+        description="The partnership claim's value that gives an admin or inspector token every partnership (empty: none does).",
+    )
+    oidc_national_subjects: str = Field(
+        default="",
+        description="Comma-separated `sub` values whose admin or inspector tokens are national without the partnership claim.",
+    )
     oidc_jwks_cache_seconds: float = Field(default=600, ge=0, description="How long fetched signing keys are used before refetching.")
     oidc_leeway_seconds: int = Field(default=30, ge=0, le=300, description="Clock skew allowed on `exp` and `nbf`.")
     max_body_bytes: int = Field(
@@ -120,6 +128,12 @@ class Settings(BaseSettings):
         default=50,
         ge=0,
         description="The same limit for PDF, whose printing costs most (about 0.03 s per action here).",
+    )
+    export_heavy_per_hour: int = Field(
+        default=30,
+        ge=0,
+        description="New PDF and HTML exports (the costly formats) a key may request an hour (429 with `Retry-After` past "
+        "it; an identical request answered with the export already made does not count); 0: no limit.",
     )
     share_link_days: int = Field(default=14, ge=1, le=90, description="How long a share link lasts when no `expires_at` is given.")
     rate_limits: dict[str, int] = Field(

@@ -13,7 +13,8 @@ own, so there is no reservation a dead process could leave behind.
   still running is a 409 at once (`in_flight_here`).
 
 Client errors (4xx but 401, 403 and 429, which are about the caller) are remembered too, in a short
-transaction after the rollback; server errors free the key. Responses are replayed for 24 hours.
+transaction after the rollback; server errors free the key. Responses are replayed for 24 hours, and only
+to a caller whose credential still authenticates (`claim_of` authenticates before any stored answer is read).
 """
 
 import hashlib
@@ -30,6 +31,7 @@ from sqlmodel import col
 from starlette.requests import Request
 from starlette.responses import Response
 
+from app.core.auth import authenticate
 from app.core.db import Database
 from app.core.errors import DomainError, IdempotencyInFlight, IdempotencyMismatch, Unprocessable, problem_response
 from app.models import IdempotencyRecord, utcnow
@@ -68,6 +70,9 @@ async def claim_of(request: Request) -> Claim | None:
     key = key.strip()
     if not 1 <= len(key) <= 255:
         raise Unprocessable("Idempotency-Key must be 1 to 255 characters.")
+    # Only a caller who may call now gets an answer: a revoked or expired key, or a leaver's, is a 401 here,
+    # before any stored response could be replayed to it.
+    await authenticate(request.app.state.db, request)
     body = await request.body()
     path = request.url.path
     fingerprint = hashlib.sha256(b"\n".join([path.encode(), request.url.query.encode(), body])).hexdigest()
@@ -182,6 +187,8 @@ async def replay_stored(db: Database, claim: Claim, request: Request) -> Respons
 
 async def remember_failure(db: Database, claim: Claim, response: Response, request: Request) -> Response:
     """A refused request wrote nothing; its answer is remembered on its own (client errors only)."""
+    if response.status_code == 401:  # not a caller: nothing stored is shown to it
+        return without_redaction(response)
     if response.status_code >= 500 or response.status_code in NOT_STORED or "retry-after" in response.headers:
         # Not remembered: a server error or an answer about the caller, or a state that passes (retry later).
         # The key may have been answered by an earlier request, though (SQLite runs the retry before it knows).

@@ -4,7 +4,9 @@ The token must be signed with an asymmetric algorithm from `WSOA_OIDC_ALGORITHMS
 issuer's JWKS (fetched from `WSOA_OIDC_JWKS_URL` and cached, refetched when an unknown `kid` appears,
 so key rotation needs no restart; or read from `WSOA_OIDC_JWKS_FILE`), name the configured issuer and
 audience, and be inside its validity window. `alg: none`, HMAC algorithms (the RSA-public-key-as-HMAC-
-secret confusion) and unknown keys are refused. Claims map to the role, partnership and person.
+secret confusion) and unknown keys are refused. Claims map to the role, partnership and person; a token
+without a partnership is refused unless it is an admin or inspector token that is national explicitly
+(`WSOA_OIDC_NATIONAL_CLAIM_VALUE` as the claim, or a subject in `WSOA_OIDC_NATIONAL_SUBJECTS`).
 """
 
 import asyncio
@@ -79,6 +81,7 @@ class OidcVerifier:
         self.settings = settings
         self.jwks = JwksCache(settings)
         self.algorithms = [a.strip() for a in settings.oidc_algorithms.split(",") if a.strip()]
+        self.national_subjects = frozenset(n.strip() for n in settings.oidc_national_subjects.split(",") if n.strip())
 
     @property
     def enabled(self) -> bool:
@@ -123,13 +126,11 @@ class OidcVerifier:
         if len(roles) != 1:
             raise Unauthenticated(f"The token must carry exactly one wsoa role in its {s.oidc_role_claim!r} claim.")
         role = roles.pop()
-        partnership = self._uuid(claims.get(s.oidc_partnership_claim), s.oidc_partnership_claim)
-        if partnership is None and role not in NATIONAL_ROLES:
-            raise Unauthenticated(f"A {role.value} token must name its partnership in {s.oidc_partnership_claim!r}.")
+        subject = str(claims["sub"])[:100]
+        partnership = self._partnership(claims, role, str(claims["sub"]))
         person = self._uuid(claims.get(s.oidc_person_claim), s.oidc_person_claim)
         if role is Role.contributor and person is None:
             raise Unauthenticated(f"A contributor token must name its person in {s.oidc_person_claim!r}.")
-        subject = str(claims["sub"])[:100]
         return Actor(
             actor_type="oidc",
             actor_id=subject,
@@ -138,6 +139,22 @@ class OidcVerifier:
             partnership_id=partnership,
             person_id=person,
         )
+
+    def _partnership(self, claims: dict[str, Any], role: Role, subject: str) -> uuid.UUID | None:
+        """The token's partnership; None (every partnership) only for an admin or inspector token that says so
+        with `WSOA_OIDC_NATIONAL_CLAIM_VALUE` or whose subject is in `WSOA_OIDC_NATIONAL_SUBJECTS`: never by default."""
+        s = self.settings
+        claim = s.oidc_partnership_claim
+        value = claims.get(claim)
+        national_value = s.oidc_national_claim_value.strip()
+        if value is not None and (not national_value or value != national_value):
+            return self._uuid(value, claim)
+        if role not in NATIONAL_ROLES:
+            raise Unauthenticated(f"A {role.value} token must name its partnership in {claim!r}.")
+        if value is None and subject not in self.national_subjects:
+            hint = f" or {national_value!r} for all of them" if national_value else ""
+            raise Unauthenticated(f"The token must name its partnership in {claim!r}{hint}; its subject is not a national one.")
+        return None
 
     def _role(self, name: object) -> Role | None:
         if not isinstance(name, str) or not name.startswith(self.settings.oidc_role_prefix):
