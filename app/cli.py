@@ -94,6 +94,7 @@ def serve(
 ) -> None:
     """Migrate if needed, then serve the API."""
     settings = get_settings()
+    _refuse_unsafe(settings)
     upgrade(settings.database_url)
     if demo:
         _demo_signing_key()
@@ -118,6 +119,29 @@ def serve(
         access_log=False,
         server_header=False,  # no `server: uvicorn`: nothing tells a caller what the service runs on
     )
+
+
+def _refuse_unsafe(settings: Settings) -> None:
+    problems = settings.production_problems() if settings.env == "production" else []
+    for problem in problems:
+        typer.echo(f"wsoa: {problem}", err=True)
+    if problems:
+        raise typer.Exit(2)
+
+
+@cli.command("check-config")
+def check_config() -> None:
+    """Print what production mode would refuse in the current settings, without starting (exit 1 if anything)."""
+    settings = get_settings()
+    problems = settings.production_problems()
+    for problem in problems:
+        typer.echo(f"- {problem}")
+    mode = f"WSOA_ENV={settings.env}"
+    if problems:
+        verdict = "would refuse to start" if settings.env == "production" else "would be refused with WSOA_ENV=production"
+        typer.echo(f"{len(problems)} problem(s): {mode} {verdict}.", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"configuration fit for production ({mode}).", err=True)
 
 
 DEMO_KEY_FILE = Path(".wsoa-audit-key")

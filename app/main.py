@@ -83,9 +83,15 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     return schema
 
 
+class UnsafeConfiguration(RuntimeError):
+    """Production mode found settings it will not run with (`Settings.production_problems`)."""
+
+
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level, settings.log_json)
+    if settings.env == "production" and (problems := settings.production_problems()):
+        raise UnsafeConfiguration("Production mode will not start:\n" + "\n".join(f"- {p}" for p in problems))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -103,6 +109,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         version=VERSION,
         lifespan=lifespan,
         generate_unique_id_function=lambda route: route.operation_id or route.name,
+        docs_url="/docs" if settings.docs else None,
+        redoc_url="/redoc" if settings.docs else None,
+        openapi_url="/openapi.json" if settings.docs else None,
         # Prometheus metrics and JSON logs are always on; OpenTelemetry costs ~5% per request, so it is opt-in.
         telemetry=None if settings.otel_enabled else {"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )

@@ -145,6 +145,42 @@ class Settings(BaseSettings):
         default="",
         description="Public base URL (e.g. https://wsoa.example.gov.uk) for `Location` and `Link` headers; empty: taken from the request.",
     )
+    env: Literal["development", "production"] = Field(
+        default="development",
+        description="`production` refuses to start on an unsafe configuration (`wsoa check-config` lists what is wrong) and "
+        "serves `/metrics` only with `WSOA_METRICS_TOKEN`.",
+    )
+    docs: bool = Field(default=True, description="Serve `/docs`, `/redoc` and `/openapi.json` (the document is also in the repository).")
+    metrics_token: SecretStr = Field(
+        default=SecretStr(""),
+        description="Bearer token `/metrics` asks for (required in production: without it `/metrics` answers 404 there).",
+    )
+
+    def production_problems(self) -> list[str]:
+        """What production mode refuses, one line each (empty: nothing)."""
+        found = []
+        if not self.case_ref_key.get_secret_value():
+            found.append(
+                "WSOA_CASE_REF_KEY is unset: case references would be pseudonymised with a key kept in the same database, "
+                "so a copy of the database could re-identify them. Set a long random secret."
+            )
+        if not self.audit_signing_key.get_secret_value() and not self.audit_signing_key_file:
+            found.append(
+                "No audit signing key (WSOA_AUDIT_SIGNING_KEY or WSOA_AUDIT_SIGNING_KEY_FILE): the audit trail could not be "
+                "anchored by signed checkpoints."
+            )
+        if not self.public_base_url:
+            found.append(
+                "WSOA_PUBLIC_BASE_URL is unset: share-link URLs and Location/Link headers would reflect the request's Host "
+                "header. Set the service's public URL."
+            )
+        explicit = {"oidc_national_claim_value", "oidc_national_subjects"} & self.model_fields_set
+        if self.oidc_issuer and not explicit:
+            found.append(
+                "OIDC is on without an explicit national-scope rule: set WSOA_OIDC_NATIONAL_CLAIM_VALUE (empty: no token is "
+                "national) or WSOA_OIDC_NATIONAL_SUBJECTS."
+            )
+        return found
 
     @field_validator("oidc_algorithms")
     @classmethod

@@ -1,5 +1,7 @@
 """Liveness, readiness and metrics for the platform that runs the service."""
 
+import hmac
+
 from fastapi import APIRouter, Request
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
@@ -68,16 +70,25 @@ async def readyz(request: Request, db: DatabaseDep) -> Response:
 @router.get(
     "/metrics",
     summary="Prometheus metrics",
-    description="Request counts and latencies by route, in the Prometheus text format.",
+    description="Request counts and latencies by route, in the Prometheus text format. With `WSOA_METRICS_TOKEN` set, "
+    "only for `Authorization: Bearer <token>`; in production without it, not served (404).",
     operation_id="ops-metrics",
     response_class=Response,
     responses={
+        404: {"description": "Not served: no or a wrong metrics token, where one is needed."},
         200: {
             "description": "Metrics.",
             "content": {"text/plain": {"example": 'wsoa_http_requests_total{method="GET",route="/api/v1/actions",status="200"} 42.0\n'}},
-        }
+        },
     },
     openapi_extra={"security": []},
 )
-async def metrics() -> Response:
+async def metrics(request: Request) -> Response:
+    settings = request.app.state.settings
+    token = settings.metrics_token.get_secret_value()
+    if token or settings.env == "production":
+        # With a token, only the scraper that holds it; in production without one, nothing (as if absent).
+        given = request.headers.get("authorization", "")
+        if not token or not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+            return Response(status_code=404)
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,71 @@
+"""Production mode: it refuses an unsafe configuration with one line per problem, `wsoa check-config` says the
+same without starting, `/metrics` needs its token and the documentation can be turned off."""
+
+import os
+import subprocess
+import sys
+from typing import Any
+
+import httpx
+import pytest
+from pydantic import SecretStr
+
+from app.core.config import Settings
+from app.core.db import Database
+from app.main import UnsafeConfiguration, create_app
+
+SAFE = {
+    "env": "production",
+    "case_ref_key": SecretStr("a-long-random-secret-for-case-references"),
+    "audit_signing_key": SecretStr("MC4CAQAwBQYDK2VwBCIEIL0d4k0s7fJ0mY3Kp8cQ1m6jQ3m3v1gW4w7m9sX2Y5aB"),
+    "public_base_url": "https://wsoa.example.gov.uk",
+    "metrics_token": SecretStr("scraper-token"),
+}
+
+
+def cli(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("WSOA_")}
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", *args], env=clean | env, capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+def test_production_refuses_to_start_and_says_why(settings: Settings, db: Database) -> None:
+    unsafe = settings.model_copy(update={"env": "production", "case_ref_key": SecretStr(""), "public_base_url": ""})
+    with pytest.raises(UnsafeConfiguration) as refused:
+        create_app(unsafe, db)
+    text = str(refused.value)
+    assert "WSOA_CASE_REF_KEY" in text and "WSOA_PUBLIC_BASE_URL" in text and "signing key" in text
+    with_oidc = settings.model_copy(update=SAFE | {"oidc_issuer": "https://login.example/tenant/v2.0"})
+    assert any("national-scope" in p for p in with_oidc.production_problems())
+    assert settings.model_copy(update=SAFE).production_problems() == []
+
+
+def test_check_config_lists_the_problems_without_starting(tmp_path: Any) -> None:
+    database = f"sqlite:///{tmp_path / 'never.db'}"
+    found = cli("check-config", WSOA_ENV="production", WSOA_DATABASE_URL=database)
+    assert found.returncode == 1 and not (tmp_path / "never.db").exists()
+    lines = found.stdout.strip().splitlines()
+    assert len(lines) == 3 and all(line.startswith("- ") for line in lines), found.stdout
+    assert "would refuse to start" in found.stderr
+    serve = cli("serve", "--port", "9", WSOA_ENV="production", WSOA_DATABASE_URL=database)
+    assert serve.returncode == 2 and "Traceback" not in serve.stderr and "WSOA_CASE_REF_KEY" in serve.stderr
+    fit = cli(
+        "check-config",
+        WSOA_ENV="production",
+        WSOA_DATABASE_URL=database,
+        WSOA_CASE_REF_KEY="a-long-random-secret-for-case-references",
+        WSOA_AUDIT_SIGNING_KEY_FILE=str(tmp_path / "key.pem"),
+        WSOA_PUBLIC_BASE_URL="https://wsoa.example.gov.uk",
+    )
+    assert fit.returncode == 0, fit.stdout + fit.stderr
+
+
+async def test_metrics_need_their_token_in_production_and_docs_can_be_off(settings: Settings, db: Database) -> None:
+    app = create_app(settings.model_copy(update=SAFE | {"docs": False}), db)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as c:
+        assert (await c.get("/metrics")).status_code == 404
+        assert (await c.get("/metrics", headers={"Authorization": "Bearer wrong"})).status_code == 404
+        assert (await c.get("/metrics", headers={"Authorization": "Bearer scraper-token"})).status_code == 200
+        assert (await c.get("/docs")).status_code == 404 and (await c.get("/openapi.json")).status_code == 404
+        assert (await c.get("/healthz")).status_code == 200
