@@ -28,6 +28,14 @@ transaction open while it talks to a receiver.
    lease has run out, with the same `webhook-id` (at least once). Failures are retried with exponential
    backoff and full jitter until `WSOA_WEBHOOK_RETRY_HOURS` have passed; a `410 Gone` disables the
    subscription.
+
+Destinations: the host of a subscription's URL is resolved when the subscription is made or changed and again
+at every attempt. Every address it resolves to is checked (loopback, link-local, private, shared carrier-grade
+NAT, multicast, reserved, and IPv6 forms embedding such an IPv4 address are refused unless
+`WSOA_WEBHOOK_ALLOW_PRIVATE` is set), and the attempt connects to an address so checked, never to the name: a
+host that answers differently to a second lookup (DNS rebinding) cannot send the request elsewhere. The
+request keeps the URL's host in its `Host` header and, for https, as the TLS server name (SNI) that the
+certificate is verified against.
 """
 
 import base64
@@ -37,12 +45,12 @@ import ipaddress
 import random
 import secrets
 import socket
+import ssl
 import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 import anyio
 import httpx
@@ -80,25 +88,106 @@ def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
     return "v1," + base64.b64encode(digest).decode()
 
 
-def _refused(address: str) -> bool:
-    ip = ipaddress.ip_address(address)
-    return ip.is_loopback or ip.is_link_local or ip.is_private or ip.is_multicast or ip.is_unspecified or ip.is_reserved
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+SHARED = ipaddress.ip_network("100.64.0.0/10")  # carrier-grade NAT (RFC 6598), e.g. 100.100.100.200 cloud metadata
+NAT64 = ipaddress.ip_network("64:ff9b::/96")  # well-known NAT64 prefix (RFC 6052): the IPv4 address is the last 32 bits
+REFUSED = "the host resolves to a loopback, link-local, private, shared, multicast or reserved address"
+
+
+class Refused(Exception):
+    """Webhooks may not be sent to this URL; the message says why."""
+
+
+def _embedded(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address carries: IPv4-mapped, 6to4, Teredo (server and client), NAT64."""
+    found = [v4 for v4 in (ip.ipv4_mapped, ip.sixtofour) if v4 is not None]
+    if ip.teredo is not None:
+        found.extend(ip.teredo)
+    if ip in NAT64:
+        found.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+    return found
+
+
+def refused(ip: IPAddress) -> bool:
+    """Whether webhooks may not go to this address: the one place outbound addresses are judged."""
+    if isinstance(ip, ipaddress.IPv6Address) and any(refused(v4) for v4 in _embedded(ip)):
+        return True
+    return (
+        ip.is_loopback
+        or ip.is_link_local
+        or ip.is_private
+        or ip.is_multicast
+        or ip.is_unspecified
+        or ip.is_reserved
+        or (isinstance(ip, ipaddress.IPv4Address) and ip in SHARED)
+    )
+
+
+@dataclass(frozen=True)
+class Target:
+    """A subscription's URL, parsed once by the client that sends to it."""
+
+    url: httpx.URL
+    host: str  # ASCII: IDNA-encoded name or IP literal (without brackets)
+    port: int
+
+    @property
+    def host_header(self) -> str:
+        return self.url.netloc.decode("ascii")
+
+
+def parse_target(url: str) -> Target:
+    """The URL as the HTTP client will send to it; `Refused` when it cannot be parsed or is not http(s)."""
+    try:
+        parsed = httpx.URL(url)
+        host = parsed.raw_host.decode("ascii")
+        port = parsed.port
+    except (httpx.InvalidURL, ValueError, UnicodeError, TypeError) as exc:
+        raise Refused("the URL cannot be parsed") from exc
+    if parsed.scheme not in ("https", "http") or not host:
+        raise Refused("the URL must be http(s) with a host")
+    port = port if port is not None else (443 if parsed.scheme == "https" else 80)
+    if not 0 < port < 65536:
+        raise Refused("the URL's port is out of range")
+    return Target(parsed, host, port)
+
+
+async def resolve(host: str, port: int) -> list[IPAddress]:
+    """Every address the host resolves to, in the resolver's order (an IP literal is its own address)."""
+    try:
+        return [ipaddress.ip_address(host)]
+    except ValueError:
+        pass
+    try:
+        infos = await anyio.to_thread.run_sync(lambda: socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP))
+        addresses = [ipaddress.ip_address(str(info[4][0]).partition("%")[0]) for info in infos]
+    except (OSError, UnicodeError, ValueError) as exc:
+        raise Refused("the host does not resolve") from exc
+    if not addresses:
+        raise Refused("the host does not resolve")
+    return list(dict.fromkeys(addresses))
+
+
+async def destination(url: str, settings: Settings) -> tuple[Target, list[IPAddress]]:
+    """The parsed URL and the addresses to connect to, resolved once and each checked; `Refused` when any is refused
+    (unless `WSOA_WEBHOOK_ALLOW_PRIVATE` is set: tests, internal deployments)."""
+    target = parse_target(url)
+    addresses = await resolve(target.host, target.port)
+    if not settings.webhook_allow_private and any(refused(ip) for ip in addresses):
+        raise Refused(REFUSED)
+    return target, addresses
 
 
 async def check_destination(url: str, settings: Settings) -> str | None:
-    """Why the URL may not receive webhooks (None: it may). Loopback, link-local, private and multicast
-    addresses are refused unless `WSOA_WEBHOOK_ALLOW_PRIVATE` is set (tests, internal deployments)."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("https", "http") or not parts.hostname:
-        return "the URL must be http(s) with a host"
-    if settings.webhook_allow_private:
-        return None
+    """Why the URL may not receive webhooks (None: it may). With `WSOA_WEBHOOK_ALLOW_PRIVATE` set, a URL that
+    parses is enough: its host need not resolve yet."""
     try:
-        infos = await anyio.to_thread.run_sync(lambda: socket.getaddrinfo(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP))
-    except (OSError, UnicodeError, ValueError):
-        return "the host does not resolve"
-    if any(_refused(str(info[4][0])) for info in infos):
-        return "the host resolves to a loopback, link-local, private or multicast address"
+        if settings.webhook_allow_private:
+            parse_target(url)
+        else:
+            await destination(url, settings)
+    except Refused as exc:
+        return str(exc)
     return None
 
 
@@ -286,40 +375,58 @@ async def deliver_due(db: Database, settings: Settings, *, batch: int = 20) -> i
     claimed = await claim_due(db, settings, batch=batch)
     if not claimed:
         return 0
-    async with (
-        httpx.AsyncClient(follow_redirects=False, timeout=settings.webhook_timeout_seconds) as client,
-        anyio.create_task_group() as tg,
-    ):
+    tls = httpx.create_ssl_context()
+    async with anyio.create_task_group() as tg:
         for claim in claimed:
-            tg.start_soon(_attempt, db, client, settings, claim)
+            tg.start_soon(_attempt, db, settings, claim, tls)
     return len(claimed)
 
 
-async def _attempt(db: Database, client: httpx.AsyncClient, settings: Settings, claim: Claim) -> None:
-    outcome = await send(client, settings, claim)
+async def _attempt(db: Database, settings: Settings, claim: Claim, tls: ssl.SSLContext) -> None:
+    outcome = await send(settings, claim, tls)
     await record(db, settings, claim, outcome)
 
 
-async def send(client: httpx.AsyncClient, settings: Settings, claim: Claim) -> Outcome:
-    """One signed POST to the subscriber, within the attempt's deadline; never raises for the receiver's faults."""
+async def send(settings: Settings, claim: Claim, tls: ssl.SSLContext | None = None) -> Outcome:
+    """One signed POST to the subscriber, within the attempt's deadline; never raises for the receiver's faults.
+
+    The host is resolved once for the attempt and the request goes to an address that was checked (the next one
+    only if connecting failed), with the URL's host as `Host` and TLS server name. Each attempt has a connection
+    pool of its own, so no connection verified for one host name carries a request for another."""
     if not claim.active:
         return Outcome(None, "subscription disabled")
     deadline = attempt_deadline(settings)
     try:
         with anyio.fail_after(deadline):
-            error = await check_destination(claim.url, settings)
-            if error is not None:
-                return Outcome(None, error)
+            try:
+                target, addresses = await destination(claim.url, settings)
+            except Refused as exc:
+                return Outcome(None, str(exc))
             body = orjson.dumps(claim.payload)
             timestamp = int(time.time())
             headers = {
+                "host": target.host_header,
                 "content-type": "application/json",
                 "webhook-id": str(claim.event_id),
                 "webhook-timestamp": str(timestamp),
                 "webhook-signature": sign(claim.secret, str(claim.event_id), timestamp, body),
             }
-            response = await client.post(claim.url, content=body, headers=headers)
-    except httpx.HTTPError as exc:
+            async with httpx.AsyncClient(
+                verify=tls if tls is not None else True, follow_redirects=False, timeout=settings.webhook_timeout_seconds
+            ) as client:
+                for i, address in enumerate(addresses):
+                    try:
+                        response = await client.post(
+                            target.url.copy_with(host=str(address)),
+                            content=body,
+                            headers=headers,
+                            extensions={"sni_hostname": target.host},
+                        )
+                        break
+                    except (httpx.ConnectError, httpx.ConnectTimeout):
+                        if i == len(addresses) - 1:
+                            raise
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:
         return Outcome(None, f"{type(exc).__name__}: {exc}"[:500])
     except TimeoutError:
         return Outcome(None, f"no answer within {deadline:g} s")
