@@ -126,7 +126,9 @@ Admin = Annotated[Actor, Depends(allow(ADMIN))]
     "/webhook-subscriptions",
     summary="Subscribe to webhooks",
     description="Creates a subscription and answers with its signing secret, shown this once. The URL's host must not "
-    "resolve to a loopback, link-local, private or multicast address (checked again at every delivery)." + roles_text(ADMIN),
+    "resolve to a loopback, link-local, private, shared (100.64.0.0/10), reserved or multicast address, nor to an IPv6 "
+    "form embedding one (mapped, 6to4, Teredo, NAT64); every delivery resolves the name again, checks every address and "
+    "connects to a checked one." + roles_text(ADMIN),
     tags=["webhooks"],
     operation_id="webhook-subscriptions-create",
     status_code=201,
