@@ -15,6 +15,7 @@ from app.core.errors import problems
 from app.core.http import json_response
 from app.core.permissions import PLAN_EDITORS, allow, documented, roles_text
 from app.core.routing import api_router, next_link, ok
+from app.core.schemas import MAX_BIGINT, QueryParams
 
 router = api_router()
 
@@ -63,11 +64,9 @@ class AuditEventPage(BaseModel):
     next_cursor: str | None
 
 
-class AuditQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class AuditQuery(QueryParams):
     limit: int = Field(50, ge=1, le=200)
-    after_seq: int | None = Field(None, ge=0, description="Events after this seq (the page cursor).")
+    after_seq: int | None = Field(None, ge=0, le=MAX_BIGINT, description="Events after this seq (the page cursor).")
     cursor: str | None = Field(None, pattern=r"^\d{1,18}$", description="`next_cursor` of the previous page (same as `after_seq`).")
     entity_type: str | None = Field(None, max_length=40)
     entity_id: uuid.UUID | None = None

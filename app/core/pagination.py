@@ -12,7 +12,7 @@ from sqlalchemy import ColumnElement, and_, bindparam, or_
 from starlette.datastructures import URL
 
 from app.core.errors import FieldError, Unprocessable
-from app.core.schemas import QueryParams
+from app.core.schemas import QueryParams, moment_in_range
 
 
 class ListQuery(QueryParams):
@@ -28,7 +28,7 @@ class ListQuery(QueryParams):
     def _aware(cls, value: datetime | None) -> datetime | None:
         if value is not None and value.tzinfo is None:
             raise ValueError("give a time zone, e.g. 2026-01-31T09:00:00Z")
-        return value
+        return None if value is None else moment_in_range(value)
 
 
 def encode_cursor(created_at: datetime, id_: uuid.UUID) -> str:
@@ -43,7 +43,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
         parsed = datetime.fromisoformat(created)
         if parsed.tzinfo is None:
             raise ValueError("naive")
-        return parsed, uuid.UUID(ident)
+        return moment_in_range(parsed), uuid.UUID(ident)
     except (ValueError, TypeError, orjson.JSONDecodeError) as exc:
         raise Unprocessable(
             "The cursor is not one this service issued.", errors=[FieldError(pointer="/cursor", message="invalid cursor")]

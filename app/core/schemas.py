@@ -4,7 +4,7 @@ import copy
 import functools
 import re
 import uuid
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, cast, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, create_model, model_validator
@@ -61,13 +61,35 @@ def reject_numeric_dates(cls: type[BaseModel], data: Any) -> Any:
 
 
 def _has_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list | tuple):
-        return any(_has_nul(v) for v in value)
+    """Whether any text in a JSON value holds NUL; iterative, so a deeply nested body cannot exhaust the stack."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list | tuple):
+            pending.extend(item)
     return False
+
+
+# Timestamps a client sends (filters, cursors) stay within what both databases hold, in any offset.
+EARLIEST_MOMENT = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST_MOMENT = datetime(9998, 12, 31, tzinfo=UTC)
+MAX_BIGINT = 2**63 - 1  # the largest sequence number a BIGINT holds
+
+
+def moment_in_range(value: datetime) -> datetime:
+    try:
+        utc = value.astimezone(UTC)
+    except OverflowError as exc:
+        raise ValueError("the time is outside the range this service holds (1900 to 9998)") from exc
+    if not EARLIEST_MOMENT <= utc <= LATEST_MOMENT:
+        raise ValueError("the time is outside the range this service holds (1900 to 9998)")
+    return value
 
 
 def reject_nul(value: Any) -> Any:

@@ -16,6 +16,7 @@ from app.core.errors import problems
 from app.core.http import json_response
 from app.core.permissions import READERS, allow, documented, roles_text
 from app.core.routing import api_router, next_link, ok
+from app.core.schemas import QueryParams
 from app.models import Change
 
 router = api_router()
@@ -49,9 +50,7 @@ class ChangePage(BaseModel):
     next_cursor: str | None
 
 
-class ChangeQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ChangeQuery(QueryParams):
     after: str | None = Field(
         None, pattern=r"^\d{1,18}$", description="The `next_cursor` (or last `seq`) you have seen; omit to start at the beginning."
     )

@@ -1,0 +1,40 @@
+"""Input the types allow but the database cannot hold is refused with a problem, never a 500."""
+
+import httpx
+import pytest
+
+NUL = "a\u0000b"
+HUGE = str(2**64)
+
+CASES = [
+    ("/api/v1/audit-events", {"actor_id": NUL}),
+    ("/api/v1/audit-events", {"entity_type": NUL}),
+    ("/api/v1/audit-events", {"action": NUL}),
+    ("/api/v1/audit-events", {"after_seq": HUGE}),
+    ("/api/v1/changes", {"after": HUGE}),
+    ("/api/v1/changes", {"entity_type": NUL}),
+    ("/api/v1/plans", {"updated_since": "0001-01-01T00:00:00+14:00"}),
+    ("/api/v1/plans", {"updated_since": "9999-12-31T23:59:59-14:00"}),
+    ("/api/v1/actions", {"cursor": "MDAwMS0wMS0wMVQwMDowMDowMCsxNDowMHwwMDAwMDAwMC0wMDAwLTAwMDAtMDAwMC0wMDAwMDAwMDAwMDA"}),
+    ("/api/v1/people", {"external_id": NUL}),
+]
+
+
+@pytest.mark.parametrize(("path", "params"), CASES)
+async def test_odd_query_values_are_problems_not_500s(client: httpx.AsyncClient, path: str, params: dict[str, str]) -> None:
+    response = await client.get(path, params=params)
+    assert 400 <= response.status_code < 500, (response.status_code, response.text)
+    assert response.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_a_deeply_nested_body_is_a_problem_not_a_500(client: httpx.AsyncClient) -> None:
+    body = '{"name": ' + "[" * 900 + "]" * 900 + "}"
+    response = await client.post("/api/v1/organisations", content=body, headers={"Content-Type": "application/json"})
+    assert 400 <= response.status_code < 500, (response.status_code, response.text[:300])
+
+
+async def test_a_share_link_in_year_one_is_a_problem(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/api/v1/exports/00000000-0000-4000-8000-000000000000/share-links", json={"expires_at": "0001-01-01T00:00:00+14:00"}
+    )
+    assert 400 <= response.status_code < 500, (response.status_code, response.text)
