@@ -146,3 +146,16 @@ async def test_key_scopes_are_validated(db: Database, client: httpx.AsyncClient)
     async with unit_of_work(db) as session:
         with pytest.raises(Forbidden):
             await create_key(session, actor=local_admin, role=Role.inspector, name="national")
+
+
+async def test_a_refusal_says_what_the_caller_can_do_instead(app: Any, db: Database, client: httpx.AsyncClient) -> None:
+    w = await make_world(client)
+    async with as_role(app, db, Role.contributor, w.partnership, w.owner) as contributor:
+        got = await contributor.get(f"/api/v1/actions/{w.action['id']}")
+        moved = await contributor.patch(
+            f"/api/v1/actions/{w.action['id']}",
+            json={"forecast_on": "2027-09-30"},
+            headers={"If-Match": got.headers["etag"], "Content-Type": "application/merge-patch+json"},
+        )
+    detail = assert_problem(moved, 403)["detail"]
+    assert "needs admin, lead" in detail and "progress update" in detail

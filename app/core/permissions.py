@@ -24,6 +24,18 @@ PEOPLE_READERS = READERS | {Role.hr_integration}
 NATIONAL_ROLES = frozenset({Role.admin, Role.inspector})
 
 
+# What each role can do instead, told with every 403 so a refused caller knows the way forward.
+INSTEAD = {
+    Role.admin: "",
+    Role.lead: "A partnership admin can do it.",
+    Role.contributor: "A contributor reports on its own actions: post a progress update (say the new forecast in its "
+    "narrative), add evidence, or ask a lead to change the action.",
+    Role.inspector: "Inspectors read: plans, summaries, alerts and `inspectors` packs; ask the partnership's lead for anything else.",
+    Role.hr_integration: "The HR integration keeps people current through POST /people/sync.",
+    Role.case_integration: "The case integration sends POST /case-events and reads the timeliness report.",
+}
+
+
 @dataclass(frozen=True)
 class Access:
     """The roles allowed on each operation of a collection."""
@@ -41,7 +53,10 @@ def allow(roles: frozenset[Role]) -> Callable[..., Awaitable[Actor]]:
     async def check(request: Request, actor: Actor = Depends(authenticate)) -> Actor:
         await request.app.state.limiter.check(actor)
         if actor.role not in roles:
-            raise Forbidden(f"The {actor.role.value} role may not do this.")
+            raise Forbidden(
+                f"The {actor.role.value} role may not do this (it needs {', '.join(sorted(r.value for r in roles))}). "
+                + INSTEAD[actor.role]
+            )
         return actor
 
     return check
