@@ -86,3 +86,20 @@ async def test_a_poller_never_misses_or_repeats_while_writers_commit_concurrentl
     assert seen == sorted(seen) and seen == list(range(1, len(seen) + 1)), "a change was skipped"
     everything, _ = await poll(client, limit=1000)
     assert {c["entity_id"] for c in everything if c["entity_type"] == "person"} == set(created)
+
+
+async def test_the_feed_hides_resources_the_caller_may_not_read(app: Any, client: httpx.AsyncClient, db: Database) -> None:
+    world = await make_world(client)
+    made = await client.post(
+        "/api/v1/webhook-subscriptions", json={"url": "http://127.0.0.1:9/hook", "partnership_id": world.partnership["id"]}
+    )
+    assert made.status_code == 201, made.text
+    everything, _ = await poll(client, limit=1000)
+    assert any(c["entity_type"] == "webhook_subscription" for c in everything)
+    token = await new_token(db, Role.inspector, partnership_id=uuid.UUID(world.partnership["id"]))
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://test", headers={"Authorization": f"Bearer {token}"}
+    ) as inspector:
+        items, cursor = await poll(inspector, limit=1000)
+    assert items and not any(c["entity_type"] == "webhook_subscription" for c in items)
+    assert int(cursor) >= max(c["seq"] for c in everything if c["partnership_id"] == world.partnership["id"])

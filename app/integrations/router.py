@@ -14,7 +14,7 @@ from app.core.auth import Actor
 from app.core.db import DatabaseDep
 from app.core.errors import problems
 from app.core.http import json_response
-from app.core.permissions import READERS, allow, documented, roles_text
+from app.core.permissions import ADMIN, PLAN_EDITORS, READERS, allow, documented, roles_text
 from app.core.routing import api_router, next_link, ok
 from app.core.schemas import QueryParams
 from app.models import Change
@@ -68,6 +68,8 @@ def _statement(scoped: bool, typed: bool) -> Any:
 
 
 STATEMENTS = {(scoped, typed): _statement(scoped, typed) for scoped in (False, True) for typed in (False, True)}
+# Resources some readers may not read: the feed does not show them their ids either (their `access.read`).
+FEED_READERS = {"api_key": ADMIN, "webhook_subscription": ADMIN, "share_link": PLAN_EDITORS}
 
 
 @router.get(
@@ -75,7 +77,9 @@ STATEMENTS = {(scoped, typed): _statement(scoped, typed) for scoped in (False, T
     summary="Poll for changes",
     description="Every committed change to a resource (entity type, id, action, version, time) in commit order. Ask "
     "again with `after` set to the `next_cursor` you got: you never miss a change and never see one twice, even while "
-    "writers commit concurrently. An empty page keeps `next_cursor` at your position." + roles_text(READERS),
+    "writers commit concurrently. An empty page keeps `next_cursor` at your position. Changes to resources your role "
+    "may not read (API keys, webhook subscriptions; share links for inspectors and contributors) are left out; a "
+    "page may then hold fewer items than `limit` while `next_cursor` moves past them." + roles_text(READERS),
     tags=["integrations"],
     operation_id="changes-list",
     response_class=Response,
@@ -94,6 +98,7 @@ async def list_changes(
             {k: v for k, v in params.items() if v is not None or k == "after"},
             cache_key=("changes", scoped, typed),
         )
-    cursor = str(items[-1]["seq"]) if items else str(after)
+    cursor = str(items[-1]["seq"]) if items else str(after)  # past hidden changes too: none is ever fetched again
     headers = {"Link": next_link(request, after=cursor)} if items else {}
-    return json_response({"items": items, "next_cursor": cursor}, headers=headers)
+    shown = [i for i in items if actor.role in FEED_READERS.get(i["entity_type"], READERS)]
+    return json_response({"items": shown, "next_cursor": cursor}, headers=headers)
