@@ -25,6 +25,22 @@ LATENCY = Histogram(
     buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 _VALID_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,200}$")
+# A share link's token is a bearer secret: no log line carries it (`/api/v1/shared/<redacted>`).
+_SHARED_TOKEN = re.compile(r"(/shared/)[^/?#\s\"']+")
+REDACTED = "<redacted>"
+
+
+def loggable_path(path: str) -> str:
+    """The path as logs may show it: a share link's token replaced by `<redacted>`."""
+    return _SHARED_TOKEN.sub(rf"\g<1>{REDACTED}", path) if "/shared/" in path else path
+
+
+def _redact_paths(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """Any logged path or URL (ours, or a library's message) loses a share link's token."""
+    for field, value in event.items():
+        if isinstance(value, str) and "/shared/" in value:
+            event[field] = loggable_path(value)
+    return event
 
 
 def _add_request_id(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
@@ -42,6 +58,7 @@ def configure_logging(level: str = "INFO", json: bool = True) -> None:
         _add_request_id,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
+        _redact_paths,
     ]
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(
@@ -114,5 +131,13 @@ class RequestContextMiddleware:
             template = self._template(scope)
             REQUESTS.labels(scope["method"], template, str(status)).inc()
             LATENCY.labels(scope["method"], template).observe(elapsed)
-            log.info("request", method=scope["method"], path=scope["path"], status=status, duration_ms=round(elapsed * 1000, 2))
+            link = scope.get("state", {}).get("share_link_id")
+            log.info(
+                "request",
+                method=scope["method"],
+                path=loggable_path(scope["path"]),
+                status=status,
+                duration_ms=round(elapsed * 1000, 2),
+                **({"share_link": link} if link else {}),
+            )
             request_id.reset(token)

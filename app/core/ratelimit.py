@@ -7,6 +7,10 @@ the known total plus the unsent count reaches the role's limit. `step` is 2% of 
 processes together overshoot by at most one step each; under 50 a minute every request is counted
 in the database and the limit is exact. Refused requests count too: a flood stays refused until the
 minute turns. A limit of 0 means none.
+
+`check_hourly` is a quota per key and hour for one costly kind of request (PDF and HTML exports): every
+counted request goes to the database, in the key's row `<kind>:<key>` of the hour's first minute, so the
+quota is exact across processes and the hourly purge forgets it once the hour is over.
 """
 
 import math
@@ -16,14 +20,16 @@ from dataclasses import dataclass
 from sqlalchemy import delete
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.core.auth import Actor
-from app.core.db import Database
+from app.core.db import Database, current_unit
 from app.core.errors import RateLimited
 from app.models import RateLimitWindow
 
 MINUTE = 60
+HOUR = 60 * MINUTE
 KEEP_MINUTES = 60
 
 
@@ -67,7 +73,27 @@ class RateLimiter:
                 headers={"Retry-After": str(wait), "RateLimit-Limit": str(limit), "RateLimit-Remaining": "0", "RateLimit-Reset": str(wait)},
             )
 
-    async def _add(self, key: str, minute: int, count: int) -> int:
+    async def check_hourly(self, actor: Actor, kind: str, limit: int, *, session: AsyncSession | None = None) -> None:
+        """Counts one `kind` request of the key this hour; 429 with `Retry-After` (seconds to the next hour) past
+        `limit`. When the request's unit of work has begun (`session` in a transaction), the count is written in it
+        (a second writer would wait for its lock on SQLite), so a request that fails is not counted."""
+        if limit <= 0:
+            return
+        now = clock()
+        hour = int(now // HOUR)
+        key = f"{kind}:{actor.actor_type}:{actor.actor_id}"[:120]
+        unit = session if session is not None and session.in_transaction() else None
+        if unit is None and (current := current_unit.get()) is not None and current.in_transaction():
+            unit = current
+        total = await self._add(key, hour * (HOUR // MINUTE), 1, session=unit)
+        if total > limit:
+            wait = max(1, math.ceil((hour + 1) * HOUR - now))
+            raise RateLimited(
+                f"More than {limit} {kind} requests an hour for this key; try again in {wait} s.",
+                headers={"Retry-After": str(wait), "RateLimit-Limit": str(limit), "RateLimit-Remaining": "0", "RateLimit-Reset": str(wait)},
+            )
+
+    async def _add(self, key: str, minute: int, count: int, *, session: AsyncSession | None = None) -> int:
         insert = pg_insert if self.db.dialect == "postgresql" else sqlite_insert
         table = RateLimitWindow.__table__  # type: ignore[attr-defined]
         stmt = (
@@ -76,8 +102,10 @@ class RateLimiter:
             .on_conflict_do_update(index_elements=["key", "minute"], set_={"count": table.c.count + count})
             .returning(table.c.count)
         )
-        async with self.db.transaction() as session:
-            total = int((await session.execute(stmt)).scalar_one())
+        if session is not None:
+            return int((await session.execute(stmt)).scalar_one())
+        async with self.db.transaction() as own:
+            total = int((await own.execute(stmt)).scalar_one())
         return total
 
 

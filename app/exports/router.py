@@ -10,11 +10,22 @@ from starlette.responses import Response, StreamingResponse
 from app.core.auth import Actor
 from app.core.db import DatabaseDep, SessionDep
 from app.core.errors import Forbidden, problems
-from app.core.http import not_modified
+from app.core.http import entity_response, not_modified
 from app.core.idempotency import REDACT_HEADER
 from app.core.permissions import PLAN_EDITORS, READERS, Access, allow, documented, roles_text
 from app.core.resources import Resource
-from app.core.routing import API_PREFIX, IfNoneMatch, JsonBody, add_resource_routes, api_router, created_response, ok, public_base, read_one
+from app.core.routing import (
+    API_PREFIX,
+    IfNoneMatch,
+    JsonBody,
+    add_resource_routes,
+    api_router,
+    created_response,
+    location,
+    ok,
+    public_base,
+    read_one,
+)
 from app.evidence.router import storage_of
 from app.evidence.service import verified
 from app.exports import schemas as s
@@ -86,13 +97,22 @@ Editor = Annotated[Actor, Depends(allow(PLAN_EDITORS))]
     description=EXPORT_RULES + "\n\nPlans with more actions than `WSOA_EXPORT_INLINE_MAX_ACTIONS` (default 150; for PDF "
     "`WSOA_EXPORT_INLINE_MAX_PDF_ACTIONS`, default 50) are produced by `wsoa worker`: the export comes back `pending` and turns "
     "`ready` (or `failed`). `as_of` may not be in the future or before "
-    "the plan was recorded (422). Inspectors may export for the `inspectors` audience only (403)." + roles_text(EXPORTERS),
+    "the plan was recorded (422). Inspectors may export for the `inspectors` audience only (403).\n\n"
+    "An identical request (same plan, `format`, `audience` and `as_of`, while the plan's data the pack shows, its "
+    "`data_sha256`, and the newest audit checkpoint are unchanged) is not rendered again: the answer is 200 with the newest such export (ready or pending) "
+    "and `Content-Location` naming it; a new export answers 201 with `Location`. PDF and HTML exports cost most to produce: "
+    "each key may request at most `WSOA_EXPORT_HEAVY_PER_HOUR` new ones an hour (default 30; 429 with `Retry-After`, the "
+    "seconds to the next hour). The bytes are kept once per SHA-256, however many exports share them." + roles_text(EXPORTERS),
     tags=["exports"],
     operation_id="exports-create",
     status_code=201,
     response_class=Response,
     dependencies=[JsonBody],
-    responses={201: ok(s.ExportRead, "The export (ready, or pending for the worker).", s.EXPORT_EXAMPLE), **problems(404, 415)},
+    responses={
+        200: ok(s.ExportRead, "The export already made for the same request and data (nothing rendered).", s.EXPORT_EXAMPLE),
+        201: ok(s.ExportRead, "The new export (ready, or pending for the worker).", s.EXPORT_EXAMPLE),
+        **problems(404, 415),
+    },
     openapi_extra={
         "requestBody": {"content": {"application/json": {"example": {"format": "pdf", "audience": "inspectors"}}}},
         **documented(EXPORTERS),
@@ -102,7 +122,7 @@ async def create_export(
     request: Request, id: uuid.UUID, body: s.ExportCreate, session: SessionDep, db: DatabaseDep, actor: Creator
 ) -> Response:
     plan = await read_one(db, actor, plan_resources.plans, id)
-    export_id = await service.create_export(
+    export_id, new = await service.make_export(
         db,
         session,
         storage_of(request),
@@ -112,8 +132,12 @@ async def create_export(
         export_format=body.format,
         audience=body.audience,
         as_of=body.as_of,
+        limiter=request.app.state.limiter,
     )
-    return created_response(request, exports, await read_one(db, actor, exports, export_id))
+    made = await read_one(db, actor, exports, export_id)
+    if not new:
+        return entity_response(made, headers={"Content-Location": location(request, exports.path, export_id)})
+    return created_response(request, exports, made)
 
 
 def _content(request: Request, export: dict[str, Any], headers: dict[str, str], disposition: str = "attachment") -> StreamingResponse:
@@ -163,7 +187,9 @@ async def download(request: Request, id: uuid.UUID, db: DatabaseDep, actor: Read
     summary="Share an export by link",
     description="A link that opens the export without an API key until `expires_at` (default 14 days, at most 90) or until it "
     "is revoked with `DELETE /share-links/{id}`. The token is in the response this once; only its SHA-256 is kept. The export "
-    "must be ready (409 otherwise)." + roles_text(PLAN_EDITORS),
+    "must be ready, and for the `inspectors` or `public` audience: a `board` pack shows contact details and links to "
+    "unredacted evidence, so it is never shared by link (409 `/problems/share-link-audience`). `expires_at` a moment no "
+    "date can hold (such as year 1 in a zone ahead of UTC) is refused like any other out of range (422)." + roles_text(PLAN_EDITORS),
     tags=["exports"],
     operation_id="share-links-create",
     status_code=201,
@@ -211,6 +237,8 @@ async def revoke(id: uuid.UUID, session: SessionDep, db: DatabaseDep, actor: Edi
     "/shared/{token}",
     summary="Open a shared export",
     description="The export's bytes for whoever holds the link, without an API key, until it expires or is revoked (410); "
+    "a link made earlier to a `board` export no longer opens (410 `/problems/share-link-audience`). "
+    "Request logs name the link's id, never its token (the path is logged as `/api/v1/shared/<redacted>`); "
     "HTML and PDF open in the browser (`Content-Disposition: inline`), other formats download. "
     "Each access is recorded in the audit trail with its time, client address and user agent.",
     tags=["exports"],
@@ -225,6 +253,7 @@ async def revoke(id: uuid.UUID, session: SessionDep, db: DatabaseDep, actor: Edi
 async def shared(request: Request, token: str, session: SessionDep) -> Response:
     client = request.client.host if request.client else None
     export = await service.open_share_link(session, token=token[:200], client=client, user_agent=request.headers.get("user-agent"))
+    request.state.share_link_id = str(export["id"])  # logged with the request instead of the token
     await verified(storage_of(request), export["sha256"])
     headers = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex, nofollow"}
     readable = export["media_type"].startswith(("text/html", "application/pdf"))  # opens in the browser; the rest downloads

@@ -30,6 +30,7 @@ from app.core.auth import Actor, hash_token
 from app.core.config import Settings
 from app.core.db import Database
 from app.core.errors import Conflict, DomainError, FieldError, Forbidden, NotFound, Unprocessable
+from app.core.ratelimit import RateLimiter
 from app.core.uow import unit_of_work
 from app.evidence.storage import Storage
 from app.exports import pack as packs
@@ -55,6 +56,19 @@ class ShareLinkGone(DomainError):
     status, type, title = 410, "/problems/share-link-gone", "Share link expired or revoked"
 
 
+SHAREABLE = (Audience.inspectors, Audience.public)
+SHAREABLE_TEXT = " and ".join(f"`{a.value}`" for a in SHAREABLE)
+HEAVY = frozenset({ExportFormat.pdf, ExportFormat.html})
+
+
+class ShareLinkAudience(Conflict):
+    type, title = "/problems/share-link-audience", "Audience may not be shared by link"
+
+
+class ShareLinkWithdrawn(ShareLinkGone):
+    type, title = "/problems/share-link-audience", "Audience may not be shared by link"
+
+
 def may_use(actor: Actor, audience: Audience | str) -> bool:
     """Inspectors make and download packs for inspectors only (CONTRACT.md "Roles")."""
     return actor.role is not Role.inspector or audience == Audience.inspectors
@@ -65,12 +79,15 @@ def file_name(title: str, as_of: Any, audience: str, export_format: ExportFormat
     return f"{slug}-{as_of}-{audience}.{EXTENSIONS[export_format]}"
 
 
-async def _produce(db: Database, storage: Storage, request: packs.Request, export_format: ExportFormat) -> tuple[str, int]:
-    """Build the pack, render it off the event loop, keep the bytes; returns (sha256, size)."""
-    async with db.read_session() as session:
-        area = await local(session, request.partnership_id)
-        assert area is not None
-        pack = await packs.build(session, request, area)
+async def _produce(
+    db: Database, storage: Storage, request: packs.Request, export_format: ExportFormat, pack: dict[str, Any] | None = None
+) -> tuple[str, int]:
+    """Build the pack (unless given), render it off the event loop, keep the bytes; returns (sha256, size)."""
+    if pack is None:
+        async with db.read_session() as session:
+            area = await local(session, request.partnership_id)
+            assert area is not None
+            pack = await packs.build(session, request, area)
     blob = await anyio.to_thread.run_sync(render, pack, export_format)
     sha = hashlib.sha256(blob).hexdigest()
     scratch = storage.scratch() / f"export-{uuid.uuid4().hex}"
@@ -86,6 +103,42 @@ async def _plan_facts(session: AsyncSession, plan: dict[str, Any]) -> tuple[Loca
     return area, int(actions)
 
 
+async def _same_export(
+    reader: AsyncSession, area: Local, request: packs.Request, export_format: ExportFormat, checkpoint_seq: int | None
+) -> tuple[uuid.UUID | None, dict[str, Any] | None]:
+    """The newest export of the same plan, format, audience, `as_of` and audit checkpoint (ready or pending) whose
+    pack shows the same data as this request's (`data_sha256`, see `app.exports.pack.data_hash`), if there is one;
+    and this request's pack when it had to be built to tell."""
+    anchored = col(Export.checkpoint_seq).is_(None) if checkpoint_seq is None else col(Export.checkpoint_seq) == checkpoint_seq
+    newest = (
+        (
+            await reader.execute(
+                select(col(Export.id), col(Export.created_at))
+                .where(
+                    col(Export.plan_id) == request.plan_id,
+                    col(Export.partnership_id) == request.partnership_id,
+                    col(Export.format) == export_format.value,
+                    col(Export.audience) == request.audience.value,
+                    col(Export.as_of) == request.as_of,
+                    col(Export.status).in_([ExportStatus.ready.value, ExportStatus.pending.value]),
+                    anchored,
+                )
+                .order_by(col(Export.created_at).desc(), col(Export.id).desc())
+                .limit(1)
+            )
+        )
+        .mappings()
+        .first()
+    )
+    if newest is None:
+        return None, None
+    pack = await packs.build(reader, request, area)
+    earlier = packs.Request(newest["id"], request.plan_id, request.partnership_id, request.audience, request.as_of, newest["created_at"])
+    if (await packs.build(reader, earlier, area))["data_sha256"] != pack["data_sha256"]:
+        return None, pack
+    return uuid.UUID(str(newest["id"])), pack
+
+
 async def create_export(
     db: Database,
     session: AsyncSession,
@@ -97,7 +150,32 @@ async def create_export(
     export_format: ExportFormat,
     audience: Audience,
     as_of: Any,
+    limiter: RateLimiter | None = None,
 ) -> uuid.UUID:
+    """The export's id: a new one, or the one already made for an identical request (see `make_export`)."""
+    export_id, _ = await make_export(
+        db, session, storage, settings, actor=actor, plan=plan, export_format=export_format, audience=audience, as_of=as_of,
+        limiter=limiter,
+    )  # fmt: skip
+    return export_id
+
+
+async def make_export(
+    db: Database,
+    session: AsyncSession,
+    storage: Storage,
+    settings: Settings,
+    *,
+    actor: Actor,
+    plan: dict[str, Any],
+    export_format: ExportFormat,
+    audience: Audience,
+    as_of: Any,
+    limiter: RateLimiter | None = None,
+) -> tuple[uuid.UUID, bool]:
+    """Returns the export's id and whether it is new: an identical request (same plan, format, audience, `as_of`
+    and data) gets the export already made instead of a second rendering. New PDF and HTML exports count against
+    the key's hourly quota of heavy exports (`export_heavy_per_hour`, 429 past it)."""
     if not may_use(actor, audience):
         raise Forbidden("Inspectors may export for the `inspectors` audience only.")
     async with db.read_session() as reader:
@@ -115,6 +193,12 @@ async def create_export(
         log.exception("export_checkpoint_unreadable")
         anchor = None
     request = packs.Request(uuid.uuid4(), plan["id"], plan["partnership_id"], audience, as_of, utcnow())
+    async with db.read_session() as reader:
+        same, pack = await _same_export(reader, area, request, export_format, anchor.seq if anchor else None)
+    if same is not None:
+        return same, False
+    if limiter is not None and export_format in HEAVY:
+        await limiter.check_hourly(actor, "export-heavy", settings.export_heavy_per_hour, session=session)
     values: dict[str, Any] = {
         "id": request.export_id,
         "created_at": request.created_at,
@@ -133,12 +217,12 @@ async def create_export(
     }
     limit = settings.export_inline_max_pdf_actions if export_format is ExportFormat.pdf else settings.export_inline_max_actions
     if actions <= limit:
-        sha, size = await _produce(db, storage, request, export_format)
+        sha, size = await _produce(db, storage, request, export_format, pack)
         values.update(status=ExportStatus.ready.value, sha256=sha, size_bytes=size, completed_at=utcnow())
     await session.execute(insert(Export).values(**values))
     changes = {k: [None, audit.jsonable(v)] for k, v in values.items() if v is not None}
     await _record(session, actor, action="export", entity_type="export", row=values, changes=changes, plan_id=plan["id"])
-    return request.export_id
+    return request.export_id, True
 
 
 async def _record(
@@ -233,14 +317,23 @@ def require_ready(export: dict[str, Any]) -> None:
 async def create_share_link(
     session: AsyncSession, settings: Settings, *, actor: Actor, export: dict[str, Any], expires_at: datetime | None
 ) -> tuple[uuid.UUID, str]:
+    if export["audience"] not in SHAREABLE:
+        raise ShareLinkAudience(
+            f"Only {SHAREABLE_TEXT} exports may be shared by link: a `{export['audience']}` pack shows contact details and "
+            "links to unredacted evidence. Export the plan for `inspectors` or `public` and share that."
+        )
     require_ready(export)
     now = utcnow()
-    expires = (expires_at or now + timedelta(days=settings.share_link_days)).astimezone(UTC)
+    refused = Unprocessable(
+        f"A share link lasts until a moment in the next {MAX_SHARE_DAYS} days.",
+        errors=[FieldError(pointer="/expires_at", message=f"must be in the future and within {MAX_SHARE_DAYS} days")],
+    )
+    try:
+        expires = (expires_at or now + timedelta(days=settings.share_link_days)).astimezone(UTC)
+    except (OverflowError, ValueError):  # e.g. 0001-01-01T00:00:00+01:00: before the first moment a datetime can hold
+        raise refused from None
     if expires <= now or expires > now + timedelta(days=MAX_SHARE_DAYS):
-        raise Unprocessable(
-            f"A share link lasts until a moment in the next {MAX_SHARE_DAYS} days.",
-            errors=[FieldError(pointer="/expires_at", message=f"must be in the future and within {MAX_SHARE_DAYS} days")],
-        )
+        raise refused
     token = secrets.token_urlsafe(32)
     values: dict[str, Any] = {
         "id": uuid.uuid4(),
@@ -291,6 +384,7 @@ async def open_share_link(session: AsyncSession, *, token: str, client: str | No
                     col(ShareLink.partnership_id),
                     col(ShareLink.expires_at),
                     col(ShareLink.revoked_at),
+                    col(Export.audience),
                     *columns,
                 )
                 .join(Export, col(Export.id) == col(ShareLink.export_id))
@@ -307,6 +401,8 @@ async def open_share_link(session: AsyncSession, *, token: str, client: str | No
         raise ShareLinkGone("This link has been revoked.")
     if found["expires_at"] <= now:
         raise ShareLinkGone("This link has expired.")
+    if found["audience"] not in SHAREABLE:  # made before board packs stopped being shareable
+        raise ShareLinkWithdrawn(f"This link no longer opens: only {SHAREABLE_TEXT} exports are shared by link.")
     link_id = found["id"]
     await session.execute(
         update(ShareLink)
