@@ -390,3 +390,16 @@ async def test_a_leaving_date_in_the_future_is_a_row_error(app: Any, client: htt
     assert [e["message"] for e in result["errors"]] == ["left_on: after the partnership's today"]
     people = (await client.get("/api/v1/people", params={"partnership_id": p["id"]})).json()["items"]
     assert all(person["active"] for person in people)
+
+
+async def test_a_nul_in_one_row_is_that_rows_error_and_the_rest_is_applied(app: Any, client: httpx.AsyncClient) -> None:
+    p = await make_partnership(client)
+    rows = [row(0), row(1, display_name="Bad\u0000Name"), row(2, external_id="E\u000002"), row(3)]
+    result = await sync(client, p, rows)
+    assert result["created"] == 2 and sorted(e["index"] for e in result["errors"]) == [1, 2]
+    csv = "external_id,display_name\nE00010,Good\nE00011,Bad\x00Name\n"
+    response = await client.post(
+        "/api/v1/people/sync", params={"partnership_id": p["id"], "mode": "upsert"}, content=csv, headers={"Content-Type": "text/csv"}
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["created"] == 1 and [e["index"] for e in response.json()["errors"]] == [1]
