@@ -88,3 +88,21 @@ async def test_a_leavers_key_gets_no_replay(client: httpx.AsyncClient, anon: htt
     assert (await _patch(client, f"people/{w.owner['id']}", {"active": False})).status_code == 200
     refused = await anon.post(url, json=body, headers=headers)
     assert LEFT in assert_problem(refused, 401)["detail"] and "idempotent-replayed" not in refused.headers
+
+
+async def test_an_address_that_keeps_guessing_tokens_is_throttled(settings: Any, db: Any) -> None:
+    import asyncio
+    import time
+
+    if time.time() % 60 > 55:  # one minute's window for the whole test
+        await asyncio.sleep(60 - time.time() % 60 + 0.5)
+    app = create_app(settings.model_copy(update={"failed_auth_per_minute": 3}), db)
+    bad = {"Authorization": "Bearer wsoa_guess_notatoken"}
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=("203.0.113.9", 5000)), base_url="http://test") as c:
+        assert [(await c.get("/api/v1/plans", headers=bad)).status_code for _ in range(3)] == [401, 401, 401]
+        refused = await c.get("/api/v1/plans", headers=bad)
+        assert refused.status_code == 429 and int(refused.headers["retry-after"]) >= 1
+        posted = await c.post("/api/v1/organisations", headers=bad, json={})
+        assert posted.status_code == 429  # blocked before anything else is looked at, writes included
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=("198.51.100.7", 5000)), base_url="http://test") as c:
+        assert (await c.get("/api/v1/plans", headers=bad)).status_code == 401  # another address is not

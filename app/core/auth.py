@@ -131,7 +131,14 @@ async def authenticate(db: DatabaseDep, request: Request) -> Actor:
     known: Actor | None = getattr(request.state, "actor", None)
     if known is not None:
         return known
-    actor = await _authenticate(db, request)
+    limiter, limit = request.app.state.limiter, request.app.state.settings.failed_auth_per_minute
+    address = request.client.host if request.client else None
+    limiter.refuse_blocked(address, limit)
+    try:
+        actor = await _authenticate(db, request)
+    except Unauthenticated:
+        await limiter.note_failure(address, limit)  # 429 instead once an address keeps guessing
+        raise
     request.state.actor = actor
     return actor
 

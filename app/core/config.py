@@ -136,6 +136,12 @@ class Settings(BaseSettings):
         "it; an identical request answered with the export already made does not count); 0: no limit.",
     )
     share_link_days: int = Field(default=14, ge=1, le=90, description="How long a share link lasts when no `expires_at` is given.")
+    failed_auth_per_minute: int = Field(
+        default=30,
+        ge=0,
+        description="Failed sign-ins (bad, revoked or leavers' tokens) a client address may send a minute; past it every "
+        "request from the address gets 429 with `Retry-After` for the rest of the minute; 0: no limit.",
+    )
     rate_limits: dict[str, int] = Field(
         default={"admin": 6000, "lead": 3000, "contributor": 1200, "inspector": 1200, "hr_integration": 120, "case_integration": 600},
         description="Requests a minute per API key or token, by role, as JSON; shared by every process through the database "

@@ -49,6 +49,7 @@ class RateLimiter:
         self.db = db
         self.limits = limits
         self.tallies: dict[str, Tally] = {}
+        self.failures: dict[str, tuple[int, int]] = {}  # client address → (minute, failures counted by then)
 
     async def check(self, actor: Actor) -> None:
         limit = self.limits.get(actor.role.value, 0)
@@ -72,6 +73,35 @@ class RateLimiter:
                 f"More than {limit} requests a minute for this key; try again in {wait} s.",
                 headers={"Retry-After": str(wait), "RateLimit-Limit": str(limit), "RateLimit-Remaining": "0", "RateLimit-Reset": str(wait)},
             )
+
+    def refuse_blocked(self, address: str | None, limit: int) -> None:
+        """429 for an address that failed too often this minute (as this process last heard), before any lookup."""
+        if limit <= 0 or address is None:
+            return
+        seen = self.failures.get(address)
+        minute = int(clock() // MINUTE)
+        if seen is not None and seen[0] == minute and seen[1] > limit:
+            self._too_many_failures(limit)
+
+    async def note_failure(self, address: str | None, limit: int) -> None:
+        """Counts a failed sign-in or an unknown share-link token of a client address (shared by every process
+        through the database); 429 past `limit` a minute."""
+        if limit <= 0 or address is None:
+            return
+        minute = int(clock() // MINUTE)
+        if len(self.failures) > 10_000:
+            self.failures = {a: seen for a, seen in self.failures.items() if seen[0] == minute}
+        total = await self._add(f"failed:{address}"[:120], minute, 1)
+        self.failures[address] = (minute, total)
+        if total > limit:
+            self._too_many_failures(limit)
+
+    def _too_many_failures(self, limit: int) -> None:
+        wait = max(1, math.ceil((int(clock() // MINUTE) + 1) * MINUTE - clock()))
+        raise RateLimited(
+            f"More than {limit} failed sign-ins or unknown links a minute from this address; try again in {wait} s.",
+            headers={"Retry-After": str(wait), "RateLimit-Limit": str(limit), "RateLimit-Remaining": "0", "RateLimit-Reset": str(wait)},
+        )
 
     async def check_hourly(self, actor: Actor, kind: str, limit: int, *, session: AsyncSession | None = None) -> None:
         """Counts one `kind` request of the key this hour; 429 with `Retry-After` (seconds to the next hour) past
