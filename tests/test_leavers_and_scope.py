@@ -106,3 +106,6 @@ async def test_an_address_that_keeps_guessing_tokens_is_throttled(settings: Any,
         assert posted.status_code == 429  # blocked before anything else is looked at, writes included
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=("198.51.100.7", 5000)), base_url="http://test") as c:
         assert (await c.get("/api/v1/plans", headers=bad)).status_code == 401  # another address is not
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=("192.0.2.44", 5000)), base_url="http://test") as c:
+        guesses = [(await c.get(f"/api/v1/shared/guess-{n}")).status_code for n in range(4)]
+    assert guesses == [404, 404, 404, 429]  # guessing share-link tokens counts the same way

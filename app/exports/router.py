@@ -9,7 +9,7 @@ from starlette.responses import Response, StreamingResponse
 
 from app.core.auth import Actor
 from app.core.db import DatabaseDep, SessionDep
-from app.core.errors import Forbidden, problems
+from app.core.errors import Forbidden, NotFound, problems
 from app.core.http import entity_response, not_modified
 from app.core.idempotency import REDACT_HEADER
 from app.core.permissions import PLAN_EDITORS, READERS, Access, allow, documented, roles_text
@@ -250,8 +250,13 @@ async def revoke(id: uuid.UUID, session: SessionDep, db: DatabaseDep, actor: Edi
     },
     openapi_extra={"security": []},
 )
-async def shared(request: Request, token: str, session: SessionDep) -> Response:
+async def shared(request: Request, token: str, session: SessionDep, db: DatabaseDep) -> Response:
     client = request.client.host if request.client else None
+    limiter, limit = request.app.state.limiter, request.app.state.settings.failed_auth_per_minute
+    limiter.refuse_blocked(client, limit)
+    if not await service.share_link_known(db, token[:200]):
+        await limiter.note_failure(client, limit)  # an address guessing tokens gets 429 once it keeps trying
+        raise NotFound("No such share link.")
     export = await service.open_share_link(session, token=token[:200], client=client, user_agent=request.headers.get("user-agent"))
     request.state.share_link_id = str(export["id"])  # logged with the request instead of the token
     await verified(storage_of(request), export["sha256"])

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 import anyio
 import structlog
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -363,6 +363,16 @@ async def revoke_share_link(session: AsyncSession, *, actor: Actor, link: dict[s
     plan_id = (await session.execute(select(col(Export.plan_id)).where(col(Export.id) == link["export_id"]))).scalar_one_or_none()
     await _record(session, actor, action="update", entity_type="share_link", row={**link, "version": link["version"] + 1}, changes=changes,
                   plan_id=plan_id)  # fmt: skip
+
+
+KNOWN_TOKEN = select(col(ShareLink.id)).where(col(ShareLink.token_hash) == bindparam("token_hash"))
+
+
+async def share_link_known(db: Database, token: str) -> bool:
+    """Whether a token is a share link's at all, read before the request's transaction begins (so a guess can be
+    counted against its address without waiting for the request's write lock on SQLite)."""
+    async with db.read() as reads:
+        return bool(await reads.rows(KNOWN_TOKEN, {"token_hash": hash_token(token)}, cache_key="share-link-known"))
 
 
 async def open_share_link(session: AsyncSession, *, token: str, client: str | None, user_agent: str | None) -> dict[str, Any]:
