@@ -434,7 +434,7 @@ def export_command(
     from app.core.routing import read_one
     from app.evidence.storage import storage_from
     from app.exports.router import exports
-    from app.exports.service import create_export
+    from app.exports.service import make_export
     from app.plans.resources import plans
 
     settings = get_settings().model_copy(update={"export_inline_max_actions": 1_000_000, "export_inline_max_pdf_actions": 1_000_000})
@@ -447,7 +447,7 @@ def export_command(
             plan = await read_one(db, actor, plans, plan_id)
             day = date.fromisoformat(as_of) if as_of else None
             async with unit_of_work(db) as session:
-                export_id = await create_export(
+                export_id, _ = await make_export(
                     db, session, storage, settings, actor=actor, plan=plan, export_format=export_format, audience=audience, as_of=day
                 )
             row = await read_one(db, actor, exports, export_id)

@@ -139,27 +139,6 @@ async def _same_export(
     return uuid.UUID(str(newest["id"])), pack
 
 
-async def create_export(
-    db: Database,
-    session: AsyncSession,
-    storage: Storage,
-    settings: Settings,
-    *,
-    actor: Actor,
-    plan: dict[str, Any],
-    export_format: ExportFormat,
-    audience: Audience,
-    as_of: Any,
-    limiter: RateLimiter | None = None,
-) -> uuid.UUID:
-    """The export's id: a new one, or the one already made for an identical request (see `make_export`)."""
-    export_id, _ = await make_export(
-        db, session, storage, settings, actor=actor, plan=plan, export_format=export_format, audience=audience, as_of=as_of,
-        limiter=limiter,
-    )  # fmt: skip
-    return export_id
-
-
 async def make_export(
     db: Database,
     session: AsyncSession,
