@@ -120,6 +120,7 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Set
     return Settings(
         database_url=database_url, log_level="WARNING", auth_cache_seconds=0, storage_dir=str(store), upload_max_bytes=25 * 1024 * 1024,
         webhook_allow_private=True, webhook_backoff_base_seconds=0,  # the tests' webhook receivers listen on 127.0.0.1
+        failed_auth_per_minute=0,  # every test client shares one address and many tests send bad tokens on purpose
     )  # fmt: skip
 
 

@@ -39,6 +39,7 @@ def served(database_url: str, settings: Settings, tmp: Path, **config: str) -> I
         "WSOA_STORAGE_DIR": settings.storage_dir,
         "WSOA_LOG_LEVEL": "WARNING",
         "WSOA_AUTH_CACHE_SECONDS": "0",
+        "WSOA_FAILED_AUTH_PER_MINUTE": "0",  # test clients share 127.0.0.1 and send bad tokens on purpose
         **{f"WSOA_{name.upper()}": value for name, value in config.items()},
     }
     log_path = tmp / f"serve-{port}.log"
