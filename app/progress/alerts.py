@@ -23,15 +23,16 @@ from datetime import datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from app.models import Action, Evidence, Milestone, Person, ProgressUpdate
+from app.models import Action, Evidence, Milestone, Person
 from app.models.enums import ActionStatus, AlertKind, MilestoneStatus, Rag, ReviewStatus, Severity
 from app.partnerships.service import Local
+from app.plans.rag import assess
 from app.progress.state import PlanState, Row, by_action
-from app.progress.summary import OPEN, WORST_FIRST, action_health, measure_rows
+from app.progress.summary import OPEN, WORST_FIRST, measure_rows
 
 RANK = {Severity.high: 0, Severity.medium: 1, Severity.low: 2}
 BADNESS = {rag: len(WORST_FIRST) - i for i, rag in enumerate(WORST_FIRST)}  # red 4 ... blue 1
@@ -54,15 +55,14 @@ def _alert(kind: AlertKind, severity: Severity, detail: str, *, action: Row | No
 
 
 async def _facts(session: AsyncSession, plan_id: uuid.UUID) -> dict[str, Row]:
-    """Per action of the plan: its owner's state, its latest update and whether accepted evidence exists."""
+    """Per action of the plan: its owner's state and whether accepted evidence exists (its updates are in the state)."""
     milestones = select(col(Milestone.id)).where(col(Milestone.action_id) == col(Action.id))
     accepted = exists().where(
         col(Evidence.review_status) == ReviewStatus.accepted.value,
         or_(col(Evidence.action_id) == col(Action.id), col(Evidence.milestone_id).in_(milestones)),
     )
-    latest = select(func.max(col(ProgressUpdate.created_at))).where(col(ProgressUpdate.action_id) == col(Action.id)).scalar_subquery()
     rows = await session.execute(
-        select(col(Action.id), col(Person.active), col(Person.display_name), latest.label("last_update_at"), accepted.label("has_evidence"))
+        select(col(Action.id), col(Person.active), col(Person.display_name), accepted.label("has_evidence"))
         .select_from(Action)
         .outerjoin(Person, col(Person.id) == col(Action.owner_id))
         .where(col(Action.plan_id) == plan_id)
@@ -81,7 +81,7 @@ async def plan_alerts(session: AsyncSession, *, plan_id: uuid.UUID, state: PlanS
     start_of_today = datetime.combine(today, time(0), tzinfo=ZoneInfo(area.timezone))
     updates = by_action(state, "progress_update")
     for action in sorted(state.rows("action"), key=lambda a: (a["ref"], a["id"])):
-        health = action_health(action, today, red_after_days)
+        health = assess(action, today, red_after_days)
         fact = facts.get(action["id"], {})
         is_open = action["status"] in OPEN
         if health.is_overdue:
@@ -121,11 +121,12 @@ async def plan_alerts(session: AsyncSession, *, plan_id: uuid.UUID, state: PlanS
             since = _aware(action["created_at"])
             if action["status"] == ActionStatus.not_started and start is not None:
                 since = max(since, datetime.combine(start, time(0), tzinfo=ZoneInfo(area.timezone)))  # quiet only since it was due to start
-            last = fact.get("last_update_at") or since
+            last_update = updates[action["id"]][-1]["created_at"] if action["id"] in updates else None
+            last = last_update or since
             quiet = (start_of_today - _aware(last)).days
             if quiet >= stale_after_days:
                 severity = Severity.high if quiet >= 2 * stale_after_days else Severity.medium
-                what = "No progress update" if fact.get("last_update_at") else "No progress update since it was created"
+                what = "No progress update" if last_update else "No progress update since it was created"
                 found.append(_alert(AlertKind.stale, severity, f"{what} for {quiet} days.", action=action))
         if is_open and fact.get("active") is False:
             found.append(

@@ -20,11 +20,7 @@ OPEN = {ActionStatus.not_started, ActionStatus.in_progress}
 
 
 ON_COURSE = {Rag.green, Rag.blue}
-STOPPED = {ActionStatus.suspended, ActionStatus.cancelled}
-
-
-def action_health(action: Row, today: date, red_after_days: int) -> rag.Slippage:
-    return rag.assess(action, today, red_after_days)
+STOPPED = rag.NEVER_OVERDUE - {ActionStatus.completed}  # suspended, cancelled
 
 
 def off_course(action: Row, health: rag.Slippage) -> bool:
