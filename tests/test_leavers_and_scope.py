@@ -7,10 +7,13 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import update
+from sqlmodel import col
 
 from app.core.config import Settings
 from app.core.db import Database
 from app.main import create_app
+from app.models import Person
 from app.models.enums import Role
 from tests.conftest import new_token
 from tests.factories import make_world
@@ -50,6 +53,25 @@ async def test_a_leavers_key_stops_working_at_once(client: httpx.AsyncClient, ca
     # Coming back (active again) brings the key back.
     assert (await _patch(client, f"people/{w.owner['id']}", {"active": True})).status_code == 200
     assert (await cached.get("/api/v1/plans", headers=auth)).status_code == 200
+
+
+async def test_a_leaver_marked_by_another_process_can_write_nothing_more(
+    client: httpx.AsyncClient, cached: httpx.AsyncClient, db: Database
+) -> None:
+    """Another process's commit does not clear this process's cache of verified keys: reads may go on for the
+    cache's few seconds, but a write always looks the key up, so it is refused from the moment of leaving."""
+    w = await make_world(client)
+    token = await new_token(db, Role.contributor, partnership_id=uuid.UUID(w.partnership["id"]), person_id=uuid.UUID(w.owner["id"]))
+    auth = {"Authorization": f"Bearer {token}"}
+    url = f"/api/v1/actions/{w.action['id']}/progress-updates"
+    assert (await cached.get("/api/v1/plans", headers=auth)).status_code == 200  # verified and cached
+    async with db.engine.begin() as conn:  # a plain connection, as another process would write it
+        await conn.execute(update(Person).where(col(Person.id) == uuid.UUID(w.owner["id"])).values(active=False))
+    assert (await cached.get("/api/v1/plans", headers=auth)).status_code == 200  # a read within the cache's time
+    refused = assert_problem(await cached.post(url, json={"rag": "red", "narrative": "Posted after leaving."}, headers=auth), 401)
+    assert LEFT in refused["detail"]
+    updates = (await client.get("/api/v1/progress-updates", params={"action_id": w.action["id"]})).json()["items"]
+    assert all(u["narrative"] != "Posted after leaving." for u in updates)
 
 
 async def test_a_key_without_a_person_is_not_affected_by_people_leaving(client: httpx.AsyncClient, db: Database) -> None:

@@ -38,6 +38,7 @@ KEY_BY_PREFIX = (
     .where(col(ApiKey.prefix) == bindparam("prefix"))
 )
 PERSON_ACTIVE = select(col(Person.active)).where(col(Person.id) == bindparam("person_id"))
+CACHED_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 LEFT = "The person this {credential} belongs to has left the partnership."
 
 
@@ -146,7 +147,9 @@ async def authenticate(db: DatabaseDep, request: Request) -> Actor:
 async def _authenticate(db: Database, request: Request) -> Actor:
     token = _bearer(request.headers.get("authorization"))
     digest = hash_token(token)
-    cached = token_cache.get(digest)
+    # Reads may trust a credential verified in the last WSOA_AUTH_CACHE_SECONDS; a write always looks it up, so a
+    # key revoked or a person marked left by another process can write nothing from the moment that is committed.
+    cached = token_cache.get(digest) if request.method in CACHED_METHODS else None
     if cached is not None:
         return cached
     ttl: float = request.app.state.settings.auth_cache_seconds

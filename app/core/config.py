@@ -31,7 +31,7 @@ class Settings(BaseSettings):
     auth_cache_seconds: float = Field(
         default=5.0,
         ge=0,
-        description="How long a verified API key is trusted in memory before it is looked up again.",
+        description="How long a verified API key or token is trusted in memory for reads before it is looked up again (writes always look it up).",
     )
     otel_enabled: bool = Field(
         default=False,
