@@ -7,18 +7,24 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi.routing import APIRoute
 from sqlalchemy import text
 
 from app.core.db import Database
-from app.core.routing import ApiRoute, declared_query_parameters
+from app.core.routing import KnownQueryRoute, declared_query_parameters
 from tests.factories import make_partnership, make_world, post
 from tests.test_conventions import assert_problem
 
 UNKNOWN = [{"pointer": "/surprise", "message": "Unknown query parameter"}]
 
 
-def api_routes(app: Any) -> list[tuple[str, str, ApiRoute]]:
-    return [(method, route.path, route) for route in app.routes if isinstance(route, ApiRoute) for method in sorted(route.methods)]
+def api_routes(app: Any) -> list[tuple[str, str, KnownQueryRoute]]:
+    """Every operation of the app, the API's and the platform's (`/healthz`, `/readyz`, `/metrics`) alike."""
+    operations = [route for route in app.routes if isinstance(route, APIRoute)]
+    assert all(isinstance(route, KnownQueryRoute) for route in operations), [
+        r.path for r in operations if not isinstance(r, KnownQueryRoute)
+    ]
+    return [(method, route.path, route) for route in operations for method in sorted(route.methods)]
 
 
 def concrete(path: str) -> str:

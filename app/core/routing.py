@@ -11,6 +11,7 @@ from enum import Enum
 from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.routing import APIRoute
 from fastapi.dependencies.models import Dependant
 from pydantic import AliasChoices, BaseModel, create_model
 from pydantic.fields import FieldInfo
@@ -90,9 +91,8 @@ def refuse_unknown_query_parameters(request: Request, declared: frozenset[str]) 
     )
 
 
-class ApiRoute(UnitOfWorkRoute):
-    """A route of the API: a request naming a query parameter the route does not declare is refused with 422
-    before anything else runs (no authentication, no transaction, no write), then the unit of work runs it."""
+class KnownQueryRoute(APIRoute):
+    """A route that refuses, with 422 and before anything else runs, a query parameter it does not declare."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
@@ -103,6 +103,11 @@ class ApiRoute(UnitOfWorkRoute):
             return await handler(request)
 
         return run
+
+
+class ApiRoute(KnownQueryRoute, UnitOfWorkRoute):
+    """A route of the API: unknown query parameters are refused before anything else runs (no authentication,
+    no transaction, no write), then the unit of work runs it."""
 
 
 def api_router() -> APIRouter:

@@ -12,8 +12,11 @@ from app.core.db import DatabaseDep
 from app.core.errors import problems
 from app.core.http import json_response
 from app.core.migrations import head_revision
+from app.core.routing import KnownQueryRoute
 
-router = APIRouter(tags=["operations"])
+# A query parameter these operations do not read is a 422, as everywhere in the API.
+UNKNOWN_PARAMETER = {status: entry for status, entry in problems().items() if status == 422}
+router = APIRouter(tags=["operations"], route_class=KnownQueryRoute)  # no unit of work: these never write
 
 
 class Health(BaseModel):
@@ -27,7 +30,10 @@ class Health(BaseModel):
     description="200 while the process is up; touches nothing else.",
     operation_id="ops-healthz",
     response_class=Response,
-    responses={200: {"model": Health, "description": "Up.", "content": {"application/json": {"example": {"status": "ok"}}}}},
+    responses={
+        200: {"model": Health, "description": "Up.", "content": {"application/json": {"example": {"status": "ok"}}}},
+        **UNKNOWN_PARAMETER,
+    },
     openapi_extra={"security": []},
 )
 async def healthz() -> Response:
@@ -47,6 +53,7 @@ async def healthz() -> Response:
             "content": {"application/json": {"example": {"status": "ready", "schema_revision": "20261129_0001"}}},
         },
         **{k: v for k, v in problems(503).items() if k == 503},
+        **UNKNOWN_PARAMETER,
     },
     openapi_extra={"security": []},
 )
@@ -80,6 +87,7 @@ async def readyz(request: Request, db: DatabaseDep) -> Response:
             "description": "Metrics.",
             "content": {"text/plain": {"example": 'wsoa_http_requests_total{method="GET",route="/api/v1/actions",status="200"} 42.0\n'}},
         },
+        **UNKNOWN_PARAMETER,
     },
     openapi_extra={"security": []},
 )
