@@ -1,5 +1,5 @@
 """Two service processes on one PostgreSQL: every piece of shared state is in the database, so an
-Idempotency-Key and a rate limit hold across them (webhook deliveries by two workers:
+Idempotency-Key, a rate limit and an export made once hold across them (webhook deliveries by two workers:
 tests/test_webhooks.py; exports by two workers: tests/test_exports.py)."""
 
 import asyncio
@@ -18,7 +18,7 @@ from app.core.uow import unit_of_work
 from app.models import Organisation
 from app.models.enums import Role
 from tests.conftest import new_token
-from tests.factories import make_partnership
+from tests.factories import make_partnership, make_world
 from tests.servers import served
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.slow]
@@ -74,3 +74,23 @@ async def test_a_rate_limit_holds_across_two_processes(
                 statuses += [(await c.get(f"{a.url}/api/v1/plans")).status_code, (await c.get(f"{b.url}/api/v1/plans")).status_code]
     # 50 requests at two processes against one limit of 30 a minute (under 50, every request is counted in the database)
     assert statuses.count(200) == 30 and statuses.count(429) == 20, statuses
+
+
+async def test_identical_exports_asked_of_two_processes_at_once_are_made_once(
+    client: httpx.AsyncClient, db: Database, database_url: str, settings: Settings, tmp_path: Path
+) -> None:
+    w = await make_world(client)
+    token = await new_token(db, Role.lead, partnership_id=uuid.UUID(w.partnership["id"]))
+    with served(database_url, settings, tmp_path, rate_limits="{}") as a, served(database_url, settings, tmp_path, rate_limits="{}") as b:
+        async with httpx.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=60) as c:
+            for export_format in ("csv", "json", "xlsx"):
+                for audience in ("inspectors", "public"):
+                    body = {"format": export_format, "audience": audience}
+                    first, second = await asyncio.gather(
+                        c.post(f"{a.url}/api/v1/plans/{w.plan['id']}/exports", json=body),
+                        c.post(f"{b.url}/api/v1/plans/{w.plan['id']}/exports", json=body),
+                    )
+                    assert sorted([first.status_code, second.status_code]) == [200, 201], (first.text, second.text)
+                    assert first.json()["id"] == second.json()["id"]
+    made = (await client.get("/api/v1/exports", params={"plan_id": w.plan["id"]})).json()["items"]
+    assert len(made) == 6

@@ -1,6 +1,7 @@
 """Share links and exports after the security review: board packs never shared, tokens never logged, exports not
 rendered twice for the same request and data, a quota of costly formats, and expiry moments no date can hold."""
 
+import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -105,6 +106,16 @@ async def test_an_identical_export_request_gets_the_export_already_made(client: 
     assert (await patch(client, f"actions/{w.action['id']}", {"title": "A title the pack shows"})).status_code == 200
     changed = await export(client, w.plan["id"], format="csv")
     assert changed.status_code == 201 and changed.json()["id"] != first.json()["id"]
+
+
+async def test_identical_export_requests_made_at_once_make_one_export(client: httpx.AsyncClient) -> None:
+    w = await make_world(client)
+    for export_format in ("csv", "json", "html"):
+        answers = await asyncio.gather(*(export(client, w.plan["id"], format=export_format) for _ in range(3)))
+        assert sorted(a.status_code for a in answers) == [200, 200, 201], [a.text for a in answers]
+        assert len({a.json()["id"] for a in answers}) == 1
+    made = (await client.get("/api/v1/exports", params={"plan_id": w.plan["id"]})).json()["items"]
+    assert sorted(e["format"] for e in made) == ["csv", "html", "json"]
 
 
 async def test_pdf_and_html_exports_have_an_hourly_quota_per_key(

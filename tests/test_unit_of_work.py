@@ -55,12 +55,12 @@ def transactions(db: Database) -> Iterator[Transactions]:
     event.remove(engine, "commit", found.commit)
 
 
-async def test_a_progress_update_is_at_most_six_statements_in_one_transaction(
+async def test_a_progress_update_is_one_key_lookup_and_at_most_six_statements_in_one_transaction(
     client: httpx.AsyncClient, db: Database, settings: Settings, statements: StatementCounter, transactions: Transactions
 ) -> None:
     w = await make_world(client)
     token = await new_token(db, Role.lead, partnership_id=uuid.UUID(w.partnership["id"]), person_id=uuid.UUID(w.owner["id"]))
-    # As served: a verified key is trusted for a few seconds, so the write itself is what is counted.
+    # As served: a verified key is trusted for a few seconds by reads.
     app = create_app(settings.model_copy(update={"auth_cache_seconds": 60.0}), database=db)
     headers = {"Authorization": f"Bearer {token}"}
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test", headers=headers) as lead:
@@ -73,9 +73,12 @@ async def test_a_progress_update_is_at_most_six_statements_in_one_transaction(
         created = await lead.post(url, json=body, headers={"Idempotency-Key": "w-1"})
         assert created.status_code == 201, created.text
         written = statements.count
-        assert (transactions.begins, transactions.commits) == (1, 1)
-        print(f"a keyed progress update: {written} statements in {transactions.begins} transaction")
-        assert written <= 6, f"{written} statements"
+        # A write looks its key up (it never trusts the cache of verified keys; on SQLite that read is a short
+        # transaction of its own, on PostgreSQL it goes through the read pool), then writes in one transaction.
+        assert transactions.commits == 1 and transactions.begins == (2 if db.dialect == "sqlite" else 1)
+        lookup = 1 if db.dialect == "sqlite" else 0  # counted here only where it runs on the engine
+        print(f"a keyed progress update: {written} statements, {lookup} of them the key's lookup")
+        assert written - lookup <= 6, f"{written} statements"
         # No read-back: the answer is built from the row written, and it is what a read returns.
         read = await lead.get(created.headers["location"].removeprefix("http://test"))
         assert read.json() == created.json() and read.headers["etag"] == created.headers["etag"]

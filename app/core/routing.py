@@ -11,8 +11,8 @@ from enum import Enum
 from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Depends, Header, Query, Request
-from fastapi.routing import APIRoute
 from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 from pydantic import AliasChoices, BaseModel, create_model
 from pydantic.fields import FieldInfo
 from starlette.datastructures import URL

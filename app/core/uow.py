@@ -27,6 +27,18 @@ from starlette.responses import Response
 from app.core import idempotency, log
 from app.core.db import Database, current_unit
 
+_ON_END = "wsoa_on_end"
+
+
+def on_end(session: AsyncSession, callback: Callable[[], None]) -> None:
+    """Run `callback` once `session`'s unit of work has ended, committed or rolled back (a lock held to the end)."""
+    session.info.setdefault(_ON_END, []).append(callback)
+
+
+def _end(session: AsyncSession) -> None:
+    for callback in session.info.pop(_ON_END, []):
+        callback()
+
 
 async def commit(session: AsyncSession) -> None:
     """Append the pending log as the last statement, then COMMIT (the only commit in the service's writes)."""
@@ -45,11 +57,14 @@ async def unit_of_work(db: Database) -> AsyncIterator[AsyncSession]:
     """A transaction for work outside a request: committed when the block ends, rolled back on any exception."""
     async with db.sessions() as session:
         try:
-            yield session
-        except BaseException:
-            await rollback(session)
-            raise
-        await commit(session)
+            try:
+                yield session
+            except BaseException:
+                await rollback(session)
+                raise
+            await commit(session)
+        finally:
+            _end(session)
 
 
 def _crash_point(request: Request, moment: str) -> None:
@@ -79,6 +94,7 @@ class UnitOfWorkRoute(APIRoute):
                 try:
                     return await _unit(request, session, claim, handler)
                 finally:
+                    _end(session)
                     current_unit.reset(unit)
                     if claim is not None:
                         idempotency.release_here(claim)

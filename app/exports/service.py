@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.audit import checkpoints
-from app.core import audit
+from app.core import audit, locks
 from app.core import changes as feed
 from app.core.auth import Actor, hash_token
 from app.core.config import Settings
@@ -171,6 +171,8 @@ async def make_export(
     except Exception:  # the export does not depend on the checkpoint store: it records none when that cannot be read
         log.exception("export_checkpoint_unreadable")
         anchor = None
+    # Identical requests made at once run one after the other, so the second finds the first's export.
+    await locks.hold_until_end(db, session, f"export:{plan['id']}:{export_format.value}:{audience.value}:{as_of.isoformat()}")
     request = packs.Request(uuid.uuid4(), plan["id"], plan["partnership_id"], audience, as_of, utcnow())
     async with db.read_session() as reader:
         same, pack = await _same_export(reader, area, request, export_format, anchor.seq if anchor else None)

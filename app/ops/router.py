@@ -1,6 +1,7 @@
 """Liveness, readiness and metrics for the platform that runs the service."""
 
 import hmac
+from typing import Any
 
 from fastapi import APIRouter, Request
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -15,7 +16,7 @@ from app.core.migrations import head_revision
 from app.core.routing import KnownQueryRoute
 
 # A query parameter these operations do not read is a 422, as everywhere in the API.
-UNKNOWN_PARAMETER = {status: entry for status, entry in problems().items() if status == 422}
+UNKNOWN_PARAMETER: dict[int | str, dict[str, Any]] = {status: entry for status, entry in problems().items() if status == 422}
 router = APIRouter(tags=["operations"], route_class=KnownQueryRoute)  # no unit of work: these never write
 
 
