@@ -77,7 +77,8 @@ class AuditQuery(QueryParams):
 @router.get(
     "/audit-events",
     summary="Read the audit trail",
-    description="Every write, export and share access as an event in commit order, each chained to the one before by "
+    description="Every write, export and share access, and every read of personal data (`action` `read`: a person's "
+    "contact details, a file of evidence held locally, a board pack), as an event in commit order, each chained to the one before by "
     "SHA-256. Filter by `entity_type`, `entity_id`, `actor_id`, `action`; page with `after_seq` (or `cursor`)." + roles_text(PLAN_EDITORS),
     tags=["audit"],
     operation_id="audit-events-list",

@@ -152,3 +152,17 @@ def record(
 ) -> None:
     """Add one event to the unit of work's log."""
     record_many(session, actor=actor, entries=[Entry(action, entity_type, entity_id, partnership_id, changes)])
+
+
+READ = "read"
+
+
+def record_reads(
+    session: AsyncSession, *, actor: Actor, entity_type: str, reads: list[tuple[uuid.UUID, uuid.UUID | None]], what: str
+) -> None:
+    """Reads of personal data (people's contact details, evidence held locally, board packs), one event per
+    `(entity_id, partnership_id)` read: who read `what` and when. They go into the trail with the request's unit
+    of work like a write's events, with `changes` `{"read": [null, what]}`, and change nothing they describe."""
+    entries = [Entry(READ, entity_type, entity_id, partnership_id, {"read": [None, what]}) for entity_id, partnership_id in reads]
+    if entries:
+        record_many(session, actor=actor, entries=entries)

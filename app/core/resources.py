@@ -18,6 +18,7 @@ from sqlalchemy import Column, ColumnElement, Select, Table, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.base import ReadOnlyColumnCollection
 
+from app.core import audit
 from app.core.auth import Actor
 from app.core.pagination import ListQuery, decode_cursor, keyset
 from app.core.permissions import Access
@@ -81,6 +82,8 @@ class Resource:
     access: Access = field(default_factory=Access)
     redact: Callable[[Row, Actor], Row] | None = None
     hidden: frozenset[str] = frozenset()  # columns never read back (token hashes, signing secrets)
+    # What a caller's read of a row (as presented to it) discloses that is personal data, for the audit trail; None: nothing.
+    personal: Callable[[Row], str | None] | None = None
     instructions: frozenset[str] = frozenset()  # patch fields that are not stored but steer the rules (a reprogramme reason)
     create_example: dict[str, Any] = field(default_factory=dict)
     update_example: dict[str, Any] = field(default_factory=dict)
@@ -95,6 +98,21 @@ class Resource:
     def present(self, row: Row, actor: Actor) -> Row:
         """The representation this caller may see (inspectors get no contact details, for example)."""
         return self.redact(row, actor) if self.redact is not None else row
+
+    def audit_reads(self, session: AsyncSession, actor: Actor, rows: list[Row]) -> None:
+        """Record the reads of personal data among `rows`, as presented to `actor` (see `audit.record_reads`)."""
+        if self.personal is None:
+            return
+        disclosed: dict[str, list[tuple[uuid.UUID, uuid.UUID | None]]] = {}
+        for row in rows:
+            what = self.personal(row)
+            if what is not None:
+                partnership_id = row.get("partnership_id")
+                disclosed.setdefault(what, []).append(
+                    (uuid.UUID(str(row["id"])), uuid.UUID(str(partnership_id)) if partnership_id else None)
+                )
+        for what, reads in disclosed.items():
+            audit.record_reads(session, actor=actor, entity_type=self.entity, reads=reads, what=what)
 
     @property
     def c(self) -> ReadOnlyColumnCollection[str, Column[Any]]:

@@ -186,12 +186,19 @@ def add_resource_routes(router: APIRouter, res: Resource) -> None:
         responses={200: ok(page_model(res.read), f"A page of {plural}."), **problems(400)},
         openapi_extra=documented(access.read),
     )
-    async def list_items(request: Request, query: Annotated[Query_, Query()], db: DatabaseDep, actor: Reader) -> Response:  # type: ignore[valid-type]
+    async def list_items(
+        request: Request,
+        query: Annotated[Query_, Query()],  # type: ignore[valid-type]
+        db: DatabaseDep,
+        session: SessionDep,
+        actor: Reader,
+    ) -> Response:
         assert res.reader is not None
         async with db.read() as reads:
             rows = [res.present(row, actor) for row in await res.reader.list(reads, actor, query)]
         url = URL(public_base(request) + request.url.path + "?" + request.url.query)
         body, headers = page(rows, cast(ListQuery, query).limit, url)
+        res.audit_reads(session, actor, body["items"])
         return json_response(body, headers=headers)
 
     @router.get(
@@ -204,8 +211,12 @@ def add_resource_routes(router: APIRouter, res: Resource) -> None:
         responses={200: ok(res.read, f"The {noun}.", read_example), 304: {"description": "Not modified."}, **problems(404)},
         openapi_extra=documented(access.read),
     )
-    async def get_item(id: uuid.UUID, db: DatabaseDep, actor: Reader, if_none_match: IfNoneMatch = None) -> Response:
-        return entity_response(await read_one(db, actor, res, id), if_none_match=if_none_match)
+    async def get_item(id: uuid.UUID, db: DatabaseDep, session: SessionDep, actor: Reader, if_none_match: IfNoneMatch = None) -> Response:
+        row = await read_one(db, actor, res, id)
+        response = entity_response(row, if_none_match=if_none_match)
+        if response.status_code == 200:  # a 304 discloses nothing the caller does not hold
+            res.audit_reads(session, actor, [row])
+        return response
 
     if "create" in res.operations:
 

@@ -13,6 +13,7 @@ from sqlmodel import col
 from starlette.datastructures import FormData
 from starlette.responses import Response, StreamingResponse
 
+from app.core import audit
 from app.core.auth import Actor
 from app.core.db import DatabaseDep, SessionDep
 from app.core.errors import DomainError, FieldError, Forbidden, NotFound, Unprocessable, problems
@@ -214,6 +215,9 @@ async def download_file(
         headers["Content-Range"] = f"bytes {start}-{end}/{size}"
         status = 206
     headers["Content-Length"] = str(end - start + 1)
+    if row["availability"] == "held_locally":  # personal data, not redacted: who downloaded it is kept
+        what = f"file, revision {revision or row['revision']}" + (f", bytes {start}-{end}" if status == 206 else "")
+        audit.record_reads(session, actor=actor, entity_type="evidence", reads=[(id, row["partnership_id"])], what=what)
     return StreamingResponse(storage.read(sha, start, end), status_code=status, media_type=media_type, headers=headers)
 
 

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from starlette.responses import Response, StreamingResponse
 
+from app.core import audit
 from app.core.auth import Actor
 from app.core.db import DatabaseDep, SessionDep
 from app.core.errors import Forbidden, NotFound, problems
@@ -32,7 +33,7 @@ from app.exports import schemas as s
 from app.exports import service
 from app.exports.render import MEDIA_TYPES
 from app.models import Export, ShareLink
-from app.models.enums import Role
+from app.models.enums import Audience, Role
 from app.plans import resources as plan_resources
 
 EXPORT_RULES = (
@@ -171,7 +172,9 @@ def _content(request: Request, export: dict[str, Any], headers: dict[str, str], 
     },
     openapi_extra=documented(READERS),
 )
-async def download(request: Request, id: uuid.UUID, db: DatabaseDep, actor: Reader, if_none_match: IfNoneMatch = None) -> Response:
+async def download(
+    request: Request, id: uuid.UUID, db: DatabaseDep, session: SessionDep, actor: Reader, if_none_match: IfNoneMatch = None
+) -> Response:
     export = await read_one(db, actor, exports, id)
     if not service.may_use(actor, export["audience"]):
         raise Forbidden("Inspectors may download exports for the `inspectors` audience only.")
@@ -179,6 +182,8 @@ async def download(request: Request, id: uuid.UUID, db: DatabaseDep, actor: Read
     if not_modified(if_none_match, f'"{export["sha256"]}"'):
         return Response(status_code=304, headers={"ETag": f'"{export["sha256"]}"'})
     await verified(storage_of(request), export["sha256"])
+    if export["audience"] == Audience.board.value:  # owners' contact details and links to unredacted evidence
+        audit.record_reads(session, actor=actor, entity_type="export", reads=[(id, export["partnership_id"])], what="board pack")
     return _content(request, export, {"Cache-Control": "private, max-age=31536000, immutable"})
 
 

@@ -56,6 +56,7 @@ people = Resource(
     access=Access(read=PEOPLE_READERS),
     rules=PersonRules(),
     redact=hide_contact_details,
+    personal=lambda row: "contact details" if row.get("email") else None,  # a read that shows an e-mail is audited
     unique=(Unique("external_id", ("partnership_id",)),),
     parents=(PARTNERSHIP_REF,),
     refs=(Ref("organisation_id", Organisation, "organisation"),),

@@ -141,7 +141,7 @@ def _undo(state: PlanState, event: Row) -> None:
         rows.pop(key, None)
     elif event["action"] == "delete":
         rows[key] = normal({"id": key} | {k: old for k, (old, _new) in event["changes"].items()})
-    elif key in rows:
+    elif event["action"] == "update" and key in rows:  # reads of personal data are in the trail too: nothing to undo
         for name, (old, _new) in event["changes"].items():
             rows[key][name] = _normal(name, old)
 

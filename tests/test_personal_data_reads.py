@@ -1,0 +1,92 @@
+"""Reads of personal data are in the audit trail: who read a person's contact details, downloaded evidence held
+locally or downloaded a board pack, and when. Reads that disclose none of it are not, and a read changes nothing
+the trail rebuilds a plan from."""
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from app.core.db import Database
+from app.core.uow import unit_of_work
+from app.models.enums import Role
+from app.progress.state import state_at
+from tests.conftest import new_token
+from tests.factories import make_person, make_world
+from tests.test_evidence import PDF, client_for, link, upload
+
+
+async def reads_of(client: httpx.AsyncClient, entity_id: str) -> list[dict[str, Any]]:
+    events = (await client.get("/api/v1/audit-events", params={"entity_id": entity_id, "action": "read"})).json()["items"]
+    return [e for e in events if e["action"] == "read"]
+
+
+async def test_reading_a_persons_contact_details_is_audited(app: Any, client: httpx.AsyncClient, db: Database) -> None:
+    w = await make_world(client)
+    with_email = await make_person(client, w.partnership, email="sam.okafor@council.example")
+    without_email = await make_person(client, w.partnership)
+    lead_token = await new_token(db, Role.lead, partnership_id=uuid.UUID(w.partnership["id"]))
+    inspector_token = await new_token(db, Role.inspector, partnership_id=uuid.UUID(w.partnership["id"]))
+    async with client_for(app, lead_token) as lead, client_for(app, inspector_token) as inspector:
+        read = await lead.get(f"/api/v1/people/{with_email['id']}")
+        assert read.status_code == 200 and read.json()["email"] == "sam.okafor@council.example"
+        assert (await lead.get(f"/api/v1/people/{with_email['id']}", headers={"If-None-Match": read.headers["etag"]})).status_code == 304
+        assert (await lead.get(f"/api/v1/people/{without_email['id']}")).status_code == 200
+        assert "email" not in (await inspector.get(f"/api/v1/people/{with_email['id']}")).json()
+        listed = (await lead.get("/api/v1/people", params={"partnership_id": w.partnership["id"]})).json()["items"]
+        assert {p["id"] for p in listed} == {w.owner["id"], with_email["id"], without_email["id"]}
+
+    events = await reads_of(client, with_email["id"])
+    # The read and the list by the lead; not the 304 (nothing disclosed) nor the inspector's (no contact details).
+    assert len(events) == 2
+    lead_key = (await client.get("/api/v1/api-keys", params={"role": "lead"})).json()["items"]
+    assert {e["actor_id"] for e in events} <= {k["id"] for k in lead_key}
+    assert all(e["entity_type"] == "person" and e["changes"] == {"read": [None, "contact details"]} for e in events)
+    assert all(e["partnership_id"] == w.partnership["id"] and e["occurred_at"] for e in events)
+    assert await reads_of(client, without_email["id"]) == []  # nothing personal beyond a name was shown
+
+
+async def test_downloading_evidence_held_locally_is_audited(app: Any, client: httpx.AsyncClient, db: Database) -> None:
+    w = await make_world(client)
+    held = await link(client, action_id=w.action["id"], contains_personal_data=True, url="https://docs.council.example/case-file.pdf")
+    assert (await upload(client, held["id"], PDF)).status_code in (200, 201)
+    published = await link(client, action_id=w.action["id"])
+    assert (await upload(client, published["id"], PDF)).status_code in (200, 201)
+
+    got = await client.get(f"/api/v1/evidence/{held['id']}/file")
+    assert got.status_code == 200 and got.content == PDF
+    part = await client.get(f"/api/v1/evidence/{held['id']}/file", headers={"Range": "bytes=0-9"})
+    assert part.status_code == 206
+    assert (await client.get(f"/api/v1/evidence/{held['id']}/file", headers={"If-None-Match": got.headers["etag"]})).status_code == 304
+    assert (await client.get(f"/api/v1/evidence/{published['id']}/file")).status_code == 200
+
+    events = await reads_of(client, held["id"])
+    assert [e["changes"]["read"][1] for e in events] == ["file, revision 1", "file, revision 1, bytes 0-9"]
+    assert all(e["entity_type"] == "evidence" for e in events)
+    assert await reads_of(client, published["id"]) == []
+
+
+async def test_downloading_a_board_pack_is_audited(client: httpx.AsyncClient) -> None:
+    w = await make_world(client)
+    board = (await client.post(f"/api/v1/plans/{w.plan['id']}/exports", json={"format": "csv", "audience": "board"})).json()
+    inspectors = (await client.post(f"/api/v1/plans/{w.plan['id']}/exports", json={"format": "csv", "audience": "inspectors"})).json()
+    for export in (board, inspectors):
+        assert (await client.get(f"/api/v1/exports/{export['id']}/content")).status_code == 200
+    events = await reads_of(client, board["id"])
+    assert len(events) == 1 and events[0]["entity_type"] == "export" and events[0]["changes"] == {"read": [None, "board pack"]}
+    assert await reads_of(client, inspectors["id"]) == []
+
+
+async def test_a_read_in_the_trail_changes_no_plan_rebuilt_from_it(client: httpx.AsyncClient, db: Database) -> None:
+    w = await make_world(client)
+    held = await link(client, action_id=w.action["id"], contains_personal_data=True, url="https://docs.council.example/case-file.pdf")
+    await upload(client, held["id"], PDF)
+    before = datetime.now(UTC)
+    ids = {"plan_id": uuid.UUID(w.plan["id"]), "partnership_id": uuid.UUID(w.partnership["id"])}
+    async with unit_of_work(db) as session:
+        then = await state_at(session, at=before, detail=True, **ids)
+    assert (await client.get(f"/api/v1/evidence/{held['id']}/file")).status_code == 200
+    async with unit_of_work(db) as session:
+        again = await state_at(session, at=before, detail=True, **ids)
+    assert again.rows("evidence") == then.rows("evidence")
