@@ -308,7 +308,8 @@ async def test_nothing_is_dated_after_the_moment_of_loading(db: Database, client
     assert len(stamps) > 500
     assert [s for s in stamps if stamp(s[1]) > loaded] == []
     events = await every(client, "audit-events")
-    assert events and [e for e in events if stamp(e["occurred_at"]) > loaded] == []
+    # Reads of people's contact details are recorded as they happen: the ones above are this test's, not the demo's.
+    assert events and [e for e in events if stamp(e["occurred_at"]) > loaded and e["action"] != "read"] == []
     async with unit_of_work(db) as session:
         received = (await session.execute(select(func.max(CaseEvent.received_at)))).scalar_one()
     assert received is not None and received.replace(tzinfo=UTC) <= loaded

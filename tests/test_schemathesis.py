@@ -65,6 +65,8 @@ async def test_the_api_keeps_its_own_contract_under_schemathesis(
                 "10",
                 "--seed",
                 "1",
+                "--request-timeout",
+                "60",  # a PDF pack of the demo plan takes seconds of CPU, more while the other database's suite runs
                 "--workers",
                 "1",  # one at a time: the same seed gives the same run
                 "--no-color",
