@@ -17,6 +17,7 @@ from app.models.exports import Export, ShareLink
 from app.models.inspection import Inspection, Plan
 from app.models.measures import FundingLine, Measure, MeasureConcern, Observation
 from app.models.partnership import Organisation, Partnership, Person
+from app.models.reporting import ActionReturn, Notification, ReportingPeriod, ReturnLink
 from app.models.system import ApiKey, AuditEvent, Change, IdempotencyRecord, RateLimitWindow
 from app.models.webhooks import WebhookDelivery, WebhookSubscription
 
@@ -26,6 +27,7 @@ __all__ = [
     "ActionContributor",
     "ActionOrganisation",
     "ActionReprogramme",
+    "ActionReturn",
     "ApiKey",
     "AuditEvent",
     "CaseEvent",
@@ -41,6 +43,7 @@ __all__ = [
     "Measure",
     "MeasureConcern",
     "Milestone",
+    "Notification",
     "Observation",
     "Organisation",
     "Partnership",
@@ -48,6 +51,8 @@ __all__ = [
     "Plan",
     "ProgressUpdate",
     "RateLimitWindow",
+    "ReportingPeriod",
+    "ReturnLink",
     "ServerSecret",
     "ShareLink",
     "WebhookDelivery",

@@ -211,3 +211,30 @@ class ExportStatus(StrEnum):
     pending = "pending"
     ready = "ready"
     failed = "failed"
+
+
+class PeriodStatus(StrEnum):
+    open = "open"
+    closed = "closed"
+
+
+class ReturnStatus(StrEnum):
+    expected = "expected"
+    submitted = "submitted"
+    accepted = "accepted"
+    returned = "returned"  # sent back to the owner for more
+    missed = "missed"
+
+
+class NotificationKind(StrEnum):
+    reminder = "reminder"  # before the return is due
+    due_today = "due_today"
+    overdue = "overdue"  # the return was missed
+    escalation = "escalation"  # to the senior responsible officer and the leads
+    sent_back = "sent_back"  # a return returned to its owner for more
+
+
+class NotificationStatus(StrEnum):
+    pending = "pending"
+    sent = "sent"
+    failed = "failed"

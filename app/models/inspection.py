@@ -2,6 +2,7 @@
 
 import uuid
 from datetime import date
+from typing import Any
 
 from sqlalchemy import JSON, CheckConstraint, ForeignKeyConstraint, Index, String, Text, UniqueConstraint
 from sqlalchemy import true as sa_true
@@ -38,6 +39,7 @@ class Plan(Entity, table=True):
     __table_args__ = (
         UniqueConstraint("id", "partnership_id"),
         ForeignKeyConstraint(["inspection_id", "partnership_id"], ["inspection.id", "inspection.partnership_id"]),
+        ForeignKeyConstraint(["senior_responsible_officer_id", "partnership_id"], ["person.id", "person.partnership_id"]),
         enum_check("kind", PlanKind),
         enum_check("status", PlanStatus),
         Index(None, "created_at", "id"),
@@ -55,3 +57,7 @@ class Plan(Entity, table=True):
     revisit_due_on: date | None = None
     evidence_required_for_completion: bool = Field(default=True, nullable=False, sa_column_kwargs={"server_default": sa_true()})
     governance: str | None = Field(default=None, sa_type=Text)
+    # The person a missed return is escalated to (with the partnership's leads).
+    senior_responsible_officer_id: uuid.UUID | None = Field(default=None, index=True)
+    # When periods open and returns fall due (`app.reporting.schedule.Schedule`); none: periods are opened by a lead.
+    reporting_schedule: dict[str, Any] | None = Field(default=None, sa_type=JSON)

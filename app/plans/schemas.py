@@ -21,6 +21,7 @@ from app.models.enums import (
     Priority,
     Rag,
 )
+from app.reporting.schedule import Schedule
 
 STAMP: dict[str, Any] = {"created_at": "2026-02-02T10:15:00Z", "updated_at": "2026-03-01T08:00:00Z", "version": 2}
 PARTNERSHIP_ID = "0b6f9d1e-3c41-4d0e-9f59-2f1f6b0a9c11"
@@ -132,6 +133,15 @@ class PlanCreate(Body):
         description="How delivery is governed and who signed the plan off (the board, its chair, the senior responsible "
         "owners); shown on the cover of every export.",
     )
+    senior_responsible_officer_id: uuid.UUID | None = Field(
+        None, description="The person a missed return is escalated to, with the partnership's leads."
+    )
+    reporting_schedule: Schedule | None = Field(
+        None,
+        description="When the monthly reporting periods open (by `wsoa worker`, on the first of each month while the plan is "
+        "`accepted` or `in_delivery`) and when their returns are due; without one, a lead opens periods with "
+        "`POST /reporting-periods`.",
+    )
 
     _dates = field_validator("submission_due_on", "submitted_on", "accepted_on", "revisit_due_on")(plan_date)
 
@@ -159,6 +169,15 @@ class PlanRead(EntityRead):
                 "evidence_required_for_completion": True,
                 "governance": "SEND Delivery Group chaired by the Cabinet Member for Children, Education and Early Help; "
                 "signed off by Cabinet and the CCG governing body.",
+                "senior_responsible_officer_id": "5a0d8c1e-7b2f-4e61-9c3a-0f4e2b7d9a10",
+                "reporting_schedule": {
+                    "frequency": "monthly",
+                    "meeting": {"week": 2, "weekday": "tuesday"},
+                    "returns_due_working_days_before_meeting": 5,
+                    "returns_due_day_of_month": None,
+                    "reminder_working_days": [7, 2],
+                    "escalate_after_working_days": 3,
+                },
             }
         }
     )
@@ -173,6 +192,8 @@ class PlanRead(EntityRead):
     revisit_due_on: date | None
     evidence_required_for_completion: bool
     governance: str | None
+    senior_responsible_officer_id: uuid.UUID | None
+    reporting_schedule: Schedule | None
 
 
 PlanUpdate = patch_model("PlanUpdate", PlanCreate, exclude={"partnership_id"})

@@ -1,0 +1,1 @@
+"""The monthly reporting cycle: reporting periods, returns from action owners, reminders and escalation."""
