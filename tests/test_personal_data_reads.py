@@ -90,3 +90,40 @@ async def test_a_read_in_the_trail_changes_no_plan_rebuilt_from_it(client: httpx
     async with unit_of_work(db) as session:
         again = await state_at(session, at=before, detail=True, **ids)
     assert again.rows("evidence") == then.rows("evidence")
+
+
+async def test_an_older_file_of_personal_data_evidence_stays_with_the_partnership(
+    app: Any, client: httpx.AsyncClient, db: Database
+) -> None:
+    w = await make_world(client)
+    item = await link(client, action_id=w.action["id"], contains_personal_data=True, url="https://docs.council.example/case-file.pdf")
+    unredacted = PDF.replace(b"Catalog", b"Jane Do")
+    await upload(client, item["id"], unredacted)
+    url = f"/api/v1/evidence/{item['id']}"
+    await client.patch(url, json={"redacted": True}, headers={"If-Match": (await client.get(url)).headers["etag"]})
+    await upload(client, item["id"], PDF)  # the redacted file, revision 2
+    inspector_token = await new_token(db, Role.inspector, partnership_id=uuid.UUID(w.partnership["id"]))
+    async with client_for(app, inspector_token) as inspector:
+        assert (await inspector.get(f"{url}/file")).content == PDF
+        refused = await inspector.get(f"{url}/file", params={"revision": 1})
+        assert refused.status_code == 403 and b"Jane Do" not in refused.content
+    assert (await client.get(f"{url}/file", params={"revision": 1})).content == unredacted  # a lead may
+    events = await reads_of(client, item["id"])
+    assert [e["changes"]["read"][1] for e in events] == ["file, revision 2", "file, revision 1"]
+
+
+async def test_only_a_lead_frees_evidence_for_inspectors(app: Any, client: httpx.AsyncClient, db: Database) -> None:
+    w = await make_world(client)
+    item = await link(client, action_id=w.action["id"], contains_personal_data=True, url="https://docs.council.example/case-file.pdf")
+    await upload(client, item["id"], PDF)
+    url = f"/api/v1/evidence/{item['id']}"
+    owner_token = await new_token(db, Role.contributor, partnership_id=uuid.UUID(w.partnership["id"]), person_id=uuid.UUID(w.owner["id"]))
+    async with client_for(app, owner_token) as owner:
+        for change in ({"contains_personal_data": False}, {"redacted": True}):
+            refused = await owner.patch(url, json=change, headers={"If-Match": (await owner.get(url)).headers["etag"]})
+            assert refused.status_code == 403 and "Only a lead" in refused.json()["detail"]
+        assert (await owner.get(url)).json()["availability"] == "held_locally"
+        marked = await owner.patch(
+            url, json={"title": "Case file (anonymised summary to follow)"}, headers={"If-Match": (await owner.get(url)).headers["etag"]}
+        )
+        assert marked.status_code == 200, marked.text

@@ -152,7 +152,8 @@ class RangeNotSatisfiable(DomainError):
     summary="Download evidence's file",
     description="Streams the current file (or `?revision=n`) with `Content-Disposition`, `ETag` (its SHA-256) and single-range "
     "support (`Range: bytes=start-end` → 206). The stored bytes are re-hashed first; a mismatch is never served. Inspectors "
-    "cannot download evidence held locally (personal data, not redacted)." + roles_text(READERS),
+    "cannot download evidence held locally (personal data, not redacted), nor an older file of evidence holding personal "
+    "data. Every download of a file of evidence holding personal data is recorded in the audit trail (`read`)." + roles_text(READERS),
     tags=["evidence"],
     operation_id="evidence-file-get",
     response_class=Response,
@@ -177,7 +178,10 @@ async def download_file(
     row = await read_one(db, actor, evidence, id)
     if actor.role is Role.inspector and row["availability"] == "held_locally":
         raise Forbidden("This evidence contains personal data and is held locally; it cannot be downloaded by inspectors.")
-    if revision is not None and revision != row["revision"]:
+    older = revision is not None and revision != row["revision"]
+    if older and actor.role is Role.inspector and row["contains_personal_data"]:
+        raise Forbidden("Only the current file of evidence holding personal data is for inspectors: older files may not be redacted.")
+    if older:
         found = (
             await session.execute(
                 select(EvidenceRevision).where(col(EvidenceRevision.evidence_id) == id, col(EvidenceRevision.revision) == revision)
@@ -215,7 +219,7 @@ async def download_file(
         headers["Content-Range"] = f"bytes {start}-{end}/{size}"
         status = 206
     headers["Content-Length"] = str(end - start + 1)
-    if row["availability"] == "held_locally":  # personal data, not redacted: who downloaded it is kept
+    if row["contains_personal_data"]:  # held locally, or redacted now but perhaps not in this file: who downloaded it is kept
         what = f"file, revision {revision or row['revision']}" + (f", bytes {start}-{end}" if status == 206 else "")
         audit.record_reads(session, actor=actor, entity_type="evidence", reads=[(id, row["partnership_id"])], what=what)
     return StreamingResponse(storage.read(sha, start, end), status_code=status, media_type=media_type, headers=headers)

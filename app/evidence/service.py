@@ -85,6 +85,13 @@ async def require_submitter(session: AsyncSession, actor: Actor, row: Row) -> No
     await require_involvement(session, actor, action_id)
 
 
+def _frees(current: Row, changes: Row) -> bool:
+    """Whether a change would let inspectors download evidence they could not before."""
+    unmarked = changes.get("contains_personal_data") is False and current["contains_personal_data"]
+    redacted = changes.get("redacted") is True and not current["redacted"]
+    return bool(unmarked or redacted)
+
+
 class EvidenceRules(Rules):
     async def before_create(self, session: AsyncSession, actor: Actor, values: Row, parent: Row | None) -> None:
         await require_submitter(session, actor, values)
@@ -103,6 +110,11 @@ class EvidenceRules(Rules):
                 changes["reviewed_at"] = utcnow()
         else:
             await require_submitter(session, actor, current)
+            if actor.role is Role.contributor and _frees(current, changes):
+                raise Forbidden(
+                    "Only a lead marks evidence as free of personal data or redacted: inspectors could then download it. "
+                    "Ask a lead to check the file and change it."
+                )
             if current["review_status"] == ReviewStatus.accepted and actor.role is Role.contributor:
                 raise Conflict("Accepted evidence is settled; upload a new file to send it back for review.")
 
