@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+PORT ?= 8000
 WSOA_TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
 export WSOA_TEST_POSTGRES_URL
 
@@ -22,7 +23,7 @@ browser:
 
 ## Serve the API on the embedded SQLite database with demo data; prints one demo key per role.
 serve: install
-	$(BIN)/wsoa serve --demo
+	$(BIN)/wsoa serve --demo --port $(PORT)
 
 ## The whole suite: lint, types, then every test on SQLite and on PostgreSQL, the two databases side by side
 ## (each suite's output is printed whole when it ends).

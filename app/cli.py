@@ -118,6 +118,7 @@ def serve(
         log_config=None,
         access_log=False,
         server_header=False,  # no `server: uvicorn`: nothing tells a caller what the service runs on
+        forwarded_allow_ips=settings.forwarded_allow_ips,
     )
 
 

@@ -134,11 +134,13 @@ async def authenticate(db: DatabaseDep, request: Request) -> Actor:
         return known
     limiter, limit = request.app.state.limiter, request.app.state.settings.failed_auth_per_minute
     address = request.client.host if request.client else None
-    limiter.refuse_blocked(address, limit)
     try:
         actor = await _authenticate(db, request)
     except Unauthenticated:
-        await limiter.note_failure(address, limit)  # 429 instead once an address keeps guessing
+        # 429 instead once an address keeps guessing; a valid credential is never refused for its address, so
+        # users behind one proxy address are not locked out by someone guessing from behind it.
+        limiter.refuse_blocked(address, limit)
+        await limiter.note_failure(address, limit)
         raise
     request.state.actor = actor
     return actor

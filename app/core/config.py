@@ -147,6 +147,12 @@ class Settings(BaseSettings):
         description="Requests a minute per API key or token, by role, as JSON; shared by every process through the database "
         "(429 with `Retry-After` past it); 0 or a role left out: no limit.",
     )
+    forwarded_allow_ips: str = Field(
+        default="127.0.0.1",
+        description="Proxies (comma-separated addresses or networks, `*` for any) whose `X-Forwarded-For` and `X-Forwarded-Proto` "
+        "are believed: set it to the load balancer's address, so client addresses (the failed sign-in throttle, share-link audit) are "
+        "the clients' and not the balancer's.",
+    )
     public_base_url: str = Field(
         default="",
         description="Public base URL (e.g. https://wsoa.example.gov.uk) for `Location` and `Link` headers; empty: taken from the request.",

@@ -75,7 +75,7 @@ class RateLimiter:
             )
 
     def refuse_blocked(self, address: str | None, limit: int) -> None:
-        """429 for an address that failed too often this minute (as this process last heard), before any lookup."""
+        """429 for a failed attempt of an address that failed too often this minute (as this process last heard)."""
         if limit <= 0 or address is None:
             return
         seen = self.failures.get(address)

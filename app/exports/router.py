@@ -258,9 +258,9 @@ async def revoke(id: uuid.UUID, session: SessionDep, db: DatabaseDep, actor: Edi
 async def shared(request: Request, token: str, session: SessionDep, db: DatabaseDep) -> Response:
     client = request.client.host if request.client else None
     limiter, limit = request.app.state.limiter, request.app.state.settings.failed_auth_per_minute
-    limiter.refuse_blocked(client, limit)
     if not await service.share_link_known(db, token[:200]):
-        await limiter.note_failure(client, limit)  # an address guessing tokens gets 429 once it keeps trying
+        limiter.refuse_blocked(client, limit)  # an address guessing tokens gets 429 once it keeps trying
+        await limiter.note_failure(client, limit)
         raise NotFound("No such share link.")
     export = await service.open_share_link(session, token=token[:200], client=client, user_agent=request.headers.get("user-agent"))
     request.state.share_link_id = str(export["id"])  # logged with the request instead of the token
