@@ -184,6 +184,9 @@ async def test_acceptance_sets_every_baseline_and_a_client_cannot_choose_one(cli
     assert assert_problem(refused, 409, "/problems/frozen-field")["errors"][0]["pointer"] == "/baseline_due_on"
     added = await client.post("/api/v1/actions", json=body)
     assert added.status_code == 201 and added.json()["baseline_due_on"] == "2027-06-30"
+    # Without a due date it would never be baselined.
+    undated = await client.post("/api/v1/actions", json={k: v for k, v in body.items() if k != "due_on"} | {"ref": "9.10"})
+    assert assert_problem(undated, 422)["errors"][0]["pointer"] == "/due_on"
 
 
 async def test_an_accepted_plans_action_is_cancelled_not_deleted(client: httpx.AsyncClient) -> None:
@@ -194,3 +197,18 @@ async def test_an_accepted_plans_action_is_cancelled_not_deleted(client: httpx.A
     gone = await client.delete(f"/api/v1/actions/{action['id']}", headers={"If-Match": got.headers["etag"]})
     assert assert_problem(gone, 409, "/problems/frozen-field")["errors"][0]["pointer"] == "/status"
     assert (await patch(client, f"actions/{action['id']}", {"status": "cancelled"})).status_code == 200
+
+
+async def test_an_accepted_plans_milestone_is_marked_not_deleted(client: httpx.AsyncClient) -> None:
+    plan, _, action = await ready_plan(client)
+    body = {"action_id": action["id"], "title": "Coordinators in post", "due_on": "2027-01-29"}
+    before = (await client.post("/api/v1/milestones", json=body)).json()
+    after = (await client.post("/api/v1/milestones", json=body)).json()
+    got = await client.get(f"/api/v1/milestones/{before['id']}")
+    assert (await client.delete(f"/api/v1/milestones/{before['id']}", headers={"If-Match": got.headers["etag"]})).status_code == 204
+    await patch(client, f"plans/{plan['id']}", {"status": "submitted"})
+    await patch(client, f"plans/{plan['id']}", {"status": "accepted", "accepted_on": "2026-12-01"})
+    got = await client.get(f"/api/v1/milestones/{after['id']}")
+    gone = await client.delete(f"/api/v1/milestones/{after['id']}", headers={"If-Match": got.headers["etag"]})
+    assert assert_problem(gone, 409, "/problems/frozen-field")["errors"][0]["pointer"] == "/status"
+    assert (await patch(client, f"milestones/{after['id']}", {"status": "missed"})).status_code == 200

@@ -173,7 +173,23 @@ async def on_action_create(session: AsyncSession, values: Row) -> None:
             "An action added to an accepted plan is baselined at its first due date: leave baseline_due_on out.",
             errors=[FieldError(pointer="/baseline_due_on", message="set from due_on once the plan is accepted")],
         )
-    values["baseline_due_on"] = values.get("due_on")
+    if values.get("due_on") is None:
+        raise Unprocessable(
+            "An action added to an accepted plan needs a due date: it is the action's baseline.",
+            errors=[FieldError(pointer="/due_on", message="required once the plan is accepted")],
+        )
+    values["baseline_due_on"] = values["due_on"]
+
+
+async def refuse_milestone_delete_in_delivery(session: AsyncSession, milestone: Row) -> None:
+    """An accepted plan's milestones stay on record: a missed one is marked missed, a moved one reprogrammed."""
+    plan_id = (await session.execute(select(col(Action.plan_id)).where(col(Action.id) == milestone["action_id"]))).scalar_one()
+    if await _plan_status(session, plan_id) in ACCEPTED:
+        raise FrozenField(
+            "An accepted plan's milestone is not deleted, so a missed one stays in view: PATCH its status "
+            "(missed or reprogrammed) instead.",
+            errors=[FieldError(pointer="/status", message="set to missed or reprogrammed instead")],
+        )
 
 
 async def refuse_delete_in_delivery(session: AsyncSession, action: Row) -> None:

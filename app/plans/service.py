@@ -139,7 +139,11 @@ MILESTONE_COMPLETION = {"status", "met_on"}
 
 
 class MilestoneRules(Rules):
-    """Contributors may record a milestone's completion (status, met_on) on their own actions, nothing else."""
+    """Contributors may record a milestone's completion (status, met_on) on their own actions, nothing else; an
+    accepted plan's milestones are never deleted."""
+
+    async def before_delete(self, session: AsyncSession, actor: Actor, current: Row) -> None:
+        await lifecycle.refuse_milestone_delete_in_delivery(session, current)
 
     async def before_update(self, session: AsyncSession, actor: Actor, current: Row, changes: Row, notes: Row) -> None:
         if actor.role is not Role.contributor:
