@@ -49,6 +49,9 @@ REFUSED = [
     "::ffff:a9fe:a9fe",
     "64:ff9b::7f00:1",  # NAT64 of 127.0.0.1
     "64:ff9b::a64:101",  # NAT64 of 10.100.1.1
+    "fec0::1",  # IPv6 site-local (deprecated, still routed inside some networks)
+    "192.0.0.8",  # IETF protocol assignments
+    "2001:db8::1",  # documentation
 ]
 
 

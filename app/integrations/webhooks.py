@@ -90,8 +90,9 @@ def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 SHARED = ipaddress.ip_network("100.64.0.0/10")  # carrier-grade NAT (RFC 6598), e.g. 100.100.100.200 cloud metadata
+IETF = ipaddress.ip_network("192.0.0.0/24")  # IETF protocol assignments (RFC 6890): not for webhooks, whatever Python says
 NAT64 = ipaddress.ip_network("64:ff9b::/96")  # well-known NAT64 prefix (RFC 6052): the IPv4 address is the last 32 bits
-REFUSED = "the host resolves to a loopback, link-local, private, shared, multicast or reserved address"
+REFUSED = "the host resolves to a loopback, link-local, site-local, private, shared, multicast, reserved or otherwise non-global address"
 
 
 class Refused(Exception):
@@ -119,7 +120,9 @@ def refused(ip: IPAddress) -> bool:
         or ip.is_multicast
         or ip.is_unspecified
         or ip.is_reserved
-        or (isinstance(ip, ipaddress.IPv4Address) and ip in SHARED)
+        or not ip.is_global
+        or (isinstance(ip, ipaddress.IPv4Address) and (ip in SHARED or ip in IETF))
+        or (isinstance(ip, ipaddress.IPv6Address) and ip.is_site_local)
     )
 
 
