@@ -289,7 +289,7 @@ async def test_dry_run_reports_the_changes_and_writes_nothing(client: httpx.Asyn
     feed = [row(n) for n in range(1, 10)] + [row(10, organisation="Wessex Vale ICB")]
     feed[0] = row(1, job_title="Team manager", email=None)
     feed[1] = {"external_id": "E00002", "active": False, "left_on": "2026-02-27"}
-    watched = ("person", "audit_event", "change", "organisation", "idempotency_record")
+    watched = ("person", "change", "organisation", "idempotency_record")
     before = await tables(db, *watched)
     response = await client.post(
         "/api/v1/people/sync", json={"partnership_id": p["id"], "mode": "full", "people": feed}, params={"dry_run": "true"}
@@ -297,7 +297,11 @@ async def test_dry_run_reports_the_changes_and_writes_nothing(client: httpx.Asyn
     assert response.status_code == 200, response.text
     preview = response.json()
     assert await tables(db, *watched) == before
+    # The preview shows E00001's stored e-mail: that, and nothing else, is in the trail (a read of contact details).
     one = await person(client, p, "E00001")
+    trail = (await client.get("/api/v1/audit-events", params={"entity_type": "person", "action": "read"})).json()["items"]
+    previewed = [e for e in trail if e["actor_id"] != "system" and e["entity_id"] == one["id"]]
+    assert len(previewed) == 2 and previewed[0]["changes"] == {"read": [None, "contact details"]}  # the preview's, then person()'s
     assert {k: preview[k] for k in ("created", "updated", "unchanged", "deactivated", "errors", "dry_run", "refused")} == {
         "created": 1, "updated": 2, "unchanged": 7, "deactivated": 1, "errors": [], "dry_run": True, "refused": None,
     }  # fmt: skip

@@ -393,6 +393,9 @@ async def sync_people(
         "deactivated": len(outcome["deactivated"]), "errors": sorted(errors, key=lambda e: e.index),
     }  # fmt: skip
     if dry_run:
+        # A preview that shows someone's stored e-mail is a read of their contact details, like GET /people.
+        shown = [c.person_id for c in preview["updated"] if c.person_id and "email" in c.fields and c.fields["email"].from_]
+        audit.record_reads(session, actor=actor, entity_type="person", reads=[(p, partnership_id) for p in shown], what="contact details")
         return SyncPreview(
             **counts,
             refused=refused,
