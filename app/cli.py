@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 import uvicorn
+from pydantic import ValidationError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -49,6 +50,9 @@ def _database() -> Database:
 def _explain(exc: Exception) -> str:
     """One line for an error a person reads, with what to do where we know it."""
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if isinstance(exc, ValidationError) and exc.title == "Settings":  # a WSOA_* variable holds a value it cannot
+        wrong = "; ".join(f"WSOA_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors()[:5])
+        return f"a setting is wrong: {wrong}. Fix the environment variable (README: Configuration)."
     if isinstance(exc, SQLAlchemyError):
         if "no such table" in text or "does not exist" in text:
             return "the database has no schema yet: run `wsoa migrate` (or point WSOA_DATABASE_URL at the right database)."
@@ -347,7 +351,7 @@ async def _checkpoint(settings: Settings, *, only_if_grown: bool) -> "Checkpoint
     key = keys_from(settings).signing
     if key is None:
         return None
-    db = Database(settings.database_url)
+    db = _database()
     try:
         return await take(db, storage_from(settings), key, only_if_grown=only_if_grown)
     finally:
@@ -367,7 +371,7 @@ def audit_verify() -> None:
 
     async def run() -> tuple[int, "Break | None", list["Checkpoint"], list["Refused"]]:
         found, refused = await load(storage_from(settings), trusted) if trusted is not None else ([], [])
-        db = Database(settings.database_url)
+        db = _database()
         try:
             checked, broken = await verify(db, found)
         finally:
@@ -440,6 +444,10 @@ def export_command(
 
     settings = get_settings().model_copy(update={"export_inline_max_actions": 1_000_000, "export_inline_max_pdf_actions": 1_000_000})
     actor = Actor("cli", "cli", "command line", Role.admin)
+
+    if not output.parent.is_dir():  # before anything is made and recorded
+        typer.echo(f"wsoa: no folder {output.parent} to write {output.name} into: create it or choose another --output.", err=True)
+        raise typer.Exit(2)
 
     async def run() -> dict[str, Any]:
         db = _database()

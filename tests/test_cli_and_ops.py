@@ -167,6 +167,38 @@ def test_a_command_in_the_wrong_folder_says_what_to_do_and_creates_nothing(tmp_p
     ]
 
 
+@pytest.mark.parametrize("args", [["audit", "verify"], ["audit", "checkpoint"], ["worker", "--once"]])
+def test_no_command_creates_a_database_where_there_is_none(tmp_path: Path, args: list[str]) -> None:
+    missing = tmp_path / "elsewhere" / "wsoa.db"
+    key = tmp_path / "key"
+    key.write_bytes(bytes(32))
+    result = subprocess.run(
+        [sys.executable, "-m", "app.cli", *args],
+        env={**os.environ, "WSOA_DATABASE_URL": f"sqlite:///{missing}", "WSOA_AUDIT_SIGNING_KEY_FILE": str(key)},
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 2 and not missing.exists() and "no database at" in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize(("name", "value"), [("WSOA_ENV", "prod"), ("WSOA_LOG_LEVEL", "TRACE"), ("WSOA_AUTH_CACHE_SECONDS", "soon")])
+def test_a_wrong_setting_is_named_in_one_line(name: str, value: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "app.cli", "check-config"],
+        env={**os.environ, name: value},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and f"{name}:" in result.stderr, result.stderr
+
+
+def test_an_export_to_a_missing_folder_records_nothing(database_url: str, tmp_path: Path) -> None:
+    result = wsoa(database_url, "export", "--plan-id", "00000000-0000-4000-8000-000000000000", "--output", str(tmp_path / "no" / "x.pdf"))
+    assert result.returncode == 2 and "no folder" in result.stderr and "Traceback" not in result.stderr
+
+
 def test_a_bad_date_is_one_line_not_a_traceback(database_url: str) -> None:
     result = wsoa(database_url, "keys", "create", "--role", "admin", "--name", "x", "--expires-on", "31/12/2026")
     assert result.returncode == 2 and "Traceback" not in result.stderr and "YYYY-MM-DD" in result.stderr
