@@ -17,9 +17,9 @@ from app.main import UnsafeConfiguration, create_app
 SAFE = {
     "env": "production",
     "case_ref_key": SecretStr("a-long-random-secret-for-case-references"),
-    "audit_signing_key": SecretStr("MC4CAQAwBQYDK2VwBCIEIL0d4k0s7fJ0mY3Kp8cQ1m6jQ3m3v1gW4w7m9sX2Y5aB"),
+    "audit_signing_key": SecretStr("AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA="),
     "public_base_url": "https://wsoa.example.gov.uk",
-    "metrics_token": SecretStr("scraper-token"),
+    "metrics_token": SecretStr("scraper-token-of-thirty-two-characters"),
 }
 
 
@@ -41,6 +41,23 @@ def test_production_refuses_to_start_and_says_why(settings: Settings, db: Databa
     assert settings.model_copy(update=SAFE).production_problems() == []
 
 
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ({"case_ref_key": SecretStr("x")}, "WSOA_CASE_REF_KEY is shorter"),
+        ({"audit_signing_key": SecretStr("notbase64!!")}, "audit signing key cannot be used"),
+        ({"audit_signing_key": SecretStr(""), "audit_signing_key_file": "/nonexistent/key.pem"}, "audit signing key cannot be used"),
+        ({"public_base_url": "javascript:alert(1)"}, "https:// address"),
+        ({"public_base_url": "http://wsoa.example.gov.uk"}, "https:// address"),
+        ({"metrics_token": SecretStr("short")}, "WSOA_METRICS_TOKEN is shorter"),
+        ({"oidc_issuer": "https://login.example/t/v2.0", "oidc_national_claim_value": ""}, "WSOA_OIDC_AUDIENCE"),
+    ],
+)
+def test_production_refuses_settings_that_are_there_but_useless(settings: Settings, change: dict[str, Any], named: str) -> None:
+    problems = settings.model_copy(update=SAFE | change).production_problems()
+    assert len(problems) == 1 and named in problems[0], problems
+
+
 def test_check_config_lists_the_problems_without_starting(tmp_path: Any) -> None:
     database = f"sqlite:///{tmp_path / 'never.db'}"
     found = cli("check-config", WSOA_ENV="production", WSOA_DATABASE_URL=database)
@@ -50,6 +67,9 @@ def test_check_config_lists_the_problems_without_starting(tmp_path: Any) -> None
     assert "would refuse to start" in found.stderr
     serve = cli("serve", "--port", "9", WSOA_ENV="production", WSOA_DATABASE_URL=database)
     assert serve.returncode == 2 and "Traceback" not in serve.stderr and "WSOA_CASE_REF_KEY" in serve.stderr
+    from app.audit.checkpoints import ensure_key_file
+
+    ensure_key_file(tmp_path / "key.pem")
     fit = cli(
         "check-config",
         WSOA_ENV="production",
@@ -66,6 +86,7 @@ async def test_metrics_need_their_token_in_production_and_docs_can_be_off(settin
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as c:
         assert (await c.get("/metrics")).status_code == 404
         assert (await c.get("/metrics", headers={"Authorization": "Bearer wrong"})).status_code == 404
-        assert (await c.get("/metrics", headers={"Authorization": "Bearer scraper-token"})).status_code == 200
+        assert (await c.get("/metrics", headers={"Authorization": "Bearer scraper-token-of-thirty-two-characters"})).status_code == 200
+        assert (await c.get("/metrics", headers={"Authorization": "bearer scraper-token-of-thirty-two-characters"})).status_code == 200
         assert (await c.get("/docs")).status_code == 404 and (await c.get("/openapi.json")).status_code == 404
         assert (await c.get("/healthz")).status_code == 200

@@ -2,9 +2,12 @@
 
 from functools import lru_cache
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MIN_SECRET = 32  # characters of a secret production mode accepts
 
 
 class Settings(BaseSettings):
@@ -176,16 +179,33 @@ class Settings(BaseSettings):
                 "WSOA_CASE_REF_KEY is unset: case references would be pseudonymised with a key kept in the same database, "
                 "so a copy of the database could re-identify them. Set a long random secret."
             )
+        elif len(self.case_ref_key.get_secret_value()) < MIN_SECRET:
+            found.append(f"WSOA_CASE_REF_KEY is shorter than {MIN_SECRET} characters: use a long random secret (`openssl rand -hex 32`).")
         if not self.audit_signing_key.get_secret_value() and not self.audit_signing_key_file:
             found.append(
                 "No audit signing key (WSOA_AUDIT_SIGNING_KEY or WSOA_AUDIT_SIGNING_KEY_FILE): the audit trail could not be "
                 "anchored by signed checkpoints."
             )
+        else:
+            from app.audit.checkpoints import keys_from  # here: that module reads these settings
+
+            try:
+                keys_from(self)
+            except Exception as exc:  # whatever the key's fault, one line saying so
+                found.append(f"The audit signing key cannot be used: {str(exc).strip()[:200] or type(exc).__name__}.")
+        base = urlsplit(self.public_base_url)
         if not self.public_base_url:
             found.append(
                 "WSOA_PUBLIC_BASE_URL is unset: share-link URLs and Location/Link headers would reflect the request's Host "
                 "header. Set the service's public URL."
             )
+        elif base.scheme != "https" or not base.hostname or base.query or base.fragment:
+            found.append("WSOA_PUBLIC_BASE_URL must be the service's public https:// address, e.g. https://wsoa.example.gov.uk.")
+        metrics = self.metrics_token.get_secret_value()
+        if metrics and len(metrics) < MIN_SECRET:
+            found.append(f"WSOA_METRICS_TOKEN is shorter than {MIN_SECRET} characters: use a long random secret.")
+        if self.oidc_issuer and (not self.oidc_audience or not (self.oidc_jwks_url or self.oidc_jwks_file)):
+            found.append("OIDC is on without WSOA_OIDC_AUDIENCE and a WSOA_OIDC_JWKS_URL or WSOA_OIDC_JWKS_FILE to check tokens against.")
         explicit = {"oidc_national_claim_value", "oidc_national_subjects"} & self.model_fields_set
         if self.oidc_issuer and not explicit:
             found.append(

@@ -97,7 +97,7 @@ async def metrics(request: Request) -> Response:
     token = settings.metrics_token.get_secret_value()
     if token or settings.env == "production":
         # With a token, only the scraper that holds it; in production without one, nothing (as if absent).
-        given = request.headers.get("authorization", "")
-        if not token or not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+        scheme, _, given = request.headers.get("authorization", "").partition(" ")
+        if not token or scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token.encode()):
             return Response(status_code=404)
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
