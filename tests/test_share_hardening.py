@@ -143,3 +143,38 @@ async def test_an_expiry_no_date_can_hold_is_a_422(client: httpx.AsyncClient, mo
     resp = await client.post(f"/api/v1/exports/{made['id']}/share-links", json={"expires_at": moment})
     assert_problem(resp, 422, "/problems/validation")
     assert resp.json()["errors"][0]["pointer"] == "/expires_at"
+
+
+@pytest.mark.postgres_only
+async def test_exports_being_rendered_hold_no_database_connection(
+    settings: Any, database_url: str, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While packs render, other writes go on: neither the wait for an identical request nor the rendering itself
+    holds a connection of the pool (here two connections, three packs rendering for a second and a half)."""
+    import time
+
+    from app.exports import service
+    from app.main import create_app
+
+    plans = [(await make_world(client)).plan for _ in range(3)]
+    rendered = service.render
+
+    def slow(pack: dict[str, Any], export_format: Any) -> bytes:
+        time.sleep(1.5)
+        return rendered(pack, export_format)
+
+    monkeypatch.setattr(service, "render", slow)
+    small = Database(database_url, pool_size=2)
+    try:
+        app = create_app(settings.model_copy(update={"export_heavy_per_hour": 0}), small)
+        headers = {"Authorization": client.headers["authorization"]}
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test", headers=headers) as c:
+            packs = [asyncio.create_task(export(c, p["id"], format="html")) for p in plans]
+            await asyncio.sleep(0.5)
+            started = time.monotonic()
+            other = await c.post("/api/v1/partnerships", json={"name": "Elsewhere", "la_code": "991"})
+            took = time.monotonic() - started
+            assert other.status_code == 201 and took < 1.0, (other.status_code, took)
+            assert sorted(r.status_code for r in await asyncio.gather(*packs)) == [201, 201, 201]
+    finally:
+        await small.dispose()

@@ -1,6 +1,7 @@
 """Named locks held until the unit of work that took them ends (committed or rolled back), so whoever waits
-sees what the holder wrote. In one process the waiters queue in memory, before they take a connection; on
-PostgreSQL a transaction-scoped advisory lock makes other processes wait too. (SQLite is one process.)"""
+sees what the holder wrote. In one process the waiters queue in memory and hold no connection while they wait
+(`hold_until_end`); across processes, on PostgreSQL, a transaction-scoped advisory lock (`hold_across_processes`)
+makes them wait too, so take that one only for the short last step before the commit. (SQLite is one process.)"""
 
 import asyncio
 import hashlib
@@ -33,8 +34,8 @@ def _leave(name: str, entry: _Named) -> None:
         _held.pop(name, None)
 
 
-async def hold_until_end(db: Database, session: AsyncSession, name: str) -> None:
-    """Wait for, then take, the lock `name` for the rest of `session`'s unit of work."""
+async def hold_until_end(session: AsyncSession, name: str) -> None:
+    """Wait for, then take, the lock `name` in this process for the rest of `session`'s unit of work."""
     entry = _held.setdefault(name, _Named())
     entry.users += 1
     try:
@@ -48,5 +49,12 @@ async def hold_until_end(db: Database, session: AsyncSession, name: str) -> None
         _leave(name, entry)
 
     uow.on_end(session, release)
-    if db.dialect == "postgresql":
-        await session.execute(ADVISORY_LOCK, {"key": _advisory_key(name)})
+
+
+async def hold_across_processes(db: Database, session: AsyncSession, name: str) -> bool:
+    """On PostgreSQL, wait for and take the lock `name` across processes until `session`'s transaction ends (it
+    begins the transaction, and holds a connection from here on); True if taken, False where one process is all."""
+    if db.dialect != "postgresql":
+        return False
+    await session.execute(ADVISORY_LOCK, {"key": _advisory_key(name)})
+    return True

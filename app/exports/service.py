@@ -171,11 +171,14 @@ async def make_export(
     except Exception:  # the export does not depend on the checkpoint store: it records none when that cannot be read
         log.exception("export_checkpoint_unreadable")
         anchor = None
-    # Identical requests made at once run one after the other, so the second finds the first's export.
-    await locks.hold_until_end(db, session, f"export:{plan['id']}:{export_format.value}:{audience.value}:{as_of.isoformat()}")
+    # Identical requests made at once in this process run one after the other (waiting in memory, holding no
+    # connection), so the second finds the first's export instead of rendering it again.
+    identity = f"export:{plan['id']}:{export_format.value}:{audience.value}:{as_of.isoformat()}"
+    await locks.hold_until_end(session, identity)
     request = packs.Request(uuid.uuid4(), plan["id"], plan["partnership_id"], audience, as_of, utcnow())
+    seq = anchor.seq if anchor else None
     async with db.read_session() as reader:
-        same, pack = await _same_export(reader, area, request, export_format, anchor.seq if anchor else None)
+        same, pack = await _same_export(reader, area, request, export_format, seq)
     if same is not None:
         return same, False
     if limiter is not None and export_format in HEAVY:
@@ -200,6 +203,13 @@ async def make_export(
     if actions <= limit:
         sha, size = await _produce(db, storage, request, export_format, pack)
         values.update(status=ExportStatus.ready.value, sha256=sha, size_bytes=size, completed_at=utcnow())
+    # Across processes the check is made again, rendered, under a database lock held only for the insert and its
+    # commit: of identical requests made at once on two processes, the second answers with the first's export.
+    if await locks.hold_across_processes(db, session, identity):
+        async with db.read_session() as reader:
+            same, _ = await _same_export(reader, area, request, export_format, seq)
+        if same is not None:
+            return same, False
     await session.execute(insert(Export).values(**values))
     changes = {k: [None, audit.jsonable(v)] for k, v in values.items() if v is not None}
     await _record(session, actor, action="export", entity_type="export", row=values, changes=changes, plan_id=plan["id"])
