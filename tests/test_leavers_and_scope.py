@@ -55,6 +55,19 @@ async def test_a_leavers_key_stops_working_at_once(client: httpx.AsyncClient, ca
     assert (await cached.get("/api/v1/plans", headers=auth)).status_code == 200
 
 
+async def test_a_leaver_marked_by_the_hr_sync_stops_reading_at_once(
+    client: httpx.AsyncClient, cached: httpx.AsyncClient, db: Database
+) -> None:
+    w = await make_world(client)
+    token = await new_token(db, Role.contributor, partnership_id=uuid.UUID(w.partnership["id"]), person_id=uuid.UUID(w.owner["id"]))
+    auth = {"Authorization": f"Bearer {token}"}
+    assert (await cached.get("/api/v1/plans", headers=auth)).status_code == 200  # verified and cached
+    row = {"external_id": w.owner["external_id"], "active": False}
+    synced = await client.post("/api/v1/people/sync", json={"partnership_id": w.partnership["id"], "mode": "upsert", "people": [row]})
+    assert synced.status_code == 200 and synced.json()["updated"] == 1, synced.text
+    assert LEFT in assert_problem(await cached.get("/api/v1/plans", headers=auth), 401)["detail"]
+
+
 async def test_a_leaver_marked_by_another_process_can_write_nothing_more(
     client: httpx.AsyncClient, cached: httpx.AsyncClient, db: Database
 ) -> None:

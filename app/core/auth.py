@@ -11,6 +11,7 @@ from typing import Any
 
 from fastapi import Request
 from sqlalchemy import bindparam, event, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import ORMExecuteState, Session
 from sqlmodel import col
 
@@ -111,6 +112,11 @@ def _note_people_changes(state: ORMExecuteState) -> None:
     table = getattr(state.statement, "table", None)
     if (state.is_update or state.is_insert or state.is_delete) and getattr(table, "name", None) == "person":
         state.session.info[_PEOPLE_CHANGED] = True
+
+
+def note_people_changed(session: AsyncSession) -> None:
+    """For writes to `person` the listener above cannot see (textual SQL, such as the HR sync's upsert)."""
+    session.sync_session.info[_PEOPLE_CHANGED] = True
 
 
 @event.listens_for(Session, "after_commit")

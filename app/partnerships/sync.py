@@ -30,7 +30,7 @@ from sqlmodel import col
 
 from app.core import audit
 from app.core import changes as feed
-from app.core.auth import Actor
+from app.core.auth import Actor, note_people_changed
 from app.core.errors import Conflict, FieldError, Unprocessable
 from app.core.schemas import plan_date, reject_nul, reject_numeric_dates
 from app.models import Organisation, Person, utcnow
@@ -416,6 +416,7 @@ async def sync_people(
             .values(active=False, left_on=today, version=col(Person.version) + 1, updated_at=now)
         )
     if changed:
+        note_people_changed(session)  # a leaver's keys stop at once in this process, whatever SQL the upsert was
         feed.record(session, changed)
         summary = {k: [None, v] for k, v in outcome.items() if v and k != "unchanged"}
         if new_organisations:
