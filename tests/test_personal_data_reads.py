@@ -127,3 +127,13 @@ async def test_only_a_lead_frees_evidence_for_inspectors(app: Any, client: httpx
             url, json={"title": "Case file (anonymised summary to follow)"}, headers={"If-Match": (await owner.get(url)).headers["etag"]}
         )
         assert marked.status_code == 200, marked.text
+
+
+async def test_reading_a_recorded_change_of_e_mail_is_a_read_of_contact_details(client: httpx.AsyncClient) -> None:
+    w = await make_world(client)
+    person = await make_person(client, w.partnership, email="first@council.example")
+    assert await reads_of(client, person["id"]) == []  # reads_of itself reads only `read` events, which carry no e-mail
+    trail = (await client.get("/api/v1/audit-events", params={"entity_id": person["id"]})).json()["items"]
+    assert trail[0]["changes"]["email"] == [None, "first@council.example"]
+    events = await reads_of(client, person["id"])
+    assert len(events) == 1 and events[0]["changes"] == {"read": [None, "contact details"]}

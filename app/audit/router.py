@@ -9,8 +9,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
 from app.audit import service
+from app.core import audit
 from app.core.auth import Actor
-from app.core.db import DatabaseDep
+from app.core.db import DatabaseDep, SessionDep
 from app.core.errors import problems
 from app.core.http import json_response
 from app.core.permissions import PLAN_EDITORS, allow, documented, roles_text
@@ -87,7 +88,11 @@ class AuditQuery(QueryParams):
     openapi_extra=documented(PLAN_EDITORS),
 )
 async def list_audit_events(
-    request: Request, query: Annotated[AuditQuery, Query()], db: DatabaseDep, actor: Annotated[Actor, Depends(allow(PLAN_EDITORS))]
+    request: Request,
+    query: Annotated[AuditQuery, Query()],
+    db: DatabaseDep,
+    session: SessionDep,
+    actor: Annotated[Actor, Depends(allow(PLAN_EDITORS))],
 ) -> Response:
     after = int(query.cursor) if query.cursor is not None else query.after_seq
     filters = query.model_dump(include={"entity_type", "entity_id", "actor_id", "action"})
@@ -99,4 +104,10 @@ async def list_audit_events(
     if len(rows) > query.limit:
         next_cursor = str(items[-1]["seq"])
         headers["Link"] = next_link(request, drop=("after_seq",), cursor=next_cursor)
+    # A person's recorded change of e-mail shows their contact details: reading it is a read like GET /people/{id}.
+    shown = {
+        (str(e["entity_id"]), str(e["partnership_id"])) for e in items if e["entity_type"] == "person" and (e["changes"] or {}).get("email")
+    }
+    people: list[tuple[uuid.UUID, uuid.UUID | None]] = [(uuid.UUID(p), uuid.UUID(q)) for p, q in sorted(shown)]
+    audit.record_reads(session, actor=actor, entity_type="person", reads=people, what="contact details")
     return json_response({"items": items, "next_cursor": next_cursor}, headers=headers)
