@@ -51,3 +51,14 @@ async def test_a_database_error_never_carries_the_values_it_was_given(db: Databa
         async with unit_of_work(db) as session:
             await session.execute(insert(Person).values(**row))
     assert "priya.raman@council.example" not in str(failed.value) and "Priya Raman" not in str(failed.value)
+
+
+async def test_a_report_for_a_day_no_plan_can_have_is_a_422(client: httpx.AsyncClient) -> None:
+    from tests.factories import make_world
+    from tests.test_conventions import assert_problem
+
+    w = await make_world(client)
+    summary = await client.get(f"/api/v1/plans/{w.plan['id']}/summary", params={"as_of": "0001-01-01"})
+    assert assert_problem(summary, 422)["errors"][0]["pointer"] == "/as_of"
+    history = await client.get(f"/api/v1/plans/{w.plan['id']}/history", params={"from": "1066-10-14"})
+    assert assert_problem(history, 422)["errors"][0]["pointer"] == "/from"

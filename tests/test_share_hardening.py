@@ -118,7 +118,7 @@ async def test_identical_export_requests_made_at_once_make_one_export(client: ht
     assert sorted(e["format"] for e in made) == ["csv", "html", "json"]
 
 
-async def test_pdf_and_html_exports_have_an_hourly_quota_per_key(
+async def test_pdf_html_and_xlsx_exports_have_an_hourly_quota_per_key(
     app: Any, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(ratelimit, "clock", lambda: HALF_PAST)
@@ -130,7 +130,8 @@ async def test_pdf_and_html_exports_have_an_hourly_quota_per_key(
     assert_problem(refused, 429, "/problems/rate-limited")
     assert refused.headers["retry-after"] == "1800"
     assert (await export(client, w.plan["id"], format="html")).status_code == 200  # the export already made: no quota
-    assert (await export(client, w.plan["id"], format="xlsx")).status_code == 201  # not a costly format
+    assert (await export(client, w.plan["id"], format="csv")).status_code == 201  # not a costly format
+    assert_problem(await export(client, w.plan["id"], format="xlsx"), 429, "/problems/rate-limited")  # a costly one
     assert len((await client.get("/api/v1/exports", params={"plan_id": w.plan["id"], "format": "pdf"})).json()["items"]) == 0
     monkeypatch.setattr(ratelimit, "clock", lambda: HALF_PAST + 1800)  # the next hour
     assert (await export(client, w.plan["id"], format="pdf")).status_code == 201

@@ -135,7 +135,7 @@ class Settings(BaseSettings):
     export_heavy_per_hour: int = Field(
         default=30,
         ge=0,
-        description="New PDF and HTML exports (the costly formats) a key may request an hour (429 with `Retry-After` past "
+        description="New PDF, HTML and XLSX exports (the costly formats) a key may request in a clock hour (429 with `Retry-After` past "
         "it; an identical request answered with the export already made does not count); 0: no limit.",
     )
     share_link_days: int = Field(default=14, ge=1, le=90, description="How long a share link lasts when no `expires_at` is given.")

@@ -21,9 +21,10 @@ from sqlalchemy.sql.base import ReadOnlyColumnCollection
 from app.core import audit
 from app.core.auth import Actor
 from app.core.pagination import ListQuery, decode_cursor, keyset
-from app.core.permissions import Access
+from app.core.permissions import READERS, Access
 from app.core.reads import Reads, ids_of
 from app.models import Entity, Partnership
+from app.models.enums import Role
 
 Row = dict[str, Any]
 PAGING = {"limit", "cursor", "sort"}
@@ -60,6 +61,16 @@ class Unique:
     within: tuple[str, ...] = ()
 
 
+# Every resource by its entity type (the change feed asks who may read each).
+REGISTRY: dict[str, "Resource"] = {}
+
+
+def read_roles(entity: str) -> frozenset[Role]:
+    """The roles that may read resources of `entity` (every reader for rows that are no resource of their own)."""
+    found = REGISTRY.get(entity)
+    return found.access.read if found is not None else READERS
+
+
 @dataclass
 class Resource:
     path: str
@@ -90,6 +101,7 @@ class Resource:
     description: str = ""
 
     def __post_init__(self) -> None:
+        REGISTRY[self.entity] = self
         if self.reader is None:
             self.reader = Reader(self)
         if self.rules is None:

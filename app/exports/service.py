@@ -58,7 +58,7 @@ class ShareLinkGone(DomainError):
 
 SHAREABLE = (Audience.inspectors, Audience.public)
 SHAREABLE_TEXT = " and ".join(f"`{a.value}`" for a in SHAREABLE)
-HEAVY = frozenset({ExportFormat.pdf, ExportFormat.html})
+HEAVY = frozenset({ExportFormat.pdf, ExportFormat.html, ExportFormat.xlsx})  # seconds of CPU each for a large plan
 
 
 class ShareLinkAudience(Conflict):
@@ -153,7 +153,7 @@ async def make_export(
     limiter: RateLimiter | None = None,
 ) -> tuple[uuid.UUID, bool]:
     """Returns the export's id and whether it is new: an identical request (same plan, format, audience, `as_of`
-    and data) gets the export already made instead of a second rendering. New PDF and HTML exports count against
+    and data) gets the export already made instead of a second rendering. New PDF, HTML and XLSX exports count against
     the key's hourly quota of heavy exports (`export_heavy_per_hour`, 429 past it)."""
     if not may_use(actor, audience):
         raise Forbidden("Inspectors may export for the `inspectors` audience only.")

@@ -14,7 +14,8 @@ from app.core.auth import Actor
 from app.core.db import DatabaseDep
 from app.core.errors import problems
 from app.core.http import json_response
-from app.core.permissions import ADMIN, PLAN_EDITORS, READERS, allow, documented, roles_text
+from app.core.permissions import READERS, allow, documented, roles_text
+from app.core.resources import read_roles
 from app.core.routing import api_router, next_link, ok
 from app.core.schemas import QueryParams
 from app.models import Change
@@ -68,8 +69,6 @@ def _statement(scoped: bool, typed: bool) -> Any:
 
 
 STATEMENTS = {(scoped, typed): _statement(scoped, typed) for scoped in (False, True) for typed in (False, True)}
-# Resources some readers may not read: the feed does not show them their ids either (their `access.read`).
-FEED_READERS = {"api_key": ADMIN, "webhook_subscription": ADMIN, "share_link": PLAN_EDITORS}
 
 
 @router.get(
@@ -100,5 +99,6 @@ async def list_changes(
         )
     cursor = str(items[-1]["seq"]) if items else str(after)  # past hidden changes too: none is ever fetched again
     headers = {"Link": next_link(request, after=cursor)} if items else {}
-    shown = [i for i in items if actor.role in FEED_READERS.get(i["entity_type"], READERS)]
+    # Resources some readers may not read: the feed does not show them their ids either (each resource's `access.read`).
+    shown = [i for i in items if actor.role in read_roles(i["entity_type"])]
     return json_response({"items": shown, "next_cursor": cursor}, headers=headers)

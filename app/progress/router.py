@@ -8,7 +8,7 @@ from datetime import date
 from typing import Annotated, Literal, Self
 
 from fastapi import Depends, Query
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
@@ -19,7 +19,7 @@ from app.core.errors import FieldError, Unprocessable, problems
 from app.core.http import json_response
 from app.core.permissions import READERS, allow, documented, roles_text
 from app.core.routing import api_router, ok, read_one
-from app.core.schemas import QueryParams
+from app.core.schemas import QueryParams, plan_date
 from app.models import utcnow
 from app.partnerships.service import Local, local
 from app.plans import resources as r
@@ -44,6 +44,8 @@ async def plan_report(db: Database, actor: Actor, plan_id: uuid.UUID) -> AsyncIt
 
 class SummaryQuery(QueryParams):
     as_of: date | None = Field(None, description="Reconstruct the plan as recorded at the end of this day (default: today).")
+
+    _in_range = field_validator("as_of")(plan_date)
 
 
 @router.get(
@@ -77,6 +79,8 @@ class HistoryQuery(QueryParams):
     from_on: date = Field(alias="from", description="First day.")
     to: date | None = Field(None, description="Last day (default and at most: today).")
     granularity: Literal["month", "quarter"] = "month"
+
+    _in_range = field_validator("from_on", "to")(plan_date)
 
     @model_validator(mode="after")
     def _check(self) -> Self:
