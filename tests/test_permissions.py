@@ -62,6 +62,12 @@ TABLE: dict[str, dict[str, set[Role]]] = {
     "exports-content": {"get": READ},
     "share-links": {"list": EDIT, "get": EDIT, "create": EDIT, "delete": EDIT},
     "shared": {"get": set(Role)},  # the link's token is the credential
+    "reporting-periods": {"list": READ, "get": READ, "create": EDIT, "update": EDIT},
+    "reporting-periods-status": {"get": READ},
+    "returns": {"list": READ, "get": READ},
+    "returns-submission": {"create": {A, L, C}},
+    "returns-review": {"create": EDIT},
+    "notifications": {"list": EDIT, "get": EDIT},
 }
 
 

@@ -1,15 +1,17 @@
 """The monthly reporting cycle: a plan's schedule and senior responsible officer, reporting periods and returns."""
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import httpx
 
-from app.reporting.schedule import Schedule, period_dates
+from app.partnerships.service import today_in
+from app.reporting.schedule import Schedule, month_of, period_dates
 from tests.factories import make_person, make_world
 from tests.test_conventions import assert_problem
 from tests.test_lifecycle import patch
 
+TODAY = today_in("Europe/London")  # the partnerships' time zone in these tests
 SCHEDULE = {"meeting": {"week": 2, "weekday": "tuesday"}, "returns_due_working_days_before_meeting": 5}
 
 
@@ -38,3 +40,76 @@ async def test_a_plan_names_its_schedule_and_senior_responsible_officer(client: 
     assert_problem(both, 422)
     unknown = await patch(client, f"plans/{w.plan['id']}", {"senior_responsible_officer_id": "00000000-0000-4000-8000-000000000000"})
     assert_problem(unknown, 422)
+
+
+async def accepted_plan(client: httpx.AsyncClient) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """A plan in delivery with three live actions (each owned by its own person) and one completed."""
+    from tests.factories import make_action, make_concern, make_partnership, make_plan
+
+    partnership = await make_partnership(client)
+    plan = await make_plan(client, partnership)
+    concern = await make_concern(client, plan)
+    actions = []
+    for n in range(4):
+        owner = await make_person(client, partnership, email=f"owner{n}@council.example")
+        actions.append(await make_action(client, plan, [concern], owner_id=owner["id"], due_on="2027-03-31", planned_start_on="2026-09-01"))
+    await patch(client, f"plans/{plan['id']}", {"status": "submitted"})
+    assert (await patch(client, f"plans/{plan['id']}", {"status": "accepted", "accepted_on": str(TODAY)})).status_code == 200
+    for action in actions[:3]:
+        assert (await patch(client, f"actions/{action['id']}", {"status": "in_progress"})).status_code == 200
+    return plan, actions
+
+
+async def test_a_period_expects_a_return_from_every_live_action_and_a_lead_reviews_them(
+    app: Any, client: httpx.AsyncClient, db: Any
+) -> None:
+    import uuid
+
+    from app.models.enums import Role
+    from tests.conftest import new_token
+    from tests.test_evidence import client_for
+
+    plan, actions = await accepted_plan(client)
+    cancelled = await patch(client, f"actions/{actions[3]['id']}", {"status": "cancelled"})
+    assert cancelled.status_code == 200, cancelled.text
+    starts, ends = month_of(TODAY)
+    due, meeting = ends + timedelta(days=3), ends + timedelta(days=10)
+    body = {"plan_id": plan["id"], "starts_on": str(starts), "ends_on": str(ends), "returns_due_on": str(due), "meeting_on": str(meeting)}
+    opened = await client.post("/api/v1/reporting-periods", json=body)
+    assert opened.status_code == 201, opened.text
+    period = opened.json()
+    expected = (await client.get("/api/v1/returns", params={"period_id": period["id"]})).json()["items"]
+    assert sorted(r["action_id"] for r in expected) == sorted(a["id"] for a in actions[:3])
+    assert {r["status"] for r in expected} == {"expected"} and all(r["returns_due_on"] == str(due) for r in expected)
+    first = next(r for r in expected if r["action_id"] == actions[0]["id"])
+
+    owner = await new_token(
+        db, Role.contributor, partnership_id=uuid.UUID(plan["partnership_id"]), person_id=uuid.UUID(actions[0]["owner_id"])
+    )
+    async with client_for(app, owner) as me:
+        filed = await me.post(
+            f"/api/v1/returns/{first['id']}/submission",
+            json={
+                "proposed_rag": "amber",
+                "narrative": "Two of three coordinators in post.",
+                "proposed_forecast_on": str(TODAY + timedelta(days=200)),
+            },
+        )
+        assert filed.status_code == 200, filed.text
+        assert filed.json()["status"] == "submitted" and filed.json()["submitted_by"] == actions[0]["owner_id"]
+        other = next(r for r in expected if r["action_id"] == actions[1]["id"])
+        refused = await me.post(f"/api/v1/returns/{other['id']}/submission", json={"proposed_rag": "green", "narrative": "Not mine."})
+        assert_problem(refused, 403)
+        assert_problem(await me.post(f"/api/v1/returns/{first['id']}/review", json={"decision": "accept", "agreed_rag": "amber"}), 403)
+    update = (await client.get(f"/api/v1/progress-updates/{filed.json()['progress_update_id']}")).json()
+    assert update["rag"] == "amber" and update["narrative"] == "Two of three coordinators in post."
+    assert_problem(await client.post(f"/api/v1/returns/{first['id']}/submission", json={"proposed_rag": "red", "narrative": "Again."}), 409)
+
+    assert_problem(await client.post(f"/api/v1/returns/{first['id']}/review", json={"decision": "accept"}), 422)
+    accepted = await client.post(f"/api/v1/returns/{first['id']}/review", json={"decision": "accept", "agreed_rag": "red"})
+    assert accepted.status_code == 200 and accepted.json()["agreed_rag"] == "red" and accepted.json()["status"] == "accepted"
+    assert (await client.get(f"/api/v1/actions/{actions[0]['id']}")).json()["forecast_on"] == str(TODAY + timedelta(days=200))
+
+    status = (await client.get(f"/api/v1/reporting-periods/{period['id']}/status")).json()
+    assert status["counts"] == {"expected": 2, "submitted": 0, "accepted": 1, "returned": 0, "missed": 0, "total": 3}
+    assert [a["action_ref"] for a in status["actions"]] == sorted(a["ref"] for a in actions[:3])

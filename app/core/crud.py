@@ -208,7 +208,9 @@ async def create(
     audit.record(
         session, actor=actor, action="create", entity_type=res.entity, entity_id=entity.id, partnership_id=partnership_id, changes=changes
     )
-    return row | {k: values[k] for k in links}
+    created = row | {k: values[k] for k in links}
+    await res.rules.after_create(session, actor, created)
+    return created
 
 
 async def locked_current(session: AsyncSession, actor: Actor, res: Resource, entity_id: uuid.UUID, if_match: str | None) -> Row:

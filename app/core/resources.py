@@ -154,6 +154,10 @@ class Rules:
     async def before_create(self, session: AsyncSession, actor: Actor, values: Row, parent: Row | None) -> None:
         return None
 
+    async def after_create(self, session: AsyncSession, actor: Actor, row: Row) -> None:
+        """Rows that come with the new one (a reporting period's expected returns), in the same unit of work."""
+        return None
+
     async def before_update(self, session: AsyncSession, actor: Actor, current: Row, changes: Row, notes: Row) -> None:
         """`changes` may be amended; `notes` holds the patch's instructions (see `Resource.instructions`)."""
         return None

@@ -1,0 +1,225 @@
+"""The rules of the reporting cycle: opening a period (and the returns it expects), filing a return, reviewing it,
+and marking the silent ones missed. Every function adds rows to the caller's unit of work; none commits."""
+
+import uuid
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from app.core import audit, crud
+from app.core import changes as feed
+from app.core.auth import Actor
+from app.core.errors import Conflict, FieldError, Forbidden, NotFound, Unprocessable
+from app.core.resources import Row, Rules
+from app.models import Action, ActionReturn, Person, Plan, utcnow
+from app.models.enums import ActionStatus, PeriodStatus, PlanStatus, ReturnStatus, Role
+from app.partnerships.service import local
+from app.plans import resources as plan_resources
+from app.plans import schemas as plan_schemas
+from app.plans.service import require_involvement
+from app.reporting import schemas as s
+from app.reporting.schedule import Schedule, period_dates
+
+LIVE = (ActionStatus.not_started.value, ActionStatus.in_progress.value)  # not completed, suspended or cancelled
+IN_DELIVERY = (PlanStatus.accepted.value, PlanStatus.in_delivery.value)
+FILEABLE = {ReturnStatus.expected, ReturnStatus.returned, ReturnStatus.missed}  # missed: filed late, still on record
+
+
+class ReturnState(Conflict):
+    type, title = "/problems/return-state", "The return is not in a state for this"
+
+
+class PeriodRules(Rules):
+    """A period belongs to a plan in delivery; dates left out come from the plan's schedule; a closed period stays closed."""
+
+    async def before_create(self, session: AsyncSession, actor: Actor, values: Row, parent: Row | None) -> None:
+        plan = (
+            await session.execute(select(col(Plan.status), col(Plan.reporting_schedule)).where(col(Plan.id) == values["plan_id"]))
+        ).one()
+        if plan.status not in IN_DELIVERY:
+            raise Conflict(
+                f"The plan is {plan.status}: returns are asked for once it is accepted or in delivery.",
+                errors=[FieldError(pointer="/plan_id", message="plan not in delivery")],
+            )
+        await _fill_dates(session, values, plan.reporting_schedule)
+
+    async def after_create(self, session: AsyncSession, actor: Actor, row: Row) -> None:
+        await expect_returns(session, actor, row)
+
+    async def before_update(self, session: AsyncSession, actor: Actor, current: Row, changes: Row, notes: Row) -> None:
+        if current["status"] == PeriodStatus.closed:
+            raise Conflict("A closed period stays as it was closed.", errors=[FieldError(pointer="/status", message="closed")])
+        cleared = [k for k in ("returns_due_on", "status") if k in changes and changes[k] is None]
+        if cleared:
+            raise Unprocessable(
+                "A period always has a due date and a status.",
+                errors=[FieldError(pointer=f"/{k}", message="cannot be null") for k in cleared],
+            )
+        due = changes["returns_due_on"] if changes.get("returns_due_on") is not None else current["returns_due_on"]
+        meeting = changes["meeting_on"] if "meeting_on" in changes else current["meeting_on"]
+        _check_order(current["starts_on"], current["ends_on"], due, meeting)
+
+
+async def _fill_dates(session: AsyncSession, values: Row, schedule: dict[str, Any] | None) -> None:
+    given = {k: values.get(k) for k in ("starts_on", "ends_on", "returns_due_on", "meeting_on")}
+    if schedule is not None:
+        area = await local(session, values["partnership_id"])
+        assert area is not None
+        starts, ends, due, meeting = period_dates(Schedule.model_validate(schedule), given["starts_on"] or area.today)
+        computed = {"starts_on": starts, "ends_on": ends, "returns_due_on": due, "meeting_on": meeting}
+        values.update({k: v if v is not None else computed[k] for k, v in given.items()})
+    else:
+        missing = [k for k in ("starts_on", "ends_on", "returns_due_on") if given[k] is None]
+        if missing:
+            raise Unprocessable(
+                "The plan has no reporting schedule: give the period's dates (or set the plan's reporting_schedule).",
+                errors=[FieldError(pointer=f"/{k}", message="required without a schedule") for k in missing],
+            )
+    _check_order(values["starts_on"], values["ends_on"], values["returns_due_on"], values["meeting_on"])
+
+
+def _check_order(starts: date, ends: date, due: date, meeting: date | None) -> None:
+    errors = []
+    if ends < starts:
+        errors.append(FieldError(pointer="/ends_on", message="before starts_on"))
+    if due < starts:
+        errors.append(FieldError(pointer="/returns_due_on", message="before starts_on"))
+    if meeting is not None and meeting < due:
+        errors.append(FieldError(pointer="/meeting_on", message="before returns_due_on"))
+    if errors:
+        raise Unprocessable("The period's dates are out of order.", errors=errors)
+
+
+async def expect_returns(session: AsyncSession, actor: Actor, period: Row) -> int:
+    """One expected return per live action of the period's plan, addressed to its owner; how many."""
+    actions = (
+        await session.execute(
+            select(col(Action.id), col(Action.owner_id)).where(col(Action.plan_id) == period["plan_id"], col(Action.status).in_(LIVE))
+        )
+    ).all()
+    now = utcnow()
+    rows = [
+        {
+            "id": uuid.uuid4(), "created_at": now, "updated_at": now, "version": 1, "partnership_id": period["partnership_id"],
+            "plan_id": period["plan_id"], "period_id": period["id"], "action_id": a.id, "owner_id": a.owner_id,
+            "status": ReturnStatus.expected.value, "returns_due_on": period["returns_due_on"],
+        }
+        for a in actions
+    ]  # fmt: skip
+    if not rows:
+        return 0
+    await session.execute(ActionReturn.__table__.insert(), rows)  # type: ignore[attr-defined]
+    feed.record(session, [feed.Changed("action_return", r["id"], "create", 1, r["partnership_id"], r["plan_id"]) for r in rows])
+    entries = [
+        audit.Entry("create", "action_return", r["id"], r["partnership_id"], {k: [None, audit.jsonable(r[k])] for k in EXPECTED_FIELDS})
+        for r in rows
+    ]
+    audit.record_many(session, actor=actor, entries=entries)
+    return len(rows)
+
+
+EXPECTED_FIELDS = ("period_id", "action_id", "owner_id", "status", "returns_due_on")
+
+
+async def _locked_return(session: AsyncSession, actor: Actor, return_id: uuid.UUID) -> ActionReturn:
+    found = (await session.execute(select(ActionReturn).where(col(ActionReturn.id) == return_id).with_for_update())).scalar_one_or_none()
+    if found is None or not actor.sees(found.partnership_id):
+        raise NotFound(f"No return with id {return_id}.")
+    return found
+
+
+async def _change(session: AsyncSession, actor: Actor, row: ActionReturn, values: dict[str, Any]) -> None:
+    """Write `values` on the return as its next version, with its audit event and change-feed row."""
+    before = {k: getattr(row, k) for k in values}
+    await session.execute(
+        update(ActionReturn)
+        .where(col(ActionReturn.id) == row.id)
+        .values(**values, version=col(ActionReturn.version) + 1, updated_at=utcnow())
+    )
+    feed.record(session, [feed.Changed("action_return", row.id, "update", row.version + 1, row.partnership_id, row.plan_id)])
+    audit.record(
+        session, actor=actor, action="update", entity_type="action_return", entity_id=row.id, partnership_id=row.partnership_id,
+        changes=audit.diff(before, values),
+    )  # fmt: skip
+
+
+async def submit(
+    session: AsyncSession, actor: Actor, return_id: uuid.UUID, body: s.ReturnSubmission, *, as_person: uuid.UUID | None = None
+) -> None:
+    """File the return (its owner, a contributor to the action, a lead or an admin; `as_person` for a one-time link):
+    the progress update it stands for is appended, and the return is `submitted`."""
+    row = await _locked_return(session, actor, return_id)
+    if ReturnStatus(row.status) not in FILEABLE:
+        raise ReturnState(f"This return is already {row.status}; a lead may return it to you for more.")
+    if actor.role is Role.contributor:
+        await require_involvement(session, actor, row.action_id)
+    elif actor.role not in (Role.admin, Role.lead):
+        raise Forbidden("Returns are filed by the action's owner or contributors, or a lead.")
+    author = as_person or actor.person_id or row.owner_id
+    if author is None:
+        raise Unprocessable("The action has no owner, and this key names no person to file as: use a key linked to a person.")
+    update_row = await crud.create(
+        session,
+        actor=actor,
+        res=plan_resources.progress_updates,
+        data=plan_schemas.ProgressUpdateCreate(
+            action_id=row.action_id, author_id=author, rag=body.proposed_rag, narrative=body.narrative,
+            percent_complete=body.percent_complete, blockers=body.blockers, next_steps=body.next_steps,
+        ),
+    )  # fmt: skip
+    await _change(
+        session,
+        actor,
+        row,
+        {
+            **body.model_dump(), "proposed_rag": body.proposed_rag.value, "status": ReturnStatus.submitted.value,
+            "submitted_at": utcnow(), "submitted_by": author, "progress_update_id": update_row["id"],
+        },
+    )  # fmt: skip
+
+
+async def review(session: AsyncSession, actor: Actor, return_id: uuid.UUID, body: s.ReturnReview) -> None:
+    """A lead accepts the return (agreeing the period's RAG, and moving the forecast it proposes) or returns it."""
+    row = await _locked_return(session, actor, return_id)
+    if row.status != ReturnStatus.submitted:
+        raise ReturnState(f"Only a submitted return is reviewed; this one is {row.status}.")
+    reviewer = actor.name if actor.person_id is None else await _name_of(session, actor.person_id)
+    values: dict[str, Any] = {"review_note": body.review_note, "reviewed_by": reviewer, "reviewed_at": utcnow()}
+    if body.decision == "accept":
+        assert body.agreed_rag is not None  # the model's rule
+        values |= {"status": ReturnStatus.accepted.value, "agreed_rag": body.agreed_rag.value}
+        if body.accept_forecast and row.proposed_forecast_on is not None:
+            await crud.patch(
+                session, actor=actor, res=plan_resources.actions, entity_id=row.action_id,
+                data=plan_schemas.ActionUpdate(forecast_on=row.proposed_forecast_on), if_match="*",
+            )  # fmt: skip
+    else:
+        values |= {"status": ReturnStatus.returned.value}
+    await _change(session, actor, row, values)
+
+
+async def _name_of(session: AsyncSession, person_id: uuid.UUID) -> str:
+    return str((await session.execute(select(col(Person.display_name)).where(col(Person.id) == person_id))).scalar_one())
+
+
+async def mark_missed(session: AsyncSession, actor: Actor, partnership_id: uuid.UUID, today: date) -> int:
+    """Returns still unfiled after their due date become `missed`: a recorded fact (kept if filed later)."""
+    due = (
+        await session.execute(
+            select(ActionReturn)
+            .where(
+                col(ActionReturn.partnership_id) == partnership_id,
+                col(ActionReturn.status).in_([ReturnStatus.expected.value, ReturnStatus.returned.value]),
+                col(ActionReturn.returns_due_on) < today,
+                col(ActionReturn.missed_at).is_(None),
+            )
+            .with_for_update()
+        )
+    ).scalars().all()  # fmt: skip
+    now = utcnow()
+    for row in due:
+        await _change(session, actor, row, {"status": ReturnStatus.missed.value, "missed_at": now})
+    return len(due)
