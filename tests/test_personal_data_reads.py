@@ -100,8 +100,8 @@ async def test_an_older_file_of_personal_data_evidence_stays_with_the_partnershi
     unredacted = PDF.replace(b"Catalog", b"Jane Do")
     await upload(client, item["id"], unredacted)
     url = f"/api/v1/evidence/{item['id']}"
+    await upload(client, item["id"], PDF)  # the redacted file, revision 2, which a lead then marks redacted
     await client.patch(url, json={"redacted": True}, headers={"If-Match": (await client.get(url)).headers["etag"]})
-    await upload(client, item["id"], PDF)  # the redacted file, revision 2
     inspector_token = await new_token(db, Role.inspector, partnership_id=uuid.UUID(w.partnership["id"]))
     async with client_for(app, inspector_token) as inspector:
         assert (await inspector.get(f"{url}/file")).content == PDF
@@ -137,3 +137,23 @@ async def test_reading_a_recorded_change_of_e_mail_is_a_read_of_contact_details(
     assert trail[0]["changes"]["email"] == [None, "first@council.example"]
     events = await reads_of(client, person["id"])
     assert len(events) == 1 and events[0]["changes"] == {"read": [None, "contact details"]}
+
+
+async def test_a_new_file_of_redacted_evidence_is_held_locally_until_a_lead_redacts_it(
+    app: Any, client: httpx.AsyncClient, db: Database
+) -> None:
+    w = await make_world(client)
+    item = await link(client, action_id=w.action["id"], contains_personal_data=True, url="https://docs.council.example/case-file.pdf")
+    await upload(client, item["id"], PDF)
+    url = f"/api/v1/evidence/{item['id']}"
+    await client.patch(url, json={"redacted": True}, headers={"If-Match": (await client.get(url)).headers["etag"]})
+    owner_token = await new_token(db, Role.contributor, partnership_id=uuid.UUID(w.partnership["id"]), person_id=uuid.UUID(w.owner["id"]))
+    inspector_token = await new_token(db, Role.inspector, partnership_id=uuid.UUID(w.partnership["id"]))
+    async with client_for(app, owner_token) as owner, client_for(app, inspector_token) as inspector:
+        assert (await upload(owner, item["id"], PDF.replace(b"Catalog", b"Jane Do"))).status_code in (200, 201)
+        assert (await client.get(url)).json()["availability"] == "held_locally"
+        assert (await inspector.get(f"{url}/file")).status_code == 403
+        # Nor can a contributor create evidence already marked redacted.
+        made = await owner.post("/api/v1/evidence", json={"action_id": w.action["id"], "title": "Pre-redacted", "kind": "minutes",
+                                                          "contains_personal_data": True, "redacted": True})  # fmt: skip
+        assert made.status_code == 403 and "Only a lead" in made.json()["detail"]

@@ -85,6 +85,12 @@ async def require_submitter(session: AsyncSession, actor: Actor, row: Row) -> No
     await require_involvement(session, actor, action_id)
 
 
+FREED_BY_LEADS = (
+    "Only a lead marks evidence holding personal data as free of it or redacted: inspectors could then download it. "
+    "Ask a lead to check the file and change it."
+)
+
+
 def _frees(current: Row, changes: Row) -> bool:
     """Whether a change would let inspectors download evidence they could not before."""
     unmarked = changes.get("contains_personal_data") is False and current["contains_personal_data"]
@@ -95,6 +101,8 @@ def _frees(current: Row, changes: Row) -> bool:
 class EvidenceRules(Rules):
     async def before_create(self, session: AsyncSession, actor: Actor, values: Row, parent: Row | None) -> None:
         await require_submitter(session, actor, values)
+        if actor.role is Role.contributor and values.get("contains_personal_data") and values.get("redacted"):
+            raise Forbidden(FREED_BY_LEADS)
 
     async def before_update(self, session: AsyncSession, actor: Actor, current: Row, changes: Row, notes: Row) -> None:
         if REVIEW_FIELDS & changes.keys():
@@ -111,10 +119,7 @@ class EvidenceRules(Rules):
         else:
             await require_submitter(session, actor, current)
             if actor.role is Role.contributor and _frees(current, changes):
-                raise Forbidden(
-                    "Only a lead marks evidence as free of personal data or redacted: inspectors could then download it. "
-                    "Ask a lead to check the file and change it."
-                )
+                raise Forbidden(FREED_BY_LEADS)
             if current["review_status"] == ReviewStatus.accepted and actor.role is Role.contributor:
                 raise Conflict("Accepted evidence is settled; upload a new file to send it back for review.")
 
@@ -201,6 +206,8 @@ async def store_revision(
         "sha256": received.sha256, "size_bytes": received.size, "media_type": media_type, "file_name": file_name,
         "revision": revision, "review_status": ReviewStatus.submitted.value, "reviewed_by_id": None, "reviewed_at": None,
     }  # fmt: skip
+    if current.contains_personal_data:  # a new file of personal data is held locally until a lead finds it redacted
+        values["redacted"] = False
     changes = audit.diff({k: getattr(current, k) for k in values}, values)
     await session.execute(
         update(Evidence).where(col(Evidence.id) == evidence_id).values(**values, version=col(Evidence.version) + 1, updated_at=utcnow())
