@@ -4,6 +4,7 @@ import asyncio
 import gc
 import json
 import os
+import re
 import uuid
 from datetime import date
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 import uvicorn
 from pydantic import ValidationError
+from pydantic_settings import SettingsError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -47,12 +49,22 @@ def _database() -> Database:
     return Database(url)
 
 
+def _setting(loc: tuple[Any, ...]) -> str:
+    """The variable behind a settings error's location: `WSOA_RATE_LIMITS` (key `admin`) for ("rate_limits", "admin")."""
+    name = f"WSOA_{str(loc[0]).upper()}"
+    return name + (f" (key {'.'.join(map(str, loc[1:]))})" if len(loc) > 1 else "")
+
+
 def _explain(exc: Exception) -> str:
     """One line for an error a person reads, with what to do where we know it."""
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     if isinstance(exc, ValidationError) and exc.title == "Settings":  # a WSOA_* variable holds a value it cannot
-        wrong = "; ".join(f"WSOA_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors()[:5])
+        wrong = "; ".join(_setting(e["loc"]) + f": {e['msg']}" for e in exc.errors()[:5])
         return f"a setting is wrong: {wrong}. Fix the environment variable (README: Configuration)."
+    if isinstance(exc, SettingsError):  # a value the settings could not even parse (JSON of WSOA_RATE_LIMITS)
+        field = re.search(r'field "(\w+)"', text)
+        name = f"WSOA_{field.group(1).upper()}" if field else "a WSOA_* variable"
+        return f"a setting is wrong: {name} cannot be parsed (it takes JSON). Fix the environment variable (README: Configuration)."
     if isinstance(exc, SQLAlchemyError):
         if "no such table" in text or "does not exist" in text:
             return "the database has no schema yet: run `wsoa migrate` (or point WSOA_DATABASE_URL at the right database)."
@@ -445,9 +457,13 @@ def export_command(
     settings = get_settings().model_copy(update={"export_inline_max_actions": 1_000_000, "export_inline_max_pdf_actions": 1_000_000})
     actor = Actor("cli", "cli", "command line", Role.admin)
 
-    if not output.parent.is_dir():  # before anything is made and recorded
-        typer.echo(f"wsoa: no folder {output.parent} to write {output.name} into: create it or choose another --output.", err=True)
-        raise typer.Exit(2)
+    existed = output.exists()
+    try:  # the destination must take bytes before anything is made and recorded
+        with output.open("ab"):
+            pass
+    except OSError as exc:
+        typer.echo(f"wsoa: cannot write {output} ({exc.strerror or type(exc).__name__}): choose another --output.", err=True)
+        raise typer.Exit(2) from exc
 
     async def run() -> dict[str, Any]:
         db = _database()
@@ -470,6 +486,8 @@ def export_command(
     try:
         row = asyncio.run(run())
     except (DomainError, ValueError) as exc:
+        if not existed:
+            output.unlink(missing_ok=True)
         typer.echo(getattr(exc, "detail", str(exc)), err=True)
         raise typer.Exit(1) from exc
     typer.echo(f"export {row['id']} sha256 {row['sha256']} ({row['size_bytes']} bytes) written to {output}")

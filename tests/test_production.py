@@ -22,6 +22,13 @@ SAFE = {
     "metrics_token": SecretStr("scraper-token-of-thirty-two-characters"),
 }
 
+OIDC = {
+    "oidc_issuer": "https://login.example/t/v2.0",
+    "oidc_national_claim_value": "",
+    "oidc_audience": "api://wsoa",
+    "oidc_jwks_url": "https://login.example/t/keys",
+}
+
 
 def cli(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("WSOA_")}
@@ -51,6 +58,11 @@ def test_production_refuses_to_start_and_says_why(settings: Settings, db: Databa
         ({"public_base_url": "http://wsoa.example.gov.uk"}, "https:// address"),
         ({"metrics_token": SecretStr("short")}, "WSOA_METRICS_TOKEN is shorter"),
         ({"oidc_issuer": "https://login.example/t/v2.0", "oidc_national_claim_value": ""}, "WSOA_OIDC_AUDIENCE"),
+        ({"case_ref_key": SecretStr(" " * 40)}, "WSOA_CASE_REF_KEY is shorter"),
+        (OIDC | {"oidc_audience": " "}, "WSOA_OIDC_AUDIENCE"),
+        (OIDC | {"oidc_issuer": "http://login.example/t/v2.0"}, "WSOA_OIDC_ISSUER must be an https"),
+        (OIDC | {"oidc_jwks_url": "http://login.example/keys"}, "WSOA_OIDC_JWKS_URL must be an https"),
+        (OIDC | {"oidc_jwks_url": "", "oidc_jwks_file": "/nonexistent.json"}, "not a readable JWKS"),
     ],
 )
 def test_production_refuses_settings_that_are_there_but_useless(settings: Settings, change: dict[str, Any], named: str) -> None:

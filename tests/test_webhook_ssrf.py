@@ -51,6 +51,7 @@ REFUSED = [
     "64:ff9b::a64:101",  # NAT64 of 10.100.1.1
     "fec0::1",  # IPv6 site-local (deprecated, still routed inside some networks)
     "192.0.0.8",  # IETF protocol assignments
+    "192.88.99.1",  # 6to4 relay anycast
     "2001:db8::1",  # documentation
 ]
 

@@ -1,6 +1,8 @@
 """Service settings, read from `WSOA_`-prefixed environment variables."""
 
+import json
 from functools import lru_cache
+from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
@@ -179,7 +181,7 @@ class Settings(BaseSettings):
                 "WSOA_CASE_REF_KEY is unset: case references would be pseudonymised with a key kept in the same database, "
                 "so a copy of the database could re-identify them. Set a long random secret."
             )
-        elif len(self.case_ref_key.get_secret_value()) < MIN_SECRET:
+        elif len(self.case_ref_key.get_secret_value().strip()) < MIN_SECRET:
             found.append(f"WSOA_CASE_REF_KEY is shorter than {MIN_SECRET} characters: use a long random secret (`openssl rand -hex 32`).")
         if not self.audit_signing_key.get_secret_value() and not self.audit_signing_key_file:
             found.append(
@@ -202,16 +204,32 @@ class Settings(BaseSettings):
         elif base.scheme != "https" or not base.hostname or base.query or base.fragment:
             found.append("WSOA_PUBLIC_BASE_URL must be the service's public https:// address, e.g. https://wsoa.example.gov.uk.")
         metrics = self.metrics_token.get_secret_value()
-        if metrics and len(metrics) < MIN_SECRET:
+        if metrics and len(metrics.strip()) < MIN_SECRET:
             found.append(f"WSOA_METRICS_TOKEN is shorter than {MIN_SECRET} characters: use a long random secret.")
-        if self.oidc_issuer and (not self.oidc_audience or not (self.oidc_jwks_url or self.oidc_jwks_file)):
-            found.append("OIDC is on without WSOA_OIDC_AUDIENCE and a WSOA_OIDC_JWKS_URL or WSOA_OIDC_JWKS_FILE to check tokens against.")
+        if self.oidc_issuer:
+            found += self._oidc_problems()
         explicit = {"oidc_national_claim_value", "oidc_national_subjects"} & self.model_fields_set
         if self.oidc_issuer and not explicit:
             found.append(
                 "OIDC is on without an explicit national-scope rule: set WSOA_OIDC_NATIONAL_CLAIM_VALUE (empty: no token is "
                 "national) or WSOA_OIDC_NATIONAL_SUBJECTS."
             )
+        return found
+
+    def _oidc_problems(self) -> list[str]:
+        found = []
+        if not self.oidc_audience.strip() or not (self.oidc_jwks_url or self.oidc_jwks_file):
+            found.append("OIDC is on without WSOA_OIDC_AUDIENCE and a WSOA_OIDC_JWKS_URL or WSOA_OIDC_JWKS_FILE to check tokens against.")
+        for name, url in (("WSOA_OIDC_ISSUER", self.oidc_issuer), ("WSOA_OIDC_JWKS_URL", self.oidc_jwks_url)):
+            if url and urlsplit(url).scheme != "https":
+                found.append(f"{name} must be an https:// address: tokens and their signing keys must not travel in the clear.")
+        if self.oidc_jwks_file:
+            try:
+                keys = json.loads(Path(self.oidc_jwks_file).read_text()).get("keys")
+            except (OSError, ValueError, AttributeError) as exc:
+                keys = exc
+            if not isinstance(keys, list) or not keys:
+                found.append(f"WSOA_OIDC_JWKS_FILE {self.oidc_jwks_file} is not a readable JWKS (a JSON object with a list of keys).")
         return found
 
     @field_validator("oidc_algorithms")

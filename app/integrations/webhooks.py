@@ -90,6 +90,7 @@ def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 SHARED = ipaddress.ip_network("100.64.0.0/10")  # carrier-grade NAT (RFC 6598), e.g. 100.100.100.200 cloud metadata
+RELAY_6TO4 = ipaddress.ip_network("192.88.99.0/24")  # the deprecated 6to4 relay anycast block (RFC 7526)
 IETF = ipaddress.ip_network("192.0.0.0/24")  # IETF protocol assignments (RFC 6890): not for webhooks, whatever Python says
 NAT64 = ipaddress.ip_network("64:ff9b::/96")  # well-known NAT64 prefix (RFC 6052): the IPv4 address is the last 32 bits
 REFUSED = "the host resolves to a loopback, link-local, site-local, private, shared, multicast, reserved or otherwise non-global address"
@@ -121,7 +122,7 @@ def refused(ip: IPAddress) -> bool:
         or ip.is_unspecified
         or ip.is_reserved
         or not ip.is_global
-        or (isinstance(ip, ipaddress.IPv4Address) and (ip in SHARED or ip in IETF))
+        or (isinstance(ip, ipaddress.IPv4Address) and any(ip in block for block in (SHARED, IETF, RELAY_6TO4)))
         or (isinstance(ip, ipaddress.IPv6Address) and ip.is_site_local)
     )
 
