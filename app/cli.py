@@ -265,8 +265,9 @@ def worker(
     once: Annotated[bool, typer.Option("--once", help="Send what is due, then stop (for cron and tests).")] = False,
     interval: Annotated[float, typer.Option(help="Seconds to wait when nothing is due.")] = 1.0,
 ) -> None:
-    """Deliver webhooks and produce pending exports until stopped (several workers may share the work on
-    PostgreSQL); forget expired Idempotency-Key records and old rate-limit counts once a minute."""
+    """Deliver webhooks, produce pending exports and send the reporting cycle's e-mails until stopped (several workers
+    may share the work on PostgreSQL); once a minute open due reporting periods, mark missed returns and queue reminders,
+    and forget expired Idempotency-Key records and old rate-limit counts."""
     import signal
     import time
 
@@ -276,6 +277,7 @@ def worker(
     from app.evidence.storage import storage_from
     from app.exports.service import produce_pending
     from app.integrations.webhooks import deliver_due, fan_out
+    from app.reporting import cycle as reporting
 
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_json)
@@ -294,6 +296,7 @@ def worker(
         nonlocal done
         db = _database()
         purged_at = 0.0
+        planned_at = float("-inf")
         checkpointed_at = float("-inf")
         try:
             while not stopping:
@@ -304,7 +307,15 @@ def worker(
                     await purge_expired(db)
                     await purge_old_windows(db)
                     purged_at = time.monotonic()
-                sent = await fan_out(db) + await deliver_due(db, settings) + await produce_pending(db, storage_from(settings))
+                if time.monotonic() - planned_at > 60:  # periods, missed returns and reminders change by the day
+                    done += await reporting.plan(db)
+                    planned_at = time.monotonic()
+                sent = (
+                    await fan_out(db)
+                    + await deliver_due(db, settings)
+                    + await produce_pending(db, storage_from(settings))
+                    + await reporting.deliver_due(db, settings)
+                )
                 done += sent
                 if once and sent == 0:
                     return
@@ -315,7 +326,11 @@ def worker(
 
     asyncio.run(run())
     if once:
-        typer.echo(f"worker: {done} item(s) handled (change-feed fan-out, webhook deliveries, pending exports); nothing left due", err=True)
+        typer.echo(
+            f"worker: {done} item(s) handled (change-feed fan-out, webhook deliveries, pending exports, reporting periods opened, "
+            "returns marked missed, reminders queued and sent); nothing left due",
+            err=True,
+        )
 
 
 async def _checkpoint_quietly(db: Database, settings: Settings) -> None:

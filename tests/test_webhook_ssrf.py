@@ -6,11 +6,9 @@ refused IPv4 address are refused; URLs that cannot be parsed are a 422 problem.
 No test here leaves 127.0.0.1: names resolve through a fake resolver, and a connection to any other address is
 recorded and refused before a packet is sent."""
 
-import datetime as dt
 import ipaddress
 import socket
 import ssl
-import tempfile
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
@@ -20,17 +18,13 @@ from typing import Any
 import httpcore
 import httpx
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from httpcore._backends.anyio import AnyIOBackend
 
 from app.core.config import Settings
 from app.core.db import Database
 from app.integrations import webhooks
 from app.main import create_app
+from tests.certs import certificate_for
 from tests.factories import make_partnership, post
 from tests.test_conventions import assert_problem
 from tests.test_webhooks import Receiver, deliveries, receiver, subscribe, work
@@ -222,40 +216,10 @@ async def test_urls_that_cannot_be_parsed_are_422(client: httpx.AsyncClient, str
 # https: the connection goes to the checked address, the certificate is verified against the URL's host name.
 
 
-def _certificates() -> tuple[ssl.SSLContext, ssl.SSLContext]:
-    """A CA and a certificate for `hooks.test` it signed: (server context, client context trusting the CA)."""
-    now = dt.datetime.now(dt.UTC)
-    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "webhook test CA")])
-    ca = (
-        x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(hours=1)).add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
-        .sign(ca_key, hashes.SHA256())
-    )  # fmt: skip
-    leaf = (
-        x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "hooks.test")])).issuer_name(ca_name)
-        .public_key(key.public_key()).serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(hours=1)).add_extension(x509.SubjectAlternativeName([x509.DNSName("hooks.test")]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
-        .sign(ca_key, hashes.SHA256())
-    )  # fmt: skip
-    server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    with tempfile.NamedTemporaryFile("wb", suffix=".pem") as pem:
-        pem.write(key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()) + leaf.public_bytes(Encoding.PEM))
-        pem.flush()
-        server.load_cert_chain(pem.name)
-    client = ssl.create_default_context(cadata=ca.public_bytes(Encoding.PEM).decode())
-    return server, client
-
-
 @pytest.fixture
 def tls_receiver(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[int, list[str], list[dict[str, str]]]]:
-    server_context, client_context = _certificates()
+    server_context, ca_pem = certificate_for("hooks.test")
+    client_context = ssl.create_default_context(cadata=ca_pem.decode())
     names: list[str] = []
     headers: list[dict[str, str]] = []
     server_context.sni_callback = lambda _sock, name, _ctx: names.append(name) or None  # type: ignore[assignment,func-returns-value]

@@ -158,6 +158,21 @@ class Settings(BaseSettings):
         "are believed: set it to the load balancer's address, so client addresses (the failed sign-in throttle, share-link audit) are "
         "the clients' and not the balancer's.",
     )
+    smtp_host: str = Field(
+        default="", description="SMTP server for the reporting cycle's e-mails; empty: written to WSOA_MAIL_DIR instead."
+    )
+    smtp_port: int = Field(default=587, ge=1, le=65535, description="SMTP port (587 for STARTTLS submission).")
+    smtp_username: str = Field(default="", description="SMTP user name, if the server wants one.")
+    smtp_password: SecretStr = Field(default=SecretStr(""), description="SMTP password.")
+    smtp_starttls: bool = Field(default=True, description="Upgrade the SMTP connection with STARTTLS before sending anything.")
+    smtp_ca_file: str = Field(default="", description="CA certificates (PEM) the SMTP server's certificate is checked against; empty: the system's.")
+    smtp_timeout_seconds: float = Field(default=30, gt=0, description="How long one SMTP conversation may take.")
+    mail_from: str = Field(default="wsoa-tracker@localhost", description="The From address of the reporting cycle's e-mails.")
+    mail_dir: str = Field(
+        default="",
+        description="Without an SMTP server, e-mails are written here as .eml files (default outside production: ./mail).",
+    )
+    return_link_days: int = Field(default=14, ge=1, le=60, description="How long a reminder's one-time link to its return form works.")
     public_base_url: str = Field(
         default="",
         description="Public base URL (e.g. https://wsoa.example.gov.uk) for `Location` and `Link` headers; empty: taken from the request.",

@@ -84,7 +84,8 @@ class ActionReturn(Entity, table=True):
 
 
 class Notification(Entity, table=True):
-    """One e-mail to one person about one return: queued once (`dedupe_key`), then sent by a worker holding its lease."""
+    """One e-mail to one person about one return: queued once (`dedupe_key`), then sent by a worker that holds it for a
+    while by moving `next_attempt_at` (its lease)."""
 
     __tablename__ = "notification"
     __table_args__ = (
@@ -110,7 +111,6 @@ class Notification(Entity, table=True):
     status: str = Field(default=NotificationStatus.pending.value, sa_type=enum_column(NotificationStatus), nullable=False)
     attempts: int = Field(default=0, nullable=False)
     next_attempt_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
-    lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_error: str | None = Field(default=None, sa_type=Text)
 

@@ -71,7 +71,7 @@ notifications = Resource(
     query=s.NotificationQuery,
     operations=frozenset({"list", "get"}),
     access=Access(read=PLAN_EDITORS),
-    hidden=frozenset({"dedupe_key", "lease_until", "next_attempt_at"}),
+    hidden=frozenset({"dedupe_key", "next_attempt_at"}),
     description="Every e-mail the reporting cycle sends (reminders, escalations, returns sent back): to whom, why, when, "
     "and whether it was delivered.",
 )

@@ -11,11 +11,11 @@ from sqlmodel import col
 
 from app.core import audit, crud
 from app.core import changes as feed
-from app.core.auth import Actor
+from app.core.auth import SYSTEM, Actor
 from app.core.errors import Conflict, FieldError, Forbidden, NotFound, Unprocessable
 from app.core.resources import Row, Rules
-from app.models import Action, ActionReturn, Person, Plan, utcnow
-from app.models.enums import ActionStatus, PeriodStatus, PlanStatus, ReturnStatus, Role
+from app.models import Action, ActionReturn, Notification, Person, Plan, utcnow
+from app.models.enums import ActionStatus, NotificationKind, NotificationStatus, PeriodStatus, PlanStatus, ReturnStatus, Role
 from app.partnerships.service import local
 from app.plans import resources as plan_resources
 from app.plans import schemas as plan_schemas
@@ -198,7 +198,26 @@ async def review(session: AsyncSession, actor: Actor, return_id: uuid.UUID, body
             )  # fmt: skip
     else:
         values |= {"status": ReturnStatus.returned.value}
+        await _tell_owner_sent_back(session, row)
     await _change(session, actor, row, values)
+
+
+async def _tell_owner_sent_back(session: AsyncSession, row: ActionReturn) -> None:
+    """The owner hears that the return came back, with a link to file it again (sent by the worker)."""
+    if row.owner_id is None:
+        return
+    owner = (await session.execute(select(col(Person.email), col(Person.active)).where(col(Person.id) == row.owner_id))).one()
+    if not owner.active:
+        return
+    now = utcnow()
+    queued = {
+        "id": uuid.uuid4(), "created_at": now, "updated_at": now, "version": 1, "partnership_id": row.partnership_id,
+        "return_id": row.id, "person_id": row.owner_id, "to_address": owner.email or "", "kind": NotificationKind.sent_back.value,
+        "reason": REASONS[NotificationKind.sent_back], "subject": "", "dedupe_key": f"{row.id}:sent_back:{row.version + 1}",
+        "status": NotificationStatus.pending.value, "attempts": 0, "next_attempt_at": now,
+    }  # fmt: skip
+    await session.execute(Notification.__table__.insert().values(**queued))  # type: ignore[attr-defined]
+    record_queued(session, [queued])
 
 
 async def _name_of(session: AsyncSession, person_id: uuid.UUID) -> str:
@@ -223,3 +242,24 @@ async def mark_missed(session: AsyncSession, actor: Actor, partnership_id: uuid.
     for row in due:
         await _change(session, actor, row, {"status": ReturnStatus.missed.value, "missed_at": now})
     return len(due)
+
+
+REASONS = {
+    NotificationKind.reminder: "return due soon",
+    NotificationKind.due_today: "return due today",
+    NotificationKind.overdue: "return missed",
+    NotificationKind.escalation: "missed return escalated",
+    NotificationKind.sent_back: "return sent back for more",
+}
+
+
+def record_queued(session: Any, queued: list[dict[str, Any]]) -> None:
+    feed.record(session, [feed.Changed("notification", v["id"], "create", 1, v["partnership_id"]) for v in queued])
+    entries = [
+        audit.Entry("create", "notification", v["id"], v["partnership_id"], {k: [None, audit.jsonable(v[k])] for k in QUEUED_FIELDS})
+        for v in queued
+    ]
+    audit.record_many(session, actor=SYSTEM, entries=entries)
+
+
+QUEUED_FIELDS = ("return_id", "person_id", "to_address", "kind", "reason")

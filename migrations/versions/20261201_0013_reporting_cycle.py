@@ -138,7 +138,6 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=7), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("lease_until", sa.DateTime(timezone=True), nullable=True),
         sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.CheckConstraint("kind IN ('reminder', 'due_today', 'overdue', 'escalation', 'sent_back')", name=op.f("ck_notification_kind")),

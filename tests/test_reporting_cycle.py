@@ -1,0 +1,124 @@
+"""The worker's part of the reporting cycle, day by day: a period opens by the plan's schedule, owners are reminded
+before the due date and on it, silent returns become missed and are escalated to the senior responsible officer and
+the leads, a return sent back is told to its owner; every e-mail goes through a real SMTP server over STARTTLS, once."""
+
+import uuid
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from app.core.config import Settings
+from app.core.db import Database
+from app.models.enums import Role
+from app.plans.calendar import add_working_days
+from app.reporting import cycle
+from app.reporting.schedule import working_days_before
+from tests.conftest import new_token
+from tests.factories import make_person
+from tests.smtp import Inbox, smtp_server
+from tests.test_evidence import client_for
+from tests.test_lifecycle import patch
+from tests.test_reporting import TODAY, accepted_plan
+
+
+@pytest.fixture
+def inbox(tmp_path: Path) -> Any:
+    with smtp_server(tmp_path) as server:
+        yield server
+
+
+def mail_settings(settings: Settings, inbox: Inbox) -> Settings:
+    return settings.model_copy(
+        update={"smtp_host": "127.0.0.1", "smtp_port": inbox.port, "smtp_ca_file": inbox.ca_file, "mail_from": "wsoa@council.example"}
+    )
+
+
+async def day(db: Database, settings: Settings, monkeypatch: pytest.MonkeyPatch, today: date) -> int:
+    """One worker pass as if it were `today`: what it planned, then what it sent."""
+    monkeypatch.setattr(cycle, "today_in", lambda _zone: today)
+    planned = await cycle.plan(db)
+    return planned + await cycle.deliver_due(db, settings)
+
+
+async def test_a_period_runs_from_its_schedule_to_escalation(
+    app: Any, client: httpx.AsyncClient, db: Database, settings: Settings, inbox: Inbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plan, actions = await accepted_plan(client)
+    partnership = {"id": plan["partnership_id"]}
+    sro = await make_person(client, partnership, display_name="Director of Children's Services", email="dcs@council.example")
+    lead_person = await make_person(client, partnership, display_name="SEND Programme Lead", email="lead@council.example")
+    await new_token(db, Role.lead, partnership_id=uuid.UUID(plan["partnership_id"]), person_id=uuid.UUID(lead_person["id"]))
+    schedule = {"returns_due_day_of_month": 5, "reminder_working_days": [7, 2], "escalate_after_working_days": 3}
+    changed = await patch(client, f"plans/{plan['id']}", {"reporting_schedule": schedule, "senior_responsible_officer_id": sro["id"]})
+    assert changed.status_code == 200, changed.text
+    configured = mail_settings(settings, inbox)
+
+    # The first pass of the month opens the period, and the worker's second pass (or a second worker) adds nothing.
+    await day(db, configured, monkeypatch, TODAY)
+    [period] = (await client.get("/api/v1/reporting-periods", params={"plan_id": plan["id"]})).json()["items"]
+    returns = (await client.get("/api/v1/returns", params={"period_id": period["id"]})).json()["items"]
+    assert len(returns) == 4 and {r["status"] for r in returns} == {"expected"}
+    due = date.fromisoformat(period["returns_due_on"])
+    await patch(client, f"plans/{plan['id']}", {"reporting_schedule": None})  # no more periods open while the test moves on
+    owners = {a["owner_id"]: f"owner{n}@council.example" for n, a in enumerate(actions)}
+    by_action = {r["action_id"]: r for r in returns}
+
+    # Seven working days before the due date, every owner is reminded, once, with a one-time link.
+    before = len(inbox.messages)
+    await day(db, configured, monkeypatch, max(TODAY, working_days_before(due, 7)))
+    await day(db, configured, monkeypatch, max(TODAY, working_days_before(due, 7)))
+    reminders = inbox.messages[before:]
+    assert sorted(m["To"] for m in reminders) == sorted(owners.values())
+    assert all(inbox.tls) and all("/returns/form/" in m.get_body(("plain",)).get_content() for m in reminders)
+    assert all(m.get_body(("html",)) is not None for m in reminders)
+
+    # Two owners file (the API here; the link's form has its own test); the other two stay silent.
+    for action in actions[:2]:
+        token = await new_token(
+            db, Role.contributor, partnership_id=uuid.UUID(plan["partnership_id"]), person_id=uuid.UUID(action["owner_id"])
+        )
+        async with client_for(app, token) as owner:
+            filed = await owner.post(
+                f"/api/v1/returns/{by_action[action['id']]['id']}/submission", json={"proposed_rag": "green", "narrative": "On track."}
+            )
+            assert filed.status_code == 200, filed.text
+    silent = {owners[a["owner_id"]] for a in actions[2:]}
+
+    before = len(inbox.messages)
+    await day(db, configured, monkeypatch, due)
+    assert {m["To"] for m in inbox.messages[before:]} == silent and all("due today" in m["Subject"] for m in inbox.messages[before:])
+
+    # The day after, the silent returns are missed: a recorded fact, and their owners are told.
+    before = len(inbox.messages)
+    await day(db, configured, monkeypatch, due + timedelta(days=1))
+    status = (await client.get(f"/api/v1/reporting-periods/{period['id']}/status")).json()
+    assert status["counts"]["missed"] == 2 and status["counts"]["submitted"] == 2
+    assert {m["To"] for m in inbox.messages[before:]} == silent and all("missed" in m["Subject"] for m in inbox.messages[before:])
+
+    # Three working days later they are escalated to the senior responsible officer and the lead.
+    before = len(inbox.messages)
+    await day(db, configured, monkeypatch, add_working_days(due, 3))
+    escalations = inbox.messages[before:]
+    assert sorted(m["To"] for m in escalations) == sorted(["dcs@council.example", "lead@council.example"] * 2)
+    assert all("still missing" in m["Subject"] for m in escalations)
+    assert all("/returns/form/" not in m.get_body(("plain",)).get_content() for m in escalations)
+
+    # A return sent back is told to its owner.
+    sent_back = await client.post(
+        f"/api/v1/returns/{by_action[actions[1]['id']]['id']}/review",
+        json={"decision": "return", "review_note": "Say what the backlog is now."},
+    )
+    assert sent_back.status_code == 200, sent_back.text
+    before = len(inbox.messages)
+    await cycle.deliver_due(db, configured)
+    assert [m["To"] for m in inbox.messages[before:]] == [owners[actions[1]["owner_id"]]]
+
+    # Every message is on record, sent, and audited; none carries anything about a child.
+    notifications = (await client.get("/api/v1/notifications", params={"limit": 200})).json()["items"]
+    assert len(notifications) == len(inbox.messages) and {n["status"] for n in notifications} == {"sent"}
+    trail = (await client.get("/api/v1/audit-events", params={"entity_type": "notification", "limit": 200})).json()["items"]
+    assert {e["action"] for e in trail} == {"create", "update"}
+    assert len([e for e in trail if e["action"] == "update"]) == len(notifications)
