@@ -165,7 +165,9 @@ class Settings(BaseSettings):
     smtp_username: str = Field(default="", description="SMTP user name, if the server wants one.")
     smtp_password: SecretStr = Field(default=SecretStr(""), description="SMTP password.")
     smtp_starttls: bool = Field(default=True, description="Upgrade the SMTP connection with STARTTLS before sending anything.")
-    smtp_ca_file: str = Field(default="", description="CA certificates (PEM) the SMTP server's certificate is checked against; empty: the system's.")
+    smtp_ca_file: str = Field(
+        default="", description="CA certificates (PEM) the SMTP server's certificate is checked against; empty: the system's."
+    )
     smtp_timeout_seconds: float = Field(default=30, gt=0, description="How long one SMTP conversation may take.")
     mail_from: str = Field(default="wsoa-tracker@localhost", description="The From address of the reporting cycle's e-mails.")
     mail_dir: str = Field(
