@@ -1,5 +1,6 @@
 """The monthly reporting cycle: a plan's schedule and senior responsible officer, reporting periods and returns."""
 
+import uuid
 from datetime import date, timedelta
 from typing import Any
 
@@ -113,3 +114,59 @@ async def test_a_period_expects_a_return_from_every_live_action_and_a_lead_revie
     status = (await client.get(f"/api/v1/reporting-periods/{period['id']}/status")).json()
     assert status["counts"] == {"expected": 2, "submitted": 0, "accepted": 1, "returned": 0, "missed": 0, "total": 3}
     assert [a["action_ref"] for a in status["actions"]] == sorted(a["ref"] for a in actions[:3])
+
+
+async def test_the_summary_and_every_pack_show_the_agreed_rags_and_the_missed_returns(client: httpx.AsyncClient, db: Any) -> None:
+    import csv
+    import io
+
+    from app.core.auth import SYSTEM
+    from app.core.uow import unit_of_work
+    from app.reporting import service
+    from tests.test_exports import content, export
+    from tests.test_figures import json_pack
+
+    plan, actions = await accepted_plan(client)
+    starts, ends = month_of(TODAY)
+    opened = await client.post(
+        "/api/v1/reporting-periods",
+        json={"plan_id": plan["id"], "starts_on": str(starts), "ends_on": str(ends), "returns_due_on": str(starts)},
+    )
+    assert opened.status_code == 201, opened.text
+    returns = {r["action_id"]: r for r in (await client.get("/api/v1/returns", params={"period_id": opened.json()["id"]})).json()["items"]}
+    first = returns[actions[0]["id"]]
+    filed = await client.post(
+        f"/api/v1/returns/{first['id']}/submission", json={"proposed_rag": "green", "narrative": "All four coordinators in post."}
+    )
+    assert filed.status_code == 200, filed.text
+    # The programme does not share the owner's optimism: it agrees red, so the plan may not look better than it is.
+    assert (await client.post(f"/api/v1/returns/{first['id']}/review", json={"decision": "accept", "agreed_rag": "red"})).status_code == 200
+    async with unit_of_work(db) as session:  # the worker's pass after the due date
+        missed = await service.mark_missed(session, SYSTEM, uuid.UUID(plan["partnership_id"]), TODAY + timedelta(days=1))
+    assert missed == 3
+
+    summary = (await client.get(f"/api/v1/plans/{plan['id']}/summary")).json()
+    reporting = summary["reporting"]
+    assert reporting["returns"] == {"expected": 0, "submitted": 0, "accepted": 1, "returned": 0, "missed": 3, "total": 4}
+    assert reporting["by_agreed_rag"] == {"red": 1, "amber": 0, "green": 0, "blue": 0}
+    assert sorted(m["ref"] for m in reporting["missed"]) == sorted(a["ref"] for a in actions[1:])
+    [flagged] = [o for o in summary["off_course"] if o["id"] == actions[0]["id"]]
+    assert flagged["agreed_rag"] == "red" and flagged["rag"] == "green"  # on course by its dates, red as agreed
+
+    pack = (await json_pack(client, plan["id"]))["data"]
+    assert pack["overview"]["reporting"]["returns"] == reporting["returns"]
+    assert pack["overview"]["reporting"]["by_agreed_rag"] == reporting["by_agreed_rag"]
+    assert [m["ref"] for m in pack["overview"]["reporting"]["missed"]] == [m["ref"] for m in reporting["missed"]]
+    by_ref = {a["ref"]: a for c in pack["concerns"] for a in c["actions"]}
+    assert by_ref[actions[0]["ref"]]["agreed_rag"] == "red" and not by_ref[actions[0]["ref"]]["return_missed"]
+    assert all(by_ref[a["ref"]]["return_missed"] for a in actions[1:])
+
+    html = (await content(client, await export(client, plan["id"], format="html"))).decode()
+    assert "Monthly returns" in html and "Agreed:" in html
+    archive = await content(client, await export(client, plan["id"], format="csv"))
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(archive)) as z:
+        name = next(n for n in z.namelist() if "actions" in n)
+        rows = list(csv.DictReader(io.StringIO(z.read(name).decode("utf-8-sig"))))
+    assert {r["Ref"]: r["Agreed RAG (latest monthly return)"] for r in rows}[actions[0]["ref"]] == "red"

@@ -41,8 +41,9 @@ from app.partnerships.service import Local
 from app.plans.calendar import plan_submission_due_on
 from app.progress.state import PlanState, Row, by_action, moment_of, state_at
 from app.progress.summary import healths, measure_rows, off_course, slippage_reason, summarise
+from app.reporting.figures import agreed_rags
 
-FORMAT_VERSION = 2  # 2: both RAGs, variance, reprogrammes, coverage of the timeliness appendix
+FORMAT_VERSION = 3  # 2: both RAGs, variance, reprogrammes, timeliness coverage; 3: monthly returns, agreed RAG
 SMALL_NUMBER = 10  # figures counted over fewer than this are suppressed in public packs
 TIMELINESS_MONTHS = 24
 SEVERAL_CONCERNS_NOTE = (
@@ -200,6 +201,10 @@ async def _data(session: AsyncSession, request: Request, area: Local, state: Pla
             {"title": m["title"], "due_on": _iso(m["due_on"]), "status": m["status"], "met_on": _iso(m.get("met_on")), "missed": missed}
         )
 
+    agreed = agreed_rags(state, as_of)
+    returns = summary["reporting"]
+    missed = {m["action_id"]: m for m in returns["missed"]} if returns else {}
+
     def action_row(a: Row) -> Row:
         h = health[a["id"]]
         update = updates[a["id"]][-1] if a["id"] in updates else None
@@ -240,6 +245,8 @@ async def _data(session: AsyncSession, request: Request, area: Local, state: Pla
                 "percent_complete": update["percent_complete"],
                 "blockers": update.get("blockers"),
             },
+            "agreed_rag": agreed.get(a["id"], {}).get("agreed_rag"),
+            "return_missed": a["id"] in missed,
             "slippage_reason": reason,
             "reason_missing": reason is None and off_course(a, h),
             "milestones": milestones.get(a["id"], []),
@@ -289,12 +296,22 @@ async def _data(session: AsyncSession, request: Request, area: Local, state: Pla
             "actions_in_several_concerns": summary["actions_in_several_concerns"],
             "concerns_note": SEVERAL_CONCERNS_NOTE if summary["actions_in_several_concerns"] else None,
             "measures_by_status": summary["measures"]["by_status"],
+            "reporting": _reporting(returns),
         },
         "concerns": concerns,
         "plan_measures": [m for m in measures if not m["concern_refs"]],
         "ehcp_timeliness": await _timeliness(session, request, state, at),
         "funding": summary["funding"],
     }
+
+
+def _reporting(returns: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The summary's reporting section as the pack spells it (dates as ISO text, no internal ids)."""
+    if returns is None:
+        return None
+    period = {k: _iso(v) if k != "status" else v for k, v in returns["period"].items() if k != "id"}
+    missed = [{"ref": m["ref"], "filed_late": m["filed_late"]} for m in returns["missed"]]
+    return {"period": period, "returns": returns["returns"], "missed": missed, "by_agreed_rag": returns["by_agreed_rag"]}
 
 
 def _measures(state: PlanState, as_of: date, audience: Audience, refs: dict[str, str]) -> list[Row]:

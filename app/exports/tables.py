@@ -143,6 +143,23 @@ def _overview(data: dict[str, Any]) -> Table:
     return Table("overview", "Overview", header, rows)
 
 
+def _returns(data: dict[str, Any]) -> Iterator[Table]:
+    """The latest monthly period's returns: how many in each state, which were missed, the RAGs agreed."""
+    reporting = data["overview"]["reporting"]
+    if reporting is None:
+        return
+    period = reporting["period"]
+    rows: list[list[Cell]] = [
+        ["Period", f"{day(period['starts_on'])} to {day(period['ends_on'])}"],
+        ["Returns due", day(period["returns_due_on"])],
+    ]
+    rows += [["Delivery Group meeting", day(period["meeting_on"])]] if period["meeting_on"] else []
+    rows += [[f"Returns {_words(state)}", n] for state, n in reporting["returns"].items()]
+    rows += [[f"Agreed {rag}", n] for rag, n in reporting["by_agreed_rag"].items()]
+    rows += [["Missed", ", ".join(m["ref"] + (" (filed late)" if m["filed_late"] else "") for m in reporting["missed"]) or "none"]]
+    yield Table("returns", "Monthly returns", ["Item", "Value"], rows)
+
+
 def _actions(data: dict[str, Any], board: bool) -> Iterator[Table]:
     concerns_of: dict[str, list[str]] = {}
     for concern in data["concerns"]:
@@ -152,6 +169,7 @@ def _actions(data: dict[str, Any], board: bool) -> Iterator[Table]:
     header += [*(["Owner's email"] if board else []), "Owner has left"]
     header += ["Planned start", "Baseline due", "Due", "Forecast", "Completed", "Variance from baseline (days)", "Status"]
     header += ["Days overdue", "RAG (against due date)", "Baseline RAG (against baseline due date)", "Owner's reported RAG"]
+    header += ["Agreed RAG (latest monthly return)", "Latest return missed"]
     header += ["Latest update on", "Per cent complete", "Latest narrative", "Blockers"]
     header += ["Reprogrammes", "Last reprogrammed on", "Moved from", "Moved to", "Reprogramme reason"]
     header += ["Reprogramme approved at", "Reprogrammed by", "Reason for slippage", "Milestones missed"]
@@ -183,6 +201,8 @@ def _actions(data: dict[str, Any], board: bool) -> Iterator[Table]:
                 a["rag"],
                 a["baseline_rag"],
                 update.get("rag"),
+                a["agreed_rag"],
+                a["return_missed"],
                 day(update.get("on")),
                 update.get("percent_complete"),
                 update.get("narrative"),
@@ -273,7 +293,7 @@ def _timeliness(data: dict[str, Any]) -> Iterator[Table]:
 def tables(pack: dict[str, Any]) -> list[Table]:
     data = pack["data"]
     board = pack["export"]["audience"] == "board"
-    found = [_cover(pack), _overview(data)]
+    found = [_cover(pack), _overview(data), *_returns(data)]
     found.append(
         Table(
             "concerns",

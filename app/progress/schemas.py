@@ -45,6 +45,7 @@ class OffCourseAction(BaseModel):
     rag: str = Field(description="Against the agreed `due_on`.")
     baseline_rag: str = Field(description="Against the baseline frozen at acceptance.")
     reported_rag: str | None = Field(description="The owner's RAG in the latest progress update by then.")
+    agreed_rag: str | None = Field(description="The RAG the programme agreed in the latest accepted monthly return by then.")
     days_overdue: int
     variance_days: int | None = Field(description="Days from the baseline to delivery, as on the action.")
     reprogramme_count: int
@@ -92,6 +93,28 @@ class Funding(BaseModel):
     currency: Literal["GBP"]
     years: list[FundingYear]
     total: FundingTotal
+
+
+class PeriodSummary(BaseModel):
+    id: uuid.UUID
+    starts_on: date
+    ends_on: date
+    returns_due_on: date
+    meeting_on: date | None
+    status: str
+
+
+class MissedReturn(BaseModel):
+    action_id: uuid.UUID
+    ref: str
+    filed_late: bool
+
+
+class ReportingSummary(BaseModel):
+    period: PeriodSummary
+    returns: dict[str, int] = Field(description="By state (`expected`, `submitted`, `accepted`, `returned`, `missed`) and `total`.")
+    missed: list[MissedReturn]
+    by_agreed_rag: dict[str, int] = Field(description="Accepted returns by the RAG the programme agreed.")
 
 
 class PlanSummary(BaseModel):
@@ -161,6 +184,10 @@ class PlanSummary(BaseModel):
     )
     measures: Measures
     funding: Funding
+    reporting: ReportingSummary | None = Field(
+        description="The latest reporting period begun by then (null if none): its returns by state, the missed ones (kept "
+        "as missed when filed late) and the RAGs the programme agreed."
+    )
 
 
 class MeasurePoint(BaseModel):

@@ -31,6 +31,7 @@ from app.models import (
     Action,
     ActionConcern,
     ActionReprogramme,
+    ActionReturn,
     AuditEvent,
     Concern,
     Evidence,
@@ -41,10 +42,11 @@ from app.models import (
     Observation,
     Plan,
     ProgressUpdate,
+    ReportingPeriod,
 )
 
 Row = dict[str, Any]
-KINDS = ("plan", "concern", "action", "measure", "observation", "funding_line")
+KINDS = ("plan", "concern", "action", "measure", "observation", "funding_line", "reporting_period", "action_return")
 DETAIL = ("milestone", "evidence")  # loaded too for exports, which list them
 
 
@@ -113,6 +115,8 @@ async def current_state(session: AsyncSession, plan_id: uuid.UUID, *, detail: bo
                 ProgressUpdate,
                 col(ProgressUpdate.action_id).in_(select(col(Action.id)).where(col(Action.plan_id) == plan_id)),
             ),
+            "reporting_period": await _table(session, ReportingPeriod, col(ReportingPeriod.plan_id) == plan_id),
+            "action_return": await _table(session, ActionReturn, col(ActionReturn.plan_id) == plan_id),
         }
     )
     for kind, table, owner in (("action", ActionConcern, "action_id"), ("measure", MeasureConcern, "measure_id")):
@@ -162,7 +166,7 @@ def _belongs(state: PlanState, plan_id: str, cutoff: datetime) -> PlanState:
 
     kept = {kind: {k: r for k, r in rows.items() if exists(r)} for kind, rows in state.tables.items()}
     kept["plan"] = {k: r for k, r in kept["plan"].items() if k == plan_id}
-    for kind in ("concern", "action", "measure", "funding_line"):
+    for kind in ("concern", "action", "measure", "funding_line", "reporting_period", "action_return"):
         kept[kind] = {k: r for k, r in kept[kind].items() if r.get("plan_id") == plan_id}
     kept["observation"] = {k: r for k, r in kept["observation"].items() if r.get("measure_id") in kept["measure"]}
     for kind in ("reprogramme", "progress_update"):

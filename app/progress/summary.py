@@ -14,6 +14,7 @@ from app.measures.trajectory import assess
 from app.models.enums import ActionStatus, MeasureStatus, Rag
 from app.plans import rag
 from app.progress.state import PlanState, Row, by_action
+from app.reporting.figures import agreed_rags, reporting_summary
 
 WORST_FIRST = (Rag.red, Rag.amber, Rag.green, Rag.blue)
 OPEN = {ActionStatus.not_started, ActionStatus.in_progress}
@@ -140,13 +141,15 @@ def funding(state: PlanState) -> dict[str, Any]:
     }
 
 
-def off_course_actions(state: PlanState, health: dict[str, rag.Slippage]) -> list[Row]:
-    """The off-course actions, by ref: both RAGs, variance, reprogrammes and the reason recorded (or none)."""
+def off_course_actions(state: PlanState, health: dict[str, rag.Slippage], agreed: dict[str, dict[str, Any]]) -> list[Row]:
+    """The off-course actions, by ref (those the programme agreed red or amber too, whatever their dates say): both
+    RAGs, the agreed one, variance, reprogrammes and the reason recorded (or none)."""
     moves, updates = by_action(state, "reprogramme"), by_action(state, "progress_update")
     rows = []
     for a in sorted(state.rows("action"), key=lambda a: (a["ref"], a["id"])):
         h = health[a["id"]]
-        if not off_course(a, h):
+        agreed_rag = agreed.get(a["id"], {}).get("agreed_rag")
+        if not off_course(a, h) and agreed_rag not in (Rag.red, Rag.amber):
             continue
         move = moves[a["id"]][-1] if a["id"] in moves else None
         update = updates[a["id"]][-1] if a["id"] in updates else None
@@ -159,6 +162,7 @@ def off_course_actions(state: PlanState, health: dict[str, rag.Slippage]) -> lis
                 "rag": h.rag.value,
                 "baseline_rag": h.baseline_rag.value,
                 "reported_rag": None if update is None else update["rag"],
+                "agreed_rag": agreed_rag,
                 "days_overdue": h.days_overdue,
                 "variance_days": h.variance_days,
                 "reprogramme_count": len(moves.get(a["id"], [])),
@@ -174,6 +178,7 @@ def off_course_actions(state: PlanState, health: dict[str, rag.Slippage]) -> lis
 def summarise(state: PlanState, *, plan_id: str, as_of: date, recorded_at: datetime, red_after_days: int) -> dict[str, Any]:
     actions = state.rows("action")
     health = healths(state, as_of, red_after_days)
+    agreed = agreed_rags(state, as_of)
     rags = {k: h.rag for k, h in health.items()}
     baseline = {k: h.baseline_rag for k, h in health.items()}
     moved = {m["action_id"] for m in state.rows("reprogramme")}
@@ -202,7 +207,8 @@ def summarise(state: PlanState, *, plan_id: str, as_of: date, recorded_at: datet
         "actions": counts(actions, health, moved),
         "actions_in_several_concerns": in_several_concerns(actions),
         "concerns": concerns,
-        "off_course": off_course_actions(state, health),
+        "off_course": off_course_actions(state, health, agreed),
         "measures": {"total": len(measures), "by_status": {s.value: statuses.get(s.value, 0) for s in MeasureStatus}, "items": measures},
         "funding": funding(state),
+        "reporting": reporting_summary(state, as_of),
     }

@@ -1,0 +1,51 @@
+"""The reporting cycle's figures for a summary or a pack, from the plan as recorded at one moment
+(`app.progress.state`): the latest period begun by then, its returns by state, the missed ones, and the RAG the
+programme agreed for each action (the latest accepted return's)."""
+
+from collections import Counter
+from datetime import date
+from typing import Any
+
+from app.models.enums import Rag, ReturnStatus
+from app.progress.state import PlanState
+
+
+def latest_period(state: PlanState, as_of: date) -> dict[str, Any] | None:
+    begun = [p for p in state.rows("reporting_period") if p["starts_on"] <= as_of]
+    return max(begun, key=lambda p: (p["starts_on"], p["id"])) if begun else None
+
+
+def agreed_rags(state: PlanState, as_of: date) -> dict[str, dict[str, Any]]:
+    """Per action: the agreed RAG of its latest accepted return in a period begun by `as_of`, with that period's start."""
+    starts = {p["id"]: p["starts_on"] for p in state.rows("reporting_period") if p["starts_on"] <= as_of}
+    found: dict[str, dict[str, Any]] = {}
+    for r in state.rows("action_return"):
+        if r["status"] != ReturnStatus.accepted or r["period_id"] not in starts or r.get("agreed_rag") is None:
+            continue
+        period_start = starts[r["period_id"]]
+        if r["action_id"] not in found or period_start > found[r["action_id"]]["period_starts_on"]:
+            found[r["action_id"]] = {"agreed_rag": r["agreed_rag"], "period_starts_on": period_start}
+    return found
+
+
+def reporting_summary(state: PlanState, as_of: date) -> dict[str, Any] | None:
+    """The latest period's returns: counts by state, the missed ones (filed late or not), the agreed RAGs; None
+    when no period had begun."""
+    period = latest_period(state, as_of)
+    if period is None:
+        return None
+    returns = [r for r in state.rows("action_return") if r["period_id"] == period["id"]]
+    refs = {a["id"]: a["ref"] for a in state.rows("action")}
+    states = Counter(r["status"] for r in returns)
+    agreed = Counter(r["agreed_rag"] for r in returns if r["status"] == ReturnStatus.accepted and r.get("agreed_rag"))
+    missed = sorted(
+        ({"action_id": r["action_id"], "ref": refs.get(r["action_id"], ""), "filed_late": r["status"] != ReturnStatus.missed}
+         for r in returns if r.get("missed_at") is not None),
+        key=lambda m: (m["ref"], m["action_id"]),
+    )  # fmt: skip
+    return {
+        "period": {k: period[k] for k in ("id", "starts_on", "ends_on", "returns_due_on", "meeting_on", "status")},
+        "returns": {**{s.value: states.get(s.value, 0) for s in ReturnStatus}, "total": len(returns)},
+        "missed": missed,
+        "by_agreed_rag": {rag.value: agreed.get(rag.value, 0) for rag in Rag},
+    }
