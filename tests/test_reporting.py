@@ -153,6 +153,11 @@ async def test_the_summary_and_every_pack_show_the_agreed_rags_and_the_missed_re
     [flagged] = [o for o in summary["off_course"] if o["id"] == actions[0]["id"]]
     assert flagged["agreed_rag"] == "red" and flagged["rag"] == "green"  # on course by its dates, red as agreed
 
+    alerts = (await client.get(f"/api/v1/plans/{plan['id']}/alerts")).json()["items"]
+    missed_alerts = [a for a in alerts if a["kind"] == "return_missed"]
+    assert sorted(a["ref"] for a in missed_alerts) == sorted(a["ref"] for a in actions[1:])
+    assert all(a["severity"] == "high" and a["title"] and a["owner_name"] and a["owner_id"] for a in missed_alerts)
+
     pack = (await json_pack(client, plan["id"]))["data"]
     assert pack["overview"]["reporting"]["returns"] == reporting["returns"]
     assert pack["overview"]["reporting"]["by_agreed_rag"] == reporting["by_agreed_rag"]

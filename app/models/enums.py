@@ -185,6 +185,7 @@ class AlertKind(StrEnum):
     milestone_missed = "milestone_missed"
     behind_baseline = "behind_baseline"
     reported_worse = "reported_worse"
+    return_missed = "return_missed"
 
 
 class Severity(StrEnum):

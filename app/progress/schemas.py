@@ -252,6 +252,9 @@ class Alert(BaseModel):
     measure_id: uuid.UUID | None
     milestone_id: uuid.UUID | None
     ref: str | None = Field(description="The action's reference, when the alert is about an action or its milestone.")
+    title: str | None = Field(description="The action's title.")
+    owner_id: uuid.UUID | None = Field(description="The action's owner.")
+    owner_name: str | None = Field(description="The owner's name, to chase them without another call.")
     detail: str
 
 
@@ -276,6 +279,9 @@ class PlanAlerts(BaseModel):
                         "measure_id": None,
                         "milestone_id": None,
                         "ref": "1.3",
+                        "title": "Recruit three additional SEND casework coordinators",
+                        "owner_id": "5a0d8c1e-7b2f-4e61-9c3a-0f4e2b7d9a10",
+                        "owner_name": "Priya Raman",
                         "detail": "Due 2018-03-31, 183 days overdue.",
                     }
                 ],
