@@ -68,6 +68,9 @@ TABLE: dict[str, dict[str, set[Role]]] = {
     "returns-submission": {"create": {A, L, C}},
     "returns-review": {"create": EDIT},
     "notifications": {"list": EDIT, "get": EDIT},
+    "me": {"get": set(Role)},
+    "me-returns": {"list": READ},
+    "me-actions": {"list": READ},
 }
 
 

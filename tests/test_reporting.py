@@ -175,3 +175,29 @@ async def test_the_summary_and_every_pack_show_the_agreed_rags_and_the_missed_re
         name = next(n for n in z.namelist() if "actions" in n)
         rows = list(csv.DictReader(io.StringIO(z.read(name).decode("utf-8-sig"))))
     assert {r["Ref"]: r["Agreed RAG (latest monthly return)"] for r in rows}[actions[0]["ref"]] == "red"
+
+
+async def test_my_work_lists_what_my_person_owns_or_contributes_to(app: Any, client: httpx.AsyncClient, db: Any) -> None:
+    from app.models.enums import Role
+    from tests.conftest import new_token
+    from tests.test_evidence import client_for
+
+    plan, actions = await accepted_plan(client)
+    me_id = actions[0]["owner_id"]
+    helping = await patch(client, f"actions/{actions[2]['id']}", {"contributor_ids": [me_id]})
+    assert helping.status_code == 200, helping.text
+    starts, ends = month_of(TODAY)
+    period = {"plan_id": plan["id"], "starts_on": str(starts), "ends_on": str(ends), "returns_due_on": str(ends + timedelta(days=3))}
+    assert (await client.post("/api/v1/reporting-periods", json=period)).status_code == 201
+    token = await new_token(db, Role.contributor, partnership_id=uuid.UUID(plan["partnership_id"]), person_id=uuid.UUID(me_id))
+    async with client_for(app, token) as me:
+        who = (await me.get("/api/v1/me")).json()
+        assert (who["role"], who["person"]["id"], who["partnership_id"]) == ("contributor", me_id, plan["partnership_id"])
+        mine = (await me.get("/api/v1/me/actions")).json()["items"]
+        assert [(a["ref"], a["role"]) for a in mine] == sorted([(actions[0]["ref"], "owner"), (actions[2]["ref"], "contributor")])
+        assert all(a["plan_title"] == plan["title"] and a["concern_refs"] for a in mine)
+        returns = (await me.get("/api/v1/me/returns")).json()["items"]
+        assert sorted(r["action_ref"] for r in returns) == sorted([actions[0]["ref"], actions[2]["ref"]])
+        assert all(r["status"] == "expected" and r["missed"] is False for r in returns)
+    assert_problem(await client.get("/api/v1/me/returns"), 409, "/problems/no-person")  # the admin key acts as no person
+    assert (await client.get("/api/v1/me")).json()["person"] is None
