@@ -109,6 +109,8 @@ def serve(
     demo: Annotated[bool, typer.Option("--demo", help="Load the demo partnership and print one key per role.")] = False,
 ) -> None:
     """Migrate if needed, then serve the API."""
+    from app.reporting.mail import mail_folder
+
     settings = get_settings()
     _refuse_unsafe(settings)
     upgrade(settings.database_url)
@@ -121,7 +123,10 @@ def serve(
             typer.echo(f"  {role:<17} {token}")
         if anchor is not None:
             typer.echo(f"\nAudit trail signed: checkpoint at seq {anchor.seq} (`wsoa audit verify` checks it)")
-        typer.echo(f"\nTry: curl -H 'Authorization: Bearer {tokens[0][1]}' http://{host}:{port}/api/v1/plans\n")
+        typer.echo(f"\nTry: curl -H 'Authorization: Bearer {tokens[0][1]}' http://{host}:{port}/api/v1/plans")
+        folder = mail_folder(settings)
+        where = f"sent through {settings.smtp_host}" if settings.smtp_host else f"written as .eml files into {Path(folder).resolve()}"
+        typer.echo(f"Monthly returns: `wsoa worker` opens periods and sends reminders, {where}\n")
     gc.collect()
     gc.freeze()  # start-up objects never need collecting; keeps GC pauses off the request path
     gc.set_threshold(50_000, 20, 100)  # fewer young-generation collections under load

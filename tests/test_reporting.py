@@ -113,6 +113,15 @@ async def test_a_period_expects_a_return_from_every_live_action_and_a_lead_revie
 
     status = (await client.get(f"/api/v1/reporting-periods/{period['id']}/status")).json()
     assert status["counts"] == {"expected": 2, "submitted": 0, "accepted": 1, "returned": 0, "missed": 0, "total": 3}
+
+    # Moving the period's due date moves the returns still to file, not the ones filed.
+    later = due + timedelta(days=2)
+    assert (await patch(client, f"reporting-periods/{period['id']}", {"returns_due_on": str(later)})).status_code == 200
+    now_due = {
+        r["action_id"]: r["returns_due_on"]
+        for r in (await client.get("/api/v1/returns", params={"period_id": period["id"]})).json()["items"]
+    }
+    assert now_due[actions[0]["id"]] == str(due) and now_due[actions[1]["id"]] == now_due[actions[2]["id"]] == str(later)
     assert [a["action_ref"] for a in status["actions"]] == sorted(a["ref"] for a in actions[:3])
 
 

@@ -126,3 +126,18 @@ async def test_the_return_form_is_accessible(
         if v["impact"] in ("moderate", "serious", "critical")
     ]
     assert found == []
+
+
+async def test_guessed_links_are_throttled_like_share_links(settings: Settings, db: Database) -> None:
+    import asyncio
+    import time
+
+    from app.main import create_app
+
+    if time.time() % 60 > 55:  # one minute's window for the whole test
+        await asyncio.sleep(60 - time.time() % 60 + 0.5)
+    app = create_app(settings.model_copy(update={"failed_auth_per_minute": 3}), db)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=("203.0.113.77", 5000)), base_url="http://test") as c:
+        answers = [(await c.get(f"/returns/form/guess-{n}")).status_code for n in range(4)]
+        posted = await c.post("/returns/form/guess-9", data={"csrf": "x", "proposed_rag": "green", "narrative": "x"})
+    assert answers == [404, 404, 404, 429] and posted.status_code == 429

@@ -273,6 +273,7 @@ async def patch(session: AsyncSession, *, actor: Actor, res: Resource, entity_id
         keys = {"plan_id": current.get("plan_id"), "partnership_id": current["partnership_id"]}
         await _write_links(session, res, entity_id, changed_links | keys, replace=True)
     await _audit(session, actor, res, "update", current, audit.diff(current, changes) | {k: [None, v] for k, v in notes.items()})
+    await res.rules.after_update(session, actor, current, changes)
 
 
 async def remove(session: AsyncSession, *, actor: Actor, res: Resource, entity_id: uuid.UUID, if_match: str | None) -> None:

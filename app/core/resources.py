@@ -162,6 +162,10 @@ class Rules:
         """`changes` may be amended; `notes` holds the patch's instructions (see `Resource.instructions`)."""
         return None
 
+    async def after_update(self, session: AsyncSession, actor: Actor, current: Row, changes: Row) -> None:
+        """Rows that follow the change (a period's returns take its new due date), in the same unit of work."""
+        return None
+
     async def before_delete(self, session: AsyncSession, actor: Actor, current: Row) -> None:
         return None
 

@@ -795,6 +795,17 @@ async def seed_demo(session: AsyncSession, *, today: date | None = None) -> Part
         created_at=story.at(story.drafted),
         updated_at=story.at(story.accepted, 10, 5),
         version=4,  # submitted, accepted, in delivery
+        senior_responsible_officer_id=people["dcs"].id,
+        # The programme office's monthly returns: due a week before the Delivery Group, which meets around the same day
+        # of each month; the Director of Children's Services is the senior responsible officer missed returns go to.
+        reporting_schedule={
+            "frequency": "monthly",
+            "meeting": None,
+            "returns_due_working_days_before_meeting": None,
+            "returns_due_day_of_month": max(1, min(28, story.meetings[-1].day - 7)),
+            "reminder_working_days": [7, 2],
+            "escalate_after_working_days": 3,
+        },
     )
     session.add(plan)
     await session.flush()
@@ -1325,6 +1336,12 @@ async def demo_keys(session: AsyncSession, partnership_id: uuid.UUID) -> list[tu
             select(col(Person.id)).where(col(Person.partnership_id) == partnership_id, col(Person.external_id) == CONTRIBUTOR_EXTERNAL_ID)
         )
     ).scalar_one()
+    programme_manager = (
+        await session.execute(
+            select(col(Person.id)).where(col(Person.partnership_id) == partnership_id, col(Person.display_name) == PEOPLE["sro"][0])
+        )
+    ).scalar_one()
+    as_person = {Role.contributor: contributor, Role.lead: programme_manager}  # the lead hears of missed returns
     tokens = []
     for role in Role:
         _, token = await create_key(
@@ -1332,7 +1349,7 @@ async def demo_keys(session: AsyncSession, partnership_id: uuid.UUID) -> list[tu
             role=role,
             name=f"{DEMO_KEY_PREFIX}{role.value}",
             partnership_id=None if role is Role.admin else partnership_id,
-            person_id=contributor if role is Role.contributor else None,
+            person_id=as_person.get(role),
         )
         tokens.append((role.value, token))
     return tokens

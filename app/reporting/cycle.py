@@ -36,7 +36,7 @@ DEFAULT = Schedule(returns_due_day_of_month=1)  # reminder days and escalation f
 LEASE = timedelta(minutes=2)
 MAX_ATTEMPTS = 5
 WITH_LINK = {NotificationKind.reminder, NotificationKind.due_today, NotificationKind.overdue, NotificationKind.sent_back}
-OPEN = (ReturnStatus.expected.value, ReturnStatus.returned.value)
+OPEN = service.OPEN_RETURNS
 
 
 async def plan(db: Database) -> int:

@@ -21,7 +21,7 @@ from starlette.responses import HTMLResponse, Response
 
 from app.core import audit
 from app.core.auth import Actor
-from app.core.db import SessionDep
+from app.core.db import Database, DatabaseDep, SessionDep
 from app.core.errors import DomainError, problems
 from app.core.routing import ApiRoute, public_base
 from app.models import Action, ActionReturn, Person, Plan, ReportingPeriod, ReturnLink, utcnow
@@ -96,6 +96,14 @@ async def _found(session: AsyncSession, token: str, *, lock: bool = False) -> An
     if lock:
         statement = statement.with_for_update(of=ReturnLink)
     return (await session.execute(statement)).one_or_none()
+
+
+async def _known(db: Database, token: str) -> bool:
+    """Whether the link exists, read before the request's transaction: a guess is counted in a transaction of its own,
+    which on SQLite must not wait behind the request's."""
+    async with db.read_session() as reader:
+        found = await reader.execute(select(col(ReturnLink.id)).where(col(ReturnLink.token_hash) == hash_link(token[:200])))
+        return found.first() is not None
 
 
 def _unusable(found: Any) -> HTMLResponse | None:
@@ -183,10 +191,12 @@ async def _refuse_guess(request: Request) -> None:
     },
     openapi_extra={"security": []},
 )
-async def open_form(request: Request, token: str, session: SessionDep) -> Response:
+async def open_form(request: Request, token: str, session: SessionDep, db: DatabaseDep) -> Response:
+    if not await _known(db, token):
+        await _refuse_guess(request)
+        return _notice(404, "This link is not known", "Check that you copied the whole link from the e-mail.")
     found = await _found(session, token)
     if found is None:
-        await _refuse_guess(request)
         return _notice(404, "This link is not known", "Check that you copied the whole link from the e-mail.")
     refused = _unusable(found)
     return refused or await _form(request, session, token, errors={}, values={}, status=200)
@@ -241,10 +251,12 @@ MESSAGES = {
         },
     },
 )
-async def file_by_link(request: Request, token: str, session: SessionDep) -> Response:
+async def file_by_link(request: Request, token: str, session: SessionDep, db: DatabaseDep) -> Response:
+    if not await _known(db, token):
+        await _refuse_guess(request)
+        return _notice(404, "This link is not known", "Check that you copied the whole link from the e-mail.")
     found = await _found(session, token, lock=True)
     if found is None:
-        await _refuse_guess(request)
         return _notice(404, "This link is not known", "Check that you copied the whole link from the e-mail.")
     refused = _unusable(found)
     if refused is not None:

@@ -77,13 +77,15 @@ def compose(letter: Letter, *, sender: str, to: str, notification_id: uuid.UUID)
     message["Date"] = format_datetime(utcnow())
     message["Message-ID"] = make_msgid(idstring=str(notification_id), domain=sender.rpartition("@")[2] or "wsoa.invalid")
     text = "\n\n".join(letter.lines + ([f"{letter.link_text}: {letter.link}"] if letter.link else []))
-    message.set_content(text + "\n")
+    # 8bit, not quoted-printable: a link stays whole on its line for anyone who reads the message's source
+    message.set_content(text + "\n", cte="8bit")
     paragraphs = "".join(f"<p>{html.escape(line)}</p>" for line in letter.lines)
     button = f'<p><a href="{html.escape(letter.link, quote=True)}">{html.escape(letter.link_text)}</a></p>' if letter.link else ""
     message.add_alternative(
         f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(letter.subject)}</title></head>'
         f"<body>{paragraphs}{button}</body></html>",
         subtype="html",
+        cte="8bit",
     )
     return message
 

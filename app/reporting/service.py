@@ -25,6 +25,7 @@ from app.reporting.schedule import Schedule, period_dates
 
 LIVE = (ActionStatus.not_started.value, ActionStatus.in_progress.value)  # not completed, suspended or cancelled
 IN_DELIVERY = (PlanStatus.accepted.value, PlanStatus.in_delivery.value)
+OPEN_RETURNS = (ReturnStatus.expected.value, ReturnStatus.returned.value)  # not yet filed, and not (yet) missed
 FILEABLE = {ReturnStatus.expected, ReturnStatus.returned, ReturnStatus.missed}  # missed: filed late, still on record
 
 
@@ -48,6 +49,20 @@ class PeriodRules(Rules):
 
     async def after_create(self, session: AsyncSession, actor: Actor, row: Row) -> None:
         await expect_returns(session, actor, row)
+
+    async def after_update(self, session: AsyncSession, actor: Actor, current: Row, changes: Row) -> None:
+        """Returns still to file take the period's new due date; a missed one stays missed (a fact)."""
+        if changes.get("returns_due_on") is None:
+            return
+        waiting = (
+            await session.execute(
+                select(ActionReturn)
+                .where(col(ActionReturn.period_id) == current["id"], col(ActionReturn.status).in_(OPEN_RETURNS))
+                .with_for_update()
+            )
+        ).scalars().all()  # fmt: skip
+        for row in waiting:
+            await _change(session, actor, row, {"returns_due_on": changes["returns_due_on"]})
 
     async def before_update(self, session: AsyncSession, actor: Actor, current: Row, changes: Row, notes: Row) -> None:
         if current["status"] == PeriodStatus.closed:
