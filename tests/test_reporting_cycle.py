@@ -36,15 +36,14 @@ def mail_settings(settings: Settings, inbox: Inbox) -> Settings:
     )
 
 
-async def day(db: Database, settings: Settings, monkeypatch: pytest.MonkeyPatch, today: date) -> int:
+async def day(db: Database, settings: Settings, today: date) -> int:
     """One worker pass as if it were `today`: what it planned, then what it sent."""
-    monkeypatch.setattr(cycle, "today_in", lambda _zone: today)
-    planned = await cycle.plan(db)
+    planned = await cycle.plan(db, on=today)
     return planned + await cycle.deliver_due(db, settings)
 
 
 async def test_a_period_runs_from_its_schedule_to_escalation(
-    app: Any, client: httpx.AsyncClient, db: Database, settings: Settings, inbox: Inbox, monkeypatch: pytest.MonkeyPatch
+    app: Any, client: httpx.AsyncClient, db: Database, settings: Settings, inbox: Inbox
 ) -> None:
     plan, actions = await accepted_plan(client)
     partnership = {"id": plan["partnership_id"]}
@@ -57,7 +56,7 @@ async def test_a_period_runs_from_its_schedule_to_escalation(
     configured = mail_settings(settings, inbox)
 
     # The first pass of the month opens the period, and the worker's second pass (or a second worker) adds nothing.
-    await day(db, configured, monkeypatch, TODAY)
+    await day(db, configured, TODAY)
     [period] = (await client.get("/api/v1/reporting-periods", params={"plan_id": plan["id"]})).json()["items"]
     returns = (await client.get("/api/v1/returns", params={"period_id": period["id"]})).json()["items"]
     assert len(returns) == 4 and {r["status"] for r in returns} == {"expected"}
@@ -68,8 +67,8 @@ async def test_a_period_runs_from_its_schedule_to_escalation(
 
     # Seven working days before the due date, every owner is reminded, once, with a one-time link.
     before = len(inbox.messages)
-    await day(db, configured, monkeypatch, max(TODAY, working_days_before(due, 7)))
-    await day(db, configured, monkeypatch, max(TODAY, working_days_before(due, 7)))
+    await day(db, configured, max(TODAY, working_days_before(due, 7)))
+    await day(db, configured, max(TODAY, working_days_before(due, 7)))
     reminders = inbox.messages[before:]
     assert sorted(m["To"] for m in reminders) == sorted(owners.values())
     assert all(inbox.tls) and all("/returns/form/" in m.get_body(("plain",)).get_content() for m in reminders)
@@ -88,19 +87,19 @@ async def test_a_period_runs_from_its_schedule_to_escalation(
     silent = {owners[a["owner_id"]] for a in actions[2:]}
 
     before = len(inbox.messages)
-    await day(db, configured, monkeypatch, due)
+    await day(db, configured, due)
     assert {m["To"] for m in inbox.messages[before:]} == silent and all("due today" in m["Subject"] for m in inbox.messages[before:])
 
     # The day after, the silent returns are missed: a recorded fact, and their owners are told.
     before = len(inbox.messages)
-    await day(db, configured, monkeypatch, due + timedelta(days=1))
+    await day(db, configured, due + timedelta(days=1))
     status = (await client.get(f"/api/v1/reporting-periods/{period['id']}/status")).json()
     assert status["counts"]["missed"] == 2 and status["counts"]["submitted"] == 2
     assert {m["To"] for m in inbox.messages[before:]} == silent and all("missed" in m["Subject"] for m in inbox.messages[before:])
 
     # Three working days later they are escalated to the senior responsible officer and the lead.
     before = len(inbox.messages)
-    await day(db, configured, monkeypatch, add_working_days(due, 3))
+    await day(db, configured, add_working_days(due, 3))
     escalations = inbox.messages[before:]
     assert sorted(m["To"] for m in escalations) == sorted(["dcs@council.example", "lead@council.example"] * 2)
     assert all("still missing" in m["Subject"] for m in escalations)

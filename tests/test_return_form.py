@@ -27,15 +27,14 @@ def inbox(tmp_path: Path) -> Any:
 
 
 async def linked_return(
-    client: httpx.AsyncClient, db: Database, settings: Settings, inbox: Inbox, monkeypatch: pytest.MonkeyPatch
+    client: httpx.AsyncClient, db: Database, settings: Settings, inbox: Inbox
 ) -> tuple[dict[str, Any], dict[str, Any], str]:
     """A period whose reminders went out: the first action's return and the path of the link its owner received."""
     plan, actions = await accepted_plan(client)
     opened = await client.post("/api/v1/reporting-periods", json={"plan_id": plan["id"], "starts_on": str(TODAY.replace(day=1)),
                                                                 "ends_on": str(TODAY), "returns_due_on": str(TODAY), "meeting_on": None})  # fmt: skip
     assert opened.status_code == 201, opened.text
-    monkeypatch.setattr(cycle, "today_in", lambda _zone: TODAY)
-    await cycle.plan(db)
+    await cycle.plan(db, on=TODAY)
     await cycle.deliver_due(db, mail_settings(settings, inbox))
     [message] = inbox.to("owner0@council.example")
     found = LINK.search(message.get_body(("plain",)).get_content())
@@ -45,9 +44,9 @@ async def linked_return(
 
 
 async def test_an_owner_files_a_return_through_the_link_once(
-    anon: httpx.AsyncClient, client: httpx.AsyncClient, db: Database, settings: Settings, inbox: Inbox, monkeypatch: pytest.MonkeyPatch
+    anon: httpx.AsyncClient, client: httpx.AsyncClient, db: Database, settings: Settings, inbox: Inbox
 ) -> None:
-    the_return, action, path = await linked_return(client, db, settings, inbox, monkeypatch)
+    the_return, action, path = await linked_return(client, db, settings, inbox)
     page = await anon.get(path)
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html"), page.text
     assert action["title"] in page.text and "<script" not in page.text
@@ -91,13 +90,12 @@ async def test_the_return_form_is_accessible(
     db: Database,
     settings: Settings,
     inbox: Inbox,
-    monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
 ) -> None:
     chromium = _require_browser()
     from playwright.async_api import async_playwright
 
-    _, _, path = await linked_return(client, db, settings, inbox, monkeypatch)
+    _, _, path = await linked_return(client, db, settings, inbox)
     page_html = (await anon.get(path)).text
     csrf = re.search(r'name="csrf" value="([^"]+)"', page_html)
     assert csrf is not None

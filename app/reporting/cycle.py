@@ -39,20 +39,22 @@ WITH_LINK = {NotificationKind.reminder, NotificationKind.due_today, Notification
 OPEN = service.OPEN_RETURNS
 
 
-async def plan(db: Database) -> int:
-    """What today calls for: how many periods were opened, returns marked missed and e-mails queued."""
-    return await open_due_periods(db) + await miss_overdue_returns(db) + await queue_due(db)
+async def plan(db: Database, *, on: date | None = None) -> int:
+    """What today (or the day `on`, for tests and benchmarks) calls for: how many periods were opened, returns
+    marked missed and e-mails queued."""
+    return await open_due_periods(db, on) + await miss_overdue_returns(db, on) + await queue_due(db, on)
 
 
-async def _todays(db: Database) -> dict[uuid.UUID, date]:
+async def _todays(db: Database, on: date | None) -> dict[uuid.UUID, date]:
+    """Each partnership's today, in its time zone (or `on` for all)."""
     async with db.read_session() as reader:
         zones = (await reader.execute(select(col(Partnership.id), col(Partnership.timezone)))).all()
-    return {pid: today_in(zone) for pid, zone in zones}
+    return {pid: on or today_in(zone) for pid, zone in zones}
 
 
-async def open_due_periods(db: Database) -> int:
+async def open_due_periods(db: Database, on: date | None = None) -> int:
     """This month's period of each plan in delivery that has a schedule, if it is not open yet."""
-    todays = await _todays(db)
+    todays = await _todays(db, on)
     async with db.read_session() as reader:
         plans = (
             await reader.execute(
@@ -93,8 +95,8 @@ def _periods() -> Any:
     return periods
 
 
-async def miss_overdue_returns(db: Database) -> int:
-    todays = await _todays(db)
+async def miss_overdue_returns(db: Database, on: date | None = None) -> int:
+    todays = await _todays(db, on)
     async with db.read_session() as reader:
         due = {
             r.partnership_id
@@ -175,9 +177,9 @@ async def _leads(reader: Any, today_of: dict[uuid.UUID, date]) -> dict[uuid.UUID
     return {k: sorted(set(v), key=str) for k, v in found.items()}
 
 
-async def queue_due(db: Database) -> int:
+async def queue_due(db: Database, on: date | None = None) -> int:
     """Queue every notification due today that is not queued yet; how many were new."""
-    todays = await _todays(db)
+    todays = await _todays(db, on)
     async with db.read_session() as reader:
         rows = (await reader.execute(RETURNS)).all()
         leads = await _leads(reader, todays)
