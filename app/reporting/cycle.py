@@ -278,23 +278,27 @@ async def _claim(db: Database, batch: int) -> list[Any]:
 
 
 async def deliver_due(db: Database, settings: Settings, *, batch: int = 50) -> int:
-    """Send the queued e-mails that are due (one lease each, no transaction open while sending); how many were tried."""
+    """Send the queued e-mails that are due (one lease each, no transaction open while sending, one SMTP connection for
+    the batch, each outcome recorded as soon as it is known); how many were tried."""
     if not settings.smtp_host and not mail.mail_folder(settings):
         return 0  # nowhere to send: they stay queued, and /notifications shows them pending
     claimed = await _claim(db, batch)
+    if not claimed:
+        return 0
     names = await _names(db, {c.owner_id for c in claimed if c.owner_id} | {c.person_id for c in claimed})
-    for claim in claimed:
-        error = None
-        try:
-            if not claim.to_address:
-                raise ValueError("no e-mail address on record")
-            link = await _link(db, settings, claim) if NotificationKind(claim.kind) in WITH_LINK else None
-            letter = _letter(claim, names, link)
-            await mail.deliver(settings, mail.compose(letter, sender=settings.mail_from, to=claim.to_address, notification_id=claim.id))
-        except Exception as exc:  # a refused address, an unreachable server: recorded on the notification, retried
-            error = f"{type(exc).__name__}: {exc}"[:500]
-            letter = None
-        await _record(db, claim, error, letter.subject if letter else None)
+    links = await _links(db, settings, [c for c in claimed if c.to_address and NotificationKind(c.kind) in WITH_LINK])
+    async with mail.Outbox(settings) as outbox:
+        for claim in claimed:
+            error, subject = None, None
+            try:
+                if not claim.to_address:
+                    raise ValueError("no e-mail address on record")
+                letter = _letter(claim, names, links.get(claim.id))
+                await outbox.send(mail.compose(letter, sender=settings.mail_from, to=claim.to_address, notification_id=claim.id))
+                subject = letter.subject
+            except Exception as exc:  # a refused address, an unreachable server: recorded on the notification, retried
+                error = f"{type(exc).__name__}: {exc}"[:500]
+            await _record(db, claim, error, subject)
     return len(claimed)
 
 
@@ -327,24 +331,29 @@ def hash_link(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-async def _link(db: Database, settings: Settings, claim: Any) -> str:
-    """A one-time link to the return's form for the person it is addressed to (only its hash is kept)."""
-    token = secrets.token_urlsafe(32)
-    now = utcnow()
-    row = {
-        "id": uuid.uuid4(), "created_at": now, "updated_at": now, "version": 1, "partnership_id": claim.partnership_id,
-        "return_id": claim.return_id, "person_id": claim.person_id, "notification_id": claim.id, "token_hash": hash_link(token),
-        "expires_at": now + timedelta(days=settings.return_link_days),
-    }  # fmt: skip
+async def _links(db: Database, settings: Settings, claims: list[Any]) -> dict[uuid.UUID, str]:
+    """A one-time link to the return's form for each person a reminder goes to (only its hash is kept), made in one
+    audited transaction before anything is sent."""
+    if not claims:
+        return {}
+    now, base = utcnow(), settings.public_base_url.rstrip("/") or "http://127.0.0.1:8000"
+    tokens = {c.id: secrets.token_urlsafe(32) for c in claims}
+    rows = [
+        {"id": uuid.uuid4(), "created_at": now, "updated_at": now, "version": 1, "partnership_id": c.partnership_id,
+         "return_id": c.return_id, "person_id": c.person_id, "notification_id": c.id, "token_hash": hash_link(tokens[c.id]),
+         "expires_at": now + timedelta(days=settings.return_link_days)}
+        for c in claims
+    ]  # fmt: skip
     async with unit_of_work(db) as session:
-        await session.execute(insert(ReturnLink).values(**row))
-        audit.record(
-            session, actor=SYSTEM, action="create", entity_type="return_link", entity_id=row["id"], partnership_id=claim.partnership_id,
-            changes={"return_id": [None, str(claim.return_id)], "person_id": [None, str(claim.person_id)],
-                     "expires_at": [None, row["expires_at"].isoformat()]},
-        )  # fmt: skip
-    base = settings.public_base_url.rstrip("/") or "http://127.0.0.1:8000"
-    return f"{base}/returns/form/{token}"
+        await session.execute(insert(ReturnLink), rows)
+        entries = [
+            audit.Entry("create", "return_link", r["id"], r["partnership_id"],
+                        {"return_id": [None, str(r["return_id"])], "person_id": [None, str(r["person_id"])],
+                         "expires_at": [None, r["expires_at"].isoformat()]})
+            for r in rows
+        ]  # fmt: skip
+        audit.record_many(session, actor=SYSTEM, entries=entries)
+    return {c.id: f"{base}/returns/form/{tokens[c.id]}" for c in claims}
 
 
 async def _record(db: Database, claim: Any, error: str | None, subject: str | None) -> None:

@@ -90,26 +90,54 @@ def compose(letter: Letter, *, sender: str, to: str, notification_id: uuid.UUID)
     return message
 
 
-async def deliver(settings: Settings, message: EmailMessage) -> None:
-    """Send by SMTP (STARTTLS unless turned off, credentials from settings), or write an `.eml` into the mail folder;
-    raises on failure (the caller records it)."""
-    if settings.smtp_host:
-        password = settings.smtp_password.get_secret_value()
-        await aiosmtplib.send(
-            message,
-            hostname=settings.smtp_host,
-            port=settings.smtp_port,
-            username=settings.smtp_username or None,
-            password=password or None,
-            start_tls=settings.smtp_starttls,
-            cert_bundle=settings.smtp_ca_file or None,
-            timeout=settings.smtp_timeout_seconds,
-        )
-        return
-    folder = Path(mail_folder(settings))
-    name = f"{utcnow():%Y%m%dT%H%M%S%fZ}-{message['Message-ID'].strip('<>').partition('@')[0]}.eml"
-    await anyio.Path(folder).mkdir(parents=True, exist_ok=True)
-    await anyio.Path(folder / name).write_bytes(bytes(message))
+class Outbox:
+    """Where a batch of messages goes: one SMTP connection (STARTTLS unless turned off, credentials from settings), opened
+    at the first message and again after a failure; or, without an SMTP server outside production, `.eml` files in the
+    mail folder. `send` raises on failure (the caller records it)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.smtp: aiosmtplib.SMTP | None = None
+
+    async def __aenter__(self) -> "Outbox":
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self._close()
+
+    async def _close(self) -> None:
+        smtp, self.smtp = self.smtp, None
+        if smtp is not None and smtp.is_connected:
+            try:
+                await smtp.quit()
+            except aiosmtplib.SMTPException:
+                smtp.close()
+
+    async def send(self, message: EmailMessage) -> None:
+        settings = self.settings
+        if not settings.smtp_host:
+            folder = Path(mail_folder(settings))
+            name = f"{utcnow():%Y%m%dT%H%M%S%fZ}-{message['Message-ID'].strip('<>').partition('@')[0]}.eml"
+            await anyio.Path(folder).mkdir(parents=True, exist_ok=True)
+            await anyio.Path(folder / name).write_bytes(bytes(message))
+            return
+        try:
+            if self.smtp is None:
+                password = settings.smtp_password.get_secret_value()
+                self.smtp = aiosmtplib.SMTP(
+                    hostname=settings.smtp_host,
+                    port=settings.smtp_port,
+                    username=settings.smtp_username or None,
+                    password=password or None,
+                    start_tls=settings.smtp_starttls,
+                    cert_bundle=settings.smtp_ca_file or None,
+                    timeout=settings.smtp_timeout_seconds,
+                )
+                await self.smtp.connect()
+            await self.smtp.send_message(message)
+        except Exception:
+            await self._close()  # the next message starts a fresh conversation
+            raise
 
 
 def mail_folder(settings: Settings) -> str:
