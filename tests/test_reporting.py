@@ -210,3 +210,27 @@ async def test_my_work_lists_what_my_person_owns_or_contributes_to(app: Any, cli
         assert all(r["status"] == "expected" and r["missed"] is False for r in returns)
     assert_problem(await client.get("/api/v1/me/returns"), 409, "/problems/no-person")  # the admin key acts as no person
     assert (await client.get("/api/v1/me")).json()["person"] is None
+
+
+async def test_lists_take_several_values_and_me_and_refuse_a_single_value_given_twice(app: Any, client: httpx.AsyncClient, db: Any) -> None:
+    from app.models.enums import Role
+    from tests.conftest import new_token
+    from tests.test_evidence import client_for
+
+    plan, actions = await accepted_plan(client)  # three in progress, one not started
+    assert (await patch(client, f"actions/{actions[1]['id']}", {"status": "suspended"})).status_code == 200
+    both = (
+        await client.get("/api/v1/actions", params=[("plan_id", plan["id"]), ("status", "in_progress"), ("status", "not_started")])
+    ).json()
+    assert sorted(a["ref"] for a in both["items"]) == sorted(a["ref"] for a in (actions[0], actions[2], actions[3]))
+    twice = await client.get("/api/v1/actions", params=[("plan_id", plan["id"]), ("limit", "5"), ("limit", "50")])
+    assert assert_problem(twice, 422)["errors"] == [{"pointer": "/limit", "message": "given more than once"}]
+
+    me_id = actions[0]["owner_id"]
+    assert (await patch(client, f"actions/{actions[2]['id']}", {"contributor_ids": [me_id]})).status_code == 200
+    token = await new_token(db, Role.contributor, partnership_id=uuid.UUID(plan["partnership_id"]), person_id=uuid.UUID(me_id))
+    async with client_for(app, token) as me:
+        owned = (await me.get("/api/v1/actions", params={"owner_id": "me"})).json()["items"]
+        helping = (await me.get("/api/v1/actions", params={"contributor_id": "me"})).json()["items"]
+    assert [a["id"] for a in owned] == [actions[0]["id"]] and [a["id"] for a in helping] == [actions[2]["id"]]
+    assert_problem(await client.get("/api/v1/actions", params={"owner_id": "me"}), 422)  # the admin key acts as no person

@@ -14,12 +14,13 @@ from functools import cached_property
 from typing import Any, cast
 
 from pydantic import BaseModel
-from sqlalchemy import Column, ColumnElement, Select, Table, bindparam, select
+from sqlalchemy import Column, ColumnElement, Select, Table, bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.base import ReadOnlyColumnCollection
 
 from app.core import audit
 from app.core.auth import Actor
+from app.core.errors import FieldError, Unprocessable
 from app.core.pagination import ListQuery, decode_cursor, keyset
 from app.core.permissions import READERS, Access
 from app.core.reads import Reads, ids_of
@@ -177,6 +178,19 @@ def link_ids(value: str | None) -> list[str]:
     return sorted(str(uuid.UUID(v)) for v in value.split(","))
 
 
+ME = "me"
+
+
+def me(actor: Actor, field: str) -> uuid.UUID:
+    """`?owner_id=me`: the caller's own person (a 422 for a key or token that acts as no person)."""
+    if actor.person_id is None:
+        raise Unprocessable(
+            "`me` is the person your key acts as, and this key acts as no person: give an id.",
+            errors=[FieldError(pointer=f"/{field}", message="the caller has no person")],
+        )
+    return actor.person_id
+
+
 class Reader:
     """Builds list pages and single representations of one resource."""
 
@@ -231,14 +245,19 @@ class Reader:
         """A page of the list. Statements are cached per shape of query, so a page costs no SQL building."""
         res = self.resource
         names = tuple(sorted(n for n in query.model_fields_set - PAGING if getattr(query, n) is not None))
-        params: dict[str, Any] = {n: getattr(query, n) for n in names}
+        params: dict[str, Any] = {n: me(actor, n) if getattr(query, n) == ME else getattr(query, n) for n in names}
+        # A filter given several values (`?status=a&status=b`) matches any of them: one bound value each (the direct read
+        # path binds no lists), so the statement is cached per number of values.
+        several = {n: len(params[n]) for n in names if isinstance(params[n], list)}
+        for name in several:
+            params.update({f"{name}_{i}": value for i, value in enumerate(params.pop(name))})
         params["limit"] = query.limit + 1
         if query.cursor is not None:
             params["after_created"], params["after_id"] = decode_cursor(query.cursor)
         scoped = actor.partnership_id is not None
         if scoped:
             params["scope_id"] = actor.partnership_id
-        key = (names, query.sort, query.cursor is not None, scoped)
+        key = (names, tuple(sorted(several.items())), query.sort, query.cursor is not None, scoped)
         stmt = self._lists.get(key)
         if stmt is None:
             after, order = keyset(res.c.created_at, res.c.id, descending=query.sort.startswith("-"), after_cursor=query.cursor is not None)
@@ -250,6 +269,8 @@ class Reader:
                 if name in self.dynamic_filters:
                     dynamic = True
                     where.append(await self.dynamic_filter(reads, actor, name, params.pop(name)))
+                elif name in several:
+                    where.append(or_(*(self.filter(name, bindparam(f"{name}_{i}")) for i in range(several[name]))))
                 else:
                     where.append(self.filter(name, bindparam(name)))
             stmt = self.base.where(*where).order_by(*order).limit(bindparam("limit"))

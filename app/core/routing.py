@@ -6,9 +6,9 @@ of every API router, refuses a query parameter the route does not declare (422) 
 """
 
 import uuid
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from enum import Enum
-from typing import Annotated, Any, cast
+from typing import Annotated, Any, cast, get_args, get_origin
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.dependencies.models import Dependant
@@ -58,9 +58,9 @@ def _request_names(name: str, info: FieldInfo, *, by_name: bool) -> set[str]:
     return names
 
 
-def declared_query_parameters(dependant: Dependant) -> frozenset[str]:
-    """Every query parameter a route reads: its own, its dependencies', and the fields of its query models."""
-    names: set[str] = set()
+def _fields(dependant: Dependant) -> Iterator[tuple[str, FieldInfo, bool]]:
+    """Every query field a route reads (its own, its dependencies', its query models'), with whether it may be named by
+    its field name besides its alias."""
     pending = [dependant]
     while pending:
         current = pending.pop()
@@ -71,10 +71,36 @@ def declared_query_parameters(dependant: Dependant) -> frozenset[str]:
                 config = annotation.model_config
                 by_name = bool(config.get("validate_by_name") or config.get("populate_by_name"))
                 for field_name, info in annotation.model_fields.items():
-                    names |= _request_names(field_name, info, by_name=by_name)
+                    yield field_name, info, by_name
             else:
-                names |= _request_names(param.name, param.field_info, by_name=False)
-    return frozenset(names)
+                yield param.name, param.field_info, False
+
+
+def declared_query_parameters(dependant: Dependant) -> frozenset[str]:
+    """Every query parameter a route reads: its own, its dependencies', and the fields of its query models."""
+    return frozenset(n for name, info, by_name in _fields(dependant) for n in _request_names(name, info, by_name=by_name))
+
+
+def repeatable_query_parameters(dependant: Dependant) -> frozenset[str]:
+    """The query parameters that take several values (`?status=a&status=b`): the list-typed ones."""
+    found: set[str] = set()
+    for name, info, by_name in _fields(dependant):
+        if any(get_origin(t) is list for t in (info.annotation, *get_args(info.annotation))):
+            found |= _request_names(name, info, by_name=by_name)
+    return frozenset(found)
+
+
+def refuse_repeated_query_parameters(request: Request, repeatable: frozenset[str]) -> None:
+    """A parameter that takes one value, given twice, is a 422: the service never picks one silently."""
+    repeated = [
+        key for key in dict.fromkeys(request.query_params.keys()) if key not in repeatable and len(request.query_params.getlist(key)) > 1
+    ]
+    if repeated:
+        shown = [key[:100] for key in repeated[:20]]
+        raise Unprocessable(
+            f"Given more than once: {', '.join(shown)}. Each takes one value.",
+            errors=[FieldError(pointer=pointer_from_loc(("query", key)), message="given more than once") for key in shown],
+        )
 
 
 def refuse_unknown_query_parameters(request: Request, declared: frozenset[str]) -> None:
@@ -92,14 +118,17 @@ def refuse_unknown_query_parameters(request: Request, declared: frozenset[str]) 
 
 
 class KnownQueryRoute(APIRoute):
-    """A route that refuses, with 422 and before anything else runs, a query parameter it does not declare."""
+    """A route that refuses, with 422 and before anything else runs, a query parameter it does not declare, or one
+    that takes a single value given more than once."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
         declared = declared_query_parameters(self.dependant)
+        repeatable = repeatable_query_parameters(self.dependant)
 
         async def run(request: Request) -> Response:
             refuse_unknown_query_parameters(request, declared)
+            refuse_repeated_query_parameters(request, repeatable)
             return await handler(request)
 
         return run

@@ -118,6 +118,10 @@ def _concern_filter(value: Any) -> Any:
     return col(Action.id).in_(select(col(ActionConcern.action_id)).where(col(ActionConcern.concern_id) == value))
 
 
+def _contributor_filter(value: Any) -> Any:
+    return col(Action.id).in_(select(col(ActionContributor.action_id)).where(col(ActionContributor.person_id) == value))
+
+
 actions = Resource(
     path="actions",
     entity="action",
@@ -138,6 +142,7 @@ actions = Resource(
     ),
     filters={
         "concern_id": _concern_filter,
+        "contributor_id": _contributor_filter,
         "due_before": lambda v: col(Action.due_on) < v,
         "due_after": lambda v: col(Action.due_on) > v,
     },

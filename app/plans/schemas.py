@@ -2,7 +2,7 @@
 
 import uuid
 from datetime import date, datetime
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import ConfigDict, Field, StringConstraints, ValidationInfo, field_validator, model_validator
 
@@ -251,7 +251,7 @@ ConcernUpdate = patch_model("ConcernUpdate", ConcernCreate, exclude={"plan_id"})
 
 class ConcernQuery(ListQuery):
     plan_id: uuid.UUID | None = None
-    kind: ConcernKind | None = None
+    kind: list[ConcernKind] | None = Field(None, max_length=len(ConcernKind), description="Repeat to match any of several.")
     judgement: Judgement | None = None
 
 
@@ -464,9 +464,12 @@ class ReprogrammeQuery(Body):
 class ActionQuery(ListQuery):
     plan_id: uuid.UUID | None = None
     concern_id: uuid.UUID | None = Field(None, description="Actions answering this concern.")
-    status: ActionStatus | None = None
-    priority: Priority | None = None
-    owner_id: uuid.UUID | None = None
+    status: list[ActionStatus] | None = Field(
+        None, max_length=len(ActionStatus), description="Repeat to match any: `?status=in_progress&status=not_started`."
+    )
+    priority: list[Priority] | None = Field(None, max_length=len(Priority), description="Repeat to match any of several.")
+    owner_id: uuid.UUID | Literal["me"] | None = Field(None, description="An owner's id, or `me` for the caller's own person.")
+    contributor_id: uuid.UUID | Literal["me"] | None = Field(None, description="Actions this person (or `me`) contributes to.")
     due_before: date | None = Field(None, description="Due strictly before this date.")
     due_after: date | None = Field(None, description="Due strictly after this date.")
     overdue: bool | None = Field(None, description="Only overdue (true) or only not overdue (false) actions.")
@@ -524,7 +527,7 @@ MilestoneUpdate = patch_model("MilestoneUpdate", MilestoneCreate, exclude={"acti
 
 class MilestoneQuery(ListQuery):
     action_id: uuid.UUID | None = None
-    status: MilestoneStatus | None = None
+    status: list[MilestoneStatus] | None = Field(None, max_length=len(MilestoneStatus), description="Repeat to match any of several.")
     due_before: date | None = Field(None, description="Due strictly before this date.")
     due_after: date | None = Field(None, description="Due strictly after this date.")
 

@@ -71,7 +71,7 @@ class PeriodRead(EntityRead):
 
 class PeriodQuery(ListQuery):
     plan_id: uuid.UUID | None = None
-    status: PeriodStatus | None = None
+    status: list[PeriodStatus] | None = Field(None, max_length=len(PeriodStatus), description="Repeat to match any of several.")
 
 
 class StatusCounts(Body):
@@ -164,7 +164,7 @@ class ReturnQuery(ListQuery):
     plan_id: uuid.UUID | None = None
     action_id: uuid.UUID | None = None
     owner_id: uuid.UUID | None = None
-    status: ReturnStatus | None = None
+    status: list[ReturnStatus] | None = Field(None, max_length=len(ReturnStatus), description="Repeat to match any of several.")
 
 
 class ReturnSubmission(Body):
