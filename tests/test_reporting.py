@@ -234,3 +234,32 @@ async def test_lists_take_several_values_and_me_and_refuse_a_single_value_given_
         helping = (await me.get("/api/v1/actions", params={"contributor_id": "me"})).json()["items"]
     assert [a["id"] for a in owned] == [actions[0]["id"]] and [a["id"] for a in helping] == [actions[2]["id"]]
     assert_problem(await client.get("/api/v1/actions", params={"owner_id": "me"}), 422)  # the admin key acts as no person
+
+
+async def test_lists_people_read_sort_by_ref_and_due_date_and_page_stably(client: httpx.AsyncClient) -> None:
+    from tests.factories import make_action, make_concern, make_partnership, make_plan
+
+    partnership = await make_partnership(client)
+    plan = await make_plan(client, partnership)  # a draft: actions may have no due date yet
+    concern = await make_concern(client, plan)
+    dues = [None, str(TODAY + timedelta(days=30)), str(TODAY + timedelta(days=10)), str(TODAY + timedelta(days=30)), None, str(TODAY)]
+    made = [await make_action(client, plan, [concern], ref=f"{9 - n}.1", due_on=d) for n, d in enumerate(dues)]
+
+    async def walk(sort: str) -> list[str]:
+        seen, cursor = [], None
+        while True:
+            params = {"plan_id": plan["id"], "sort": sort, "limit": 2} | ({"cursor": cursor} if cursor else {})
+            body = (await client.get("/api/v1/actions", params=params)).json()
+            seen += [a["id"] for a in body["items"]]
+            if not (cursor := body["next_cursor"]):
+                return seen
+
+    by_due = sorted(made, key=lambda a: (a["due_on"] or "9999-12-31", a["id"]))
+    assert await walk("due_on") == [a["id"] for a in by_due]
+    assert await walk("-due_on") == [a["id"] for a in reversed(by_due)]
+    assert await walk("ref") == [a["id"] for a in sorted(made, key=lambda a: (a["ref"], a["id"]))]
+    first = (await client.get("/api/v1/actions", params={"plan_id": plan["id"], "sort": "ref", "limit": 2})).json()
+    other_order = await client.get("/api/v1/actions", params={"plan_id": plan["id"], "sort": "due_on", "cursor": first["next_cursor"]})
+    assert assert_problem(other_order, 422)["errors"][0]["pointer"] == "/cursor"
+    concerns = (await client.get("/api/v1/concerns", params={"plan_id": plan["id"], "sort": "-ref"})).json()["items"]
+    assert [c["id"] for c in concerns] == [concern["id"]]

@@ -14,14 +14,14 @@ from functools import cached_property
 from typing import Any, cast
 
 from pydantic import BaseModel
-from sqlalchemy import Column, ColumnElement, Select, Table, bindparam, or_, select
+from sqlalchemy import Column, ColumnElement, Select, Table, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.base import ReadOnlyColumnCollection
 
 from app.core import audit
 from app.core.auth import Actor
 from app.core.errors import FieldError, Unprocessable
-from app.core.pagination import ListQuery, decode_cursor, keyset
+from app.core.pagination import LAST_DAY, ListQuery, decode_cursor, keyset
 from app.core.permissions import READERS, Access
 from app.core.reads import Reads, ids_of
 from app.models import Entity, Partnership
@@ -253,14 +253,16 @@ class Reader:
             params.update({f"{name}_{i}": value for i, value in enumerate(params.pop(name))})
         params["limit"] = query.limit + 1
         if query.cursor is not None:
-            params["after_created"], params["after_id"] = decode_cursor(query.cursor)
+            params["after_value"], params["after_id"] = decode_cursor(query.cursor, query.sort)
         scoped = actor.partnership_id is not None
         if scoped:
             params["scope_id"] = actor.partnership_id
         key = (names, tuple(sorted(several.items())), query.sort, query.cursor is not None, scoped)
         stmt = self._lists.get(key)
         if stmt is None:
-            after, order = keyset(res.c.created_at, res.c.id, descending=query.sort.startswith("-"), after_cursor=query.cursor is not None)
+            after, order = keyset(
+                self.sort_column(query.sort), res.c.id, descending=query.sort.startswith("-"), after_cursor=query.cursor is not None
+            )
             where = [after] if after is not None else []
             if scoped:
                 where.append((res.c.id if res.table is Partnership else res.c.partnership_id) == bindparam("scope_id"))
@@ -278,6 +280,14 @@ class Reader:
                 self._lists[key] = stmt
         cacheable = self._lists.get(key) is stmt
         return await self.run(reads, stmt, params, (self.resource.path, "list", *key) if cacheable else None)
+
+    def sort_column(self, sort: str) -> ColumnElement[Any]:
+        """What a list is ordered by: creation by default, or a field people read lists by (`ref`, `due_on`); an undated
+        row sorts after every date (`pagination.LAST_DAY`), the same in SQL and in the cursor."""
+        column = self.resource.c[sort.lstrip("-")]
+        if sort.lstrip("-").endswith("_on"):
+            return cast(ColumnElement[Any], func.coalesce(column, LAST_DAY))
+        return cast(ColumnElement[Any], column)
 
     dynamic_filters: frozenset[str] = frozenset()
 

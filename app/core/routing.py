@@ -226,7 +226,7 @@ def add_resource_routes(router: APIRouter, res: Resource) -> None:
         async with db.read() as reads:
             rows = [res.present(row, actor) for row in await res.reader.list(reads, actor, query)]
         url = URL(public_base(request) + request.url.path + "?" + request.url.query)
-        body, headers = page(rows, cast(ListQuery, query).limit, url)
+        body, headers = page(rows, cast(ListQuery, query).limit, url, cast(ListQuery, query).sort)
         res.audit_reads(session, actor, body["items"])
         return json_response(body, headers=headers)
 

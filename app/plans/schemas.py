@@ -252,6 +252,9 @@ ConcernUpdate = patch_model("ConcernUpdate", ConcernCreate, exclude={"plan_id"})
 class ConcernQuery(ListQuery):
     plan_id: uuid.UUID | None = None
     kind: list[ConcernKind] | None = Field(None, max_length=len(ConcernKind), description="Repeat to match any of several.")
+    sort: Literal["created_at", "-created_at", "ref", "-ref"] = Field(  # type: ignore[assignment]  # the base's orders and more
+        "created_at", description="Order: by creation (default) or by ref."
+    )
     judgement: Judgement | None = None
 
 
@@ -470,6 +473,9 @@ class ActionQuery(ListQuery):
     priority: list[Priority] | None = Field(None, max_length=len(Priority), description="Repeat to match any of several.")
     owner_id: uuid.UUID | Literal["me"] | None = Field(None, description="An owner's id, or `me` for the caller's own person.")
     contributor_id: uuid.UUID | Literal["me"] | None = Field(None, description="Actions this person (or `me`) contributes to.")
+    sort: Literal["created_at", "-created_at", "ref", "-ref", "due_on", "-due_on"] = Field(  # type: ignore[assignment]
+        "created_at", description="Order: by creation (default), by ref, or by due date (undated last)."
+    )
     due_before: date | None = Field(None, description="Due strictly before this date.")
     due_after: date | None = Field(None, description="Due strictly after this date.")
     overdue: bool | None = Field(None, description="Only overdue (true) or only not overdue (false) actions.")
@@ -528,6 +534,9 @@ MilestoneUpdate = patch_model("MilestoneUpdate", MilestoneCreate, exclude={"acti
 class MilestoneQuery(ListQuery):
     action_id: uuid.UUID | None = None
     status: list[MilestoneStatus] | None = Field(None, max_length=len(MilestoneStatus), description="Repeat to match any of several.")
+    sort: Literal["created_at", "-created_at", "due_on", "-due_on"] = Field(  # type: ignore[assignment]
+        "created_at", description="Order: by creation (default) or by due date."
+    )
     due_before: date | None = Field(None, description="Due strictly before this date.")
     due_after: date | None = Field(None, description="Due strictly after this date.")
 
