@@ -263,3 +263,37 @@ async def test_lists_people_read_sort_by_ref_and_due_date_and_page_stably(client
     assert assert_problem(other_order, 422)["errors"][0]["pointer"] == "/cursor"
     concerns = (await client.get("/api/v1/concerns", params={"plan_id": plan["id"], "sort": "-ref"})).json()["items"]
     assert [c["id"] for c in concerns] == [concern["id"]]
+
+
+async def test_the_rag_filter_finds_exactly_the_actions_reads_call_that_rag(client: httpx.AsyncClient) -> None:
+    """The filter is the RAG rule in SQL; the reads compute it in Python: over actions of every kind they agree."""
+    from tests.factories import make_action, make_concern, make_partnership, make_plan
+
+    partnership = await make_partnership(client)
+    plan = await make_plan(client, partnership, evidence_required_for_completion=False)
+    concern = await make_concern(client, plan)
+    d = lambda n: str(TODAY + timedelta(days=n))  # noqa: E731
+    shapes = [
+        {"status": "completed", "planned_start_on": d(-90), "due_on": d(-10), "completed_on": d(-12)},
+        {"status": "in_progress", "planned_start_on": d(-90), "due_on": d(-45)},  # overdue beyond 30 days: red
+        {"status": "in_progress", "planned_start_on": d(-90), "due_on": d(-5)},  # overdue: amber
+        {"status": "in_progress", "planned_start_on": d(-90), "due_on": d(-30)},  # exactly 30 days: amber
+        {"status": "in_progress", "planned_start_on": d(-90), "due_on": d(20), "forecast_on": d(51)},  # forecast 31 late: red
+        {"status": "in_progress", "planned_start_on": d(-90), "due_on": d(20), "forecast_on": d(50)},  # 30 late: amber
+        {"status": "not_started", "planned_start_on": d(-3), "due_on": d(60)},  # not started late: amber
+        {"status": "not_started", "planned_start_on": d(3), "due_on": d(60)},  # green
+        {"status": "suspended", "planned_start_on": d(-90), "due_on": d(-60)},  # never overdue: green
+        {"status": "in_progress", "planned_start_on": d(-90), "due_on": None},  # green
+    ]
+    for n, shape in enumerate(shapes):
+        await make_action(client, plan, [concern], ref=f"R{n}", **{k: v for k, v in shape.items() if v is not None})
+    actions = (await client.get("/api/v1/actions", params={"plan_id": plan["id"], "limit": 50})).json()["items"]
+    by_rag: dict[str, set[str]] = {}
+    for a in actions:
+        by_rag.setdefault(a["rag"], set()).add(a["ref"])
+    assert set(by_rag) == {"blue", "red", "amber", "green"}
+    for rag, refs in by_rag.items():
+        found = (await client.get("/api/v1/actions", params={"plan_id": plan["id"], "rag": rag, "limit": 50})).json()["items"]
+        assert {a["ref"] for a in found} == refs, rag
+    both = (await client.get("/api/v1/actions", params=[("plan_id", plan["id"]), ("rag", "red"), ("rag", "amber")])).json()["items"]
+    assert {a["ref"] for a in both} == by_rag["red"] | by_rag["amber"]

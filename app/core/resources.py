@@ -248,7 +248,7 @@ class Reader:
         params: dict[str, Any] = {n: me(actor, n) if getattr(query, n) == ME else getattr(query, n) for n in names}
         # A filter given several values (`?status=a&status=b`) matches any of them: one bound value each (the direct read
         # path binds no lists), so the statement is cached per number of values.
-        several = {n: len(params[n]) for n in names if isinstance(params[n], list)}
+        several = {n: len(params[n]) for n in names if isinstance(params[n], list) and n not in self.dynamic_filters}
         for name in several:
             params.update({f"{name}_{i}": value for i, value in enumerate(params.pop(name))})
         params["limit"] = query.limit + 1

@@ -5,6 +5,7 @@ RAG, linked ids (aggregated in SQL), how often the due date was moved and the la
 by its id); statement 2 fetches the milestones of the whole page.
 """
 
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, Uuid, and_, any_, bindparam, false, func, not_, or_, select
@@ -16,6 +17,7 @@ from app.core.auth import Actor
 from app.core.reads import Reads, ids_of
 from app.core.resources import Reader, Row, link_ids
 from app.models import Action, ActionReprogramme, Inspection, Milestone, Partnership, Person, Plan, ProgressUpdate
+from app.models.enums import ActionStatus, Rag
 from app.partnerships.service import today_in
 from app.plans.calendar import plan_submission_due_on
 from app.plans.rag import NEVER_OVERDUE, assess
@@ -133,9 +135,11 @@ class ActionReader(Reader):
             by_id[m.pop("action_id")]["milestones"].append(m)
         return rows
 
-    dynamic_filters = frozenset({"overdue"})
+    dynamic_filters = frozenset({"overdue", "rag"})
 
     async def dynamic_filter(self, reads: Reads, actor: Actor, name: str, value: Any) -> ColumnElement[bool]:
+        if name == "rag":
+            return await self._rag_filter(reads, actor, value)
         # "Today" is local to each partnership, so compare per time zone in use.
         zones = select(col(Partnership.timezone)).distinct()
         if actor.partnership_id is not None:
@@ -150,6 +154,42 @@ class ActionReader(Reader):
             or_(*per_zone) if per_zone else false(),
         )
         return overdue if value else not_(overdue)
+
+    async def _rag_filter(self, reads: Reads, actor: Actor, wanted: list[Rag]) -> ColumnElement[bool]:
+        """Actions whose derived RAG is one of `wanted`: `app.plans.rag.derive` written in SQL, per time zone and red
+        threshold in use (their today and threshold are constants in the clause), so a page is filtered before it is cut
+        (tests compare the two)."""
+        combos = select(col(Partnership.timezone), col(Partnership.red_after_days)).distinct()
+        if actor.partnership_id is not None:
+            combos = combos.where(col(Partnership.id) == actor.partnership_id)
+        clauses = []
+        for combo in await reads.rows(combos):
+            zone, red_after = combo["timezone"], int(combo["red_after_days"])
+            rag = _sql_rag(today_in(zone), red_after, reads.dialect)
+            clauses.append(
+                and_(col(Partnership.timezone) == zone, col(Partnership.red_after_days) == red_after, or_(*(rag[r] for r in wanted)))
+            )
+        return or_(*clauses) if clauses else false()
+
+
+def _plus_days(column: Any, days: int, dialect: str) -> Any:
+    """A date column moved by whole days, in the database's own date arithmetic."""
+    return func.date(column, f"+{days} days") if dialect == "sqlite" else column + days
+
+
+def _sql_rag(today: date, red_after: int, dialect: str) -> dict[Rag, ColumnElement[bool]]:
+    """Each RAG's condition on an action row, for one today and red threshold: the rule of `rag.derive`."""
+    status, due, forecast, start = col(Action.status), col(Action.due_on), col(Action.forecast_on), col(Action.planned_start_on)
+    completed = status == ActionStatus.completed.value
+    overdue = and_(*(status != s.value for s in NEVER_OVERDUE), due.is_not(None), due < today)
+    late = and_(overdue, due < today - timedelta(days=red_after))  # more than red_after days overdue
+    slips = and_(forecast.is_not(None), due.is_not(None), forecast > due)
+    slips_far = and_(forecast.is_not(None), due.is_not(None), forecast > _plus_days(due, red_after, dialect))
+    not_started_late = and_(status == ActionStatus.not_started.value, start.is_not(None), start < today)
+    red = and_(not_(completed), or_(late, slips_far))
+    amber = and_(not_(completed), not_(or_(late, slips_far)), or_(overdue, slips, not_started_late))
+    green = and_(not_(completed), not_(or_(late, slips_far, overdue, slips, not_started_late)))
+    return {Rag.blue: completed, Rag.red: red, Rag.amber: amber, Rag.green: green}
 
 
 class PlanReader(Reader):

@@ -479,6 +479,7 @@ class ActionQuery(ListQuery):
     due_before: date | None = Field(None, description="Due strictly before this date.")
     due_after: date | None = Field(None, description="Due strictly after this date.")
     overdue: bool | None = Field(None, description="Only overdue (true) or only not overdue (false) actions.")
+    rag: list[Rag] | None = Field(None, max_length=len(Rag), description="The derived RAG (against the due date); repeat to match any.")
 
 
 # Milestones ----------------------------------------------------------------------------------
