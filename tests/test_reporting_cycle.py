@@ -1,7 +1,10 @@
-"""The worker's part of the reporting cycle, day by day: a period opens by the plan's schedule, owners are reminded
-before the due date and on it, silent returns become missed and are escalated to the senior responsible officer and
-the leads, a return sent back is told to its owner; every e-mail goes through a real SMTP server over STARTTLS, once."""
+"""A whole reporting period, day by day, through HTTP and the worker: a period opens by the plan's schedule, owners are
+reminded before the due date (one files through the link in the e-mail, one through the API, two stay silent) and on
+it, the silent returns become missed and are escalated to the senior responsible officer and the lead, the lead
+accepts one with an agreed RAG and sends one back, and the summary and a pack show the agreed RAG and the missed
+returns; every e-mail goes through a real SMTP server over STARTTLS, once."""
 
+import re
 import uuid
 from datetime import date, timedelta
 from pathlib import Path
@@ -20,6 +23,7 @@ from tests.conftest import new_token
 from tests.factories import make_person
 from tests.smtp import Inbox, smtp_server
 from tests.test_evidence import client_for
+from tests.test_figures import json_pack
 from tests.test_lifecycle import patch
 from tests.test_reporting import TODAY, accepted_plan
 
@@ -43,7 +47,7 @@ async def day(db: Database, settings: Settings, today: date) -> int:
 
 
 async def test_a_period_runs_from_its_schedule_to_escalation(
-    app: Any, client: httpx.AsyncClient, db: Database, settings: Settings, inbox: Inbox
+    app: Any, anon: httpx.AsyncClient, client: httpx.AsyncClient, db: Database, settings: Settings, inbox: Inbox
 ) -> None:
     plan, actions = await accepted_plan(client)
     partnership = {"id": plan["partnership_id"]}
@@ -74,16 +78,23 @@ async def test_a_period_runs_from_its_schedule_to_escalation(
     assert all(inbox.tls) and all("/returns/form/" in m.get_body(("plain",)).get_content() for m in reminders)
     assert all(m.get_body(("html",)) is not None for m in reminders)
 
-    # Two owners file (the API here; the link's form has its own test); the other two stay silent.
-    for action in actions[:2]:
-        token = await new_token(
-            db, Role.contributor, partnership_id=uuid.UUID(plan["partnership_id"]), person_id=uuid.UUID(action["owner_id"])
+    # One owner files through the link in the e-mail, one through the API; the other two stay silent.
+    [to_first] = [m for m in reminders if m["To"] == owners[actions[0]["owner_id"]]]
+    link = re.search(r"https?://[^/\s]+(/returns/form/[A-Za-z0-9_\-]+)", to_first.get_body(("plain",)).get_content())
+    assert link is not None
+    form = await anon.get(link.group(1))
+    csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)
+    assert form.status_code == 200 and csrf is not None
+    by_link = await anon.post(link.group(1), data={"csrf": csrf.group(1), "proposed_rag": "amber", "narrative": "Two of three in post."})
+    assert by_link.status_code == 200 and "Return sent" in by_link.text
+    token = await new_token(
+        db, Role.contributor, partnership_id=uuid.UUID(plan["partnership_id"]), person_id=uuid.UUID(actions[1]["owner_id"])
+    )
+    async with client_for(app, token) as owner:
+        filed = await owner.post(
+            f"/api/v1/returns/{by_action[actions[1]['id']]['id']}/submission", json={"proposed_rag": "green", "narrative": "On track."}
         )
-        async with client_for(app, token) as owner:
-            filed = await owner.post(
-                f"/api/v1/returns/{by_action[action['id']]['id']}/submission", json={"proposed_rag": "green", "narrative": "On track."}
-            )
-            assert filed.status_code == 200, filed.text
+        assert filed.status_code == 200, filed.text
     silent = {owners[a["owner_id"]] for a in actions[2:]}
 
     before = len(inbox.messages)
@@ -105,6 +116,18 @@ async def test_a_period_runs_from_its_schedule_to_escalation(
     assert all("still missing" in m["Subject"] for m in escalations)
     assert all("/returns/form/" not in m.get_body(("plain",)).get_content() for m in escalations)
 
+    # The lead accepts the return filed through the link, agreeing red; the summary and a pack say so, and name the missed.
+    accepted = await client.post(
+        f"/api/v1/returns/{by_action[actions[0]['id']]['id']}/review", json={"decision": "accept", "agreed_rag": "red"}
+    )
+    assert accepted.status_code == 200, accepted.text
+    summary = (await client.get(f"/api/v1/plans/{plan['id']}/summary")).json()
+    assert summary["reporting"]["by_agreed_rag"]["red"] == 1 and len(summary["reporting"]["missed"]) == 2
+    pack = (await json_pack(client, plan["id"]))["data"]
+    assert pack["overview"]["reporting"]["returns"] == summary["reporting"]["returns"]
+    refs = {a["ref"]: a for c in pack["concerns"] for a in c["actions"]}
+    assert refs[actions[0]["ref"]]["agreed_rag"] == "red" and refs[actions[2]["ref"]]["return_missed"]
+
     # A return sent back is told to its owner.
     sent_back = await client.post(
         f"/api/v1/returns/{by_action[actions[1]['id']]['id']}/review",
@@ -121,3 +144,33 @@ async def test_a_period_runs_from_its_schedule_to_escalation(
     trail = (await client.get("/api/v1/audit-events", params={"entity_type": "notification", "limit": 200})).json()["items"]
     assert {e["action"] for e in trail} == {"create", "update"}
     assert len([e for e in trail if e["action"] == "update"]) == len(notifications)
+
+
+@pytest.mark.postgres_only
+async def test_two_workers_at_once_send_each_reminder_once(
+    client: httpx.AsyncClient, db: Database, database_url: str, settings: Settings, inbox: Inbox
+) -> None:
+    import asyncio
+
+    plan, _ = await accepted_plan(client)
+    starts = TODAY.replace(day=1)
+    opened = await client.post(
+        "/api/v1/reporting-periods",
+        json={"plan_id": plan["id"], "starts_on": str(starts), "ends_on": str(TODAY), "returns_due_on": str(TODAY)},
+    )
+    assert opened.status_code == 201, opened.text
+    configured = mail_settings(settings, inbox)
+    workers = [Database(database_url, pool_size=2) for _ in range(2)]
+    try:
+
+        async def work(worker: Database) -> None:
+            await cycle.plan(worker, on=TODAY)
+            while await cycle.deliver_due(worker, configured, batch=1):
+                pass
+
+        await asyncio.gather(*(work(w) for w in workers))
+    finally:
+        for w in workers:
+            await w.dispose()
+    addresses = [m["To"] for m in inbox.messages]
+    assert len(addresses) == 4 and len(set(addresses)) == 4  # one due-today notice per owner, from either worker
