@@ -61,6 +61,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col
 
+from app.core import leases
 from app.core.changes import event_type_of
 from app.core.config import Settings
 from app.core.db import Database
@@ -327,32 +328,14 @@ class Outcome:
 async def claim_due(db: Database, settings: Settings, *, batch: int) -> list[Claim]:
     """Take up to `batch` due deliveries for one lease, in one short committed transaction."""
     now = utcnow()
-    due = (
-        select(col(WebhookDelivery.id))
-        .where(col(WebhookDelivery.status) == DeliveryStatus.pending.value, col(WebhookDelivery.next_attempt_at) <= now)
-        .order_by(col(WebhookDelivery.next_attempt_at))
-        .limit(batch)
-    )
-    if not db.is_sqlite:
-        due = due.with_for_update(skip_locked=True)
     async with unit_of_work(db) as session:
-        taken = (
-            await session.execute(
-                update(WebhookDelivery)
-                .where(col(WebhookDelivery.id).in_(due))
-                .values(next_attempt_at=now + lease(settings), version=col(WebhookDelivery.version) + 1)
-                .returning(
-                    col(WebhookDelivery.id),
-                    col(WebhookDelivery.version),
-                    col(WebhookDelivery.subscription_id),
-                    col(WebhookDelivery.event_id),
-                    col(WebhookDelivery.payload),
-                    col(WebhookDelivery.attempts),
-                    col(WebhookDelivery.created_at),
-                )
-                .execution_options(synchronize_session=False)
-            )
-        ).all()
+        taken = await leases.take(
+            session, WebhookDelivery, pending=DeliveryStatus.pending.value, now=now, until=now + lease(settings), batch=batch,
+            skip_locked=not db.is_sqlite,
+            returning=[col(WebhookDelivery.id), col(WebhookDelivery.version), col(WebhookDelivery.subscription_id),
+                       col(WebhookDelivery.event_id), col(WebhookDelivery.payload), col(WebhookDelivery.attempts),
+                       col(WebhookDelivery.created_at)],
+        )  # fmt: skip
         if not taken:
             return []
         subscriptions = {

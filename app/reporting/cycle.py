@@ -16,7 +16,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col
 
-from app.core import audit, crud
+from app.core import audit, crud, leases
 from app.core import changes as feed
 from app.core.auth import SYSTEM
 from app.core.config import Settings
@@ -254,27 +254,14 @@ DETAILS: Any = (
 
 async def _claim(db: Database, batch: int) -> list[Any]:
     now = utcnow()
-    due = (
-        select(col(Notification.id))
-        .where(col(Notification.status) == NotificationStatus.pending.value, col(Notification.next_attempt_at) <= now)
-        .order_by(col(Notification.next_attempt_at))
-        .limit(batch)
-    )
-    if not db.is_sqlite:
-        due = due.with_for_update(skip_locked=True)
     async with unit_of_work(db) as session:
-        taken = (
-            await session.execute(
-                update(Notification)
-                .where(col(Notification.id).in_(due))
-                .values(next_attempt_at=now + LEASE)
-                .returning(col(Notification.id))
-                .execution_options(synchronize_session=False)
-            )
-        ).scalars().all()  # fmt: skip
+        taken = await leases.take(
+            session, Notification, pending=NotificationStatus.pending.value, now=now, until=now + LEASE, batch=batch,
+            skip_locked=not db.is_sqlite, returning=[col(Notification.id)],
+        )  # fmt: skip
         if not taken:
             return []
-        return list((await session.execute(DETAILS.where(col(Notification.id).in_(taken)))).all())
+        return list((await session.execute(DETAILS.where(col(Notification.id).in_([t.id for t in taken])))).all())
 
 
 async def deliver_due(db: Database, settings: Settings, *, batch: int = 50) -> int:
