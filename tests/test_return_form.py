@@ -139,3 +139,19 @@ async def test_guessed_links_are_throttled_like_share_links(settings: Settings, 
         answers = [(await c.get(f"/returns/form/guess-{n}")).status_code for n in range(4)]
         posted = await c.post("/returns/form/guess-9", data={"csrf": "x", "proposed_rag": "green", "narrative": "x"})
     assert answers == [404, 404, 404, 429] and posted.status_code == 429
+
+
+async def test_request_logs_never_carry_a_return_links_token(
+    anon: httpx.AsyncClient, client: httpx.AsyncClient, db: Database, settings: Settings, inbox: Inbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from structlog.testing import CapturingLogger
+
+    from app.core import observability
+
+    _, _, path = await linked_return(client, db, settings, inbox)
+    token = path.rsplit("/", 1)[1]
+    captured = CapturingLogger()
+    monkeypatch.setattr(observability, "log", captured)
+    assert (await anon.get(path)).status_code == 200
+    lines = [call.kwargs for call in captured.calls if call.args == ("request",)]
+    assert [line["path"] for line in lines] == ["/returns/form/<redacted>"] and token not in repr(captured.calls)

@@ -25,20 +25,22 @@ LATENCY = Histogram(
     buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 _VALID_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,200}$")
-# A share link's token is a bearer secret: no log line carries it (`/api/v1/shared/<redacted>`).
-_SHARED_TOKEN = re.compile(r"(/shared/)[^/?#\s\"']+")
+# Share links' and return forms' tokens are bearer secrets: no log line carries them (`/api/v1/shared/<redacted>`,
+# `/returns/form/<redacted>`).
+_TOKEN_PATHS = ("/shared/", "/returns/form/")
+_TOKEN = re.compile(r"(/shared/|/returns/form/)[^/?#\s\"']+")
 REDACTED = "<redacted>"
 
 
 def loggable_path(path: str) -> str:
-    """The path as logs may show it: a share link's token replaced by `<redacted>`."""
-    return _SHARED_TOKEN.sub(rf"\g<1>{REDACTED}", path) if "/shared/" in path else path
+    """The path as logs may show it: a share link's or a return form's token replaced by `<redacted>`."""
+    return _TOKEN.sub(rf"\g<1>{REDACTED}", path) if any(p in path for p in _TOKEN_PATHS) else path
 
 
 def _redact_paths(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
-    """Any logged path or URL (ours, or a library's message) loses a share link's token."""
+    """Any logged path or URL (ours, or a library's message) loses a link's token."""
     for field, value in event.items():
-        if isinstance(value, str) and "/shared/" in value:
+        if isinstance(value, str) and any(p in value for p in _TOKEN_PATHS):
             event[field] = loggable_path(value)
     return event
 
