@@ -139,7 +139,7 @@ async def test_the_summary_and_every_pack_show_the_agreed_rags_and_the_missed_re
     starts, ends = month_of(TODAY)
     opened = await client.post(
         "/api/v1/reporting-periods",
-        json={"plan_id": plan["id"], "starts_on": str(starts), "ends_on": str(ends), "returns_due_on": str(starts)},
+        json={"plan_id": plan["id"], "starts_on": str(starts), "ends_on": str(ends), "returns_due_on": str(TODAY)},
     )
     assert opened.status_code == 201, opened.text
     returns = {r["action_id"]: r for r in (await client.get("/api/v1/returns", params={"period_id": opened.json()["id"]})).json()["items"]}

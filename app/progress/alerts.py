@@ -16,8 +16,8 @@
   against the baseline, else medium.
 - `reported_worse`: the owner's latest progress update reports a worse RAG than the dates give (the
   owner knows something the dates do not show) (medium).
-- `return_missed`: the latest reporting period's return for the action was not filed by its due date and still
-  is not (high: the Delivery Group will meet without it).
+- `return_missed`: a monthly return for the action was not filed by its due date and still is not, in any period
+  (high: the Delivery Group meets without it).
 
 Every alert about an action names it (`ref`, `title`) and its owner (`owner_id`, `owner_name`), so chasing
 someone takes no second call.
@@ -38,7 +38,7 @@ from app.partnerships.service import Local
 from app.plans.rag import assess
 from app.progress.state import PlanState, Row, by_action
 from app.progress.summary import OPEN, WORST_FIRST, measure_rows
-from app.reporting.figures import reporting_summary
+from app.reporting.figures import still_missing
 
 RANK = {Severity.high: 0, Severity.medium: 1, Severity.low: 2}
 BADNESS = {rag: len(WORST_FIRST) - i for i, rag in enumerate(WORST_FIRST)}  # red 4 ... blue 1
@@ -175,13 +175,10 @@ async def plan_alerts(session: AsyncSession, *, plan_id: uuid.UUID, state: PlanS
             severity = Severity.high if measure["status"] == "off_track" else Severity.medium
             detail = f"{measure['name']}: latest {measure['latest_value']} against {measure['expected_value']} expected ({measure['status'].replace('_', ' ')})."
             found.append(_alert(AlertKind.measure_behind, severity, detail, measure_id=measure["id"]))
-    reporting = reporting_summary(state, today)
-    if reporting is not None:
-        due = reporting["period"]["returns_due_on"]
-        for m in reporting["missed"]:
-            if not m["filed_late"] and m["action_id"] in actions:
-                detail = f"The monthly return due {due} was not filed."
-                found.append(_alert(AlertKind.return_missed, Severity.high, detail, action=actions[m["action_id"]]))
+    for missing, period in still_missing(state, today):
+        if missing["action_id"] in actions:
+            detail = f"The monthly return for {period['starts_on']:%B %Y}, due {period['returns_due_on']}, was not filed."
+            found.append(_alert(AlertKind.return_missed, Severity.high, detail, action=actions[missing["action_id"]]))
     for alert in found:  # name the action and its owner
         about = actions.get(alert["action_id"]) if alert["action_id"] else None
         alert["title"] = about["title"] if about else None

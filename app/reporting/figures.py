@@ -1,6 +1,6 @@
-"""The reporting cycle's figures for a summary or a pack, from the plan as recorded at one moment
-(`app.progress.state`): the latest period begun by then, its returns by state, the missed ones, and the RAG the
-programme agreed for each action (the latest accepted return's)."""
+"""The reporting cycle's figures for a summary, alerts or a pack, from the plan as recorded at one moment
+(`app.progress.state`): the period under review then, its returns by state, the missed ones, every return still
+missing, and the RAG the programme agreed for each action (the latest accepted return's)."""
 
 from collections import Counter
 from datetime import date
@@ -10,9 +10,26 @@ from app.models.enums import Rag, ReturnStatus
 from app.progress.state import PlanState
 
 
-def latest_period(state: PlanState, as_of: date) -> dict[str, Any] | None:
-    begun = [p for p in state.rows("reporting_period") if p["starts_on"] <= as_of]
+def reviewed_period(state: PlanState, as_of: date) -> dict[str, Any] | None:
+    """The period a Delivery Group reviews on `as_of`: the latest whose returns fell due by then (next month's period,
+    begun but not yet due, does not hide it); before any fell due, the latest begun."""
+    periods = state.rows("reporting_period")
+    due = [p for p in periods if p["returns_due_on"] <= as_of]
+    if due:
+        return max(due, key=lambda p: (p["returns_due_on"], p["starts_on"], p["id"]))
+    begun = [p for p in periods if p["starts_on"] <= as_of]
     return max(begun, key=lambda p: (p["starts_on"], p["id"])) if begun else None
+
+
+def still_missing(state: PlanState, as_of: date) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """Every return missed and still not filed, in any period begun by `as_of`, with its period, oldest due first."""
+    periods = {p["id"]: p for p in state.rows("reporting_period") if p["starts_on"] <= as_of}
+    found = [
+        (r, periods[r["period_id"]])
+        for r in state.rows("action_return")
+        if r["status"] == ReturnStatus.missed and r["period_id"] in periods
+    ]
+    return sorted(found, key=lambda rp: (rp[1]["returns_due_on"], rp[0]["action_id"]))
 
 
 def agreed_rags(state: PlanState, as_of: date) -> dict[str, dict[str, Any]]:
@@ -29,9 +46,9 @@ def agreed_rags(state: PlanState, as_of: date) -> dict[str, dict[str, Any]]:
 
 
 def reporting_summary(state: PlanState, as_of: date) -> dict[str, Any] | None:
-    """The latest period's returns: counts by state, the missed ones (filed late or not), the agreed RAGs; None
-    when no period had begun."""
-    period = latest_period(state, as_of)
+    """The reviewed period's returns (`reviewed_period`): counts by state, the missed ones (filed late or not), the
+    agreed RAGs; None when no period had begun."""
+    period = reviewed_period(state, as_of)
     if period is None:
         return None
     returns = [r for r in state.rows("action_return") if r["period_id"] == period["id"]]

@@ -46,6 +46,7 @@ class PeriodRules(Rules):
                 errors=[FieldError(pointer="/plan_id", message="plan not in delivery")],
             )
         await _fill_dates(session, values, plan.reporting_schedule)
+        await _not_past(session, values["partnership_id"], values["returns_due_on"])
 
     async def after_create(self, session: AsyncSession, actor: Actor, row: Row) -> None:
         await expect_returns(session, actor, row)
@@ -73,6 +74,8 @@ class PeriodRules(Rules):
                 "A period always has a due date and a status.",
                 errors=[FieldError(pointer=f"/{k}", message="cannot be null") for k in cleared],
             )
+        if changes.get("returns_due_on") is not None:
+            await _not_past(session, current["partnership_id"], changes["returns_due_on"])
         due = changes["returns_due_on"] if changes.get("returns_due_on") is not None else current["returns_due_on"]
         meeting = changes["meeting_on"] if "meeting_on" in changes else current["meeting_on"]
         _check_order(current["starts_on"], current["ends_on"], due, meeting)
@@ -94,6 +97,17 @@ async def _fill_dates(session: AsyncSession, values: Row, schedule: dict[str, An
                 errors=[FieldError(pointer=f"/{k}", message="required without a schedule") for k in missing],
             )
     _check_order(values["starts_on"], values["ends_on"], values["returns_due_on"], values["meeting_on"])
+
+
+async def _not_past(session: AsyncSession, partnership_id: uuid.UUID, due: date) -> None:
+    """Returns fall due today or later: a due date already past would make them missed before anyone was asked."""
+    area = await local(session, partnership_id)
+    assert area is not None
+    if due < area.today:
+        raise Unprocessable(
+            "Returns fall due today or later: a date already past would mark them missed before anyone was asked for them.",
+            errors=[FieldError(pointer="/returns_due_on", message="in the past")],
+        )
 
 
 def _check_order(starts: date, ends: date, due: date, meeting: date | None) -> None:
