@@ -125,13 +125,16 @@ async def test_a_period_expects_a_return_from_every_live_action_and_a_lead_revie
     assert [a["action_ref"] for a in status["actions"]] == sorted(a["ref"] for a in actions[:3])
 
 
-async def test_the_summary_and_every_pack_show_the_agreed_rags_and_the_missed_returns(client: httpx.AsyncClient, db: Any) -> None:
+async def test_the_summary_and_every_pack_show_the_agreed_rags_and_the_missed_returns(app: Any, client: httpx.AsyncClient, db: Any) -> None:
     import csv
     import io
 
     from app.core.auth import SYSTEM
     from app.core.uow import unit_of_work
+    from app.models.enums import Role
     from app.reporting import service
+    from tests.conftest import new_token
+    from tests.test_evidence import client_for
     from tests.test_exports import content, export
     from tests.test_figures import json_pack
 
@@ -144,10 +147,12 @@ async def test_the_summary_and_every_pack_show_the_agreed_rags_and_the_missed_re
     assert opened.status_code == 201, opened.text
     returns = {r["action_id"]: r for r in (await client.get("/api/v1/returns", params={"period_id": opened.json()["id"]})).json()["items"]}
     first = returns[actions[0]["id"]]
-    filed = await client.post(
-        f"/api/v1/returns/{first['id']}/submission", json={"proposed_rag": "green", "narrative": "All four coordinators in post."}
-    )
-    assert filed.status_code == 200, filed.text
+    body = {"proposed_rag": "green", "narrative": "All four coordinators in post."}
+    assert_problem(await client.post(f"/api/v1/returns/{first['id']}/submission", json=body), 422)  # the admin key is nobody
+    lead = await new_token(db, Role.lead, partnership_id=uuid.UUID(plan["partnership_id"]), person_id=uuid.UUID(actions[3]["owner_id"]))
+    async with client_for(app, lead) as programme_office:  # the programme office enters a return sent in by e-mail
+        filed = await programme_office.post(f"/api/v1/returns/{first['id']}/submission", json=body)
+    assert filed.status_code == 200 and filed.json()["submitted_by"] == actions[3]["owner_id"], filed.text
     # The programme does not share the owner's optimism: it agrees red, so the plan may not look better than it is.
     assert (await client.post(f"/api/v1/returns/{first['id']}/review", json={"decision": "accept", "agreed_rag": "red"})).status_code == 200
     async with unit_of_work(db) as session:  # the worker's pass after the due date

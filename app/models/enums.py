@@ -239,3 +239,4 @@ class NotificationStatus(StrEnum):
     pending = "pending"
     sent = "sent"
     failed = "failed"
+    skipped = "skipped"  # not sent: what it was about changed first (the return was filed, the period closed)

@@ -33,16 +33,16 @@ def still_missing(state: PlanState, as_of: date) -> list[tuple[dict[str, Any], d
 
 
 def agreed_rags(state: PlanState, as_of: date) -> dict[str, dict[str, Any]]:
-    """Per action: the agreed RAG of its latest accepted return in a period begun by `as_of`, with that period's start."""
-    starts = {p["id"]: p["starts_on"] for p in state.rows("reporting_period") if p["starts_on"] <= as_of}
-    found: dict[str, dict[str, Any]] = {}
-    for r in state.rows("action_return"):
-        if r["status"] != ReturnStatus.accepted or r["period_id"] not in starts or r.get("agreed_rag") is None:
-            continue
-        period_start = starts[r["period_id"]]
-        if r["action_id"] not in found or period_start > found[r["action_id"]]["period_starts_on"]:
-            found[r["action_id"]] = {"agreed_rag": r["agreed_rag"], "period_starts_on": period_start}
-    return found
+    """Per action: the RAG the programme agreed for the period under review (`reviewed_period`), with that period's
+    start; an action whose return there is missing or not yet accepted has none (an old agreement is not carried on)."""
+    period = reviewed_period(state, as_of)
+    if period is None:
+        return {}
+    return {
+        r["action_id"]: {"agreed_rag": r["agreed_rag"], "period_starts_on": period["starts_on"]}
+        for r in state.rows("action_return")
+        if r["period_id"] == period["id"] and r["status"] == ReturnStatus.accepted and r.get("agreed_rag")
+    }
 
 
 def reporting_summary(state: PlanState, as_of: date) -> dict[str, Any] | None:

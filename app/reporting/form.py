@@ -14,12 +14,11 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Request
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import ValidationError
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 from starlette.responses import HTMLResponse, Response
 
-from app.core import audit
 from app.core.auth import Actor
 from app.core.db import Database, DatabaseDep, SessionDep
 from app.core.errors import DomainError, problems
@@ -288,13 +287,6 @@ async def file_by_link(request: Request, token: str, session: SessionDep, db: Da
         await service.submit(session, actor, found.return_id, body, as_person=found.person_id)
     except DomainError as exc:
         return _notice(exc.status, "Your return could not be filed", exc.detail)
-    now = utcnow()
-    await session.execute(
-        update(ReturnLink)
-        .where(col(ReturnLink.id) == found.link_id)
-        .values(used_at=now, updated_at=now, version=col(ReturnLink.version) + 1)
-    )
-    audit.record(session, actor=actor, action="update", entity_type="return_link", entity_id=found.link_id,
-                 partnership_id=found.partnership_id, changes={"used_at": [None, now.isoformat()]})  # fmt: skip
+    # Filing spent this link and every other sent for the return (`service.submit`).
     return _page(200, heading="Return sent", done=True, plan_title=found.plan_title,
                  message=f"Thank you, {found.display_name}. Your return for {found.ref} {found.title} has been filed.")  # fmt: skip

@@ -2,9 +2,9 @@
 
 import uuid
 from datetime import date, datetime
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import ConfigDict, Field, StringConstraints, field_validator
 
 from app.core.pagination import ListQuery
 from app.core.schemas import Body, EntityRead, LongText, plan_date
@@ -202,14 +202,6 @@ class ReturnReview(Body):
     agreed_rag: Rag | None = Field(None, description="The RAG the programme agrees for the period (needed to accept).")
     review_note: LongText | None = Field(None, description="Why (needed to return it).")
     accept_forecast: bool = Field(True, description="Accepting moves the action's `forecast_on` to the proposed date, if any.")
-
-    @model_validator(mode="after")
-    def _complete(self) -> Self:
-        if self.decision == "accept" and self.agreed_rag is None:
-            raise ValueError("agreed_rag: needed to accept a return")
-        if self.decision == "return" and not (self.review_note or "").strip():
-            raise ValueError("review_note: say what more is needed")
-        return self
 
 
 # Notifications -------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from app.core import changes as feed
 from app.core.auth import SYSTEM, Actor
 from app.core.errors import Conflict, FieldError, Forbidden, NotFound, Unprocessable
 from app.core.resources import Row, Rules
-from app.models import Action, ActionReturn, Notification, Person, Plan, utcnow
+from app.models import Action, ActionReturn, Notification, Person, Plan, ReportingPeriod, ReturnLink, utcnow
 from app.models.enums import ActionStatus, NotificationKind, NotificationStatus, PeriodStatus, PlanStatus, ReturnStatus, Role
 from app.partnerships.service import local
 from app.plans import resources as plan_resources
@@ -183,13 +183,16 @@ async def submit(
     row = await _locked_return(session, actor, return_id)
     if ReturnStatus(row.status) not in FILEABLE:
         raise ReturnState(f"This return is already {row.status}; a lead may return it to you for more.")
+    if await _closed(session, row.period_id):
+        raise ReturnState("Its period is closed: the Delivery Group has met. File this month's return instead.")
     if actor.role is Role.contributor:
         await require_involvement(session, actor, row.action_id)
     elif actor.role not in (Role.admin, Role.lead):
         raise Forbidden("Returns are filed by the action's owner or contributors, or a lead.")
-    author = as_person or actor.person_id or row.owner_id
-    if author is None:
-        raise Unprocessable("The action has no owner, and this key names no person to file as: use a key linked to a person.")
+    author = as_person or actor.person_id
+    if author is None:  # a return says who wrote it: never the owner's name on someone else's words
+        raise Unprocessable("This key acts as no person, and a return is filed as a person: use a key linked to one (`person_id`).")
+    await _forecast_fits(session, row, body)
     update_row = await crud.create(
         session,
         actor=actor,
@@ -206,8 +209,51 @@ async def submit(
         {
             **body.model_dump(), "proposed_rag": body.proposed_rag.value, "status": ReturnStatus.submitted.value,
             "submitted_at": utcnow(), "submitted_by": author, "progress_update_id": update_row["id"],
+            "review_note": None, "reviewed_by": None, "reviewed_at": None,  # an earlier review stays in the trail
         },
     )  # fmt: skip
+    await _spend_links(session, actor, row)
+
+
+async def _closed(session: AsyncSession, period_id: uuid.UUID) -> bool:
+    status = (await session.execute(select(col(ReportingPeriod.status)).where(col(ReportingPeriod.id) == period_id))).scalar_one()
+    return bool(status == PeriodStatus.closed)
+
+
+async def _forecast_fits(session: AsyncSession, row: ActionReturn, body: s.ReturnSubmission) -> None:
+    """A proposed forecast is a date the action can still finish by: not past, not before it was planned to start."""
+    if body.proposed_forecast_on is None:
+        return
+    action = (await session.execute(select(col(Action.planned_start_on)).where(col(Action.id) == row.action_id))).one()
+    area = await local(session, row.partnership_id)
+    assert area is not None
+    if body.proposed_forecast_on < area.today:
+        raise Unprocessable(
+            "A new forecast is a date still ahead.", errors=[FieldError(pointer="/proposed_forecast_on", message="in the past")]
+        )
+    if action.planned_start_on is not None and body.proposed_forecast_on < action.planned_start_on:
+        raise Unprocessable(
+            f"The action was planned to start on {action.planned_start_on}; a forecast cannot be before that.",
+            errors=[FieldError(pointer="/proposed_forecast_on", message="before the planned start")],
+        )
+
+
+async def _spend_links(session: AsyncSession, actor: Actor, row: ActionReturn) -> None:
+    """Once a return is filed, by any route, the links sent for it open nothing more (a send-back sends a new one)."""
+    now = utcnow()
+    spent = (
+        await session.execute(
+            update(ReturnLink)
+            .where(col(ReturnLink.return_id) == row.id, col(ReturnLink.used_at).is_(None))
+            .values(used_at=now, updated_at=now, version=col(ReturnLink.version) + 1)
+            .returning(col(ReturnLink.id))
+        )
+    ).scalars().all()  # fmt: skip
+    audit.record_many(
+        session,
+        actor=actor,
+        entries=[audit.Entry("update", "return_link", i, row.partnership_id, {"used_at": [None, now.isoformat()]}) for i in spent],
+    )
 
 
 async def review(session: AsyncSession, actor: Actor, return_id: uuid.UUID, body: s.ReturnReview) -> None:
@@ -215,6 +261,7 @@ async def review(session: AsyncSession, actor: Actor, return_id: uuid.UUID, body
     row = await _locked_return(session, actor, return_id)
     if row.status != ReturnStatus.submitted:
         raise ReturnState(f"Only a submitted return is reviewed; this one is {row.status}.")
+    _review_complete(body)
     reviewer = actor.name if actor.person_id is None else await _name_of(session, actor.person_id)
     values: dict[str, Any] = {"review_note": body.review_note, "reviewed_by": reviewer, "reviewed_at": utcnow()}
     if body.decision == "accept":
@@ -229,6 +276,19 @@ async def review(session: AsyncSession, actor: Actor, return_id: uuid.UUID, body
         values |= {"status": ReturnStatus.returned.value}
         await _tell_owner_sent_back(session, row)
     await _change(session, actor, row, values)
+
+
+def _review_complete(body: s.ReturnReview) -> None:
+    """Accepting agrees a RAG; returning says what more is needed and agrees nothing."""
+    errors = []
+    if body.decision == "accept" and body.agreed_rag is None:
+        errors.append(FieldError(pointer="/agreed_rag", message="needed to accept a return"))
+    if body.decision == "return" and not (body.review_note or "").strip():
+        errors.append(FieldError(pointer="/review_note", message="say what more is needed"))
+    if body.decision == "return" and body.agreed_rag is not None:
+        errors.append(FieldError(pointer="/agreed_rag", message="a returned return agrees no RAG"))
+    if errors:
+        raise Unprocessable("The review is incomplete.", errors=errors)
 
 
 async def _tell_owner_sent_back(session: AsyncSession, row: ActionReturn) -> None:
@@ -260,9 +320,11 @@ async def mark_missed(session: AsyncSession, actor: Actor, partnership_id: uuid.
             select(ActionReturn)
             .where(
                 col(ActionReturn.partnership_id) == partnership_id,
-                col(ActionReturn.status).in_([ReturnStatus.expected.value, ReturnStatus.returned.value]),
+                # Only a return never filed: one filed on time and sent back for more was not missed.
+                col(ActionReturn.status) == ReturnStatus.expected.value,
                 col(ActionReturn.returns_due_on) < today,
                 col(ActionReturn.missed_at).is_(None),
+                col(ActionReturn.period_id).in_(select(col(ReportingPeriod.id)).where(col(ReportingPeriod.status) == PeriodStatus.open.value)),
             )
             .with_for_update()
         )

@@ -141,7 +141,7 @@ def upgrade() -> None:
         sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.CheckConstraint("kind IN ('reminder', 'due_today', 'overdue', 'escalation', 'sent_back')", name=op.f("ck_notification_kind")),
-        sa.CheckConstraint("status IN ('pending', 'sent', 'failed')", name=op.f("ck_notification_status")),
+        sa.CheckConstraint("status IN ('pending', 'sent', 'failed', 'skipped')", name=op.f("ck_notification_status")),
         sa.ForeignKeyConstraint(
             ["person_id", "partnership_id"], ["person.id", "person.partnership_id"], name=op.f("fk_notification_person_id_person")
         ),
