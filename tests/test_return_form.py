@@ -155,3 +155,29 @@ async def test_request_logs_never_carry_a_return_links_token(
     assert (await anon.get(path)).status_code == 200
     lines = [call.kwargs for call in captured.calls if call.args == ("request",)]
     assert [line["path"] for line in lines] == ["/returns/form/<redacted>"] and token not in repr(captured.calls)
+
+
+async def test_an_owner_files_through_the_link_in_a_real_browser_without_javascript(
+    client: httpx.AsyncClient, db: Database, database_url: str, settings: Settings, inbox: Inbox, tmp_path: Path
+) -> None:
+    """Chromium, JavaScript off, against the service as served: the form's own protections let a real browser through."""
+    chromium = _require_browser()
+    from playwright.async_api import async_playwright
+
+    from tests.servers import served
+
+    with served(database_url, settings, tmp_path) as server:
+        _, _, path = await linked_return(client, db, settings.model_copy(update={"public_base_url": server.url}), inbox)
+        async with async_playwright() as p:
+            browser = await p.chromium.launch(executable_path=chromium, args=FLAGS)
+            try:
+                page = await browser.new_page(java_script_enabled=False)
+                await page.goto(server.url + path)
+                await page.check("#rag-amber")
+                await page.fill("#narrative", "Two of three coordinators in post; the third starts in January.")
+                await page.click("button[type=submit]")
+                await page.wait_for_load_state()
+                text = await page.inner_text("main")
+            finally:
+                await browser.close()
+    assert "Return sent" in text, text

@@ -49,7 +49,8 @@ def _page(status: int, **values: Any) -> HTMLResponse:
     values.setdefault("errors", {})
     values.setdefault("values", {})
     body = _templates().get_template("return_form.html.j2").render(rags=RAGS, **values)
-    headers = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex, nofollow",
+    # same-origin, not no-referrer: under no-referrer a browser sends `Origin: null` with the form, which would refuse it.
+    headers = {"Cache-Control": "no-store", "Referrer-Policy": "same-origin", "X-Robots-Tag": "noindex, nofollow",
                "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"}  # fmt: skip
     return HTMLResponse(body, status_code=status, headers=headers)
 
@@ -138,9 +139,13 @@ async def _last_return(session: AsyncSession, found: Any) -> dict[str, str] | No
 
 
 def _same_origin(request: Request) -> bool:
+    """Whether the browser says the form came from this service's own page. Without an answer (no `Origin`, or
+    `null` from a privacy setting) the same-site cookie decides; a cross-site request never carries it."""
+    if request.headers.get("sec-fetch-site") in ("cross-site", "same-site"):
+        return False
     origin = request.headers.get("origin")
-    if origin is None:
-        return True  # older browsers send none on a same-origin form; the cookie check still applies
+    if origin is None or origin == "null":
+        return True
     expected = urlsplit(public_base(request))
     given = urlsplit(origin)
     return (given.scheme, given.netloc) == (expected.scheme, expected.netloc)
