@@ -276,6 +276,8 @@ def worker(
     import signal
     import time
 
+    import structlog
+
     from app.core.idempotency import purge_expired
     from app.core.observability import configure_logging
     from app.core.ratelimit import purge_old_windows
@@ -313,7 +315,10 @@ def worker(
                     await purge_old_windows(db)
                     purged_at = time.monotonic()
                 if time.monotonic() - planned_at > 60:  # periods, missed returns and reminders change by the day
-                    done += await reporting.plan(db)
+                    try:
+                        done += await reporting.plan(db)
+                    except Exception:  # logged; webhooks, exports and the e-mails already queued go on
+                        structlog.get_logger("wsoa.reporting").exception("reporting_cycle_failed")
                     planned_at = time.monotonic()
                 sent = (
                     await fan_out(db)

@@ -20,6 +20,7 @@ SAFE = {
     "audit_signing_key": SecretStr("AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA="),
     "public_base_url": "https://wsoa.example.gov.uk",
     "metrics_token": SecretStr("scraper-token-of-thirty-two-characters"),
+    "smtp_host": "smtp.example.gov.uk",
 }
 
 OIDC = {
@@ -63,6 +64,8 @@ def test_production_refuses_to_start_and_says_why(settings: Settings, db: Databa
         (OIDC | {"oidc_issuer": "http://login.example/t/v2.0"}, "WSOA_OIDC_ISSUER must be an https"),
         (OIDC | {"oidc_jwks_url": "http://login.example/keys"}, "WSOA_OIDC_JWKS_URL must be an https"),
         (OIDC | {"oidc_jwks_url": "", "oidc_jwks_file": "/nonexistent.json"}, "not a readable JWKS"),
+        ({"smtp_host": ""}, "WSOA_SMTP_HOST is unset"),
+        ({"smtp_username": "wsoa", "smtp_starttls": False}, "in the clear"),
     ],
 )
 def test_production_refuses_settings_that_are_there_but_useless(settings: Settings, change: dict[str, Any], named: str) -> None:
@@ -75,7 +78,7 @@ def test_check_config_lists_the_problems_without_starting(tmp_path: Any) -> None
     found = cli("check-config", WSOA_ENV="production", WSOA_DATABASE_URL=database)
     assert found.returncode == 1 and not (tmp_path / "never.db").exists()
     lines = found.stdout.strip().splitlines()
-    assert len(lines) == 3 and all(line.startswith("- ") for line in lines), found.stdout
+    assert len(lines) == 4 and all(line.startswith("- ") for line in lines), found.stdout
     assert "would refuse to start" in found.stderr
     serve = cli("serve", "--port", "9", WSOA_ENV="production", WSOA_DATABASE_URL=database)
     assert serve.returncode == 2 and "Traceback" not in serve.stderr and "WSOA_CASE_REF_KEY" in serve.stderr
@@ -89,6 +92,7 @@ def test_check_config_lists_the_problems_without_starting(tmp_path: Any) -> None
         WSOA_CASE_REF_KEY="a-long-random-secret-for-case-references",
         WSOA_AUDIT_SIGNING_KEY_FILE=str(tmp_path / "key.pem"),
         WSOA_PUBLIC_BASE_URL="https://wsoa.example.gov.uk",
+        WSOA_SMTP_HOST="smtp.example.gov.uk",
     )
     assert fit.returncode == 0, fit.stdout + fit.stderr
 

@@ -174,3 +174,47 @@ async def test_two_workers_at_once_send_each_reminder_once(
             await w.dispose()
     addresses = [m["To"] for m in inbox.messages]
     assert len(addresses) == 4 and len(set(addresses)) == 4  # one due-today notice per owner, from either worker
+
+
+async def test_stale_notices_are_skipped_and_a_sent_back_return_is_not_missed(
+    app: Any, client: httpx.AsyncClient, db: Database, settings: Settings, inbox: Inbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cycle, "QUEUE_CHUNK", 2)  # several insert chunks in one pass
+    plan, actions = await accepted_plan(client)
+    starts = TODAY.replace(day=1)
+    opened = await client.post(
+        "/api/v1/reporting-periods",
+        json={"plan_id": plan["id"], "starts_on": str(starts), "ends_on": str(TODAY), "returns_due_on": str(TODAY)},
+    )
+    assert opened.status_code == 201, opened.text
+    returns = {r["action_id"]: r for r in (await client.get("/api/v1/returns", params={"period_id": opened.json()["id"]})).json()["items"]}
+    configured = mail_settings(settings, inbox)
+    assert await cycle.plan(db, on=TODAY) == 4  # four due-today notices queued, in two chunks
+
+    # Two owners file before the worker sends: their notices are skipped, not sent.
+    for action in actions[:2]:
+        token = await new_token(
+            db, Role.contributor, partnership_id=uuid.UUID(plan["partnership_id"]), person_id=uuid.UUID(action["owner_id"])
+        )
+        async with client_for(app, token) as owner:
+            filed = await owner.post(
+                f"/api/v1/returns/{returns[action['id']]['id']}/submission", json={"proposed_rag": "green", "narrative": "Done."}
+            )
+            assert filed.status_code == 200, filed.text
+    while await cycle.deliver_due(db, configured):
+        pass
+    assert sorted(m["To"] for m in inbox.messages) == sorted(f"owner{n}@council.example" for n in (2, 3))
+    notices = (await client.get("/api/v1/notifications", params={"limit": 50})).json()["items"]
+    assert sorted(n["status"] for n in notices) == ["sent", "sent", "skipped", "skipped"]
+
+    # A return filed on time and sent back on the due day is not missed the day after.
+    sent_back = await client.post(
+        f"/api/v1/returns/{returns[actions[0]['id']]['id']}/review", json={"decision": "return", "review_note": "Add the figures."}
+    )
+    assert sent_back.status_code == 200, sent_back.text
+    await cycle.plan(db, on=TODAY + timedelta(days=1))
+    statuses = {
+        r["action_id"]: r["status"]
+        for r in (await client.get("/api/v1/returns", params={"period_id": opened.json()["id"]})).json()["items"]
+    }
+    assert statuses[actions[0]["id"]] == "returned" and statuses[actions[2]["id"]] == statuses[actions[3]["id"]] == "missed"

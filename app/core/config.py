@@ -225,6 +225,13 @@ class Settings(BaseSettings):
             found.append(f"WSOA_METRICS_TOKEN is shorter than {MIN_SECRET} characters: use a long random secret.")
         if self.oidc_issuer:
             found += self._oidc_problems()
+        if not self.smtp_host and not self.mail_dir:
+            found.append(
+                "WSOA_SMTP_HOST is unset: the reporting cycle's reminders and escalations would never be sent. Set it (or "
+                "WSOA_MAIL_DIR, to hand .eml files to another mailer)."
+            )
+        if self.smtp_host and self.smtp_username and not self.smtp_starttls:
+            found.append("WSOA_SMTP_STARTTLS is off while WSOA_SMTP_USERNAME is set: the SMTP password would travel in the clear.")
         explicit = {"oidc_national_claim_value", "oidc_national_subjects"} & self.model_fields_set
         if self.oidc_issuer and not explicit:
             found.append(

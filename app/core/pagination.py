@@ -60,7 +60,7 @@ def decode_cursor(cursor: str, sort: str = "created_at") -> tuple[Any, uuid.UUID
                 raise ValueError("naive")
             return moment_in_range(parsed), uuid.UUID(ident)
         name, value, ident = raw
-        if name != field or not isinstance(value, str) or len(value) > 200:
+        if name != field or not isinstance(value, str) or len(value) > 200 or "\x00" in value:
             raise ValueError("another order")
         return (date.fromisoformat(value) if field.endswith("_on") else value), uuid.UUID(ident)
     except (ValueError, TypeError, orjson.JSONDecodeError) as exc:

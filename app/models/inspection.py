@@ -60,4 +60,4 @@ class Plan(Entity, table=True):
     # The person a missed return is escalated to (with the partnership's leads).
     senior_responsible_officer_id: uuid.UUID | None = Field(default=None, index=True)
     # When periods open and returns fall due (`app.reporting.schedule.Schedule`); none: periods are opened by a lead.
-    reporting_schedule: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    reporting_schedule: dict[str, Any] | None = Field(default=None, sa_type=JSON(none_as_null=True))

@@ -11,9 +11,10 @@ from datetime import date, timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy import insert, select, update
+from sqlalchemy import exists, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import aliased
 from sqlmodel import col
 
 from app.core import audit, crud, leases
@@ -33,7 +34,9 @@ from app.reporting.schemas import PeriodCreate
 
 log = structlog.get_logger("wsoa.reporting")
 DEFAULT = Schedule(returns_due_day_of_month=1)  # reminder days and escalation for periods opened by hand
-LEASE = timedelta(minutes=2)
+SEND_BATCH = 10
+# A batch is held long enough to send it even if every message takes the SMTP timeout twice over; a batch whose lease
+# ran out anyway is not recorded over another worker's (see `_record`).
 MAX_ATTEMPTS = 5
 WITH_LINK = {NotificationKind.reminder, NotificationKind.due_today, NotificationKind.overdue, NotificationKind.sent_back}
 OPEN = service.OPEN_RETURNS
@@ -58,7 +61,7 @@ async def open_due_periods(db: Database, on: date | None = None) -> int:
     async with db.read_session() as reader:
         plans = (
             await reader.execute(
-                select(col(Plan.id), col(Plan.partnership_id)).where(
+                select(col(Plan.id), col(Plan.partnership_id), col(Plan.reporting_schedule)).where(
                     col(Plan.status).in_(service.IN_DELIVERY), col(Plan.reporting_schedule).is_not(None)
                 )
             )
@@ -68,6 +71,8 @@ async def open_due_periods(db: Database, on: date | None = None) -> int:
         }
     opened = 0
     for plan in plans:
+        if not plan.reporting_schedule:  # a JSON null stored by an older version
+            continue
         starts_on = month_of(todays[plan.partnership_id])[0]
         if (plan.id, starts_on) in have:
             continue
@@ -138,7 +143,8 @@ def due_notifications(row: Any, today: date, leads: list[uuid.UUID]) -> list[Due
         if owner is not None:
             found.append(Due(NotificationKind.overdue, owner, "missed"))
         if today >= add_working_days(due, schedule.escalate_after_working_days):
-            for person in dict.fromkeys([p for p in (row.senior_responsible_officer_id, *leads) if p is not None]):
+            # Not to the owner themselves (they had the missed notice): to the others who can follow it up.
+            for person in dict.fromkeys([p for p in (row.senior_responsible_officer_id, *leads) if p is not None and p != row.owner_id]):
                 found.append(Due(NotificationKind.escalation, person, str(person)))
     return found
 
@@ -213,19 +219,31 @@ async def _queue(db: Database, values: list[dict[str, Any]]) -> int:
         return 0
     dialect_insert = pg_insert if db.dialect == "postgresql" else sqlite_insert
     table = Notification.__table__  # type: ignore[attr-defined]
+    queued: list[dict[str, Any]] = []
     async with unit_of_work(db) as session:
-        made = {
-            r.id
-            for r in await session.execute(
-                dialect_insert(table).values(values).on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(table.c.id)
-            )
-        }
-        queued = [v for v in values if v["id"] in made]
+        for start in range(0, len(values), QUEUE_CHUNK):  # within the drivers' limit of bound values per statement
+            chunk = values[start : start + QUEUE_CHUNK]
+            statement = dialect_insert(table).values(chunk).on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(table.c.id)
+            made = {r.id for r in await session.execute(statement)}
+            queued += [v for v in chunk if v["id"] in made]
         service.record_queued(session, queued)
     return len(queued)
 
 
+QUEUE_CHUNK = 1000  # 15 values a row: well within the 32,767 a statement may bind
+
+
 # Sending -------------------------------------------------------------------------------------
+
+REMINDED = aliased(Notification)
+# What each kind of message is about: once the return has moved on (or its period closed), it is not sent.
+STILL_TRUE = {
+    NotificationKind.reminder: {ReturnStatus.expected, ReturnStatus.returned},
+    NotificationKind.due_today: {ReturnStatus.expected, ReturnStatus.returned},
+    NotificationKind.overdue: {ReturnStatus.missed},
+    NotificationKind.escalation: {ReturnStatus.missed},
+    NotificationKind.sent_back: {ReturnStatus.returned},
+}
 
 DETAILS: Any = (
     select(
@@ -243,6 +261,16 @@ DETAILS: Any = (
         col(ActionReturn.returns_due_on),
         col(ReportingPeriod.meeting_on),
         col(ActionReturn.owner_id),
+        col(ActionReturn.status).label("return_status"),
+        col(ReportingPeriod.status).label("period_status"),
+        select(col(Person.active)).where(col(Person.id) == col(ActionReturn.owner_id)).scalar_subquery().label("owner_active"),
+        exists()
+        .where(
+            col(REMINDED.return_id) == col(ActionReturn.id),
+            col(REMINDED.status) == NotificationStatus.sent.value,
+            col(REMINDED.kind) != NotificationKind.escalation.value,
+        )
+        .label("reminded"),
     )
     .select_from(Notification)
     .join(ActionReturn, col(ActionReturn.id) == col(Notification.return_id))
@@ -252,11 +280,11 @@ DETAILS: Any = (
 )
 
 
-async def _claim(db: Database, batch: int) -> list[Any]:
+async def _claim(db: Database, batch: int, lease: timedelta) -> list[Any]:
     now = utcnow()
     async with unit_of_work(db) as session:
         taken = await leases.take(
-            session, Notification, pending=NotificationStatus.pending.value, now=now, until=now + LEASE, batch=batch,
+            session, Notification, pending=NotificationStatus.pending.value, now=now, until=now + lease, batch=batch,
             skip_locked=not db.is_sqlite, returning=[col(Notification.id)],
         )  # fmt: skip
         if not taken:
@@ -264,18 +292,26 @@ async def _claim(db: Database, batch: int) -> list[Any]:
         return list((await session.execute(DETAILS.where(col(Notification.id).in_([t.id for t in taken])))).all())
 
 
-async def deliver_due(db: Database, settings: Settings, *, batch: int = 50) -> int:
+async def deliver_due(db: Database, settings: Settings, *, batch: int = SEND_BATCH) -> int:
     """Send the queued e-mails that are due (one lease each, no transaction open while sending, one SMTP connection for
     the batch, each outcome recorded as soon as it is known); how many were tried."""
     if not settings.smtp_host and not mail.mail_folder(settings):
         return 0  # nowhere to send: they stay queued, and /notifications shows them pending
-    claimed = await _claim(db, batch)
+    claimed = await _claim(db, batch, timedelta(seconds=60 + 2 * batch * settings.smtp_timeout_seconds))
     if not claimed:
         return 0
     names = await _names(db, {c.owner_id for c in claimed if c.owner_id} | {c.person_id for c in claimed})
     links = await _links(db, settings, [c for c in claimed if c.to_address and NotificationKind(c.kind) in WITH_LINK])
     async with mail.Outbox(settings) as outbox:
         for claim in claimed:
+            if (
+                claim.period_status != PeriodStatus.open
+                or ReturnStatus(claim.return_status) not in STILL_TRUE[NotificationKind(claim.kind)]
+            ):
+                await _record(
+                    db, claim, f"not sent: the return is now {claim.return_status} and its period {claim.period_status}", None, skipped=True
+                )
+                continue
             error, subject = None, None
             try:
                 if not claim.to_address:
@@ -295,7 +331,7 @@ def _letter(claim: Any, names: dict[uuid.UUID, str], link: str | None) -> mail.L
     if kind is NotificationKind.escalation:
         letter = mail.escalation(
             plan=claim.plan_title, ref=claim.ref, title=claim.title, due=claim.returns_due_on, owner=owner,
-            recipient=names.get(claim.person_id, "colleague"),
+            recipient=names.get(claim.person_id, "colleague"), owner_left=claim.owner_active is False, reminded=bool(claim.reminded),
         )  # fmt: skip
     else:
         letter = mail.reminder(
@@ -343,21 +379,27 @@ async def _links(db: Database, settings: Settings, claims: list[Any]) -> dict[uu
     return {c.id: f"{base}/returns/form/{tokens[c.id]}" for c in claims}
 
 
-async def _record(db: Database, claim: Any, error: str | None, subject: str | None) -> None:
+async def _record(db: Database, claim: Any, error: str | None, subject: str | None, *, skipped: bool = False) -> None:
+    """The outcome of one claimed message, unless another worker took it over after this one's lease ran out."""
     attempts = claim.attempts + 1
     now = utcnow()
-    if error is None:
-        values: dict[str, Any] = {"status": NotificationStatus.sent.value, "sent_at": now, "last_error": None, "subject": subject or ""}
+    if skipped:
+        values: dict[str, Any] = {"status": NotificationStatus.skipped.value, "last_error": error}
+    elif error is None:
+        values = {"status": NotificationStatus.sent.value, "sent_at": now, "last_error": None, "subject": subject or ""}
     elif attempts >= MAX_ATTEMPTS or error.startswith("ValueError: no e-mail"):
         values = {"status": NotificationStatus.failed.value, "last_error": error}
     else:
         values = {"last_error": error, "next_attempt_at": now + timedelta(minutes=5 * 2 ** (attempts - 1))}
     async with unit_of_work(db) as session:
-        await session.execute(
+        result = await session.execute(
             update(Notification)
-            .where(col(Notification.id) == claim.id)
+            .where(col(Notification.id) == claim.id, col(Notification.version) == claim.version)
             .values(**values, attempts=attempts, updated_at=now, version=col(Notification.version) + 1)
         )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            log.warning("notification_lease_lost", notification_id=str(claim.id))
+            return
         feed.record(session, [feed.Changed("notification", claim.id, "update", claim.version + 1, claim.partnership_id)])
         audit.record(
             session, actor=SYSTEM, action="update", entity_type="notification", entity_id=claim.id, partnership_id=claim.partnership_id,

@@ -57,13 +57,19 @@ def reminder(kind: NotificationKind, *, plan: str, ref: str, title: str, due: da
     )
 
 
-def escalation(*, plan: str, ref: str, title: str, due: date, owner: str, recipient: str) -> Letter:
+def escalation(*, plan: str, ref: str, title: str, due: date, owner: str, recipient: str, owner_left: bool, reminded: bool) -> Letter:
+    """To the senior responsible officer and the leads: what is missing, and why nobody was chased if nobody was."""
+    if owner_left:
+        why = f"{owner}, its owner, has left the partnership, so no reminder could be sent: the action needs a new owner."
+    elif reminded:
+        why = f"{owner}, its owner, was reminded."
+    else:
+        why = f"No reminder reached {owner}, its owner (see the notifications for why)."
     return Letter(
         subject=f"{plan}: return still missing for {ref}",
         lines=[
             f"Dear {recipient},",
-            f"The monthly return for action {ref} {title}, owned by {owner}, was due on {due:%-d %B %Y} and is still missing after "
-            "reminders.",
+            f"The monthly return for action {ref} {title} was due on {due:%-d %B %Y} and is still missing. {why}",
             "As the plan's senior responsible officer or a lead, you may wish to follow this up before the Delivery Group meets.",
         ],
     )

@@ -13,6 +13,7 @@ from app.core.auth import Actor
 from app.core.db import DatabaseDep
 from app.core.errors import Conflict, problems
 from app.core.http import json_response
+from app.core.pagination import LAST_DAY
 from app.core.permissions import READERS, allow, documented, roles_text
 from app.core.reads import ids_of
 from app.core.routing import api_router, ok
@@ -199,7 +200,7 @@ MY_ACTIONS: Any = (
     )
     .join(Plan, col(Plan.id) == col(Action.plan_id))
     .where(_involves(bindparam("person_id")), *(col(Action.status) != state for state in DONE))
-    .order_by(func.coalesce(col(Action.due_on), col(Action.forecast_on)).is_(None), col(Action.due_on), col(Action.ref), col(Action.id))
+    .order_by(func.coalesce(col(Action.due_on), LAST_DAY), col(Action.ref), col(Action.id))  # undated last, on both databases
 )
 
 
