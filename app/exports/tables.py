@@ -154,9 +154,14 @@ def _returns(data: dict[str, Any]) -> Iterator[Table]:
         ["Returns due", day(period["returns_due_on"])],
     ]
     rows += [["Delivery Group meeting", day(period["meeting_on"])]] if period["meeting_on"] else []
-    rows += [[f"Returns {_words(state)}", n] for state, n in reporting["returns"].items()]
+    rows += [[f"Returns {'still missing' if state == 'missed' else _words(state)}", n] for state, n in reporting["returns"].items()]
     rows += [[f"Agreed {rag}", n] for rag, n in reporting["by_agreed_rag"].items()]
-    rows += [["Missed", ", ".join(m["ref"] + (" (filed late)" if m["filed_late"] else "") for m in reporting["missed"]) or "none"]]
+    rows += [
+        [
+            "Missed at the due date",
+            ", ".join(m["ref"] + (" (filed late)" if m["filed_late"] else "") for m in reporting["missed"]) or "none",
+        ]
+    ]
     yield Table("returns", "Monthly returns", ["Item", "Value"], rows)
 
 

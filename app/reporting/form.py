@@ -23,7 +23,7 @@ from app.core.auth import Actor
 from app.core.db import Database, DatabaseDep, SessionDep
 from app.core.errors import DomainError, problems
 from app.core.routing import ApiRoute, public_base
-from app.models import Action, ActionReturn, Person, Plan, ReportingPeriod, ReturnLink, utcnow
+from app.models import Action, ActionReturn, Person, Plan, ProgressUpdate, ReportingPeriod, ReturnLink, utcnow
 from app.models.enums import Role
 from app.reporting import schemas as s
 from app.reporting import service
@@ -125,17 +125,33 @@ def _unusable(found: Any) -> HTMLResponse | None:
 
 
 async def _last_return(session: AsyncSession, found: Any) -> dict[str, str] | None:
-    last = (
+    """What the owner last reported on the action before this period: the last filed return of an earlier period, or
+    else the latest progress update (the history before returns were asked for)."""
+    last: Any = (
         await session.execute(
-            select(col(ActionReturn.proposed_rag), col(ActionReturn.narrative), col(ActionReturn.submitted_at))
-            .where(col(ActionReturn.action_id) == found.action_id, col(ActionReturn.id) != found.return_id, col(ActionReturn.submitted_at).is_not(None))
-            .order_by(col(ActionReturn.submitted_at).desc())
+            select(col(ActionReturn.proposed_rag).label("rag"), col(ActionReturn.narrative), col(ActionReturn.submitted_at).label("at"))
+            .join(ReportingPeriod, col(ReportingPeriod.id) == col(ActionReturn.period_id))
+            .where(
+                col(ActionReturn.action_id) == found.action_id,
+                col(ReportingPeriod.starts_on) < found.starts_on,
+                col(ActionReturn.submitted_at).is_not(None),
+            )
+            .order_by(col(ReportingPeriod.starts_on).desc())
             .limit(1)
         )
-    ).one_or_none()  # fmt: skip
+    ).one_or_none()
+    if last is None:
+        last = (
+            await session.execute(
+                select(col(ProgressUpdate.rag), col(ProgressUpdate.narrative), col(ProgressUpdate.created_at).label("at"))
+                .where(col(ProgressUpdate.action_id) == found.action_id)
+                .order_by(col(ProgressUpdate.created_at).desc())
+                .limit(1)
+            )
+        ).one_or_none()
     if last is None:
         return None
-    return {"rag": str(last.proposed_rag).capitalize(), "on": f"{last.submitted_at:%-d %B %Y}", "narrative": last.narrative or ""}
+    return {"rag": str(last.rag).capitalize(), "on": f"{last.at:%-d %B %Y}", "narrative": last.narrative or ""}
 
 
 def _same_origin(request: Request) -> bool:
@@ -218,7 +234,7 @@ MESSAGES = {
     "proposed_rag": "Choose how the action stands",
     "narrative": "Say what happened this month",
     "percent_complete": "Give a whole number from 0 to 100, or leave it empty",
-    "proposed_forecast_on": "Give a date between 2000 and 2099, or leave it empty",
+    "proposed_forecast_on": "Give the date as year-month-day, for example 2027-02-26, or leave it empty",
 }
 
 

@@ -77,6 +77,8 @@ class MyReturn(BaseModel):
     concern_refs: list[str]
     owner_id: uuid.UUID | None
     missed: bool
+    review_note: str | None = Field(description="Why a lead sent it back, when it was.")
+    role: str = Field(description="`owner` or `contributor`.")
 
 
 class MyReturns(BaseModel):
@@ -174,6 +176,7 @@ MY_RETURNS: Any = (
         _concern_refs(col(Action.id)),
         col(ActionReturn.owner_id),
         (col(ActionReturn.missed_at).is_not(None)).label("missed"),
+        col(ActionReturn.review_note),
     )
     .join(Action, col(Action.id) == col(ActionReturn.action_id))
     .join(Plan, col(Plan.id) == col(ActionReturn.plan_id))
@@ -229,6 +232,8 @@ async def my_returns(db: DatabaseDep, actor: Reader) -> Response:
     person = _person(actor)
     async with db.read() as reads:
         rows = await reads.rows(MY_RETURNS, {"person_id": person}, cache_key="me-returns")
+    for row in rows:
+        row["role"] = "owner" if row["owner_id"] is not None and str(row["owner_id"]) == str(person) else "contributor"
     return json_response({"items": _refs(rows)})
 
 
