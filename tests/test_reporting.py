@@ -302,3 +302,21 @@ async def test_the_rag_filter_finds_exactly_the_actions_reads_call_that_rag(clie
         assert {a["ref"] for a in found} == refs, rag
     both = (await client.get("/api/v1/actions", params=[("plan_id", plan["id"]), ("rag", "red"), ("rag", "amber")])).json()["items"]
     assert {a["ref"] for a in both} == by_rag["red"] | by_rag["amber"]
+
+
+async def test_periods_run_forward_and_a_closed_one_takes_no_more_returns(client: httpx.AsyncClient) -> None:
+    plan, _ = await accepted_plan(client)
+    starts, ends = month_of(TODAY)
+    body = {"plan_id": plan["id"], "starts_on": str(starts), "ends_on": str(ends), "returns_due_on": str(ends)}
+    period = (await client.post("/api/v1/reporting-periods", json=body)).json()
+    overlapping = await client.post("/api/v1/reporting-periods", json=body | {"starts_on": str(ends), "ends_on": str(ends)})
+    assert assert_problem(overlapping, 409)["errors"][0]["pointer"] == "/starts_on"
+    earlier = body | {"starts_on": str(starts - timedelta(days=30)), "ends_on": str(starts - timedelta(days=1))}
+    assert_problem(await client.post("/api/v1/reporting-periods", json=earlier), 409)  # an earlier month after a later one
+
+    closed = await patch(client, f"reporting-periods/{period['id']}", {"status": "closed"})
+    assert closed.status_code == 200 and closed.json()["status"] == "closed", closed.text
+    assert_problem(await patch(client, f"reporting-periods/{period['id']}", {"status": "open"}), 409)
+    [first, *_] = (await client.get("/api/v1/returns", params={"period_id": period["id"]})).json()["items"]
+    late = await client.post(f"/api/v1/returns/{first['id']}/submission", json={"proposed_rag": "green", "narrative": "Late."})
+    assert assert_problem(late, 409, "/problems/return-state")["detail"].startswith("Its period is closed")

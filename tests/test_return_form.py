@@ -66,6 +66,10 @@ async def test_an_owner_files_a_return_through_the_link_once(
     assert "Choose how the action stands" in incomplete.text and "Give a whole number from 0 to 100" in incomplete.text
     assert "Two coordinators in post." in incomplete.text  # what was typed is kept
     assert (await client.get(f"/api/v1/returns/{the_return['id']}")).json()["status"] == "expected"
+    past = await anon.post(
+        path, data={"csrf": csrf.group(1), "proposed_rag": "green", "narrative": "Kept as typed.", "proposed_forecast_on": "2020-01-01"}
+    )
+    assert past.status_code == 422 and "A new forecast is a date still ahead" in past.text and "Kept as typed." in past.text
 
     filed = await anon.post(
         path,

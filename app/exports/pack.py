@@ -246,7 +246,8 @@ async def _data(session: AsyncSession, request: Request, area: Local, state: Pla
                 "blockers": update.get("blockers"),
             },
             "agreed_rag": agreed.get(a["id"], {}).get("agreed_rag"),
-            "return_missed": a["id"] in missed,
+            "return_missed": a["id"] in missed,  # missed at its due date (a fact), whether or not it was filed later
+            "return_filed_late": bool(missed.get(a["id"], {}).get("filed_late")),
             "slippage_reason": reason,
             "reason_missing": reason is None and off_course(a, h),
             "milestones": milestones.get(a["id"], []),

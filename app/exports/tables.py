@@ -174,7 +174,7 @@ def _actions(data: dict[str, Any], board: bool) -> Iterator[Table]:
     header += [*(["Owner's email"] if board else []), "Owner has left"]
     header += ["Planned start", "Baseline due", "Due", "Forecast", "Completed", "Variance from baseline (days)", "Status"]
     header += ["Days overdue", "RAG (against due date)", "Baseline RAG (against baseline due date)", "Owner's reported RAG"]
-    header += ["Agreed RAG (latest monthly return)", "Latest return missed"]
+    header += ["Agreed RAG (latest monthly return)", "Latest return missed", "Latest return filed late"]
     header += ["Latest update on", "Per cent complete", "Latest narrative", "Blockers"]
     header += ["Reprogrammes", "Last reprogrammed on", "Moved from", "Moved to", "Reprogramme reason"]
     header += ["Reprogramme approved at", "Reprogrammed by", "Reason for slippage", "Milestones missed"]
@@ -208,6 +208,7 @@ def _actions(data: dict[str, Any], board: bool) -> Iterator[Table]:
                 update.get("rag"),
                 a["agreed_rag"],
                 a["return_missed"],
+                a["return_filed_late"],
                 day(update.get("on")),
                 update.get("percent_complete"),
                 update.get("narrative"),

@@ -21,7 +21,7 @@ from starlette.responses import HTMLResponse, Response
 
 from app.core.auth import Actor
 from app.core.db import Database, DatabaseDep, SessionDep
-from app.core.errors import DomainError, problems
+from app.core.errors import DomainError, Unprocessable, problems
 from app.core.routing import ApiRoute, public_base
 from app.models import Action, ActionReturn, Person, Plan, ProgressUpdate, ReportingPeriod, ReturnLink, utcnow
 from app.models.enums import Role
@@ -306,6 +306,11 @@ async def file_by_link(request: Request, token: str, session: SessionDep, db: Da
     )
     try:
         await service.submit(session, actor, found.return_id, body, as_person=found.person_id)
+    except Unprocessable as exc:  # a field the rules refuse (a forecast already past): shown on the form, values kept
+        errors = {e.pointer.strip("/"): e.message for e in exc.errors or [] if e.pointer.strip("/") in FIELDS}
+        if not errors:
+            return _notice(exc.status, "Your return could not be filed", exc.detail)
+        return await _form(request, session, token, errors={k: f"{exc.detail} ({v})" for k, v in errors.items()}, values=values, status=422)
     except DomainError as exc:
         return _notice(exc.status, "Your return could not be filed", exc.detail)
     # Filing spent this link and every other sent for the return (`service.submit`).

@@ -29,6 +29,7 @@ periods = Resource(
     table=ReportingPeriod,
     create=s.PeriodCreate,
     update=s.PeriodUpdate,
+    state=s.PeriodState,
     read=s.PeriodRead,
     query=s.PeriodQuery,
     parents=(PLAN,),
@@ -40,7 +41,8 @@ periods = Resource(
     "`wsoa worker` on the first of each month for a plan with a `reporting_schedule`) expects one return from the owner of "
     "every live action (not completed, suspended or cancelled). Dates left out come from the plan's schedule: the returns "
     "fall due a set number of working days before the next month's meeting, or on a set day of it. A plan not yet accepted "
-    "has no periods (409); a closed period stays closed.",
+    "has no periods (409); periods of a plan run forward and never overlap (409); a closed period stays closed and takes no "
+    "more returns.",
     create_example={"plan_id": s.PLAN_ID, "starts_on": "2026-11-01"},
     update_example={"status": "closed"},
 )

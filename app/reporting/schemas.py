@@ -36,6 +36,12 @@ class PeriodCreate(Body):
     _in_range = field_validator("starts_on", "ends_on", "returns_due_on", "meeting_on")(plan_date)
 
 
+class PeriodState(PeriodCreate):
+    """A period as a whole, checked after a change (its status included)."""
+
+    status: PeriodStatus = PeriodStatus.open
+
+
 class PeriodUpdate(Body):
     returns_due_on: date | None = None
     meeting_on: date | None = None

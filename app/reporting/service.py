@@ -47,6 +47,7 @@ class PeriodRules(Rules):
             )
         await _fill_dates(session, values, plan.reporting_schedule)
         await _not_past(session, values["partnership_id"], values["returns_due_on"])
+        await _runs_forward(session, values)
 
     async def after_create(self, session: AsyncSession, actor: Actor, row: Row) -> None:
         await expect_returns(session, actor, row)
@@ -97,6 +98,24 @@ async def _fill_dates(session: AsyncSession, values: Row, schedule: dict[str, An
                 errors=[FieldError(pointer=f"/{k}", message="required without a schedule") for k in missing],
             )
     _check_order(values["starts_on"], values["ends_on"], values["returns_due_on"], values["meeting_on"])
+
+
+async def _runs_forward(session: AsyncSession, values: Row) -> None:
+    """A plan's periods follow one another: a new one starts after the latest and overlaps none (returns twice for the
+    same days, or an earlier month reviewed after a later one, would muddle what the Delivery Group is shown)."""
+    latest = (
+        await session.execute(
+            select(col(ReportingPeriod.starts_on), col(ReportingPeriod.ends_on))
+            .where(col(ReportingPeriod.plan_id) == values["plan_id"])
+            .order_by(col(ReportingPeriod.ends_on).desc())
+            .limit(1)
+        )
+    ).one_or_none()
+    if latest is not None and values["starts_on"] <= latest.ends_on:
+        raise Conflict(
+            f"The plan's latest period runs {latest.starts_on} to {latest.ends_on}: a new one starts after it.",
+            errors=[FieldError(pointer="/starts_on", message="not after the latest period")],
+        )
 
 
 async def _not_past(session: AsyncSession, partnership_id: uuid.UUID, due: date) -> None:
