@@ -31,10 +31,10 @@ test: install browser lint
 	$(MAKE) --no-print-directory -j2 --output-sync=target test-sqlite test-postgres
 
 test-sqlite: install browser
-	$(BIN)/pytest --db sqlite
+	$(BIN)/pytest --db sqlite --durations=12
 
 test-postgres: install browser
-	$(BIN)/pytest --db postgres
+	$(BIN)/pytest --db postgres --durations=12
 
 lint: install
 	$(BIN)/ruff check app tests migrations bench
@@ -66,7 +66,7 @@ bench: install
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.scale
 
-## Ten minutes of mixed traffic against a served process on PostgreSQL: no errors, memory settles (CI runs 60 s).
+## Ten minutes of mixed traffic against a served process on PostgreSQL: no errors, memory settles (CI runs 40 s).
 soak: install
 	WSOA_SOAK_SECONDS=600 $(BIN)/pytest --db postgres --slow -s tests/test_soak.py
 

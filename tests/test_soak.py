@@ -3,7 +3,7 @@
 Reads (lists, details, summaries, alerts), progress updates with Idempotency-Keys, evidence links and
 exports, from several clients at once, for `WSOA_SOAK_SECONDS` (`make soak`: 600). The resident memory
 after the first fifth (the warm-up) and at the end may differ by less than 10%. Slow: CI runs it for
-60 seconds, which keeps the suite inside its time budget.
+40 seconds, which keeps the suite inside its time budget.
 """
 
 import asyncio
@@ -40,7 +40,7 @@ def resident_kib(pid: int) -> int:
 async def test_mixed_traffic_for_a_while_without_errors_or_memory_growth(
     client: httpx.AsyncClient, db: Database, database_url: str, settings: Settings, tmp_path: Path
 ) -> None:
-    seconds = float(os.environ.get("WSOA_SOAK_SECONDS", "60"))
+    seconds = float(os.environ.get("WSOA_SOAK_SECONDS", "40"))
     async with unit_of_work(db) as session:
         partnership = await seed_demo(session)
         plan = (await session.execute(select(Plan).where(col(Plan.partnership_id) == partnership.id))).scalar_one()
