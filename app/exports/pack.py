@@ -43,7 +43,7 @@ from app.progress.state import PlanState, Row, by_action, moment_of, state_at
 from app.progress.summary import healths, measure_rows, off_course, slippage_reason, summarise
 from app.reporting.figures import agreed_rags
 
-FORMAT_VERSION = 3  # 2: both RAGs, variance, reprogrammes, timeliness coverage; 3: monthly returns, agreed RAG
+FORMAT_VERSION = 4  # 2: both RAGs, variance, reprogrammes, timeliness coverage; 3: monthly returns, agreed RAG; 4: intended outcomes
 SMALL_NUMBER = 10  # figures counted over fewer than this are suppressed in public packs
 TIMELINESS_MONTHS = 24
 SEVERAL_CONCERNS_NOTE = (
@@ -268,6 +268,8 @@ async def _data(session: AsyncSession, request: Request, area: Local, state: Pla
                 "title": c["title"],
                 "theme": c.get("theme"),
                 "verbatim_text": c.get("verbatim_text"),
+                "intended_outcome": c.get("intended_outcome"),
+                "success_criteria": c.get("success_criteria"),
                 "judgement": c["judgement"],
                 "delivery_rag": by_concern[c["id"]]["rag"],
                 "baseline_rag": by_concern[c["id"]]["baseline_rag"],

@@ -304,7 +304,18 @@ def tables(pack: dict[str, Any]) -> list[Table]:
         Table(
             "concerns",
             "Concerns",
-            ["Ref", "Kind", "Title", "Theme", "Judgement", "Delivery RAG", "Baseline delivery RAG", "Finding (verbatim)"],
+            [
+                "Ref",
+                "Kind",
+                "Title",
+                "Theme",
+                "Judgement",
+                "Delivery RAG",
+                "Baseline delivery RAG",
+                "Finding (verbatim)",
+                "Intended outcome",
+                "Success criteria",
+            ],
             [
                 [
                     c["ref"],
@@ -315,6 +326,8 @@ def tables(pack: dict[str, Any]) -> list[Table]:
                     c["delivery_rag"],
                     c["baseline_rag"],
                     c["verbatim_text"],
+                    c["intended_outcome"],
+                    c["success_criteria"],
                 ]
                 for c in data["concerns"]
             ],

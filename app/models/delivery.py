@@ -30,6 +30,8 @@ class Concern(Entity, table=True):
     verbatim_text: str | None = Field(default=None, sa_type=Text)
     theme: str | None = Field(default=None, sa_type=String(200))
     judgement: str = Field(default=Judgement.not_yet_assessed.value, sa_type=enum_column(Judgement), nullable=False)
+    intended_outcome: str | None = Field(default=None, sa_type=Text)  # what will be different for children and families
+    success_criteria: str | None = Field(default=None, sa_type=Text)
 
 
 class Action(Entity, table=True):

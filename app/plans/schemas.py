@@ -217,6 +217,8 @@ class ConcernCreate(Body):
     verbatim_text: LongText | None = Field(None, description="The inspection report's own words.")
     theme: Annotated[str, StringConstraints(max_length=200)] | None = None
     judgement: Judgement = Judgement.not_yet_assessed
+    intended_outcome: LongText | None = Field(None, description="What will be different for children, young people and families.")
+    success_criteria: LongText | None = Field(None, description="How the partnership will know the concern is answered.")
 
 
 class ConcernRead(EntityRead):
@@ -233,6 +235,8 @@ class ConcernRead(EntityRead):
                 "verbatim_text": "Too many EHC plans are not completed within the statutory 20 weeks.",
                 "theme": "EHC needs assessment",
                 "judgement": "not_yet_assessed",
+                "intended_outcome": "Families get a plan that meets their child's needs within 20 weeks of asking.",
+                "success_criteria": "90% of EHC plans issued within 20 weeks, excluding exceptions, for six months running.",
             }
         }
     )
@@ -244,6 +248,8 @@ class ConcernRead(EntityRead):
     verbatim_text: str | None
     theme: str | None
     judgement: Judgement
+    intended_outcome: str | None
+    success_criteria: str | None
 
 
 ConcernUpdate = patch_model("ConcernUpdate", ConcernCreate, exclude={"plan_id"})
