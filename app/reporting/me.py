@@ -207,9 +207,10 @@ MY_ACTIONS: Any = (
 )
 
 
-def _refs(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Concern refs as a sorted list (aggregated as text in one statement for the page)."""
+def _shaped(rows: list[dict[str, Any]], person: uuid.UUID) -> list[dict[str, Any]]:
+    """Concern refs as a sorted list (aggregated as text in one statement for the page), and the caller's part."""
     for row in rows:
+        row["role"] = "owner" if row["owner_id"] is not None and str(row["owner_id"]) == str(person) else "contributor"
         row["concern_refs"] = sorted(row["concern_refs"].split(",")) if row["concern_refs"] else []
         if "missed" in row:
             row["missed"] = bool(row["missed"])
@@ -232,9 +233,7 @@ async def my_returns(db: DatabaseDep, actor: Reader) -> Response:
     person = _person(actor)
     async with db.read() as reads:
         rows = await reads.rows(MY_RETURNS, {"person_id": person}, cache_key="me-returns")
-    for row in rows:
-        row["role"] = "owner" if row["owner_id"] is not None and str(row["owner_id"]) == str(person) else "contributor"
-    return json_response({"items": _refs(rows)})
+    return json_response({"items": _shaped(rows, person)})
 
 
 @router.get(
@@ -253,6 +252,4 @@ async def my_actions(db: DatabaseDep, actor: Reader) -> Response:
     person = _person(actor)
     async with db.read() as reads:
         rows = await reads.rows(MY_ACTIONS, {"person_id": person}, cache_key="me-actions")
-    for row in rows:
-        row["role"] = "owner" if row["owner_id"] is not None and str(row["owner_id"]) == str(person) else "contributor"
-    return json_response({"items": _refs(rows)})
+    return json_response({"items": _shaped(rows, person)})
