@@ -186,6 +186,9 @@ class AlertKind(StrEnum):
     behind_baseline = "behind_baseline"
     reported_worse = "reported_worse"
     return_missed = "return_missed"
+    risk_review_overdue = "risk_review_overdue"
+    risk_unmitigated = "risk_unmitigated"
+    meeting_action_overdue = "meeting_action_overdue"
 
 
 class Severity(StrEnum):
@@ -240,3 +243,100 @@ class NotificationStatus(StrEnum):
     sent = "sent"
     failed = "failed"
     skipped = "skipped"  # not sent: what it was about changed first (the return was filed, the period closed)
+
+
+class ImpactJudgement(StrEnum):
+    """A partnership's own judgement of a concern's progress, and an external review's outcome for it."""
+
+    sufficient_progress = "sufficient_progress"
+    partial_progress = "partial_progress"
+    insufficient_progress = "insufficient_progress"
+
+
+class BoardKind(StrEnum):
+    improvement_board = "improvement_board"
+    delivery_group = "delivery_group"
+    workstream_group = "workstream_group"
+    cabinet = "cabinet"
+    icb_board = "icb_board"
+    scrutiny = "scrutiny"
+    health_and_wellbeing_board = "health_and_wellbeing_board"
+    other = "other"
+
+
+class Representing(StrEnum):
+    """Whom a member or attendee speaks for: was the parent carer forum in the room?"""
+
+    local_authority = "local_authority"
+    health = "health"
+    education = "education"
+    social_care = "social_care"
+    schools = "schools"
+    parent_carer_forum = "parent_carer_forum"
+    young_people = "young_people"
+    elected_member = "elected_member"
+    independent = "independent"
+    dfe = "dfe"
+    nhs_england = "nhs_england"
+    inspectorate = "inspectorate"
+    other = "other"
+
+
+class MeetingKind(StrEnum):
+    board = "board"  # a meeting of one of the partnership's own governance bodies
+    dfe_nhse_review = "dfe_nhse_review"
+    stocktake = "stocktake"
+    deep_dive = "deep_dive"
+    revisit = "revisit"
+    monitoring_visit = "monitoring_visit"
+
+
+EXTERNAL_REVIEWS = frozenset(k for k in MeetingKind if k is not MeetingKind.board)
+
+
+class MeetingStatus(StrEnum):
+    scheduled = "scheduled"
+    held = "held"
+    cancelled = "cancelled"
+
+
+class DecisionStatus(StrEnum):
+    proposed = "proposed"  # due at the meeting
+    agreed = "agreed"
+    rejected = "rejected"
+    deferred = "deferred"
+
+
+class MeetingActionStatus(StrEnum):
+    open = "open"
+    done = "done"
+    dropped = "dropped"
+
+
+class RiskStatus(StrEnum):
+    open = "open"
+    closed = "closed"
+
+
+class MitigationStatus(StrEnum):
+    planned = "planned"
+    in_progress = "in_progress"
+    complete = "complete"
+
+
+class EngagementLevel(StrEnum):
+    inform = "inform"
+    consult = "consult"
+    co_design = "co_design"
+    co_produce = "co_produce"
+
+
+class Participant(StrEnum):
+    parent_carer_forum = "parent_carer_forum"
+    parents_carers = "parents_carers"
+    children_young_people = "children_young_people"
+    schools = "schools"
+    practitioners = "practitioners"
+    health = "health"
+    voluntary_sector = "voluntary_sector"
+    other = "other"
