@@ -71,6 +71,7 @@ TABLE: dict[str, dict[str, set[Role]]] = {
     "me": {"get": set(Role)},
     "me-returns": {"list": READ},
     "me-actions": {"list": READ},
+    "impact-statements": crud(READ, EDIT),
 }
 
 

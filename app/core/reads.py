@@ -14,7 +14,8 @@ from typing import Any, Protocol
 
 import asyncpg
 from prometheus_client import Counter
-from sqlalchemy import ColumnElement, Dialect, String
+from sqlalchemy import ColumnElement, Dialect, Select, String, Uuid, any_, bindparam
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -47,6 +48,15 @@ def _id_list_sqlite(element: id_list, compiler: SQLCompiler, **kw: Any) -> str:
 
 def ids_of(column: ColumnElement[Any]) -> id_list:
     return id_list(column)
+
+
+def for_page(stmt: Any, column: Any, name: str) -> dict[str, Select[Any]]:
+    """`stmt` limited to the page's ids (`:name`) for each dialect: one array parameter on PostgreSQL (whose direct
+    read path takes no expanding parameters), an expanded IN list on SQLite."""
+    return {
+        "postgresql": stmt.where(column == any_(bindparam(name, type_=ARRAY(Uuid())))),
+        "sqlite": stmt.where(column.in_(bindparam(name, expanding=True))),
+    }
 
 
 class Reads(Protocol):

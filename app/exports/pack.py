@@ -43,7 +43,8 @@ from app.progress.state import PlanState, Row, by_action, moment_of, state_at
 from app.progress.summary import healths, measure_rows, off_course, slippage_reason, summarise
 from app.reporting.figures import agreed_rags
 
-FORMAT_VERSION = 4  # 2: both RAGs, variance, reprogrammes, timeliness coverage; 3: monthly returns, agreed RAG; 4: intended outcomes
+FORMAT_VERSION = 5  # 2: both RAGs, variance, reprogrammes, timeliness coverage; 3: monthly returns, agreed RAG; 4: intended
+# outcomes; 5: latest impact statement and impact RAG per concern
 SMALL_NUMBER = 10  # figures counted over fewer than this are suppressed in public packs
 TIMELINESS_MONTHS = 24
 SEVERAL_CONCERNS_NOTE = (
@@ -273,6 +274,8 @@ async def _data(session: AsyncSession, request: Request, area: Local, state: Pla
                 "judgement": c["judgement"],
                 "delivery_rag": by_concern[c["id"]]["rag"],
                 "baseline_rag": by_concern[c["id"]]["baseline_rag"],
+                "impact_rag": by_concern[c["id"]]["impact_rag"],
+                "latest_impact": _impact_shown(by_concern[c["id"]]["latest_impact"]),
                 "action_counts": by_concern[c["id"]]["actions"],
                 "actions": [shaped[a["id"]] for a in mine],
                 "measures": [m for m in measures if c["ref"] in m["concern_refs"]],
@@ -306,6 +309,13 @@ async def _data(session: AsyncSession, request: Request, area: Local, state: Pla
         "ehcp_timeliness": await _timeliness(session, request, state, at),
         "funding": summary["funding"],
     }
+
+
+def _impact_shown(latest: Row | None) -> Row | None:
+    """A concern's latest impact statement as a pack prints it (its date as text, no internal ids)."""
+    if latest is None:
+        return None
+    return {"as_of": _iso(latest["as_of"]), **{k: latest[k] for k in ("judgement", "judgement_reason", "narrative")}}
 
 
 def _reporting(returns: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -296,6 +296,12 @@ def _timeliness(data: dict[str, Any]) -> Iterator[Table]:
         yield Table(name, title, [label for _, label in TIMELINESS], rows)
 
 
+def _impact_cells(latest: dict[str, Any] | None) -> list[Cell]:
+    if latest is None:
+        return [None, "Not yet assessed", None, None]
+    return [day(latest["as_of"]), _words(latest["judgement"]), latest["judgement_reason"], latest["narrative"]]
+
+
 def tables(pack: dict[str, Any]) -> list[Table]:
     data = pack["data"]
     board = pack["export"]["audience"] == "board"
@@ -315,6 +321,11 @@ def tables(pack: dict[str, Any]) -> list[Table]:
                 "Finding (verbatim)",
                 "Intended outcome",
                 "Success criteria",
+                "Impact RAG",
+                "Impact judged on",
+                "Impact judgement",
+                "Why",
+                "What has changed for families",
             ],
             [
                 [
@@ -328,6 +339,8 @@ def tables(pack: dict[str, Any]) -> list[Table]:
                     c["verbatim_text"],
                     c["intended_outcome"],
                     c["success_criteria"],
+                    c["impact_rag"],
+                    *_impact_cells(c["latest_impact"]),
                 ]
                 for c in data["concerns"]
             ],

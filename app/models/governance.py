@@ -6,7 +6,17 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKeyConstraint, Index, PrimaryKeyConstraint, SmallInteger, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ForeignKeyConstraint,
+    Index,
+    PrimaryKeyConstraint,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlmodel import Field, SQLModel
 
 from app.models.base import Entity, UTCDateTime, enum_check, enum_column, utcnow
@@ -176,9 +186,7 @@ def _partnership_link(name: str, owner: str, owner_table: str, column: str, targ
             "__tablename__": f"{owner_table}_{target}",
             "__table_args__": (
                 PrimaryKeyConstraint(owner, column),
-                ForeignKeyConstraint(
-                    [owner, "partnership_id"], [f"{owner_table}.id", f"{owner_table}.partnership_id"], ondelete="CASCADE"
-                ),
+                ForeignKeyConstraint([owner, "partnership_id"], [f"{owner_table}.id", f"{owner_table}.partnership_id"], ondelete="CASCADE"),
                 target_key if scoped else ForeignKeyConstraint([column], [f"{target}.id"]),
                 Index(None, column),
             ),
@@ -279,7 +287,9 @@ class Decision(Entity, table=True):
 DecisionAction = _partnership_link("DecisionAction", "decision_id", "decision", "action_id", "action")
 DecisionConcern = _partnership_link("DecisionConcern", "decision_id", "decision", "concern_id", "concern", scoped=False)
 DecisionRisk = _partnership_link("DecisionRisk", "decision_id", "decision", "risk_id", "risk")
-DecisionReprogramme = _partnership_link("DecisionReprogramme", "decision_id", "decision", "reprogramme_id", "action_reprogramme", scoped=False)
+DecisionReprogramme = _partnership_link(
+    "DecisionReprogramme", "decision_id", "decision", "reprogramme_id", "action_reprogramme", scoped=False
+)
 
 
 class MeetingAction(Entity, table=True):

@@ -8,15 +8,15 @@ by its id); statement 2 fetches the milestones of the whole page.
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Uuid, and_, any_, bindparam, false, func, not_, or_, select
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import ColumnElement, Select, and_, false, func, not_, or_, select
 from sqlalchemy.orm import aliased
 from sqlmodel import col
 
 from app.core.auth import Actor
-from app.core.reads import Reads, ids_of
+from app.core.reads import Reads, for_page, ids_of
 from app.core.resources import Reader, Row, link_ids
-from app.models import Action, ActionReprogramme, Inspection, Milestone, Partnership, Person, Plan, ProgressUpdate
+from app.impact.figures import impact, latest_by_concern
+from app.models import Action, ActionReprogramme, ImpactStatement, Inspection, Milestone, Partnership, Person, Plan, ProgressUpdate
 from app.models.enums import ActionStatus, Rag
 from app.partnerships.service import today_in
 from app.plans.calendar import plan_submission_due_on
@@ -25,11 +25,21 @@ from app.plans.rag import NEVER_OVERDUE, assess
 _MILESTONES = select(
     col(Milestone.id), col(Milestone.action_id), col(Milestone.title), col(Milestone.due_on), col(Milestone.status), col(Milestone.met_on)
 ).order_by(col(Milestone.action_id), col(Milestone.due_on), col(Milestone.id))
-# The page's action ids: one array parameter on PostgreSQL, an expanded IN list elsewhere.
-MILESTONES = {
-    "postgresql": _MILESTONES.where(col(Milestone.action_id) == any_(bindparam("action_ids", type_=ARRAY(Uuid())))),
-    "sqlite": _MILESTONES.where(col(Milestone.action_id).in_(bindparam("action_ids", expanding=True))),
-}
+MILESTONES = for_page(_MILESTONES, col(Milestone.action_id), "action_ids")
+IMPACT_STATEMENTS = for_page(
+    select(
+        col(ImpactStatement.id),
+        col(ImpactStatement.concern_id),
+        col(ImpactStatement.period_id),
+        col(ImpactStatement.as_of),
+        col(ImpactStatement.judgement),
+        col(ImpactStatement.judgement_reason),
+        col(ImpactStatement.narrative),
+        col(ImpactStatement.created_at),
+    ),
+    col(ImpactStatement.concern_id),
+    "concern_ids",
+)
 LATEST_MOVE = aliased(ActionReprogramme, name="latest_move")
 # The fields of an action's latest reprogramme, as `GET /actions/{id}/reprogrammes` lists them.
 MOVE_FIELDS = (
@@ -205,3 +215,18 @@ class PlanReader(Reader):
     def shape(self, row: Row) -> Row:
         row["submission_due_on"] = plan_submission_due_on(row, row.pop("report_published_on"))
         return row
+
+
+class ConcernReader(Reader):
+    """Concerns with their latest impact statement and impact RAG (`app.impact.figures`): one more statement per page."""
+
+    async def finish(self, reads: Reads, rows: list[Row]) -> list[Row]:
+        if not rows:
+            return rows
+        found = await reads.rows(
+            IMPACT_STATEMENTS[reads.dialect], {"concern_ids": [r["id"] for r in rows]}, cache_key=("impact", reads.dialect)
+        )
+        latest = latest_by_concern(found)
+        for row in rows:
+            row.update(impact(latest.get(str(row["id"]))))
+        return rows

@@ -24,7 +24,7 @@ from app.models import (
 from app.plans import schemas as s
 from app.plans.framework import InspectionRules
 from app.plans.lifecycle import ConcernRules, PlanRules
-from app.plans.reads import ActionReader, PlanReader
+from app.plans.reads import ActionReader, ConcernReader, PlanReader
 from app.plans.service import ActionRules, MilestoneRules, ProgressUpdateRules
 
 PARTNERSHIP = Ref("partnership_id", Partnership, "partnership")
@@ -112,6 +112,7 @@ concerns = Resource(
     },
     update_example={"theme": "EHC needs assessment"},
 )
+concerns.reader = ConcernReader(concerns)
 
 
 def _concern_filter(value: Any) -> Any:

@@ -8,6 +8,7 @@ from pydantic import ConfigDict, Field, StringConstraints, ValidationInfo, field
 
 from app.core.pagination import ListQuery
 from app.core.schemas import Body, EntityRead, LongText, Ref, Title, patch_model, plan_date, touched
+from app.impact.schemas import ConcernImpact
 from app.models.enums import (
     ActionStatus,
     ConcernKind,
@@ -221,7 +222,7 @@ class ConcernCreate(Body):
     success_criteria: LongText | None = Field(None, description="How the partnership will know the concern is answered.")
 
 
-class ConcernRead(EntityRead):
+class ConcernRead(EntityRead, ConcernImpact):
     model_config = ConfigDict(
         json_schema_extra={
             "example": {
@@ -237,6 +238,15 @@ class ConcernRead(EntityRead):
                 "judgement": "not_yet_assessed",
                 "intended_outcome": "Families get a plan that meets their child's needs within 20 weeks of asking.",
                 "success_criteria": "90% of EHC plans issued within 20 weeks, excluding exceptions, for six months running.",
+                "latest_impact": {
+                    "id": "e1d2c3b4-a596-4877-8869-5a4b3c2d1e0f",
+                    "as_of": "2026-02-28",
+                    "period_id": None,
+                    "judgement": "partial_progress",
+                    "judgement_reason": "Timeliness is above 60% for three months running, short of the 90% aimed for.",
+                    "narrative": "Families now wait 17 weeks on average for a final plan, down from 31 in March.",
+                },
+                "impact_rag": "amber",
             }
         }
     )

@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.impact.schemas import ConcernImpact
 from app.models.enums import AlertKind, Severity
 
 
@@ -19,7 +20,7 @@ class ActionCounts(BaseModel):
     reprogrammed: int = Field(description="Actions whose due date was moved at least once after acceptance, by then.")
 
 
-class ConcernSummary(BaseModel):
+class ConcernSummary(ConcernImpact):
     id: uuid.UUID
     ref: str
     title: str

@@ -36,6 +36,7 @@ from app.models import (
     Concern,
     Evidence,
     FundingLine,
+    ImpactStatement,
     Measure,
     MeasureConcern,
     Milestone,
@@ -46,7 +47,17 @@ from app.models import (
 )
 
 Row = dict[str, Any]
-KINDS = ("plan", "concern", "action", "measure", "observation", "funding_line", "reporting_period", "action_return")
+KINDS = (
+    "plan",
+    "concern",
+    "action",
+    "measure",
+    "observation",
+    "funding_line",
+    "reporting_period",
+    "action_return",
+    "impact_statement",
+)
 DETAIL = ("milestone", "evidence")  # loaded too for exports, which list them
 
 
@@ -56,7 +67,7 @@ def _normal(name: str, value: Any) -> Any:
         return None
     if isinstance(value, uuid.UUID):
         return str(value)
-    if name.endswith("_on") and isinstance(value, str):
+    if (name.endswith("_on") or name == "as_of") and isinstance(value, str):
         return date.fromisoformat(value)
     if name.endswith("_at") and isinstance(value, str):
         return datetime.fromisoformat(value)
@@ -117,6 +128,7 @@ async def current_state(session: AsyncSession, plan_id: uuid.UUID, *, detail: bo
             ),
             "reporting_period": await _table(session, ReportingPeriod, col(ReportingPeriod.plan_id) == plan_id),
             "action_return": await _table(session, ActionReturn, col(ActionReturn.plan_id) == plan_id),
+            "impact_statement": await _table(session, ImpactStatement, col(ImpactStatement.plan_id) == plan_id),
         }
     )
     for kind, table, owner in (("action", ActionConcern, "action_id"), ("measure", MeasureConcern, "measure_id")):
@@ -166,7 +178,7 @@ def _belongs(state: PlanState, plan_id: str, cutoff: datetime) -> PlanState:
 
     kept = {kind: {k: r for k, r in rows.items() if exists(r)} for kind, rows in state.tables.items()}
     kept["plan"] = {k: r for k, r in kept["plan"].items() if k == plan_id}
-    for kind in ("concern", "action", "measure", "funding_line", "reporting_period", "action_return"):
+    for kind in ("concern", "action", "measure", "funding_line", "reporting_period", "action_return", "impact_statement"):
         kept[kind] = {k: r for k, r in kept[kind].items() if r.get("plan_id") == plan_id}
     kept["observation"] = {k: r for k, r in kept["observation"].items() if r.get("measure_id") in kept["measure"]}
     for kind in ("reprogramme", "progress_update"):

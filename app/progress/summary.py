@@ -9,6 +9,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from app.impact.figures import impact, latest_by_concern
 from app.measures.reads import money
 from app.measures.trajectory import assess
 from app.models.enums import ActionStatus, MeasureStatus, Rag
@@ -182,6 +183,7 @@ def summarise(state: PlanState, *, plan_id: str, as_of: date, recorded_at: datet
     rags = {k: h.rag for k, h in health.items()}
     baseline = {k: h.baseline_rag for k, h in health.items()}
     moved = {m["action_id"] for m in state.rows("reprogramme")}
+    impacts = latest_by_concern(state.rows("impact_statement"), as_of)
     concerns = []
     for c in sorted(state.rows("concern"), key=lambda c: (c["ref"], c["id"])):
         mine = [a for a in actions if c["id"] in a.get("concern_ids", [])]
@@ -194,6 +196,7 @@ def summarise(state: PlanState, *, plan_id: str, as_of: date, recorded_at: datet
                 "rag": delivery_rag(mine, rags),
                 "baseline_rag": delivery_rag(mine, baseline),
                 "actions": counts(mine, health, moved),
+                **impact(impacts.get(c["id"])),
             }
         )
     measures = measure_rows(state, as_of)
