@@ -34,6 +34,7 @@ from app.progress.router import router as progress_router
 from app.reporting.form import router as return_form_router
 from app.reporting.me import router as me_router
 from app.reporting.router import router as reporting_router
+from app.risks.router import router as risks_router
 
 VERSION = "0.1.0"
 DESCRIPTION = (
@@ -128,7 +129,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     install_problem_handlers(app)
     # Routes are added flat: each level of included routers costs every request another match.
     routers = (
-        partnerships_router, plans_router, progress_router, measures_router, cases_router, evidence_router, exports_router, integrations_router, webhooks_router, api_keys_router, audit_router, reporting_router, impact_router, me_router, return_form_router, ops_router,
+        partnerships_router, plans_router, progress_router, measures_router, cases_router, evidence_router, exports_router, integrations_router, webhooks_router, api_keys_router, audit_router, reporting_router, impact_router, risks_router, me_router, return_form_router, ops_router,
     )  # fmt: skip
     for router in routers:
         app.router.routes.extend(router.routes)

@@ -72,6 +72,8 @@ TABLE: dict[str, dict[str, set[Role]]] = {
     "me-returns": {"list": READ},
     "me-actions": {"list": READ},
     "impact-statements": crud(READ, EDIT),
+    "risks": crud(READ, EDIT),
+    "risks-ratings": {"list": READ},
 }
 
 

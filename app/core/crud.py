@@ -191,7 +191,7 @@ async def create(
     now = utcnow()
     row: Row = {
         "id": uuid.uuid4(),
-        **{k: v for k, v in values.items() if k not in links},
+        **{k: _stored(res, k, v) for k, v in values.items() if k not in links},
         "created_at": now,
         "updated_at": now,
         "version": 1,
@@ -260,7 +260,7 @@ async def patch(session: AsyncSession, *, actor: Actor, res: Resource, entity_id
     await res.rules.before_update(session, actor, current, changes, notes)
     await check_unique(session, res, context, changed=set(changes), exclude=entity_id)
     links = {link.field for link in res.links}
-    columns = {k: v for k, v in changes.items() if k not in links}
+    columns = {k: _stored(res, k, v) for k, v in changes.items() if k not in links}
     result = await session.execute(
         update(table)
         .where(table.id == entity_id, table.version == current["version"])
@@ -299,6 +299,11 @@ async def _audit(session: AsyncSession, actor: Actor, res: Resource, action: str
     audit.record(
         session, actor=actor, action=action, entity_type=res.entity, entity_id=current["id"], partnership_id=partnership_id, changes=changes
     )
+
+
+def _stored(res: Resource, name: str, value: Any) -> Any:
+    """A value as its column stores it: JSON columns hold JSON (ids and dates as text)."""
+    return audit.jsonable(value) if name in res.json_columns else value
 
 
 def _plan_of(res: Resource, values: Row, parent: Row | None) -> uuid.UUID | None:

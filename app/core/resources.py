@@ -14,7 +14,7 @@ from functools import cached_property
 from typing import Any, cast
 
 from pydantic import BaseModel
-from sqlalchemy import Column, ColumnElement, Select, Table, bindparam, func, or_, select
+from sqlalchemy import JSON, Column, ColumnElement, Select, Table, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.base import ReadOnlyColumnCollection
 
@@ -136,6 +136,10 @@ class Resource:
     @property
     def columns(self) -> list[Column[Any]]:
         return list(self.c)
+
+    @cached_property
+    def json_columns(self) -> frozenset[str]:
+        return frozenset(c.name for c in self.c if isinstance(c.type, JSON))
 
     def scope(self, actor: Actor) -> list[ColumnElement[bool]]:
         """Rows of partnerships the caller cannot see are never selected (so they are 404s)."""

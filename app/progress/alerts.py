@@ -18,6 +18,8 @@
   owner knows something the dates do not show) (medium).
 - `return_missed`: a monthly return for the action was not filed by its due date and still is not, in any period
   (high: the Delivery Group meets without it).
+- `risk_review_overdue`: an open risk of the plan past its review date (medium; high when its score is above its target).
+- `risk_unmitigated`: an open risk scoring above its target with no mitigation in progress (high).
 
 Every alert about an action names it (`ref`, `title`) and its owner (`owner_id`, `owner_name`), so chasing
 someone takes no second call.
@@ -32,13 +34,14 @@ from sqlalchemy import exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from app.models import Action, Evidence, Milestone, Person
-from app.models.enums import ActionStatus, AlertKind, MilestoneStatus, Rag, ReviewStatus, Severity
+from app.models import Action, Evidence, Milestone, Person, Risk
+from app.models.enums import ActionStatus, AlertKind, MilestoneStatus, Rag, ReviewStatus, RiskStatus, Severity
 from app.partnerships.service import Local
 from app.plans.rag import assess
 from app.progress.state import PlanState, Row, by_action
 from app.progress.summary import OPEN, WORST_FIRST, measure_rows
 from app.reporting.figures import still_missing
+from app.risks.service import above_target, unmitigated
 
 RANK = {Severity.high: 0, Severity.medium: 1, Severity.low: 2}
 BADNESS = {rag: len(WORST_FIRST) - i for i, rag in enumerate(WORST_FIRST)}  # red 4 ... blue 1
@@ -55,9 +58,35 @@ def _alert(kind: AlertKind, severity: Severity, detail: str, *, action: Row | No
         "action_id": action["id"] if action else ids.get("action_id"),
         "measure_id": ids.get("measure_id"),
         "milestone_id": ids.get("milestone_id"),
-        "ref": action["ref"] if action else None,
+        "risk_id": ids.get("risk_id"),
+        "meeting_action_id": ids.get("meeting_action_id"),
+        "ref": action["ref"] if action else ids.get("ref"),
         "detail": detail,
     }
+
+
+async def _risk_alerts(session: AsyncSession, plan_id: uuid.UUID, today: Any) -> list[Row]:
+    """The plan's open risks past their review date, or above their target with nothing in progress to bring them down."""
+    found = []
+    risks = await session.execute(
+        select(*Risk.__table__.c, col(Person.display_name).label("owner_name"))  # type: ignore[attr-defined]
+        .outerjoin(Person, col(Person.id) == col(Risk.owner_id))
+        .where(col(Risk.plan_id) == plan_id, col(Risk.status) == RiskStatus.open.value)
+        .order_by(col(Risk.ref))
+    )
+    for risk in map(dict, risks.mappings()):
+        named = {"title": risk["title"], "owner_id": risk["owner_id"], "owner_name": risk["owner_name"]}
+        about = {"risk_id": risk["id"], "ref": risk["ref"]}
+        if risk["review_on"] is not None and risk["review_on"] < today:
+            severity = Severity.high if above_target(risk) else Severity.medium
+            detail = f"Risk {risk['ref']} was due for review on {risk['review_on']} (score {risk['score']}); last reviewed {risk['last_reviewed_on']}."
+            found.append(_alert(AlertKind.risk_review_overdue, severity, detail, **about) | named)
+        if unmitigated(risk):
+            detail = (
+                f"Risk {risk['ref']} scores {risk['score']} against a target of {risk['target_score']}, and no mitigation is in progress."
+            )
+            found.append(_alert(AlertKind.risk_unmitigated, Severity.high, detail, **about) | named)
+    return found
 
 
 async def _facts(session: AsyncSession, plan_id: uuid.UUID) -> dict[str, Row]:
@@ -184,5 +213,6 @@ async def plan_alerts(session: AsyncSession, *, plan_id: uuid.UUID, state: PlanS
         alert["title"] = about["title"] if about else None
         alert["owner_id"] = about.get("owner_id") if about else None
         alert["owner_name"] = facts.get(about["id"], {}).get("display_name") if about else None
+    found += await _risk_alerts(session, plan_id, today)  # they name their own subject and owner
     found.sort(key=lambda a: (RANK[Severity(a["severity"])], a["kind"], a["ref"] or "", a["detail"]))
     return found

@@ -252,9 +252,11 @@ class Alert(BaseModel):
     action_id: uuid.UUID | None
     measure_id: uuid.UUID | None
     milestone_id: uuid.UUID | None
-    ref: str | None = Field(description="The action's reference, when the alert is about an action or its milestone.")
-    title: str | None = Field(description="The action's title.")
-    owner_id: uuid.UUID | None = Field(description="The action's owner.")
+    risk_id: uuid.UUID | None = Field(description="The risk, for the risk register's alerts.")
+    meeting_action_id: uuid.UUID | None = Field(description="The meeting action, for one done late.")
+    ref: str | None = Field(description="The action's (or risk's) reference, when the alert is about an action, its milestone or a risk.")
+    title: str | None = Field(description="The action's, risk's or meeting action's title.")
+    owner_id: uuid.UUID | None = Field(description="Its owner.")
     owner_name: str | None = Field(description="The owner's name, to chase them without another call.")
     detail: str
 
