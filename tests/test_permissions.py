@@ -74,6 +74,11 @@ TABLE: dict[str, dict[str, set[Role]]] = {
     "impact-statements": crud(READ, EDIT),
     "risks": crud(READ, EDIT),
     "risks-ratings": {"list": READ},
+    "boards": crud(READ, EDIT),
+    "meetings": crud(READ, EDIT),
+    "decisions": crud(READ, EDIT),
+    "meeting-actions": crud(READ, EDIT, update={A, L, C}),
+    "me-meeting-actions": {"list": READ},
 }
 
 
@@ -89,14 +94,15 @@ async def test_every_route_and_role_matches_the_table(app: Any, client: httpx.As
     partnership = await make_partnership(client)
     person = await make_person(client, partnership)
     pid, person_id = uuid.UUID(partnership["id"]), uuid.UUID(person["id"])
-    tokens = {role: await new_token(db, role, partnership_id=pid, person_id=person_id if role is C else None) for role in Role}
     routes = [r for r in app.routes if isinstance(r, APIRoute) and r.path.startswith("/api/v1")]
     missing = [r.operation_id for r in routes if r.operation_id is None]
     assert not missing
     checked = 0
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as anon:
-        for route in routes:
+        for n, route in enumerate(routes):
+            if n % 30 == 0:  # fresh keys now and then, so no role reaches its rate limit (hr_integration's is 120 a minute)
+                tokens = {role: await new_token(db, role, partnership_id=pid, person_id=person_id if role is C else None) for role in Role}
             allowed = expected(str(route.operation_id))
             path = re.sub(r"\{[^}]+\}", "2b1c8e57-3b4a-4e0e-9a55-6f1d2c3b4a59", route.path)
             for method in route.methods:

@@ -48,7 +48,7 @@ class Link:
     field: str
     table: Any
     column: str
-    target: type[Entity]
+    target: Any  # the linked table (an entity, or an append-only record such as a reprogramme)
     noun: str
     same_plan: bool = False
     owner: str = "action_id"  # the link table's column naming the resource that holds the link

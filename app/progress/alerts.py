@@ -20,6 +20,8 @@
   (high: the Delivery Group meets without it).
 - `risk_review_overdue`: an open risk of the plan past its review date (medium; high when its score is above its target).
 - `risk_unmitigated`: an open risk scoring above its target with no mitigation in progress (high).
+- `meeting_action_overdue`: a meeting action still open after its due date, asked for by a meeting about the plan or by
+  one of the partnership's bodies meeting about no plan in particular (medium; high after `red_after_days`).
 
 Every alert about an action names it (`ref`, `title`) and its owner (`owner_id`, `owner_name`), so chasing
 someone takes no second call.
@@ -30,12 +32,12 @@ from datetime import datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import exists, or_, select
+from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from app.models import Action, Evidence, Milestone, Person, Risk
-from app.models.enums import ActionStatus, AlertKind, MilestoneStatus, Rag, ReviewStatus, RiskStatus, Severity
+from app.models import Action, Evidence, Meeting, MeetingAction, Milestone, Person, Risk
+from app.models.enums import ActionStatus, AlertKind, MeetingActionStatus, MilestoneStatus, Rag, ReviewStatus, RiskStatus, Severity
 from app.partnerships.service import Local
 from app.plans.rag import assess
 from app.progress.state import PlanState, Row, by_action
@@ -103,6 +105,38 @@ async def _facts(session: AsyncSession, plan_id: uuid.UUID) -> dict[str, Row]:
         .where(col(Action.plan_id) == plan_id)
     )
     return {str(r.id): dict(r._mapping) for r in rows}
+
+
+async def _meeting_action_alerts(
+    session: AsyncSession, plan_id: uuid.UUID, partnership_id: Any, today: Any, red_after_days: int
+) -> list[Row]:
+    late: Any = await session.execute(
+        select(
+            col(MeetingAction.id),
+            col(MeetingAction.title),
+            col(MeetingAction.due_on),
+            col(MeetingAction.owner_id),
+            col(Person.display_name).label("owner_name"),
+            col(Meeting.title).label("meeting_title"),
+            col(Meeting.held_on),
+        )
+        .join(Meeting, col(Meeting.id) == col(MeetingAction.meeting_id))
+        .outerjoin(Person, col(Person.id) == col(MeetingAction.owner_id))
+        .where(
+            or_(col(Meeting.plan_id) == plan_id, and_(col(Meeting.plan_id).is_(None), col(Meeting.partnership_id) == partnership_id)),
+            col(MeetingAction.status) == MeetingActionStatus.open.value,
+            col(MeetingAction.due_on) < today,
+        )
+        .order_by(col(MeetingAction.due_on), col(MeetingAction.id))
+    )
+    found = []
+    for m in late.mappings():
+        days = (today - m["due_on"]).days
+        severity = Severity.high if days > red_after_days else Severity.medium
+        detail = f"Asked for at '{m['meeting_title']}' on {m['held_on']}, due {m['due_on']}, {days} days late."
+        named = {"title": m["title"], "owner_id": m["owner_id"], "owner_name": m["owner_name"]}
+        found.append(_alert(AlertKind.meeting_action_overdue, severity, detail, meeting_action_id=m["id"]) | named)
+    return found
 
 
 def _aware(value: datetime) -> datetime:
@@ -214,5 +248,7 @@ async def plan_alerts(session: AsyncSession, *, plan_id: uuid.UUID, state: PlanS
         alert["owner_id"] = about.get("owner_id") if about else None
         alert["owner_name"] = facts.get(about["id"], {}).get("display_name") if about else None
     found += await _risk_alerts(session, plan_id, today)  # they name their own subject and owner
+    for plan in state.rows("plan"):
+        found += await _meeting_action_alerts(session, plan_id, uuid.UUID(str(plan["partnership_id"])), today, red_after_days)
     found.sort(key=lambda a: (RANK[Severity(a["severity"])], a["kind"], a["ref"] or "", a["detail"]))
     return found

@@ -1,6 +1,7 @@
 """ "My work": who the caller is, and the returns and actions its person owns or contributes to, due soonest first."""
 
 import uuid
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import Depends
@@ -17,8 +18,22 @@ from app.core.pagination import LAST_DAY
 from app.core.permissions import READERS, allow, documented, roles_text
 from app.core.reads import ids_of
 from app.core.routing import api_router, ok
-from app.models import Action, ActionConcern, ActionContributor, ActionReturn, Concern, Person, Plan, ReportingPeriod
-from app.models.enums import ActionStatus, Role
+from app.governance.resources import is_late
+from app.models import (
+    Action,
+    ActionConcern,
+    ActionContributor,
+    ActionReturn,
+    Concern,
+    Meeting,
+    MeetingAction,
+    Partnership,
+    Person,
+    Plan,
+    ReportingPeriod,
+)
+from app.models.enums import ActionStatus, MeetingActionStatus, Role
+from app.partnerships.service import today_in
 
 router = api_router()
 Anyone = Annotated[Actor, Depends(allow(frozenset(Role)))]
@@ -101,6 +116,22 @@ class MyAction(BaseModel):
 
 class MyActions(BaseModel):
     items: list[MyAction]
+
+
+class MyMeetingAction(BaseModel):
+    id: uuid.UUID
+    title: str
+    status: str
+    due_on: date | None
+    is_overdue: bool
+    meeting_id: uuid.UUID
+    meeting_title: str
+    held_on: date = Field(description="The day of the meeting that asked for it.")
+    plan_id: uuid.UUID | None
+
+
+class MyMeetingActions(BaseModel):
+    items: list[MyMeetingAction]
 
 
 @router.get(
@@ -253,3 +284,42 @@ async def my_actions(db: DatabaseDep, actor: Reader) -> Response:
     async with db.read() as reads:
         rows = await reads.rows(MY_ACTIONS, {"person_id": person}, cache_key="me-actions")
     return json_response({"items": _shaped(rows, person)})
+
+
+MY_MEETING_ACTIONS: Any = (
+    select(
+        col(MeetingAction.id),
+        col(MeetingAction.title),
+        col(MeetingAction.status),
+        col(MeetingAction.due_on),
+        col(MeetingAction.meeting_id),
+        col(Meeting.title).label("meeting_title"),
+        col(Meeting.held_on),
+        col(Meeting.plan_id),
+        col(Partnership.timezone),
+    )
+    .join(Meeting, col(Meeting.id) == col(MeetingAction.meeting_id))
+    .join(Partnership, col(Partnership.id) == col(MeetingAction.partnership_id))
+    .where(col(MeetingAction.owner_id) == bindparam("person_id"), col(MeetingAction.status) == MeetingActionStatus.open.value)
+    .order_by(func.coalesce(col(MeetingAction.due_on), LAST_DAY), col(MeetingAction.id))
+)
+
+
+@router.get(
+    "/me/meeting-actions",
+    summary="My meeting actions",
+    description="The open meeting actions the caller's person owns, due soonest first (undated last), with the meeting that "
+    "asked for them and whether each is overdue. 409 `/problems/no-person` for a key that acts as no person." + roles_text(READERS),
+    operation_id="me-meeting-actions-list",
+    tags=["my work"],
+    response_class=Response,
+    responses={200: ok(MyMeetingActions, "The caller's meeting actions."), **problems(409)},
+    openapi_extra=documented(READERS),
+)
+async def my_meeting_actions(db: DatabaseDep, actor: Reader) -> Response:
+    person = _person(actor)
+    async with db.read() as reads:
+        rows = await reads.rows(MY_MEETING_ACTIONS, {"person_id": person}, cache_key="me-meeting-actions")
+    for row in rows:
+        row["is_overdue"] = is_late(row, today_in(row.pop("timezone")))
+    return json_response({"items": rows})
