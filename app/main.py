@@ -12,6 +12,7 @@ from starlette.middleware.cors import CORSMiddleware
 from app.apikeys.router import router as api_keys_router
 from app.audit.router import router as audit_router
 from app.cases.router import router as cases_router
+from app.coproduction.router import router as coproduction_router
 from app.core.config import Settings, get_settings
 from app.core.db import Database
 from app.core.errors import PROBLEM_MEDIA_TYPE, catalogue, install_problem_handlers
@@ -130,7 +131,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     install_problem_handlers(app)
     # Routes are added flat: each level of included routers costs every request another match.
     routers = (
-        partnerships_router, plans_router, progress_router, measures_router, cases_router, evidence_router, exports_router, integrations_router, webhooks_router, api_keys_router, audit_router, reporting_router, impact_router, risks_router, governance_router, me_router, return_form_router, ops_router,
+        partnerships_router, plans_router, progress_router, measures_router, cases_router, evidence_router, exports_router, integrations_router, webhooks_router, api_keys_router, audit_router, reporting_router, impact_router, risks_router, governance_router, coproduction_router, me_router, return_form_router, ops_router,
     )  # fmt: skip
     for router in routers:
         app.router.routes.extend(router.routes)

@@ -79,6 +79,7 @@ TABLE: dict[str, dict[str, set[Role]]] = {
     "decisions": crud(READ, EDIT),
     "meeting-actions": crud(READ, EDIT, update={A, L, C}),
     "me-meeting-actions": {"list": READ},
+    "engagements": crud(READ, EDIT),
 }
 
 

@@ -156,7 +156,7 @@ class RiskRating(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
 
 
-def _plan_link(name: str, owner: str, owner_table: str, column: str, target: str) -> type[SQLModel]:
+def _plan_link(name: str, owner: str, owner_table: str, column: str, target: str) -> Any:
     """A many-to-many link between two rows of one plan (both sides' composite keys hold them to it)."""
     return type(
         name,
@@ -176,7 +176,7 @@ def _plan_link(name: str, owner: str, owner_table: str, column: str, target: str
     )
 
 
-def _partnership_link(name: str, owner: str, owner_table: str, column: str, target: str, *, scoped: bool = True) -> type[SQLModel]:
+def _partnership_link(name: str, owner: str, owner_table: str, column: str, target: str, *, scoped: bool = True) -> Any:
     """A many-to-many link between rows of one partnership (`scoped`: the target's composite key holds it too)."""
     target_key = ForeignKeyConstraint([column, "partnership_id"], [f"{target}.id", f"{target}.partnership_id"])
     return type(
@@ -326,6 +326,7 @@ class Engagement(Entity, table=True):
     __tablename__ = "engagement"
     __table_args__ = (
         UniqueConstraint("id", "partnership_id"),
+        UniqueConstraint("id", "plan_id"),
         ForeignKeyConstraint(["plan_id", "partnership_id"], ["plan.id", "plan.partnership_id"]),
         ForeignKeyConstraint(["signs_off_export_id", "partnership_id"], ["export.id", "export.partnership_id"]),
         ForeignKeyConstraint(["signs_off_period_id", "partnership_id"], ["reporting_period.id", "reporting_period.partnership_id"]),
@@ -337,7 +338,7 @@ class Engagement(Entity, table=True):
     )
 
     partnership_id: uuid.UUID = Field(nullable=False)
-    plan_id: uuid.UUID | None = None
+    plan_id: uuid.UUID = Field(nullable=False)
     held_on: date
     title: str = Field(sa_type=String(300), nullable=False)
     participants: list[str] = Field(default_factory=list, sa_type=JSON, nullable=False)
@@ -350,5 +351,5 @@ class Engagement(Entity, table=True):
     sign_off_note: str | None = Field(default=None, sa_type=Text)
 
 
-EngagementConcern = _partnership_link("EngagementConcern", "engagement_id", "engagement", "concern_id", "concern", scoped=False)
-EngagementAction = _partnership_link("EngagementAction", "engagement_id", "engagement", "action_id", "action")
+EngagementConcern = _plan_link("EngagementConcern", "engagement_id", "engagement", "concern_id", "concern")
+EngagementAction = _plan_link("EngagementAction", "engagement_id", "engagement", "action_id", "action")

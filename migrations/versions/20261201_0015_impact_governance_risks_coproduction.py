@@ -160,7 +160,7 @@ def upgrade() -> None:
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("partnership_id", sa.Uuid(), nullable=False),
-        sa.Column("plan_id", sa.Uuid(), nullable=True),
+        sa.Column("plan_id", sa.Uuid(), nullable=False),
         sa.Column("held_on", sa.Date(), nullable=False),
         sa.Column("title", sa.String(length=300), nullable=False),
         sa.Column("participants", sa.JSON(), nullable=False),
@@ -186,6 +186,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_engagement")),
         sa.UniqueConstraint("id", "partnership_id", name=op.f("uq_engagement_id_partnership_id")),
+        sa.UniqueConstraint("id", "plan_id", name=op.f("uq_engagement_id_plan_id")),
     )
     with op.batch_alter_table("engagement", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_engagement_created_at_id"), ["created_at", "id"], unique=False)
@@ -397,13 +398,13 @@ def upgrade() -> None:
         "engagement_action",
         sa.Column("engagement_id", sa.Uuid(), nullable=False),
         sa.Column("action_id", sa.Uuid(), nullable=False),
-        sa.Column("partnership_id", sa.Uuid(), nullable=False),
+        sa.Column("plan_id", sa.Uuid(), nullable=False),
         sa.ForeignKeyConstraint(
-            ["action_id", "partnership_id"], ["action.id", "action.partnership_id"], name=op.f("fk_engagement_action_action_id_action")
+            ["action_id", "plan_id"], ["action.id", "action.plan_id"], name=op.f("fk_engagement_action_action_id_action")
         ),
         sa.ForeignKeyConstraint(
-            ["engagement_id", "partnership_id"],
-            ["engagement.id", "engagement.partnership_id"],
+            ["engagement_id", "plan_id"],
+            ["engagement.id", "engagement.plan_id"],
             name=op.f("fk_engagement_action_engagement_id_engagement"),
             ondelete="CASCADE",
         ),
@@ -416,11 +417,13 @@ def upgrade() -> None:
         "engagement_concern",
         sa.Column("engagement_id", sa.Uuid(), nullable=False),
         sa.Column("concern_id", sa.Uuid(), nullable=False),
-        sa.Column("partnership_id", sa.Uuid(), nullable=False),
-        sa.ForeignKeyConstraint(["concern_id"], ["concern.id"], name=op.f("fk_engagement_concern_concern_id_concern")),
+        sa.Column("plan_id", sa.Uuid(), nullable=False),
         sa.ForeignKeyConstraint(
-            ["engagement_id", "partnership_id"],
-            ["engagement.id", "engagement.partnership_id"],
+            ["concern_id", "plan_id"], ["concern.id", "concern.plan_id"], name=op.f("fk_engagement_concern_concern_id_concern")
+        ),
+        sa.ForeignKeyConstraint(
+            ["engagement_id", "plan_id"],
+            ["engagement.id", "engagement.plan_id"],
             name=op.f("fk_engagement_concern_engagement_id_engagement"),
             ondelete="CASCADE",
         ),
