@@ -159,7 +159,7 @@ async def test_all_five_formats_from_the_demo_plan(client: httpx.AsyncClient, db
     assert plan["title"] in first and "Governance and sign-off" in first
     assert f"Page {pages} of {pages}" in last and data_hash in last and made["pdf"]["as_of"] in last
     everything = " ".join(text)
-    assert "Appendix A: EHCP 20-week timeliness" in everything and "Appendix B: Funding by financial year" in everything
+    assert "Appendix A: EHCP timeliness" in everything and "Appendix B: Funding by financial year" in everything
 
     html = (await content(client, made["html"])).decode("utf-8")
     page = Page()

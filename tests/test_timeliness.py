@@ -88,6 +88,14 @@ async def test_the_cohort_leaves_out_transfers_and_disputes_and_exceptions_where
         "over_20_under_52_weeks": 2,
         "over_52_weeks": 1,
         "avg_weeks": 28.6,  # (100 + 200 + 400 + 180 + 120) / 5 / 7 = 28.57
+        "requests_decided": 7,  # every request of 2024 was decided on its 30th day ("very-late"'s in 2023)
+        "decided_within_6_weeks": 7,
+        "pct_decided_within_6_weeks": 100.0,
+        "review_meetings": 0,
+        "review_decisions_within_4_weeks": 0,
+        "review_decisions_late": 0,
+        "review_decisions_pending": 0,
+        "pct_review_decisions_within_4_weeks": None,
     }
 
 
@@ -138,6 +146,69 @@ async def test_the_backlog_counts_open_cases_past_their_deadline(client: httpx.A
     assert (day_after["total"], day_after["with_exception"]) == (3, 1)
     later = (await report(client, partnership, to="2025-12-31"))["backlog"]
     assert (later["total"], later["with_exception"]) == (2, 1)
+
+
+async def test_the_decision_whether_to_assess_is_due_within_6_weeks(client: httpx.AsyncClient) -> None:
+    """Cases worked by hand: the first decision (to assess or not) of a request, 42 days allowed."""
+    partnership = await make_partnership(client)
+    r = date(2025, 1, 6)
+    events = [
+        *[ev(case, "request_received", r) for case in "ABCDF"],
+        ev("A", "request_decision", r + timedelta(days=42), outcome="assess"),  # 17 Feb: on the 42nd day, in time
+        ev("B", "request_decision", r + timedelta(days=43), outcome="not_assess"),  # 18 Feb: a day late
+        ev("C", "request_decision", r + timedelta(days=20), outcome="withdrawn"),  # never decided: not counted
+        ev("D", "request_decision", r + timedelta(days=10), outcome="assess"),  # 16 Jan
+        ev("E", "transfer_in", r),  # no request held: cannot be timed
+        ev("E", "request_decision", r + timedelta(days=45), outcome="assess"),
+        ev("F", "request_decision", r + timedelta(days=40), outcome="assess"),  # 15 Feb, in time; a second decision is not a first
+        ev("F", "request_decision", r + timedelta(days=50), outcome="assess"),
+    ]
+    await send(client, partnership, events)
+    january, february = (await report(client, partnership, **{"from": "2025-01-01", "to": "2025-02-28"}))["periods"]
+    assert (january["requests_decided"], january["decided_within_6_weeks"], january["pct_decided_within_6_weeks"]) == (1, 1, 100.0)
+    assert (february["requests_decided"], february["decided_within_6_weeks"], february["pct_decided_within_6_weeks"]) == (3, 2, 66.7)
+
+
+async def test_annual_review_decisions_are_due_within_4_weeks_and_overdue_reviews_counted(client: httpx.AsyncClient) -> None:
+    """Cases worked by hand, as of 28 February 2025 (a year before: 28 February 2024)."""
+    partnership = await make_partnership(client)
+    d = date.fromisoformat
+    events = [
+        ev("G", "final_issued", d("2024-01-10")),
+        ev("G", "review_meeting", d("2025-01-08")),
+        ev("G", "review_decision", d("2025-02-05"), outcome="maintain"),  # 28 days: in time
+        ev("H", "review_meeting", d("2025-01-15")),
+        ev("H", "review_decision", d("2025-02-13"), outcome="amend"),  # 29 days: late
+        ev("I", "review_meeting", d("2025-01-20")),  # no decision 39 days on: late
+        ev("J", "review_meeting", d("2025-02-20")),  # no decision 8 days on: pending
+        ev("K", "review_meeting", d("2025-01-22")),
+        ev("K", "review_meeting", d("2025-01-22")),  # sent twice: one meeting
+        ev("K", "review_decision", d("2025-01-30"), outcome="maintain"),
+        ev("L", "final_issued", d("2024-01-10")),  # never reviewed: overdue since 10 January
+        ev("M", "final_issued", d("2024-02-28")),  # due on 28 February 2025 itself: not yet overdue
+        ev("N", "final_issued", d("2024-01-01")),
+        ev("N", "review_decision", d("2025-01-15"), outcome="cease"),  # ceased: no review due
+        ev("P", "final_issued", d("2023-06-01")),
+        ev("P", "review_meeting", d("2023-12-20")),
+        ev("P", "review_decision", d("2024-01-05"), outcome="maintain"),  # anchored 5 January 2024, nothing since: overdue
+        ev("Q", "final_issued", d("2024-01-05")),
+        ev("Q", "review_meeting", d("2025-02-10")),  # held, decision awaited: not overdue
+    ]
+    await send(client, partnership, events)
+    found = await report(client, partnership, **{"from": "2025-01-01", "to": "2025-02-28"})
+    january, february = found["periods"]
+    assert (january["review_meetings"], january["review_decisions_within_4_weeks"], january["review_decisions_late"]) == (4, 2, 2)
+    assert (january["review_decisions_pending"], january["pct_review_decisions_within_4_weeks"]) == (0, 50.0)
+    assert (february["review_meetings"], february["review_decisions_pending"], february["pct_review_decisions_within_4_weeks"]) == (
+        2,
+        2,
+        None,
+    )  # J and Q, both awaiting their decision
+    assert found["annual_reviews_overdue"] == {"as_of": "2025-02-28", "total": 2}  # L and P
+    # A month earlier, I's decision is still within its 4 weeks and Q's meeting has not happened: Q is overdue too.
+    earlier = await report(client, partnership, **{"from": "2025-01-01", "to": "2025-01-31"})
+    assert (earlier["periods"][0]["review_decisions_pending"], earlier["periods"][0]["review_decisions_late"]) == (3, 0)
+    assert earlier["annual_reviews_overdue"]["total"] == 3  # L, P and Q
 
 
 async def test_events_are_idempotent_by_event_id_and_never_change(client: httpx.AsyncClient, db: Database) -> None:

@@ -95,12 +95,32 @@ class Period(BaseModel):
     over_20_under_52_weeks: int
     over_52_weeks: int
     avg_weeks: float | None
+    requests_decided: int = Field(description="Requests first decided (to assess or not) in the period.")
+    decided_within_6_weeks: int = Field(description="Of those, decided within 42 days of the request.")
+    pct_decided_within_6_weeks: float | None
+    review_meetings: int = Field(description="Annual review meetings held in the period (one per case and day).")
+    review_decisions_within_4_weeks: int = Field(description="Of those, with the decision notified within 28 days of the meeting.")
+    review_decisions_late: int = Field(
+        description="Notified later than 28 days after the meeting, or not at all once 28 days passed by `to`."
+    )
+    review_decisions_pending: int = Field(description="Not yet notified, still within their 28 days on `to`.")
+    pct_review_decisions_within_4_weeks: float | None = Field(
+        description="Within 4 weeks, of those decided in time or late (pending left out)."
+    )
 
 
 class Backlog(BaseModel):
     as_of: date
     total: int = Field(description="Open cases (decided to assess, not withdrawn or refused since) past their 20-week deadline.")
     with_exception: int = Field(description="Of those, cases with an exception recorded.")
+
+
+class OverdueReviews(BaseModel):
+    as_of: date
+    total: int = Field(
+        description="Plans issued and not ceased whose annual review is overdue: more than a year since the final plan or the "
+        "latest review decision, and no review meeting since."
+    )
 
 
 class TimelinessReport(BaseModel):
@@ -126,9 +146,18 @@ class TimelinessReport(BaseModel):
                         "over_20_under_52_weeks": 36,
                         "over_52_weeks": 5,
                         "avg_weeks": 21.7,
+                        "requests_decided": 190,
+                        "decided_within_6_weeks": 151,
+                        "pct_decided_within_6_weeks": 79.5,
+                        "review_meetings": 640,
+                        "review_decisions_within_4_weeks": 402,
+                        "review_decisions_late": 188,
+                        "review_decisions_pending": 50,
+                        "pct_review_decisions_within_4_weeks": 68.1,
                     }
                 ],
                 "backlog": {"as_of": "2026-03-31", "total": 48, "with_exception": 6},
+                "annual_reviews_overdue": {"as_of": "2026-03-31", "total": 212},
             }
         }
     )
@@ -141,3 +170,4 @@ class TimelinessReport(BaseModel):
     )
     periods: list[Period]
     backlog: Backlog
+    annual_reviews_overdue: OverdueReviews

@@ -20,6 +20,16 @@ The rules are the DfE's for its SEN2 statistics (DOMAIN.md §3.3, §6.4):
   still computed from what is held but marked `covered: false`, measures get no observation for them
   and packs print "not covered" instead of a figure.
 
+Beside the 20-week measure, from the same events (DOMAIN.md §3.1, §6.4 rules 6-7):
+- the decision whether to assess: of the requests first decided (`assess` or `not_assess`) in a period, those decided
+  within 42 days (6 weeks) of the request; a withdrawn request was never decided and is not counted;
+- annual reviews: of the review meetings held in a period (one per case and day), the decision (maintain, amend or
+  cease) notified within 28 days (4 weeks) of the meeting, the ones notified later or not at all once 28 days have passed
+  by `to` (late), and the ones still within their 28 days (pending);
+- reviews overdue on `to`: plans issued and not ceased whose last anchor (the final plan, or the latest review decision)
+  is more than a year before `to` with no review meeting held since. The 3-6 monthly reviews of under-5s cannot be
+  told apart (the events carry no age) and are held to the yearly rule.
+
 The measure the plan tracks (`ehcp_timeliness` observations, packs' headline) is the percentage
 excluding exceptions (`DEFINITION`); both figures are in every report.
 
@@ -34,6 +44,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, Date, Integer, and_, bindparam, case, cast, func, literal, or_, select
+from sqlalchemy.orm import aliased
 from sqlmodel import col
 
 from app.core.reads import Reads, as_date
@@ -42,6 +53,8 @@ from app.models.base import UTCDateTime
 from app.models.enums import CaseEventType
 
 DEADLINE_DAYS = 140  # 20 weeks
+DECISION_DAYS = 42  # 6 weeks: the decision whether to assess
+REVIEW_DECISION_DAYS = 28  # 4 weeks: the decision after an annual review meeting
 ONE_YEAR_DAYS = 364  # 52 weeks
 COVERAGE_LEAD_DAYS = ONE_YEAR_DAYS
 DEFINITION = (
@@ -95,6 +108,19 @@ def cases_statement() -> Any:
                 )
             ).label("assessed_on"),
             func.max(case((closing, col(CaseEvent.occurred_on)))).label("closed_on"),
+            func.min(
+                case(
+                    (
+                        and_(col(CaseEvent.type) == T.request_decision.value, _one_of(col(CaseEvent.outcome), ["assess", "not_assess"])),
+                        col(CaseEvent.occurred_on),
+                    )
+                )
+            ).label("decided_on"),
+            func.max(case((col(CaseEvent.type) == T.review_decision.value, col(CaseEvent.occurred_on)))).label("reviewed_on"),
+            func.max(case((col(CaseEvent.type) == T.review_meeting.value, col(CaseEvent.occurred_on)))).label("review_met_on"),
+            func.max(case((and_(col(CaseEvent.type) == T.review_decision.value, col(CaseEvent.outcome) == "cease"), 1), else_=0)).label(
+                "ceased"
+            ),
         )
         .where(
             col(CaseEvent.partnership_id) == bindparam("partnership_id"),
@@ -148,6 +174,78 @@ def backlog_statement(dialect: str) -> Any:
     )
 
 
+def decision_statement(dialect: str) -> Any:
+    """Requests first decided in the period, by day: how many, and how many within 6 weeks of the request."""
+    c = cases_statement().c
+    within = _days(c.decided_on, c.received_on, dialect) <= DECISION_DAYS
+    return (
+        select(
+            c.decided_on.label("decided_on"), func.count().label("decided"), func.sum(case((within, 1), else_=0)).label("decided_in_time")
+        )
+        .where(c.decided_on >= bindparam("from_on", type_=Date), c.received_on.is_not(None), c.decided_on >= c.received_on)
+        .group_by(c.decided_on)
+    )
+
+
+def _in_range(column: Any) -> ColumnElement[bool]:
+    return and_(
+        col(CaseEvent.partnership_id) == bindparam("partnership_id"),
+        column <= bindparam("to_on", type_=Date),
+        col(CaseEvent.received_at) <= bindparam("recorded_by", type_=UTCDateTime()),
+    )
+
+
+def review_statement(dialect: str) -> Any:
+    """Annual review meetings held in the period (one per case and day), by day: how many, and how many had their decision
+    within 4 weeks, later or never once 4 weeks passed by `:to_on` (late), or are still within their 4 weeks (pending)."""
+    meetings = (
+        select(col(CaseEvent.case_key).label("case_key"), col(CaseEvent.occurred_on).label("met_on"))
+        .where(_in_range(col(CaseEvent.occurred_on)), col(CaseEvent.type) == T.review_meeting.value)
+        .where(col(CaseEvent.occurred_on) >= bindparam("from_on", type_=Date))
+        .distinct()
+        .subquery("meetings")
+    )
+    decision = aliased(CaseEvent, name="decision")
+    decided_on = (
+        select(func.min(col(decision.occurred_on)))
+        .where(
+            col(decision.partnership_id) == bindparam("partnership_id"),
+            col(decision.case_key) == meetings.c.case_key,
+            col(decision.type) == T.review_decision.value,
+            col(decision.occurred_on) >= meetings.c.met_on,
+            col(decision.occurred_on) <= bindparam("to_on", type_=Date),
+            col(decision.received_at) <= bindparam("recorded_by", type_=UTCDateTime()),
+        )
+        .scalar_subquery()
+    )
+    decided = select(meetings.c.met_on, decided_on.label("decided_on")).subquery("decided")
+    waited = _days(func.coalesce(decided.c.decided_on, bindparam("to_on", type_=Date)), decided.c.met_on, dialect)
+
+    def count(condition: ColumnElement[bool]) -> Any:
+        return func.sum(case((condition, 1), else_=0))
+
+    return select(
+        decided.c.met_on.label("met_on"),
+        func.count().label("meetings"),
+        count(and_(decided.c.decided_on.is_not(None), waited <= REVIEW_DECISION_DAYS)).label("review_in_time"),
+        count(waited > REVIEW_DECISION_DAYS).label("review_late"),
+        count(and_(decided.c.decided_on.is_(None), waited <= REVIEW_DECISION_DAYS)).label("review_pending"),
+    ).group_by(decided.c.met_on)
+
+
+def overdue_reviews_statement() -> Any:
+    """Plans issued and not ceased by `:to_on` whose anchor (final plan or latest review decision) is before
+    `:year_before` with no review meeting held since it."""
+    c = cases_statement().c
+    anchor = case((and_(c.reviewed_on.is_not(None), c.reviewed_on > c.final_on), c.reviewed_on), else_=c.final_on)
+    return select(func.count().label("total")).where(
+        c.final_on.is_not(None),
+        c.ceased == 0,
+        anchor < bindparam("year_before", type_=Date),
+        or_(c.review_met_on.is_(None), c.review_met_on <= anchor),
+    )
+
+
 def first_request_statement() -> Any:
     """The first request held (recorded by `:recorded_by`): the start of the case system's coverage."""
     return select(func.min(col(CaseEvent.occurred_on)).label("first_on")).where(
@@ -158,6 +256,7 @@ def first_request_statement() -> Any:
 
 
 STATEMENTS = {d: (cohort_statement(d), backlog_statement(d)) for d in ("postgresql", "sqlite")}
+MORE_STATEMENTS = {d: (decision_statement(d), review_statement(d), overdue_reviews_statement()) for d in ("postgresql", "sqlite")}
 FIRST_REQUEST = first_request_statement()
 
 
@@ -192,6 +291,23 @@ def weeks(total_days: int, cases: int) -> float | None:
     return float((Decimal(total_days) / Decimal(cases) / 7).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
 
 
+COUNTED = (
+    "issued",
+    "within",
+    "issued_ex",
+    "within_ex",
+    "band_20_52",
+    "band_52",
+    "total_days",
+    "decided",
+    "decided_in_time",
+    "meetings",
+    "review_in_time",
+    "review_late",
+    "review_pending",
+)
+
+
 @dataclass
 class Tally:
     issued: int = 0
@@ -201,10 +317,17 @@ class Tally:
     band_20_52: int = 0
     band_52: int = 0
     total_days: int = 0
+    decided: int = 0
+    decided_in_time: int = 0
+    meetings: int = 0
+    review_in_time: int = 0
+    review_late: int = 0
+    review_pending: int = 0
 
     def add(self, row: dict[str, Any]) -> None:
-        for name in ("issued", "within", "issued_ex", "within_ex", "band_20_52", "band_52", "total_days"):
-            setattr(self, name, getattr(self, name) + int(row[name] or 0))
+        for name in COUNTED:
+            if name in row:
+                setattr(self, name, getattr(self, name) + int(row[name] or 0))
 
     def as_period(self, start: date, end: date, covered_since: date | None) -> dict[str, Any]:
         return {
@@ -220,6 +343,14 @@ class Tally:
             "over_20_under_52_weeks": self.band_20_52,
             "over_52_weeks": self.band_52,
             "avg_weeks": weeks(self.total_days, self.issued),
+            "requests_decided": self.decided,
+            "decided_within_6_weeks": self.decided_in_time,
+            "pct_decided_within_6_weeks": percent(self.decided_in_time, self.decided),
+            "review_meetings": self.meetings,
+            "review_decisions_within_4_weeks": self.review_in_time,
+            "review_decisions_late": self.review_late,
+            "review_decisions_pending": self.review_pending,
+            "pct_review_decisions_within_4_weeks": percent(self.review_in_time, self.review_in_time + self.review_late),
         }
 
 
@@ -228,15 +359,19 @@ async def report(
 ) -> dict[str, Any]:
     cohort, backlog = STATEMENTS[reads.dialect]
     params = {"partnership_id": partnership_id, "from_on": start, "to_on": end, "recorded_by": recorded_by}
-    daily = await reads.rows(cohort, params, cache_key=("ehcp-cohort", reads.dialect))
+    decisions, reviews, overdue = MORE_STATEMENTS[reads.dialect]
     spans = periods(start, end, granularity)
     tallies = [Tally() for _ in spans]
-    index = 0
-    for row in sorted(daily, key=lambda r: as_date(r["issued_on"])):
-        issued_on = as_date(row["issued_on"])
-        while spans[index][1] < issued_on:
-            index += 1
-        tallies[index].add(row)
+    for statement, day, name in (
+        (cohort, "issued_on", "ehcp-cohort"),
+        (decisions, "decided_on", "ehcp-decisions"),
+        (reviews, "met_on", "ehcp-reviews"),
+    ):
+        _spread(await reads.rows(statement, params, cache_key=(name, reads.dialect)), day, spans, tallies)
+    year_before = _year_before(end)
+    overdue_reviews = (
+        await reads.rows(overdue, {**params, "year_before": year_before}, cache_key=("ehcp-overdue-reviews", reads.dialect))
+    )[0]
     open_cases = (await reads.rows(backlog, {**params, "as_of": end}, cache_key=("ehcp-backlog", reads.dialect)))[0]
     first = (await reads.rows(FIRST_REQUEST, params, cache_key="ehcp-first-request"))[0]["first_on"]
     since = covered_from(as_date(first) if first is not None else None)
@@ -248,4 +383,23 @@ async def report(
         "covered_from": since,
         "periods": [t.as_period(s, e, since) for t, (s, e) in zip(tallies, spans, strict=True)],
         "backlog": {"as_of": end, "total": int(open_cases["total"]), "with_exception": int(open_cases["with_exception"] or 0)},
+        "annual_reviews_overdue": {"as_of": end, "total": int(overdue_reviews["total"])},
     }
+
+
+def _spread(daily: list[dict[str, Any]], day: str, spans: list[tuple[date, date]], tallies: list[Tally]) -> None:
+    """Add each day's counts to the period holding that day."""
+    index = 0
+    for row in sorted(daily, key=lambda r: as_date(r[day])):
+        on = as_date(row[day])
+        while spans[index][1] < on:
+            index += 1
+        tallies[index].add(row)
+
+
+def _year_before(day: date) -> date:
+    """The same day a year earlier (28 February for 29 February): a review anchored before it is overdue on `day`."""
+    try:
+        return day.replace(year=day.year - 1)
+    except ValueError:
+        return day.replace(year=day.year - 1, day=28)

@@ -44,7 +44,7 @@ from app.progress.summary import healths, measure_rows, off_course, slippage_rea
 from app.reporting.figures import agreed_rags
 
 FORMAT_VERSION = 5  # 2: both RAGs, variance, reprogrammes, timeliness coverage; 3: monthly returns, agreed RAG; 4: intended
-# outcomes; 5: latest impact statement and impact RAG per concern
+# outcomes; 5: latest impact statement and impact RAG per concern, decisions within 6 weeks, annual reviews
 SMALL_NUMBER = 10  # figures counted over fewer than this are suppressed in public packs
 TIMELINESS_MONTHS = 24
 SEVERAL_CONCERNS_NOTE = (
@@ -422,17 +422,48 @@ async def _inspection(session: AsyncSession, inspection_id: str | None) -> Row |
     }
 
 
+# Each group of a period's figures, by the count that decides whether it is small (and, in public packs, not shown).
+GROUPS = {
+    "suppressed": "plans_issued",
+    "decisions_suppressed": "requests_decided",
+    "reviews_suppressed": "review_meetings",
+}
+GROUP_FIELDS = {
+    "plans_issued": (
+        "plans_issued",
+        "issued_within_20_weeks",
+        "pct_within_20_weeks",
+        "plans_issued_excl_exceptions",
+        "issued_within_20_weeks_excl_exceptions",
+        "pct_within_20_weeks_excl_exceptions",
+        "over_20_under_52_weeks",
+        "over_52_weeks",
+        "avg_weeks",
+    ),
+    "requests_decided": ("requests_decided", "decided_within_6_weeks", "pct_decided_within_6_weeks"),
+    "review_meetings": (
+        "review_meetings",
+        "review_decisions_within_4_weeks",
+        "review_decisions_late",
+        "review_decisions_pending",
+        "pct_review_decisions_within_4_weeks",
+    ),
+}
+
+
 def _suppressed(period: Row, audience: Audience) -> Row:
-    """A period's figures, or none: small numbers in public packs, and periods the case events do not cover."""
+    """A period's figures, group by group (20-week plans, decisions to assess, annual reviews), or none: small numbers in
+    public packs, and periods the case events do not cover."""
     shown = {
         "period_start_on": _iso(period["period_start_on"]),
         "period_end_on": _iso(period["period_end_on"]),
         "covered": period["covered"],
     }
-    small = _small(period["plans_issued"], audience)
-    if small or not period["covered"]:
-        return shown | {k: None for k in period if k not in shown} | {"suppressed": small}
-    return shown | {k: v for k, v in period.items() if k not in shown} | {"suppressed": False}
+    for flag, count in GROUPS.items():
+        small = _small(period[count], audience)
+        hidden = small or not period["covered"]
+        shown |= {k: None if hidden else period[k] for k in GROUP_FIELDS[count]} | {flag: small}
+    return shown
 
 
 async def _timeliness(session: AsyncSession, request: Request, state: PlanState, at: datetime) -> Row | None:
@@ -444,7 +475,12 @@ async def _timeliness(session: AsyncSession, request: Request, state: PlanState,
     common: dict[str, Any] = {"partnership_id": request.partnership_id, "end": end, "recorded_by": at}
     monthly = await report(reads, start=date(months // 12, months % 12 + 1, 1), granularity="month", **common)
     yearly = await report(reads, start=date(end.year - 2, 1, 1), granularity="year", **common)
-    if not any(p["plans_issued"] for p in yearly["periods"]) and not yearly["backlog"]["total"]:
+    held = ("plans_issued", "requests_decided", "review_meetings")
+    if (
+        not any(p[k] for p in yearly["periods"] for k in held)
+        and not yearly["backlog"]["total"]
+        and not yearly["annual_reviews_overdue"]["total"]
+    ):
         return None
     audience = request.audience
     targets = [m["target_value"] for m in state.rows("measure") if m["source"] == MeasureSource.ehcp_timeliness]
@@ -460,5 +496,9 @@ async def _timeliness(session: AsyncSession, request: Request, state: PlanState,
             "as_of": _iso(backlog["as_of"]),
             "total": None if small else backlog["total"],
             "with_exception": None if small else backlog["with_exception"],
+        },
+        "annual_reviews_overdue": {
+            "as_of": _iso(yearly["annual_reviews_overdue"]["as_of"]),
+            "total": None if _small(yearly["annual_reviews_overdue"]["total"], audience) else yearly["annual_reviews_overdue"]["total"],
         },
     }

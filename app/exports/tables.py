@@ -281,6 +281,16 @@ TIMELINESS = [
     ("over_52_weeks", "52 weeks or more"),
     ("avg_weeks", "Average weeks"),
     ("suppressed", "Suppressed (fewer than 10)"),
+    ("requests_decided", "Requests decided (whether to assess)"),
+    ("decided_within_6_weeks", "Decided within 6 weeks"),
+    ("pct_decided_within_6_weeks", "% decided within 6 weeks"),
+    ("decisions_suppressed", "Decisions suppressed (fewer than 10)"),
+    ("review_meetings", "Annual review meetings"),
+    ("review_decisions_within_4_weeks", "Review decisions within 4 weeks"),
+    ("review_decisions_late", "Review decisions late"),
+    ("review_decisions_pending", "Review decisions pending"),
+    ("pct_review_decisions_within_4_weeks", "% review decisions within 4 weeks"),
+    ("reviews_suppressed", "Reviews suppressed (fewer than 10)"),
 ]
 
 
