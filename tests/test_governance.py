@@ -185,3 +185,119 @@ async def test_an_external_review_has_its_evidence_deadline_feedback_and_outcome
         "items"
     ]
     assert [m["id"] for m in listed] == [meeting["id"]]
+
+
+async def test_a_meeting_pack_shows_what_the_meeting_needs_and_what_changed_since_the_last(client: httpx.AsyncClient) -> None:
+    plan, actions = await accepted_plan(client)
+    partnership = {"id": plan["partnership_id"]}
+    owner_id = actions[0]["owner_id"]
+    board = await post(
+        client, "boards", {"partnership_id": plan["partnership_id"], "name": "SEND Delivery Group", "kind": "delivery_group"}
+    )
+    last = await post(
+        client,
+        "meetings",
+        {
+            "board_id": board["id"],
+            "plan_id": plan["id"],
+            "title": "October Delivery Group",
+            "held_on": str(TODAY - timedelta(days=1)),
+            "status": "held",
+        },
+    )
+    chased = await post(
+        client,
+        "meeting-actions",
+        {"meeting_id": last["id"], "title": "EP options paper", "owner_id": owner_id, "due_on": str(TODAY - timedelta(days=1))},
+    )
+    await post(client, "meeting-actions", {"meeting_id": last["id"], "title": "Letter to schools", "status": "done"})
+    this = await post(
+        client,
+        "meetings",
+        {"board_id": board["id"], "plan_id": plan["id"], "title": "November Delivery Group", "held_on": str(TODAY + timedelta(days=7))},
+    )
+    await post(
+        client,
+        "decisions",
+        {"meeting_id": this["id"], "text": "Agree the EP options paper.", "status": "proposed", "action_ids": [actions[0]["id"]]},
+    )
+    await post(client, "decisions", {"meeting_id": last["id"], "text": "Noted the October returns."})
+    risk = await post(
+        client,
+        "risks",
+        {"plan_id": plan["id"], "ref": "R1", "title": "EP capacity", "likelihood": 4, "impact": 5, "target_score": 8, "owner_id": owner_id},
+    )
+    moved = await patch(client, f"actions/{actions[1]['id']}", {"due_on": "2027-06-30", "reprogramme_reason": "EP recruitment failed."})
+    assert moved.status_code == 200
+    await post(
+        client,
+        "engagements",
+        {
+            "plan_id": plan["id"],
+            "held_on": str(TODAY),
+            "title": "Forum workshop",
+            "participants": ["parent_carer_forum"],
+            "level": "co_design",
+            "you_said": "Too slow.",
+            "we_did": "Added two coordinators.",
+        },
+    )
+
+    made = await client.post(f"/api/v1/meetings/{this['id']}/pack", json={"format": "json"})
+    assert made.status_code == 201, made.text
+    assert (made.json()["meeting_id"], made.json()["plan_id"], made.json()["as_of"]) == (this["id"], plan["id"], str(TODAY))
+    again = await client.post(f"/api/v1/meetings/{this['id']}/pack", json={"format": "json"})
+    assert again.status_code == 200 and again.json()["id"] == made.json()["id"]  # the same request, the same pack
+    pack = (await client.get(f"/api/v1/exports/{made.json()['id']}/content")).json()
+    page, changes = pack["data"]["meeting"], pack["data"]["changes"]
+    assert page["previous_meeting"] == {"title": "October Delivery Group", "held_on": str(TODAY - timedelta(days=1))}
+    assert [d["text"] for d in page["decisions_due"]] == ["Agree the EP options paper."] and page["decisions_due"][0]["action_refs"] == [
+        actions[0]["ref"]
+    ]
+    assert [(a["title"], a["status"], a["is_overdue"]) for a in page["last_meeting_actions"]] == [
+        ("EP options paper", "open", True),
+        ("Letter to schools", "done", False),
+    ]
+    assert [(r["ref"], r["score"], r["unmitigated"]) for r in page["open_risks"]] == [("R1", 20, True)]
+    assert pack["export"]["since"] == str(TODAY - timedelta(days=1))
+    assert [m["ref"] for m in changes["reprogrammed"]] == [actions[1]["ref"]] and changes["reprogrammed"][0][
+        "reason"
+    ] == "EP recruitment failed."
+    assert [r["ref"] for r in changes["new_risks"]] == ["R1"]  # recorded after the previous meeting
+    governance = pack["data"]["governance"]
+    assert [m["title"] for m in governance["meetings"]] == ["October Delivery Group"]  # held since the previous meeting, up to today
+    assert governance["meetings"][0]["decisions"][0]["text"] == "Noted the October returns."
+    assert [r["ref"] for r in pack["data"]["risks"]] == [risk["ref"]] and pack["data"]["coproduction"][0][
+        "we_did"
+    ] == "Added two coordinators."
+    assert chased["id"]  # the chased action is the one the page shows overdue
+
+    html = await client.post(f"/api/v1/meetings/{this['id']}/pack", json={"format": "html", "audience": "inspectors"})
+    text = (await client.get(f"/api/v1/exports/{html.json()['id']}/content")).text
+    for heading in (
+        "For the meeting: November Delivery Group",
+        "Decisions due",
+        "What changed since",
+        "Risk register",
+        "Co-production: you said, we did",
+    ):
+        assert heading in text, heading
+    xlsx = await client.post(f"/api/v1/meetings/{this['id']}/pack", json={"format": "xlsx"})
+    assert xlsx.status_code == 201, xlsx.text
+
+    # Refused: a public meeting pack, a day before the meeting was recorded, a meeting about no plan without a plan.
+    assert_problem(await client.post(f"/api/v1/meetings/{this['id']}/pack", json={"format": "json", "audience": "public"}), 422)
+    assert_problem(
+        await client.post(f"/api/v1/meetings/{this['id']}/pack", json={"format": "json", "as_of": str(TODAY - timedelta(days=1))}), 422
+    )
+    general = await post(client, "meetings", {"board_id": board["id"], "title": "Away day", "held_on": str(TODAY)})
+    assert_problem(await client.post(f"/api/v1/meetings/{general['id']}/pack", json={"format": "json"}), 422)
+    other = await make_plan(client, partnership)
+    assert_problem(await client.post(f"/api/v1/meetings/{this['id']}/pack", json={"format": "json", "plan_id": other["id"]}), 422)
+    assert (await client.post(f"/api/v1/meetings/{general['id']}/pack", json={"format": "json", "plan_id": plan["id"]})).status_code == 201
+    assert_problem(await client.post(f"/api/v1/meetings/{uuid.uuid4()}/pack", json={"format": "json"}), 404)
+
+    # A plan's own pack compares with any earlier day given as `since` (before `as_of`).
+    assert_problem(
+        await client.post(f"/api/v1/plans/{plan['id']}/exports", json={"format": "json", "audience": "board", "since": str(TODAY)}), 422
+    )

@@ -80,6 +80,7 @@ TABLE: dict[str, dict[str, set[Role]]] = {
     "meeting-actions": crud(READ, EDIT, update={A, L, C}),
     "me-meeting-actions": {"list": READ},
     "engagements": crud(READ, EDIT),
+    "meetings-pack": {"create": {A, L, Role.inspector}},
 }
 
 

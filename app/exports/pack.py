@@ -33,18 +33,20 @@ from sqlmodel import col
 from app.cases.timeliness import DEFINITION, report
 from app.core.reads import SqlAlchemyReads
 from app.evidence.service import held_locally
+from app.exports import sections
 from app.measures.reads import COMPUTED_AS
 from app.measures.trajectory import points
-from app.models import ApiKey, Inspection, Organisation, Partnership, Person
+from app.models import ApiKey, Board, Inspection, Organisation, Partnership, Person
 from app.models.enums import Audience, MeasureSource, MilestoneStatus, ReviewStatus
 from app.partnerships.service import Local
 from app.plans.calendar import plan_submission_due_on
-from app.progress.state import PlanState, Row, by_action, moment_of, state_at
+from app.progress.state import PlanState, Row, by_action, cutoff_of, moment_of, state_at
 from app.progress.summary import healths, measure_rows, off_course, slippage_reason, summarise
 from app.reporting.figures import agreed_rags
 
 FORMAT_VERSION = 5  # 2: both RAGs, variance, reprogrammes, timeliness coverage; 3: monthly returns, agreed RAG; 4: intended
-# outcomes; 5: latest impact statement and impact RAG per concern, decisions within 6 weeks, annual reviews
+# outcomes; 5: latest impact statement and impact RAG per concern, decisions within 6 weeks, annual reviews, governance,
+# risks, co-production, what changed since a date, a meeting's page
 SMALL_NUMBER = 10  # figures counted over fewer than this are suppressed in public packs
 TIMELINESS_MONTHS = 24
 SEVERAL_CONCERNS_NOTE = (
@@ -63,6 +65,12 @@ class Request:
     audience: Audience
     as_of: date
     created_at: datetime
+    since: date | None = None  # adds what changed since then (a meeting's pack: since the previous meeting)
+    meeting_id: uuid.UUID | None = None  # a meeting's pack
+
+
+class NotAMeetingOfThePlan(Exception):
+    """The meeting is not one about the plan (or about no plan in particular) as recorded at the pack's moment."""
 
 
 def moment(request: Request, area: Local) -> datetime:
@@ -77,12 +85,31 @@ def data_hash(data: dict[str, Any]) -> str:
 async def build(session: AsyncSession, request: Request, area: Local) -> dict[str, Any]:
     at = moment(request, area)
     state = await state_at(session, plan_id=request.plan_id, partnership_id=request.partnership_id, at=at, detail=True)
-    data = await _data(session, request, area, state, at)
+    since, meeting, previous = request.since, None, None
+    if request.meeting_id is not None:
+        meeting = state.tables["meeting"].get(str(request.meeting_id))
+        if meeting is None:
+            raise NotAMeetingOfThePlan(str(request.meeting_id))
+        previous = sections.previous_meeting(state, meeting)
+        since = since or (previous["held_on"] if previous is not None else None)
+    if since is not None and since >= request.as_of:
+        since = None  # a meeting's pack made on the day of the previous meeting: nothing to compare yet
+    data = await _data(session, request, area, state, at, since)
+    if meeting is not None:
+        people = await _people(session, sections.people_named(state))
+        boards = await _boards(session, request.partnership_id)
+        data["meeting"] = sections.meeting_page(meeting, previous, state, people, request.audience, request.as_of, boards)
+    if since is not None:
+        then_at = cutoff_of(since, area.timezone)
+        then = await state_at(session, plan_id=request.plan_id, partnership_id=request.partnership_id, at=then_at, detail=True)
+        data["changes"] = sections.changes(then, state, since, request.as_of, area.red_after_days, (then_at, at))
     return {
         "format_version": FORMAT_VERSION,
         "export": {
             "id": str(request.export_id),
             "plan_id": str(request.plan_id),
+            "meeting_id": None if request.meeting_id is None else str(request.meeting_id),
+            "since": _iso(since),
             "audience": request.audience.value,
             "as_of": request.as_of.isoformat(),
             "recorded_by": at.isoformat().replace("+00:00", "Z"),  # spelled as the API spells recorded_at
@@ -182,7 +209,7 @@ async def _key_names(session: AsyncSession, moves: dict[str, list[Row]]) -> dict
     return {str(r.id): r.name for r in rows}
 
 
-async def _data(session: AsyncSession, request: Request, area: Local, state: PlanState, at: datetime) -> dict[str, Any]:
+async def _data(session: AsyncSession, request: Request, area: Local, state: PlanState, at: datetime, since: date | None) -> dict[str, Any]:
     audience = request.audience
     zone = ZoneInfo(area.timezone)
     as_of = request.as_of
@@ -308,7 +335,28 @@ async def _data(session: AsyncSession, request: Request, area: Local, state: Pla
         "plan_measures": [m for m in measures if not m["concern_refs"]],
         "ehcp_timeliness": await _timeliness(session, request, state, at),
         "funding": summary["funding"],
+        **await _beside_delivery(session, request, state, plan, since),
+        "changes": None,
+        "meeting": None,
     }
+
+
+async def _beside_delivery(session: AsyncSession, request: Request, state: PlanState, plan: Row, since: date | None) -> Row:
+    """Governance, the risk register and co-production over the pack's period: from `since`, else from the plan's
+    acceptance (else its recording)."""
+    start = since or plan.get("accepted_on") or plan["created_at"].date()
+    people = await _people(session, sections.people_named(state))
+    boards = await _boards(session, request.partnership_id)
+    return {
+        "governance": sections.governance(state, people, request.audience, start, request.as_of, boards),
+        "risks": sections.risks(state, people, request.audience, request.as_of),
+        "coproduction": sections.coproduction(state, start, request.as_of),
+    }
+
+
+async def _boards(session: AsyncSession, partnership_id: uuid.UUID) -> dict[str, str]:
+    rows = await session.execute(select(col(Board.id), col(Board.name)).where(col(Board.partnership_id) == partnership_id))
+    return {str(board_id): name for board_id, name in rows}
 
 
 def _impact_shown(latest: Row | None) -> Row | None:

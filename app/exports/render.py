@@ -10,6 +10,7 @@
 import base64
 import csv
 import io
+import re
 import zipfile
 from collections.abc import Callable
 from datetime import date, datetime
@@ -141,7 +142,8 @@ def to_xlsx(pack: dict[str, Any]) -> bytes:
 
 
 def _sheet_title(table: Table) -> str:
-    return table.title.replace("(GBP)", "").strip()[:31]
+    """The table's title as a sheet's name: without the characters Excel refuses there, at most 31 characters."""
+    return re.sub(r"\s*[\\/?*\[\]:]+\s*", " - ", table.title.replace("(GBP)", "")).strip(" -")[:31].strip()
 
 
 def _fixed_zip_times(blob: bytes, stamp: tuple[int, int, int, int, int, int]) -> bytes:

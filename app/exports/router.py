@@ -3,6 +3,7 @@
 import base64
 import uuid
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import Depends, Request
 from starlette.responses import Response, StreamingResponse
@@ -10,7 +11,7 @@ from starlette.responses import Response, StreamingResponse
 from app.core import audit
 from app.core.auth import Actor
 from app.core.db import DatabaseDep, SessionDep
-from app.core.errors import Forbidden, NotFound, problems
+from app.core.errors import FieldError, Forbidden, NotFound, Unprocessable, problems
 from app.core.http import entity_response, not_modified
 from app.core.idempotency import REDACT_HEADER
 from app.core.permissions import PLAN_EDITORS, READERS, Access, allow, documented, roles_text
@@ -32,8 +33,10 @@ from app.evidence.service import verified
 from app.exports import schemas as s
 from app.exports import service
 from app.exports.render import MEDIA_TYPES
+from app.governance.resources import meetings
 from app.models import Export, ShareLink
 from app.models.enums import Audience, Role
+from app.partnerships.service import local
 from app.plans import resources as plan_resources
 
 EXPORT_RULES = (
@@ -133,12 +136,83 @@ async def create_export(
         export_format=body.format,
         audience=body.audience,
         as_of=body.as_of,
+        since=body.since,
         limiter=request.app.state.limiter,
     )
+    return await _answer(request, db, actor, export_id, new)
+
+
+async def _answer(request: Request, db: Any, actor: Actor, export_id: uuid.UUID, new: bool) -> Response:
     made = await read_one(db, actor, exports, export_id)
     if not new:
         return entity_response(made, headers={"Content-Location": location(request, exports.path, export_id)})
     return created_response(request, exports, made)
+
+
+@router.post(
+    "/meetings/{id}/pack",
+    summary="Make a meeting's pack",
+    description="A progress pack of the meeting's plan (or `plan_id`, for a meeting about no plan in particular) as an "
+    "export in any format, with the meeting's own page first: the meeting, the decisions due at it (`proposed`), the "
+    "actions of the previous meeting (of the same board; for an external review, the previous review) and where they "
+    "stand, and the open risks; then what changed since the previous meeting (new reds, re-rated, completed, reprogrammed, "
+    "missed returns, risks), and the rest of the plan's pack with governance and co-production since then. `as_of` "
+    "defaults to today, and may not be before the meeting was recorded (422). Exports' rules apply: immutable, produced once, an identical request "
+    "answered with the export already made (200), share links for `inspectors` packs." + roles_text(EXPORTERS),
+    tags=["governance"],
+    operation_id="meetings-pack-create",
+    status_code=201,
+    response_class=Response,
+    dependencies=[JsonBody],
+    responses={
+        200: ok(s.ExportRead, "The pack already made for the same request and data (nothing rendered).", s.EXPORT_EXAMPLE),
+        201: ok(s.ExportRead, "The new pack (ready, or pending for the worker).", s.EXPORT_EXAMPLE),
+        **problems(404, 415),
+    },
+    openapi_extra={
+        "requestBody": {"content": {"application/json": {"example": {"format": "pdf", "audience": "board"}}}},
+        **documented(EXPORTERS),
+    },
+)
+async def create_meeting_pack(
+    request: Request, id: uuid.UUID, body: s.MeetingPackCreate, session: SessionDep, db: DatabaseDep, actor: Creator
+) -> Response:
+    meeting = await read_one(db, actor, meetings, id)
+    plan_id = meeting["plan_id"] or body.plan_id
+    if plan_id is None:
+        raise Unprocessable(
+            "The meeting is about no plan in particular: say which plan its pack shows.",
+            errors=[FieldError(pointer="/plan_id", message="required for this meeting")],
+        )
+    if meeting["plan_id"] is not None and body.plan_id not in (None, meeting["plan_id"]):
+        raise Unprocessable("The meeting is about another plan.", errors=[FieldError(pointer="/plan_id", message="not the meeting's plan")])
+    try:
+        plan = await read_one(db, actor, plan_resources.plans, plan_id)
+    except NotFound as exc:
+        raise Unprocessable(f"No plan with id {plan_id}.", errors=[FieldError(pointer="/plan_id", message="unknown plan")]) from exc
+    async with db.read_session() as reader:
+        area = await local(reader, meeting["partnership_id"])
+    assert area is not None
+    as_of = body.as_of or area.today
+    if as_of < meeting["created_at"].astimezone(ZoneInfo(area.timezone)).date():
+        raise Unprocessable(
+            "The meeting was not recorded yet on that day: its pack shows the plan from the day it was recorded.",
+            errors=[FieldError(pointer="/as_of", message="before the meeting was recorded")],
+        )
+    export_id, new = await service.make_export(
+        db,
+        session,
+        storage_of(request),
+        request.app.state.settings,
+        actor=actor,
+        plan=plan,
+        export_format=body.format,
+        audience=Audience(body.audience),
+        as_of=as_of,
+        meeting_id=id,
+        limiter=request.app.state.limiter,
+    )
+    return await _answer(request, db, actor, export_id, new)
 
 
 def _content(request: Request, export: dict[str, Any], headers: dict[str, str], disposition: str = "attachment") -> StreamingResponse:

@@ -2,7 +2,7 @@
 
 import uuid
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import AwareDatetime, ConfigDict, Field
 
@@ -30,6 +30,8 @@ EXPORT_EXAMPLE: dict[str, Any] = {
     "completed_at": "2018-09-14T09:30:02Z",
     "checkpoint_seq": 48_112,
     "checkpoint_hash": "4c1e7a93b2d05f68e1a9c3b7d2f40e86a5c9b1d3e7f20a48c6b9d1e3f5a7c2b0",
+    "since": None,
+    "meeting_id": None,
 }
 
 
@@ -43,6 +45,24 @@ class ExportCreate(Body):
         description="`inspectors` and `public`: no contact details, held-locally evidence without its link; `public` also hides "
         "owners' names, unaccepted evidence and any figure counted over fewer than 10. `board`: everything."
     )
+    since: date | None = Field(
+        None,
+        description="Add what changed since the end of this day (before `as_of`): actions new, completed, re-rated and "
+        "reprogrammed, new reds, missed returns, risks new and re-rated; governance and co-production sections then cover "
+        "the same period (default: since the plan was accepted).",
+    )
+
+
+class MeetingPackCreate(Body):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"example": {"format": "pdf", "audience": "board"}})
+    format: ExportFormat = Field(description="`json`, `csv` (a zip of one file per table), `xlsx`, `pdf` or `html`.")
+    audience: Literal[Audience.board, Audience.inspectors] = Field(
+        Audience.board, description="`board` (default) or `inspectors` (no contact details); a meeting's pack is never public."
+    )
+    as_of: date | None = Field(
+        None, description="Show the plan as recorded at the end of this day (default: today); not before the meeting was recorded."
+    )
+    plan_id: uuid.UUID | None = Field(None, description="The plan the pack shows, for a meeting about no plan in particular.")
 
 
 class ExportRead(EntityRead):
@@ -65,6 +85,8 @@ class ExportRead(EntityRead):
         "was built from is vouched for, outside the database, up to this `seq` (null: no checkpoint or no key configured)."
     )
     checkpoint_hash: str | None = Field(description="The hash of the audit event at `checkpoint_seq`, as the checkpoint signed it.")
+    since: date | None = Field(description="The pack adds what changed since the end of this day.")
+    meeting_id: uuid.UUID | None = Field(description="The meeting whose pack this is (`POST /meetings/{id}/pack`).")
 
 
 class ExportQuery(ListQuery):

@@ -120,6 +120,8 @@ async def _same_export(
                     col(Export.format) == export_format.value,
                     col(Export.audience) == request.audience.value,
                     col(Export.as_of) == request.as_of,
+                    col(Export.since).is_(None) if request.since is None else col(Export.since) == request.since,
+                    col(Export.meeting_id).is_(None) if request.meeting_id is None else col(Export.meeting_id) == request.meeting_id,
                     col(Export.status).in_([ExportStatus.ready.value, ExportStatus.pending.value]),
                     anchored,
                 )
@@ -133,7 +135,16 @@ async def _same_export(
     if newest is None:
         return None, None
     pack = await packs.build(reader, request, area)
-    earlier = packs.Request(newest["id"], request.plan_id, request.partnership_id, request.audience, request.as_of, newest["created_at"])
+    earlier = packs.Request(
+        newest["id"],
+        request.plan_id,
+        request.partnership_id,
+        request.audience,
+        request.as_of,
+        newest["created_at"],
+        request.since,
+        request.meeting_id,
+    )
     if (await packs.build(reader, earlier, area))["data_sha256"] != pack["data_sha256"]:
         return None, pack
     return uuid.UUID(str(newest["id"])), pack
@@ -150,6 +161,8 @@ async def make_export(
     export_format: ExportFormat,
     audience: Audience,
     as_of: Any,
+    since: Any = None,
+    meeting_id: uuid.UUID | None = None,
     limiter: RateLimiter | None = None,
 ) -> tuple[uuid.UUID, bool]:
     """Returns the export's id and whether it is new: an identical request (same plan, format, audience, `as_of`
@@ -166,6 +179,10 @@ async def make_export(
         raise Unprocessable(
             "The plan was not recorded yet on that day.", errors=[FieldError(pointer="/as_of", message="before the plan existed")]
         )
+    if since is not None and since >= as_of:
+        raise Unprocessable(
+            "`since` is the day to compare with: before `as_of`.", errors=[FieldError(pointer="/since", message="not before as_of")]
+        )
     try:
         anchor = await checkpoints.latest_trusted(storage, settings)
     except Exception:  # the export does not depend on the checkpoint store: it records none when that cannot be read
@@ -173,9 +190,9 @@ async def make_export(
         anchor = None
     # Identical requests made at once in this process run one after the other (waiting in memory, holding no
     # connection), so the second finds the first's export instead of rendering it again.
-    identity = f"export:{plan['id']}:{export_format.value}:{audience.value}:{as_of.isoformat()}"
+    identity = f"export:{plan['id']}:{export_format.value}:{audience.value}:{as_of.isoformat()}:{since}:{meeting_id}"
     await locks.hold_until_end(session, identity)
-    request = packs.Request(uuid.uuid4(), plan["id"], plan["partnership_id"], audience, as_of, utcnow())
+    request = packs.Request(uuid.uuid4(), plan["id"], plan["partnership_id"], audience, as_of, utcnow(), since, meeting_id)
     seq = anchor.seq if anchor else None
     async with db.read_session() as reader:
         same, pack = await _same_export(reader, area, request, export_format, seq)
@@ -198,6 +215,8 @@ async def make_export(
         "created_by": actor.actor_id,
         "checkpoint_seq": anchor.seq if anchor else None,
         "checkpoint_hash": anchor.hash if anchor else None,
+        "since": since,
+        "meeting_id": meeting_id,
     }
     limit = settings.export_inline_max_pdf_actions if export_format is ExportFormat.pdf else settings.export_inline_max_actions
     if actions <= limit:
@@ -271,7 +290,16 @@ async def produce_pending(db: Database, storage: Storage) -> int:
     row = await _claim(db)
     if row is None:
         return 0
-    request = packs.Request(row["id"], row["plan_id"], row["partnership_id"], Audience(row["audience"]), row["as_of"], row["created_at"])
+    request = packs.Request(
+        row["id"],
+        row["plan_id"],
+        row["partnership_id"],
+        Audience(row["audience"]),
+        row["as_of"],
+        row["created_at"],
+        row["since"],
+        row["meeting_id"],
+    )
     values: dict[str, Any]
     try:
         sha, size = await _produce(db, storage, request, ExportFormat(row["format"]))

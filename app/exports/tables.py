@@ -41,6 +41,25 @@ LABELS = {
     "priority_action_plan": "Priority action plan",
     "accelerated_progress_plan": "Accelerated progress plan",
     "improvement_plan": "Improvement plan",
+    "board": "Board meeting",
+    "dfe_nhse_review": "DfE and NHS England review meeting",
+    "stocktake": "DfE and NHS England stocktake",
+    "deep_dive": "Deep dive",
+    "monitoring_visit": "Monitoring visit",
+    "inform": "Informed",
+    "consult": "Consulted",
+    "co_design": "Co-designed",
+    "co_produce": "Co-produced",
+    "parent_carer_forum": "the parent carer forum",
+    "parents_carers": "parents and carers",
+    "children_young_people": "children and young people",
+    "voluntary_sector": "the voluntary sector",
+    "local_authority": "the local authority",
+    "social_care": "social care",
+    "young_people": "young people",
+    "elected_member": "elected member",
+    "dfe": "DfE",
+    "nhs_england": "NHS England",
 }
 
 
@@ -312,10 +331,119 @@ def _impact_cells(latest: dict[str, Any] | None) -> list[Cell]:
     return [day(latest["as_of"]), _words(latest["judgement"]), latest["judgement_reason"], latest["narrative"]]
 
 
+def _joined(values: list[str] | None) -> str | None:
+    return ", ".join(values) if values else None
+
+
+def _beside_delivery(data: dict[str, Any]) -> Iterator[Table]:
+    """The meeting's page, what changed, governance, the risk register and co-production, each as its own table."""
+    meeting = data.get("meeting")
+    if meeting is not None:
+        m = meeting["meeting"]
+        due: list[list[Cell]] = [
+            ["Decision due", f"{d['text']} ({_joined(d['action_refs'] + d['concern_refs'] + d['risk_refs']) or 'no links'})"]
+            for d in meeting["decisions_due"]
+        ]
+        followed: list[list[Cell]] = [
+            ["Action of the last meeting", f"{a['title']}: {_words(a['status'])}{' (overdue)' if a['is_overdue'] else ''}"]
+            for a in meeting["last_meeting_actions"]
+        ]
+        yield Table(
+            "meeting",
+            f"Meeting: {m['title']}",
+            ["Item", "Detail"],
+            [
+                ["Meeting", m["title"]],
+                ["Body", m["board"]],
+                ["Held on", day(m["held_on"])],
+                [
+                    "Previous meeting",
+                    None
+                    if meeting["previous_meeting"] is None
+                    else f"{meeting['previous_meeting']['title']} ({meeting['previous_meeting']['held_on']})",
+                ],
+                *due,
+                *followed,
+            ],
+        )
+    changes = data.get("changes")
+    if changes is not None:
+        rows: list[list[Cell]] = [["New action", a["ref"], a["title"], None] for a in changes["new_actions"]]
+        rows += [["Completed", a["ref"], a["title"], day(a["completed_on"])] for a in changes["completed"]]
+        rows += [["Re-rated", a["ref"], a["title"], f"{a['from_rag']} to {a['to_rag']}"] for a in changes["re_rated"]]
+        rows += [["Reprogrammed", m["ref"], m["reason"], f"{m['from_due_on']} to {m['to_due_on']}"] for m in changes["reprogrammed"]]
+        rows += [["Return missed", m["ref"], None, "filed late" if m["filed_late"] else "still missing"] for m in changes["missed_returns"]]
+        rows += [["New risk", r["ref"], r["title"], r["score"]] for r in changes["new_risks"]]
+        rows += [["Risk re-rated", r["ref"], None, f"{r['from_score']} to {r['to_score']}"] for r in changes["risks_re_rated"]]
+        yield Table("changes", f"What changed since {changes['since']}", ["Change", "Ref", "Title", "Detail"], rows)
+    governance = data.get("governance")
+    if governance is not None:
+        meetings = Table(
+            "meetings",
+            "Meetings and decisions",
+            ["Held on", "Meeting", "Kind", "Body", "Parent carer forum present", "Decisions", "Meeting actions", "Feedback"],
+        )
+        for m in governance["meetings"]:
+            meetings.rows.append(
+                [
+                    day(m["held_on"]),
+                    m["title"],
+                    _words(m["kind"]),
+                    m["board"],
+                    m["parent_carer_forum_present"],
+                    "; ".join(d["text"] for d in m["decisions"]) or None,
+                    "; ".join(f"{a['title']} ({_words(a['status'])})" for a in m["actions"]) or None,
+                    m["feedback"],
+                ]
+            )
+        yield meetings
+    register = data.get("risks")
+    if register is not None:
+        yield Table(
+            "risks",
+            "Risk register",
+            ["Ref", "Risk", "Owner", "Likelihood", "Impact", "Score", "Target", "Trend", "Mitigations in progress", "Review on", "Status"],
+            [
+                [
+                    r["ref"],
+                    r["title"],
+                    r["owner"],
+                    r["likelihood"],
+                    r["impact"],
+                    r["score"],
+                    r["target_score"],
+                    " > ".join(str(x) for x in r["trend"]) or None,
+                    "; ".join(m["text"] for m in r["mitigations"] if m["status"] == "in_progress") or None,
+                    day(r["review_on"]),
+                    r["status"],
+                ]
+                for r in register
+            ],
+        )
+    yield Table(
+        "coproduction",
+        "Co-production: you said, we did",
+        ["Held on", "What", "Who took part", "Level", "You said", "We did", "Concerns", "Signed off"],
+        [
+            [
+                day(e["held_on"]),
+                e["title"],
+                _joined([label(p) for p in e["participants"]]),
+                _words(e["level"]),
+                e["you_said"],
+                e["we_did"],
+                _joined(e["concern_refs"]),
+                e["signed_off"],
+            ]
+            for e in data.get("coproduction") or []
+        ],
+    )
+
+
 def tables(pack: dict[str, Any]) -> list[Table]:
     data = pack["data"]
     board = pack["export"]["audience"] == "board"
-    found = [_cover(pack), _overview(data), *_returns(data)]
+    found = [_cover(pack), _overview(data), *_returns(data), *_beside_delivery(data)]
     found.append(
         Table(
             "concerns",

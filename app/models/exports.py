@@ -21,6 +21,8 @@ class Export(Entity, table=True):
     __table_args__ = (
         UniqueConstraint("id", "partnership_id"),
         ForeignKeyConstraint(["plan_id", "partnership_id"], ["plan.id", "plan.partnership_id"]),
+        ForeignKeyConstraint(["meeting_id", "partnership_id"], ["meeting.id", "meeting.partnership_id"]),
+        CheckConstraint("since IS NULL OR since < as_of", name="since_before_as_of"),
         enum_check("format", ExportFormat),
         enum_check("audience", Audience),
         enum_check("status", ExportStatus),
@@ -47,6 +49,8 @@ class Export(Entity, table=True):
     completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     checkpoint_seq: int | None = Field(default=None, sa_type=BigInteger)
     checkpoint_hash: str | None = Field(default=None, sa_type=String(64))
+    since: date | None = None  # the pack adds what changed since this day
+    meeting_id: uuid.UUID | None = Field(default=None, index=True)  # a meeting's pack
 
 
 class ShareLink(Entity, table=True):

@@ -34,16 +34,31 @@ from app.models import (
     ActionReturn,
     AuditEvent,
     Concern,
+    Decision,
+    DecisionAction,
+    DecisionConcern,
+    DecisionReprogramme,
+    DecisionRisk,
+    Engagement,
+    EngagementAction,
+    EngagementConcern,
     Evidence,
     FundingLine,
     ImpactStatement,
     Measure,
     MeasureConcern,
+    Meeting,
+    MeetingAction,
+    MeetingPaper,
     Milestone,
     Observation,
     Plan,
     ProgressUpdate,
     ReportingPeriod,
+    Risk,
+    RiskAction,
+    RiskConcern,
+    RiskRating,
 )
 
 Row = dict[str, Any]
@@ -58,7 +73,9 @@ KINDS = (
     "action_return",
     "impact_statement",
 )
-DETAIL = ("milestone", "evidence")  # loaded too for exports, which list them
+# Loaded too for packs, which list them: the plan's detail, its risk register and engagement log, and the meetings about
+# it (or about no plan in particular), with their decisions and meeting actions.
+DETAIL = ("milestone", "evidence", "risk", "risk_rating", "engagement", "meeting", "decision", "meeting_action")
 
 
 def _normal(name: str, value: Any) -> Any:
@@ -136,6 +153,7 @@ async def current_state(session: AsyncSession, plan_id: uuid.UUID, *, detail: bo
         for key, row in state.tables[kind].items():
             row["concern_ids"] = sorted(links.get(key, []))
     if detail:
+        await _governance(session, state, plan_id)
         actions = select(col(Action.id)).where(col(Action.plan_id) == plan_id)
         milestones = select(col(Milestone.id)).where(col(Milestone.action_id).in_(actions))
         concerns = select(col(Concern.id)).where(col(Concern.plan_id) == plan_id)
@@ -146,6 +164,52 @@ async def current_state(session: AsyncSession, plan_id: uuid.UUID, *, detail: bo
             col(Evidence.action_id).in_(actions) | col(Evidence.milestone_id).in_(milestones) | col(Evidence.concern_id).in_(concerns),
         )
     return state
+
+
+async def _link_ids(session: AsyncSession, table: Any, owner: str, column: str, owners: Any) -> dict[str, list[str]]:
+    links: dict[str, list[str]] = {}
+    for owner_id, target in await session.execute(
+        select(getattr(table, owner), getattr(table, column)).where(getattr(table, owner).in_(owners))
+    ):
+        links.setdefault(str(owner_id), []).append(str(target))
+    return links
+
+
+async def _governance(session: AsyncSession, state: PlanState, plan_id: uuid.UUID) -> None:
+    """The plan's risks (and their ratings), engagements, and the meetings about it or about no plan in particular (with
+    their decisions and meeting actions), each with its links."""
+    partnership = select(col(Plan.partnership_id)).where(col(Plan.id) == plan_id).scalar_subquery()
+    about = (col(Meeting.plan_id) == plan_id) | (col(Meeting.plan_id).is_(None) & (col(Meeting.partnership_id) == partnership))
+    risks = select(col(Risk.id)).where(col(Risk.plan_id) == plan_id)
+    engagements = select(col(Engagement.id)).where(col(Engagement.plan_id) == plan_id)
+    meetings = select(col(Meeting.id)).where(about)
+    decisions = select(col(Decision.id)).where(col(Decision.meeting_id).in_(meetings))
+    state.tables["risk"] = await _table(session, Risk, col(Risk.plan_id) == plan_id)
+    state.tables["risk_rating"] = await _table(session, RiskRating, col(RiskRating.risk_id).in_(risks))
+    state.tables["engagement"] = await _table(session, Engagement, col(Engagement.plan_id) == plan_id)
+    state.tables["meeting"] = await _table(session, Meeting, about)
+    state.tables["decision"] = await _table(session, Decision, col(Decision.meeting_id).in_(meetings))
+    state.tables["meeting_action"] = await _table(session, MeetingAction, col(MeetingAction.meeting_id).in_(meetings))
+    for kind, owners, links in (
+        ("risk", risks, ((RiskAction, "risk_id", "action_id"), (RiskConcern, "risk_id", "concern_id"))),
+        ("engagement", engagements, ((EngagementAction, "engagement_id", "action_id"), (EngagementConcern, "engagement_id", "concern_id"))),
+        (
+            "decision",
+            decisions,
+            (
+                (DecisionAction, "decision_id", "action_id"),
+                (DecisionConcern, "decision_id", "concern_id"),
+                (DecisionRisk, "decision_id", "risk_id"),
+                (DecisionReprogramme, "decision_id", "reprogramme_id"),
+            ),
+        ),
+        ("meeting", meetings, ((MeetingPaper, "meeting_id", "evidence_id"),)),
+    ):
+        for table, owner, column in links:
+            found = await _link_ids(session, table, owner, column, owners)
+            field = "paper_ids" if column == "evidence_id" else column.removesuffix("_id") + "_ids"
+            for key, row in state.tables[kind].items():
+                row[field] = sorted(found.get(key, []))
 
 
 def _undo(state: PlanState, event: Row) -> None:
@@ -162,7 +226,7 @@ def _undo(state: PlanState, event: Row) -> None:
             rows[key][name] = _normal(name, old)
 
 
-APPEND_ONLY = ("reprogramme", "progress_update")  # never undone, only filtered by `created_at`: shared, not copied
+APPEND_ONLY = ("reprogramme", "progress_update", "risk_rating")  # never undone, only filtered by `created_at`: shared, not copied
 
 
 def _snapshot(state: PlanState) -> PlanState:
@@ -184,6 +248,12 @@ def _belongs(state: PlanState, plan_id: str, cutoff: datetime) -> PlanState:
     for kind in ("reprogramme", "progress_update"):
         kept[kind] = {k: r for k, r in kept[kind].items() if r.get("action_id") in kept["action"]}
     if "milestone" in kept:
+        for kind in ("risk", "engagement"):
+            kept[kind] = {k: r for k, r in kept[kind].items() if r.get("plan_id") == plan_id}
+        kept["risk_rating"] = {k: r for k, r in kept["risk_rating"].items() if r.get("risk_id") in kept["risk"]}
+        kept["meeting"] = {k: r for k, r in kept["meeting"].items() if r.get("plan_id") in (plan_id, None)}
+        for kind in ("decision", "meeting_action"):
+            kept[kind] = {k: r for k, r in kept[kind].items() if r.get("meeting_id") in kept["meeting"]}
         kept["milestone"] = {k: r for k, r in kept["milestone"].items() if r.get("action_id") in kept["action"]}
         subjects = kept["action"].keys() | kept["milestone"].keys() | kept["concern"].keys()
         kept["evidence"] = {

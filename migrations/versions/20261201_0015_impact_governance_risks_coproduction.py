@@ -1,7 +1,7 @@
-"""impact statements, the risk register, governance (boards, meetings, decisions, meeting actions) and the
-co-production log
+"""impact statements, the risk register, governance (boards, meetings, decisions, meeting actions), the co-production
+log, and meeting packs
 
-Every table is new; nothing recorded before changes.
+Every table is new; exports gain `since` and `meeting_id`, null for every export made before.
 
 Revision ID: 0015
 Revises: 0014
@@ -152,48 +152,6 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_decision_created_at_id"), ["created_at", "id"], unique=False)
         batch_op.create_index(batch_op.f("ix_decision_meeting_id"), ["meeting_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_decision_partnership_id_created_at_id"), ["partnership_id", "created_at", "id"], unique=False)
-
-    op.create_table(
-        "engagement",
-        sa.Column("id", sa.Uuid(), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("version", sa.Integer(), nullable=False),
-        sa.Column("partnership_id", sa.Uuid(), nullable=False),
-        sa.Column("plan_id", sa.Uuid(), nullable=False),
-        sa.Column("held_on", sa.Date(), nullable=False),
-        sa.Column("title", sa.String(length=300), nullable=False),
-        sa.Column("participants", sa.JSON(), nullable=False),
-        sa.Column("participant_count", sa.Integer(), nullable=True),
-        sa.Column("level", sa.String(length=10), nullable=False),
-        sa.Column("you_said", sa.Text(), nullable=True),
-        sa.Column("we_did", sa.Text(), nullable=True),
-        sa.Column("signs_off_export_id", sa.Uuid(), nullable=True),
-        sa.Column("signs_off_period_id", sa.Uuid(), nullable=True),
-        sa.Column("sign_off_note", sa.Text(), nullable=True),
-        sa.CheckConstraint("level IN ('inform', 'consult', 'co_design', 'co_produce')", name=op.f("ck_engagement_level")),
-        sa.CheckConstraint("participant_count IS NULL OR participant_count >= 0", name=op.f("ck_engagement_participant_count")),
-        sa.ForeignKeyConstraint(["plan_id", "partnership_id"], ["plan.id", "plan.partnership_id"], name=op.f("fk_engagement_plan_id_plan")),
-        sa.ForeignKeyConstraint(
-            ["signs_off_export_id", "partnership_id"],
-            ["export.id", "export.partnership_id"],
-            name=op.f("fk_engagement_signs_off_export_id_export"),
-        ),
-        sa.ForeignKeyConstraint(
-            ["signs_off_period_id", "partnership_id"],
-            ["reporting_period.id", "reporting_period.partnership_id"],
-            name=op.f("fk_engagement_signs_off_period_id_reporting_period"),
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_engagement")),
-        sa.UniqueConstraint("id", "partnership_id", name=op.f("uq_engagement_id_partnership_id")),
-        sa.UniqueConstraint("id", "plan_id", name=op.f("uq_engagement_id_plan_id")),
-    )
-    with op.batch_alter_table("engagement", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_engagement_created_at_id"), ["created_at", "id"], unique=False)
-        batch_op.create_index(
-            batch_op.f("ix_engagement_partnership_id_created_at_id"), ["partnership_id", "created_at", "id"], unique=False
-        )
-        batch_op.create_index(batch_op.f("ix_engagement_plan_id_held_on"), ["plan_id", "held_on"], unique=False)
 
     op.create_table(
         "impact_statement",
@@ -395,6 +353,67 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_decision_risk_risk_id"), ["risk_id"], unique=False)
 
     op.create_table(
+        "engagement",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("partnership_id", sa.Uuid(), nullable=False),
+        sa.Column("plan_id", sa.Uuid(), nullable=False),
+        sa.Column("held_on", sa.Date(), nullable=False),
+        sa.Column("title", sa.String(length=300), nullable=False),
+        sa.Column("participants", sa.JSON(), nullable=False),
+        sa.Column("participant_count", sa.Integer(), nullable=True),
+        sa.Column("level", sa.String(length=10), nullable=False),
+        sa.Column("you_said", sa.Text(), nullable=True),
+        sa.Column("we_did", sa.Text(), nullable=True),
+        sa.Column("signs_off_export_id", sa.Uuid(), nullable=True),
+        sa.Column("signs_off_period_id", sa.Uuid(), nullable=True),
+        sa.Column("sign_off_note", sa.Text(), nullable=True),
+        sa.CheckConstraint("level IN ('inform', 'consult', 'co_design', 'co_produce')", name=op.f("ck_engagement_level")),
+        sa.CheckConstraint("participant_count IS NULL OR participant_count >= 0", name=op.f("ck_engagement_participant_count")),
+        sa.ForeignKeyConstraint(["plan_id", "partnership_id"], ["plan.id", "plan.partnership_id"], name=op.f("fk_engagement_plan_id_plan")),
+        sa.ForeignKeyConstraint(
+            ["signs_off_export_id", "partnership_id"],
+            ["export.id", "export.partnership_id"],
+            name=op.f("fk_engagement_signs_off_export_id_export"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["signs_off_period_id", "partnership_id"],
+            ["reporting_period.id", "reporting_period.partnership_id"],
+            name=op.f("fk_engagement_signs_off_period_id_reporting_period"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_engagement")),
+        sa.UniqueConstraint("id", "partnership_id", name=op.f("uq_engagement_id_partnership_id")),
+        sa.UniqueConstraint("id", "plan_id", name=op.f("uq_engagement_id_plan_id")),
+    )
+    with op.batch_alter_table("engagement", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_engagement_created_at_id"), ["created_at", "id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_engagement_partnership_id_created_at_id"), ["partnership_id", "created_at", "id"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_engagement_plan_id_held_on"), ["plan_id", "held_on"], unique=False)
+
+    op.create_table(
+        "impact_statement_measure",
+        sa.Column("impact_statement_id", sa.Uuid(), nullable=False),
+        sa.Column("measure_id", sa.Uuid(), nullable=False),
+        sa.Column("plan_id", sa.Uuid(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["impact_statement_id"],
+            ["impact_statement.id"],
+            name=op.f("fk_impact_statement_measure_impact_statement_id_impact_statement"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["measure_id", "plan_id"], ["measure.id", "measure.plan_id"], name=op.f("fk_impact_statement_measure_measure_id_measure")
+        ),
+        sa.PrimaryKeyConstraint("impact_statement_id", "measure_id", name=op.f("pk_impact_statement_measure")),
+    )
+    with op.batch_alter_table("impact_statement_measure", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_impact_statement_measure_measure_id"), ["measure_id"], unique=False)
+
+    op.create_table(
         "engagement_action",
         sa.Column("engagement_id", sa.Uuid(), nullable=False),
         sa.Column("action_id", sa.Uuid(), nullable=False),
@@ -431,25 +450,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("engagement_concern", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_engagement_concern_concern_id"), ["concern_id"], unique=False)
-
-    op.create_table(
-        "impact_statement_measure",
-        sa.Column("impact_statement_id", sa.Uuid(), nullable=False),
-        sa.Column("measure_id", sa.Uuid(), nullable=False),
-        sa.Column("plan_id", sa.Uuid(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["impact_statement_id"],
-            ["impact_statement.id"],
-            name=op.f("fk_impact_statement_measure_impact_statement_id_impact_statement"),
-            ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["measure_id", "plan_id"], ["measure.id", "measure.plan_id"], name=op.f("fk_impact_statement_measure_measure_id_measure")
-        ),
-        sa.PrimaryKeyConstraint("impact_statement_id", "measure_id", name=op.f("pk_impact_statement_measure")),
-    )
-    with op.batch_alter_table("impact_statement_measure", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_impact_statement_measure_measure_id"), ["measure_id"], unique=False)
 
     op.create_table(
         "impact_statement_evidence",
@@ -493,8 +493,24 @@ def upgrade() -> None:
     with op.batch_alter_table("meeting_evidence", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_meeting_evidence_evidence_id"), ["evidence_id"], unique=False)
 
+    with op.batch_alter_table("export", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("since", sa.Date(), nullable=True))
+        batch_op.add_column(sa.Column("meeting_id", sa.Uuid(), nullable=True))
+        batch_op.create_index(batch_op.f("ix_export_meeting_id"), ["meeting_id"], unique=False)
+        batch_op.create_foreign_key(
+            batch_op.f("fk_export_meeting_id_meeting"), "meeting", ["meeting_id", "partnership_id"], ["id", "partnership_id"]
+        )
+        batch_op.create_check_constraint(op.f("ck_export_since_before_as_of"), "since IS NULL OR since < as_of")
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("export", schema=None) as batch_op:
+        batch_op.drop_constraint(op.f("ck_export_since_before_as_of"), type_="check")
+        batch_op.drop_constraint(batch_op.f("fk_export_meeting_id_meeting"), type_="foreignkey")
+        batch_op.drop_index(batch_op.f("ix_export_meeting_id"))
+        batch_op.drop_column("meeting_id")
+        batch_op.drop_column("since")
+
     with op.batch_alter_table("meeting_evidence", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_meeting_evidence_evidence_id"))
 
@@ -503,10 +519,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_impact_statement_evidence_evidence_id"))
 
     op.drop_table("impact_statement_evidence")
-    with op.batch_alter_table("impact_statement_measure", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_impact_statement_measure_measure_id"))
-
-    op.drop_table("impact_statement_measure")
     with op.batch_alter_table("engagement_concern", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_engagement_concern_concern_id"))
 
@@ -515,6 +527,16 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_engagement_action_action_id"))
 
     op.drop_table("engagement_action")
+    with op.batch_alter_table("impact_statement_measure", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_impact_statement_measure_measure_id"))
+
+    op.drop_table("impact_statement_measure")
+    with op.batch_alter_table("engagement", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_engagement_plan_id_held_on"))
+        batch_op.drop_index(batch_op.f("ix_engagement_partnership_id_created_at_id"))
+        batch_op.drop_index(batch_op.f("ix_engagement_created_at_id"))
+
+    op.drop_table("engagement")
     with op.batch_alter_table("decision_risk", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_decision_risk_risk_id"))
 
@@ -556,12 +578,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_impact_statement_concern_id_as_of"))
 
     op.drop_table("impact_statement")
-    with op.batch_alter_table("engagement", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_engagement_plan_id_held_on"))
-        batch_op.drop_index(batch_op.f("ix_engagement_partnership_id_created_at_id"))
-        batch_op.drop_index(batch_op.f("ix_engagement_created_at_id"))
-
-    op.drop_table("engagement")
     with op.batch_alter_table("decision", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_decision_partnership_id_created_at_id"))
         batch_op.drop_index(batch_op.f("ix_decision_meeting_id"))
