@@ -124,3 +124,65 @@ async def test_the_worker_forgets_expired_idempotency_records(client: httpx.Asyn
     assert await purge_expired(db) == 1
     async with unit_of_work(db) as session:
         assert (await session.execute(select(func.count()).select_from(IdempotencyRecord))).scalar_one() == 1
+
+
+async def test_impact_governance_risks_and_engagements_of_another_partnership_are_invisible(
+    app: Any, db: Database, client: httpx.AsyncClient
+) -> None:
+    theirs = await make_world(client)
+    plan, concern, action = theirs.plan, theirs.concerns[0], theirs.action
+    board = await post(client, "boards", {"partnership_id": theirs.partnership["id"], "name": "Delivery Group", "kind": "delivery_group"})
+    meeting = await post(client, "meetings", {"board_id": board["id"], "plan_id": plan["id"], "title": "DG", "held_on": "2026-11-10"})
+    made = {
+        "boards": board,
+        "meetings": meeting,
+        "decisions": await post(client, "decisions", {"meeting_id": meeting["id"], "text": "Agreed."}),
+        "meeting-actions": await post(client, "meeting-actions", {"meeting_id": meeting["id"], "title": "Write"}),
+        "risks": await post(client, "risks", {"plan_id": plan["id"], "ref": "R1", "title": "EP capacity", "likelihood": 3, "impact": 3}),
+        "engagements": await post(
+            client,
+            "engagements",
+            {"plan_id": plan["id"], "held_on": "2026-11-01", "title": "Forum", "participants": ["schools"], "level": "consult"},
+        ),
+        "impact-statements": await post(
+            client,
+            "impact-statements",
+            {"concern_id": concern["id"], "narrative": "n", "judgement": "partial_progress", "judgement_reason": "r"},
+        ),
+    }
+    ours = await make_world(client)
+    async with await scoped_client(app, db, ours.partnership["id"]) as mine:
+        for collection, row in made.items():
+            assert_problem(await mine.get(f"/api/v1/{collection}/{row['id']}"), 404)
+            assert (await mine.get(f"/api/v1/{collection}")).json()["items"] == [], collection
+            etag = (await client.get(f"/api/v1/{collection}/{row['id']}")).headers["etag"]
+            assert_problem(await mine.patch(f"/api/v1/{collection}/{row['id']}", json={}, headers={"If-Match": etag}), 404)
+            assert_problem(await mine.delete(f"/api/v1/{collection}/{row['id']}", headers={"If-Match": etag}), 404)
+        assert_problem(await mine.get(f"/api/v1/risks/{made['risks']['id']}/ratings"), 404)
+        assert_problem(await mine.post(f"/api/v1/meetings/{meeting['id']}/pack", json={"format": "json"}), 404)
+        # Nor can our records point at theirs.
+        refused = {
+            "decisions": {"meeting_id": meeting["id"], "text": "x"},
+            "meeting-actions": {"meeting_id": meeting["id"], "title": "x"},
+            "risks": {"plan_id": plan["id"], "ref": "R9", "title": "x", "likelihood": 1, "impact": 1},
+            "impact-statements": {"concern_id": concern["id"], "narrative": "n", "judgement": "partial_progress", "judgement_reason": "r"},
+            "meetings": {"board_id": board["id"], "title": "x", "held_on": "2026-11-10"},
+        }
+        for collection, body in refused.items():
+            assert_problem(await mine.post(f"/api/v1/{collection}", json=body), 422)
+        our_meeting = await post(
+            mine,
+            "meetings",
+            {
+                "board_id": (
+                    await post(mine, "boards", {"partnership_id": ours.partnership["id"], "name": "DG", "kind": "delivery_group"})
+                )["id"],
+                "title": "x",
+                "held_on": "2026-11-10",
+            },
+        )
+        linked = await mine.post(
+            "/api/v1/decisions",
+            json={"meeting_id": our_meeting["id"], "text": "x", "action_ids": [action["id"]], "risk_ids": [made["risks"]["id"]]},
+        )
+        assert [e["pointer"] for e in assert_problem(linked, 422)["errors"]] == ["/action_ids/0", "/risk_ids/0"]
