@@ -2,6 +2,7 @@
 the partnership will know, kept on the concern and shown in every pack."""
 
 import csv
+import html
 import io
 import uuid
 import zipfile
@@ -45,8 +46,8 @@ async def test_a_concern_says_what_will_be_different_and_every_pack_shows_it(cli
     data = (await json_pack(client, plan["id"]))["data"]
     [shown] = data["concerns"]
     assert (shown["intended_outcome"], shown["success_criteria"]) == (OUTCOME, CRITERIA)
-    html = (await content(client, await export(client, plan["id"], format="html"))).decode()
-    assert "What will be different for children and families" in html and "Families get a plan that meets" in html
+    page = (await content(client, await export(client, plan["id"], format="html"))).decode()
+    assert "What will be different for children and families" in page and "Families get a plan that meets" in page
     with zipfile.ZipFile(io.BytesIO(await content(client, await export(client, plan["id"], format="csv")))) as z:
         name = next(n for n in z.namelist() if "concerns" in n)
         [row] = list(csv.DictReader(io.StringIO(z.read(name).decode("utf-8-sig"))))
@@ -117,5 +118,61 @@ async def test_impact_statements_give_a_concern_its_latest_judgement_everywhere_
     changed = await patch(client, f"impact-statements/{latest['id']}", {"judgement": "sufficient_progress"})
     assert changed.status_code == 200 and changed.json()["narrative"] == "Families wait less."
     assert (await client.get(f"/api/v1/concerns/{concern['id']}")).json()["impact_rag"] == "green"
-    html = (await content(client, await export(client, plan["id"], format="html"))).decode()
-    assert "What has changed for families" in html and "Families wait less." in html
+    page = (await content(client, await export(client, plan["id"], format="html"))).decode()
+    assert "What has changed for families" in page and "Families wait less." in page
+
+
+async def test_the_public_page_is_short_plain_and_names_nobody(client: httpx.AsyncClient) -> None:
+    plan, actions = await accepted_plan(client)
+    [concern] = (await client.get("/api/v1/concerns", params={"plan_id": plan["id"]})).json()["items"]
+    assert (await patch(client, f"concerns/{concern['id']}", {"intended_outcome": OUTCOME})).status_code == 200
+    owner = (await client.get(f"/api/v1/people/{actions[0]['owner_id']}")).json()
+    await post(
+        client,
+        f"actions/{actions[0]['id']}/progress-updates",
+        {"author_id": owner["id"], "rag": "amber", "narrative": "Recruiting.", "blockers": "Budget freeze in finance."},
+    )
+    proof = await post(
+        client,
+        "evidence",
+        {"action_id": actions[3]["id"], "title": "Coordinators' contracts", "kind": "document", "url": "https://docs.example/c"},
+    )
+    assert (await patch(client, f"evidence/{proof['id']}", {"review_status": "accepted"})).status_code == 200
+    done = await patch(client, f"actions/{actions[3]['id']}", {"status": "completed", "completed_on": str(TODAY)})
+    assert done.status_code == 200, done.text
+    await post(
+        client,
+        "impact-statements",
+        {
+            "concern_id": concern["id"],
+            "narrative": "Families wait 17 weeks, not 31.",
+            "judgement": "partial_progress",
+            "judgement_reason": "Short of 90%.",
+        },
+    )
+    await post(
+        client,
+        "engagements",
+        {"plan_id": plan["id"], "held_on": str(TODAY), "title": "Forum workshop", "participants": ["parent_carer_forum"], "level": "co_produce",
+         "you_said": "Nobody told us who our case officer was.", "we_did": "Every letter now names the case officer.", "concern_ids": [concern["id"]]},
+    )  # fmt: skip
+    page = html.unescape((await content(client, await export(client, plan["id"], format="html", audience="public"))).decode())
+    for text in (
+        "What the inspectors found",
+        "What we want to be different",
+        OUTCOME,
+        "1 of 4 actions done",
+        actions[3]["title"],
+        "Families wait 17 weeks, not 31.",
+        "we are making some progress, but not enough yet",
+        "You said:",
+        "Every letter now names the case officer.",
+    ):
+        assert text in page, text
+    for hidden in (owner["display_name"], "Budget freeze", "Risk register", "Governance"):
+        assert hidden not in page, hidden
+    public = (await json_pack(client, plan["id"], audience="public"))["data"]
+    assert public["risks"] is None and public["governance"] is None
+    assert all(a["latest_update"] is None or a["latest_update"]["blockers"] is None for a in public["concerns"][0]["actions"])
+    pdf = await content(client, await export(client, plan["id"], format="pdf", audience="public"))
+    assert pdf.startswith(b"%PDF")

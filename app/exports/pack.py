@@ -271,13 +271,13 @@ async def _data(session: AsyncSession, request: Request, area: Local, state: Pla
                 "rag": update["rag"],
                 "narrative": update["narrative"],
                 "percent_complete": update["percent_complete"],
-                "blockers": update.get("blockers"),
+                "blockers": None if audience is Audience.public else update.get("blockers"),  # internal: not for the public
             },
             "agreed_rag": agreed.get(a["id"], {}).get("agreed_rag"),
             "return_missed": a["id"] in missed,  # missed at its due date (a fact), whether or not it was filed later
             "return_filed_late": bool(missed.get(a["id"], {}).get("filed_late")),
-            "slippage_reason": reason,
-            "reason_missing": reason is None and off_course(a, h),
+            "slippage_reason": None if audience is Audience.public else reason,
+            "reason_missing": audience is not Audience.public and reason is None and off_course(a, h),
             "milestones": milestones.get(a["id"], []),
         }
 

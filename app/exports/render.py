@@ -23,7 +23,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from app.exports.charts import Chart, all_charts, unique_actions
 from app.exports.tables import STATUSES, Cell, Table, formula_safe, label, recorded_moment, slippage, tables
-from app.models.enums import ExportFormat
+from app.models.enums import Audience, ExportFormat
 
 MEDIA_TYPES = {
     ExportFormat.json: "application/json",
@@ -184,8 +184,10 @@ def to_html(pack: dict[str, Any], *, for_print: bool = False) -> bytes:
     data = pack["data"]
     charts = {c.key: c for c in all_charts(data, date.fromisoformat(pack["export"]["as_of"]))}
     by_measure = {c.title: c for k, c in charts.items() if k.startswith("measure-")}
-    template = TEMPLATES.get_template("report.html.j2")
+    public = pack["export"]["audience"] == Audience.public
+    template = TEMPLATES.get_template("public.html.j2" if public else "report.html.j2")
     html = template.render(
+        heard_about=lambda ref: [e for e in data.get("coproduction") or [] if ref in e["concern_refs"]],
         pack=pack,
         data=data,
         export=pack["export"],
