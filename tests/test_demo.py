@@ -390,3 +390,45 @@ async def test_a_pack_for_an_earlier_day_shows_milestones_and_evidence_as_they_s
     assert all(m["status"] != "reprogrammed" for m in milestones)  # no reprogramme had happened yet
     evidence = [e for c in pack["data"]["concerns"] for e in c["evidence"]]
     assert all(e["review_status"] != "accepted" or e["evidence_on"] <= early for e in evidence)
+
+
+async def test_a_believable_year_of_governance_risks_engagement_and_impact(db: Database, client: httpx.AsyncClient) -> None:
+    partnership_id, loaded = await load(db)
+    today = today_in("Europe/London")
+    plan = await the_plan(client, partnership_id)
+    meetings = await every(client, "meetings", plan_id=plan["id"], sort="held_on")
+    group = [m for m in meetings if m["title"].startswith("SEND Delivery Group")]
+    held = [m for m in group if m["status"] == "held"]
+    assert len(held) >= 12 and all(m["parent_carer_forum_present"] for m in held)  # the forum is always at the table
+    assert all(day(m["held_on"]) < today for m in held) and [m["status"] for m in group if day(m["held_on"]) > today] == ["scheduled"]
+    stocktakes = [m for m in meetings if m["kind"] == "stocktake"]
+    assert [m["status"] for m in stocktakes] == ["held", "held", "scheduled"]
+    for m in stocktakes:
+        assert day(m["evidence_due_on"]) == day(m["held_on"]) - timedelta(days=14) and day(m["held_on"]).weekday() < 5
+    assert all(m["feedback"] and m["concern_outcomes"] for m in stocktakes if m["status"] == "held")
+    # Both reprogrammes were approved by a decision of the meeting that agreed them, linked to the move.
+    moves = [
+        r
+        for a in await every(client, "actions", plan_id=plan["id"])
+        for r in (await client.get(f"/api/v1/actions/{a['id']}/reprogrammes")).json()["items"]
+    ]
+    decided = {r for d in await every(client, "decisions") for r in d["reprogramme_ids"]}
+    assert len(moves) == 2 and {m["id"] for m in moves} == decided
+    late = [a for a in await every(client, "meeting-actions") if a["is_overdue"]]
+    assert len(late) == 1 and all(day(a["due_on"]) < today for a in late)
+    # The register: one risk past its review date, one above target with nothing in progress; every risk re-rated over time.
+    alerts = (await client.get(f"/api/v1/plans/{plan['id']}/alerts")).json()["items"]
+    assert {a["kind"] for a in alerts} >= {"risk_review_overdue", "risk_unmitigated", "meeting_action_overdue"}
+    risks = await every(client, "risks", plan_id=plan["id"])
+    trends = {r["ref"]: [x["score"] for x in (await client.get(f"/api/v1/risks/{r['id']}/ratings")).json()["items"]] for r in risks}
+    assert all(trends[r["ref"]][-1] == r["score"] for r in risks) and sum(len(t) > 1 for t in trends.values()) >= 3
+    engagements = await every(client, "engagements", plan_id=plan["id"])
+    assert len(engagements) >= 6 and {"co_produce", "co_design", "consult"} <= {e["level"] for e in engagements}
+    assert all(e["you_said"] and e["we_did"] and day(e["held_on"]) < today for e in engagements)
+    # Each concern judged every quarter since acceptance; the latest judgement never claims more than the delivery RAG shows.
+    for concern in await every(client, "concerns", plan_id=plan["id"]):
+        statements = await every(client, "impact-statements", concern_id=concern["id"])
+        assert len(statements) >= 4 and concern["latest_impact"]["id"] == max(statements, key=lambda s: s["as_of"])["id"]
+        assert concern["latest_impact"]["judgement"] != "sufficient_progress"
+    for rows in (meetings, risks, engagements):
+        assert all(stamp(r["created_at"]) <= loaded for r in rows)

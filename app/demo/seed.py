@@ -60,6 +60,7 @@ from app.core import audit
 from app.core.auth import SYSTEM
 from app.core.config import get_settings
 from app.core.reads import SqlAlchemyReads
+from app.demo.governance import seed_governance
 from app.models import (
     Action,
     ActionConcern,
@@ -867,6 +868,7 @@ async def seed_demo(session: AsyncSession, *, today: date | None = None) -> Part
     await session.flush()
     _history(session, pid, plan, actions, changes, story, recorder=people["sro"].id)
     await _impact(session, pid, plan, concerns, actions, courses, story, rng)
+    await seed_governance(session, pid, plan, people, concerns, actions, story)
     leaver = people["leaver"]  # marked as left by the HR feed at the end of his last day
     leaver.active, leaver.left_on, leaver.updated_at, leaver.version = False, story.left_on, story.at(story.left_on, 18), 2
     audit.record(
@@ -1275,8 +1277,11 @@ def _on_time_share(due: date, accepted: date) -> float:
 def _case_events(story: Story, rng: random.Random) -> list[CaseEventIn]:
     """The case system's events from `story.cases_from` (none before it): one to three requests each working day
     (about 500 a year), of which about 85% are assessed and most end in a plan (about 400 a year), with a few
-    exceptions, mediations and transfers-in; events after today have not happened yet."""
+    exceptions, mediations and transfers-in; events after today have not happened yet. Decisions whether to assess run
+    later than 6 weeks for about a third of requests before the plan's acceptance and one in ten after it; every plan has
+    its annual review (`_reviews`)."""
     events: list[CaseEventIn] = []
+    slow = random.Random(6)  # apart from `rng`, so the plans and their timeliness do not change with these draws
 
     def add(ref: str, kind: str, on: date, **extra: Any) -> None:
         if on < story.today:
@@ -1292,10 +1297,12 @@ def _case_events(story: Story, rng: random.Random) -> list[CaseEventIn]:
             number += 1
             ref = f"WV-{day.year}-{number:05d}"
             add(ref, "request_received", day)
+            late = slow.random() < (0.35 if day < story.accepted else 0.1)
+            decided = timedelta(days=slow.randint(1, 21) if late else 0)
             if rng.random() < 0.15:
-                add(ref, "request_decision", day + timedelta(days=rng.randint(28, 42)), outcome="not_assess")
+                add(ref, "request_decision", day + timedelta(days=rng.randint(28, 42)) + decided, outcome="not_assess")
                 continue
-            add(ref, "request_decision", day + timedelta(days=rng.randint(28, 42)), outcome="assess")
+            add(ref, "request_decision", day + timedelta(days=rng.randint(28, 42)) + decided, outcome="assess")
             if rng.random() < 0.04:
                 add(ref, "assessment_decision", day + timedelta(days=rng.randint(98, 112)), outcome="not_issue")
                 continue
@@ -1321,7 +1328,43 @@ def _case_events(story: Story, rng: random.Random) -> list[CaseEventIn]:
             add(ref, "transfer_in", day)
             add(ref, "final_issued", day + timedelta(days=rng.randint(20, 45)))
         day += timedelta(days=1)
-    return events
+    return events + _reviews(events, story)
+
+
+def _reviews(events: list[CaseEventIn], story: Story) -> list[CaseEventIn]:
+    """Each plan's annual reviews: a meeting in the weeks before its anniversary (about one in twelve held late, after
+    it), and the decision notified after it, within 4 weeks for about half of reviews before the plan's acceptance and
+    four in five after it; about one review in fifty ceases the plan."""
+    draw = random.Random(12)
+    found: list[CaseEventIn] = []
+    for event in sorted((e for e in events if e.type == "final_issued"), key=lambda e: (e.occurred_on, e.case_ref)):
+        anchor, number = event.occurred_on, 0
+        while True:
+            number += 1
+            met = anchor + timedelta(days=draw.randint(330, 364) if draw.random() > 1 / 12 else draw.randint(366, 420))
+            if met >= story.today:
+                break
+            found.append(
+                CaseEventIn(event_id=f"{event.case_ref}-review-{number}", case_ref=event.case_ref, type="review_meeting", occurred_on=met)
+            )
+            on_time = draw.random() < (0.5 if met < story.accepted else 0.8)
+            notified = met + timedelta(days=draw.randint(5, 28) if on_time else draw.randint(29, 60))
+            if notified >= story.today:
+                break
+            outcome = "cease" if draw.random() < 0.02 else draw.choice(("maintain", "maintain", "maintain", "amend"))
+            found.append(
+                CaseEventIn(
+                    event_id=f"{event.case_ref}-decision-{number}",
+                    case_ref=event.case_ref,
+                    type="review_decision",
+                    occurred_on=notified,
+                    outcome=outcome,
+                )
+            )
+            if outcome == "cease":
+                break
+            anchor = notified
+    return found
 
 
 async def demo_keys(session: AsyncSession, partnership_id: uuid.UUID) -> list[tuple[str, str]]:

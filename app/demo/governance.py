@@ -1,0 +1,655 @@
+"""The demo's governance year, told from the same story as the plan (`app.demo.seed.Story`): the SEND Delivery Group's
+monthly meetings with their attendance, decisions (the two reprogrammes among them) and follow-up actions; Cabinet's
+quarterly reports; the DfE and NHS England stocktakes and their feedback; the risk register and its re-ratings; the
+co-production log; and each concern's quarterly impact statement.
+
+Everything recorded by the moment of loading is dated when it happened, and the changes behind today's picture
+(a risk's re-ratings, a meeting action done) are in the audit trail at their dates, so a pack as of an earlier day
+shows the register and the actions as they stood then.
+"""
+
+import uuid
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from app.core import audit
+from app.core.auth import SYSTEM
+from app.models import (
+    Action,
+    ActionReprogramme,
+    Board,
+    Concern,
+    Decision,
+    DecisionAction,
+    DecisionReprogramme,
+    Engagement,
+    EngagementConcern,
+    ImpactStatement,
+    ImpactStatementMeasure,
+    MeasureConcern,
+    Meeting,
+    MeetingAction,
+    Person,
+    Plan,
+    Risk,
+    RiskAction,
+    RiskConcern,
+    RiskRating,
+)
+from app.plans.calendar import is_working_day
+
+if TYPE_CHECKING:
+    from app.demo.seed import Story
+
+Row = dict[str, Any]
+
+# Each risk: (ref, title, owner, cause, consequence, target, ratings as (months after acceptance, likelihood, impact),
+# mitigations as (text, status, action ref), action refs, concern refs, review: days from today (negative: overdue)).
+RISKS: list[tuple[Any, ...]] = [
+    (
+        "R1",
+        "Educational psychology capacity",
+        "edpsych",
+        "Two vacant posts and a national shortage of educational psychologists.",
+        "Psychology advice is late, so EHC plans miss the 20-week deadline.",
+        8,
+        [(0, 5, 4), (5, 4, 4), (10, 3, 4)],
+        [
+            ("Locum educational psychologists for the backlog", "complete", "1.7"),
+            ("Trainee psychologist posts from September", "in_progress", "1.7"),
+        ],
+        ["1.7", "1.3"],
+        ["APA-1"],
+        24,
+    ),
+    (
+        "R2",
+        "Requests for EHC needs assessments keep rising",
+        "adsend",
+        "Requests are up 134% in five years; schools see an EHC plan as the only route to support.",
+        "Assessment teams cannot keep up however many coordinators are recruited.",
+        12,
+        [(0, 4, 4), (6, 5, 4), (12, 4, 4)],
+        [("A graduated-response toolkit and SEND support funding for schools", "in_progress", None)],
+        ["1.1", "1.3"],
+        ["APA-1"],
+        -9,
+    ),
+    (
+        "R3",
+        "Community paediatrics cannot give health advice in time",
+        "dco",
+        "Paediatric vacancies and the neurodevelopmental waiting list draw on the same clinicians.",
+        "Health advice for assessments stays late and the health measure stays behind.",
+        6,
+        [(0, 4, 3), (8, 4, 4)],
+        [("Business case for two more community paediatricians", "planned", "3.2")],
+        ["3.2"],
+        ["APA-3"],
+        30,
+    ),
+    (
+        "R4",
+        "Families lose confidence before improvements show",
+        "localoffer",
+        "Years of late plans and poor communication.",
+        "Complaints and tribunals rise; families disengage from co-production.",
+        6,
+        [(0, 4, 3), (6, 3, 3), (12, 2, 3)],
+        [
+            ("The parent carer forum's communication charter", "complete", None),
+            ("Monthly 'you said, we did' bulletin", "in_progress", None),
+        ],
+        [],
+        ["APA-4"],
+        40,
+    ),
+    (
+        "R5",
+        "The High Needs Block deficit limits investment",
+        "commiss",
+        "A growing deficit in the dedicated schools grant's High Needs Block.",
+        "Improvements the plan depends on cannot be paid for once the contingency is spent.",
+        10,
+        [(0, 3, 5)],
+        [("Safety Valve discussions with the DfE", "in_progress", None)],
+        [],
+        ["APA-2"],
+        20,
+    ),
+]
+
+# Each engagement: (months after acceptance, title, participants, count, level, you said, we did, concern refs).
+ENGAGEMENTS: list[tuple[Any, ...]] = [
+    (
+        0.5,
+        "Co-production workshop on the priority action plan",
+        ["parent_carer_forum", "parents_carers"],
+        34,
+        "co_produce",
+        "Nobody tells us where our child's assessment has got to, or who to call.",
+        "Every family now gets a named EHC coordinator and a monthly update; action 4.2 came out of this workshop.",
+        ["APA-4", "APA-1"],
+    ),
+    (
+        2,
+        "Young people's forum: what a good EHC plan looks like",
+        ["children_young_people"],
+        16,
+        "co_design",
+        "Our plans talk about us, not to us, and nobody asks what we want to do next.",
+        "The 'All about me' section is now written with the young person, in their words, before the draft plan.",
+        ["APA-1"],
+    ),
+    (
+        3,
+        "SENCO network consultation on the EHC request form",
+        ["schools", "practitioners"],
+        48,
+        "consult",
+        "The request form asks for the same evidence three times.",
+        "One shorter form, with the graduated-response evidence attached once.",
+        ["APA-1"],
+    ),
+    (
+        5,
+        "The parent carer forum's survey of families",
+        ["parents_carers"],
+        412,
+        "consult",
+        "Waiting for an autism assessment with no help in the meantime is the hardest part.",
+        "A 'waiting well' offer of workshops and a helpline while families wait (action 3.3).",
+        ["APA-3", "APA-4"],
+    ),
+    (
+        7,
+        "Co-designing the neurodevelopmental 'waiting well' offer",
+        ["parent_carer_forum", "parents_carers", "health"],
+        22,
+        "co_design",
+        "Workshops in the daytime exclude working parents.",
+        "Evening and online sessions, recorded for families who cannot come.",
+        ["APA-3"],
+    ),
+    (
+        9,
+        "Relaunch of the Local Offer website",
+        ["parents_carers", "children_young_people", "parent_carer_forum"],
+        27,
+        "co_produce",
+        "We could not find anything on the old site.",
+        "The forum and the young people's forum tested every page; the search now finds services by need, not by team name.",
+        ["APA-4"],
+    ),
+    (
+        12,
+        "The forum's review of the annual progress report",
+        ["parent_carer_forum"],
+        9,
+        "inform",
+        "The report reads well but does not say what is still not working.",
+        "A 'what is not working yet' section in every quarterly report from this one on.",
+        ["APA-2", "APA-4"],
+    ),
+    (
+        14,
+        "Drop-in sessions for families waiting for an EHC needs assessment",
+        ["parents_carers"],
+        58,
+        "consult",
+        "Updates come, but the wait is still too long for some children.",
+        "Weekly case-tracking now flags every assessment past 16 weeks to the team manager.",
+        ["APA-1"],
+    ),
+]
+
+# Each concern's quarterly self-assessment (judgement, what changed, why), from the first quarter after acceptance.
+IMPACT = {
+    "APA-1": [
+        (
+            "insufficient_progress",
+            "Families still wait on average 31 weeks for a final plan; the backlog has stopped growing.",
+            "Fewer than one plan in five is issued within 20 weeks.",
+        ),
+        (
+            "insufficient_progress",
+            "New coordinators mean every family has a named contact; average waits are down to 27 weeks.",
+            "The share within 20 weeks is rising but is still far below the trajectory.",
+        ),
+        (
+            "partial_progress",
+            "Half of new plans now arrive within 20 weeks; audits find plans' outcomes more specific.",
+            "The 20-week measure is close to its trajectory, short of the 90% target.",
+        ),
+        (
+            "partial_progress",
+            "Families wait 19 weeks on average; young people write their own 'All about me' section.",
+            "Timeliness is near its trajectory; quality audits still find one plan in four needing improvement.",
+        ),
+        (
+            "partial_progress",
+            "Most families now get their plan within 20 weeks, and say they know who to call.",
+            "Timeliness is above 60% for three months running but short of 90%.",
+        ),
+    ],
+    "APA-2": [
+        (
+            "partial_progress",
+            "The Delivery Group meets monthly with every partner and the parent carer forum at the table.",
+            "Governance is in place; joint commissioning has not started.",
+        ),
+        (
+            "partial_progress",
+            "A joint SEND strategy is agreed by Cabinet and the ICB Board.",
+            "Joint commissioning of therapies is still being designed.",
+        ),
+        (
+            "partial_progress",
+            "The needs assessment is published and used to plan specialist places.",
+            "Therapies are still commissioned separately.",
+        ),
+        (
+            "partial_progress",
+            "Leaders share one performance report each month and act on it together.",
+            "Governance is effective, but joint commissioning of therapies is late.",
+        ),
+        (
+            "partial_progress",
+            "Leaders across education, health and care report from one dashboard; families see fewer hand-offs.",
+            "DfE and NHS England advisers found the governance effective; joint commissioning is still behind.",
+        ),
+    ],
+    "APA-3": [
+        (
+            "insufficient_progress",
+            "Half of requests for health advice are answered within 6 weeks; autism waits exceed 18 months.",
+            "Health advice remains late and no waiting-well support exists yet.",
+        ),
+        (
+            "insufficient_progress",
+            "The paediatric waiting list is shorter; advice within 6 weeks has reached 60%.",
+            "Still well short of 95%; the recovery action has slipped.",
+        ),
+        (
+            "insufficient_progress",
+            "Families waiting for an autism assessment can now use the waiting-well offer.",
+            "Health advice within 6 weeks is around 70%, behind its measure.",
+        ),
+        (
+            "partial_progress",
+            "Three in four requests for health advice are answered within 6 weeks.",
+            "Better, but the recovery action is late and the measure behind.",
+        ),
+        (
+            "partial_progress",
+            "Health advice is answered within 6 weeks four times in five; families rate the waiting-well offer.",
+            "The measure is still behind its 95% target.",
+        ),
+    ],
+    "APA-4": [
+        ("insufficient_progress", "Parents' confidence is 34%, as the inspection found.", "The communication charter is only just agreed."),
+        (
+            "partial_progress",
+            "Every family has a named coordinator; the forum's survey shows confidence at 39%.",
+            "Confidence is rising slowly, behind its trajectory.",
+        ),
+        (
+            "partial_progress",
+            "The new Local Offer site is live and co-produced; confidence is 43%.",
+            "Climbing about four points a quarter, still below target.",
+        ),
+        ("partial_progress", "Confidence reaches 47%; the forum signs off the quarterly report.", "Back on its trajectory, short of 60%."),
+        (
+            "partial_progress",
+            "Confidence is above 50% and the forum says families are heard.",
+            "On trajectory for two quarters, with co-production evidenced in every workstream; short of 60%.",
+        ),
+    ],
+}
+
+DELIVERY_GROUP_MEMBERS = [
+    ("croney", "elected_member", "Chair"),
+    ("dcs", "local_authority", "Senior responsible officer"),
+    ("adsend", "local_authority", None),
+    ("icbexec", "health", "ICB executive lead for SEND"),
+    ("dco", "health", None),
+    ("therapies", "health", None),
+    ("pcfchair", "parent_carer_forum", "Co-chair of the forum"),
+    ("pcfvice", "parent_carer_forum", None),
+    ("youth", "young_people", None),
+    ("head", "schools", None),
+    ("sro", "local_authority", "Programme manager"),
+]
+
+
+async def seed_governance(
+    session: AsyncSession,
+    pid: uuid.UUID,
+    plan: Plan,
+    people: dict[str, Person],
+    concerns: dict[str, Concern],
+    actions: dict[str, Action],
+    story: "Story",
+) -> None:
+    board = _board(session, pid, people, story)
+    cabinet = Board(
+        partnership_id=pid,
+        name="Cabinet",
+        kind="cabinet",
+        chair_id=None,
+        members=[],
+        created_at=board.created_at,
+        updated_at=board.created_at,
+    )
+    session.add(cabinet)
+    await session.flush()
+    moves = {
+        r.action_id: r
+        for r in (await session.execute(select(ActionReprogramme).where(col(ActionReprogramme.partnership_id) == pid))).scalars()
+    }
+    history: list[audit.Entry] = []
+    later: list[Any] = []  # link rows and ratings, added once the rows they name are written
+    await _delivery_group(session, pid, plan, people, actions, moves, board, story, history, later)
+    await _cabinet(session, pid, plan, people, cabinet, story)
+    _stocktakes(session, pid, plan, people, concerns, story, history)
+    await session.flush()
+    _risks(session, pid, plan, people, concerns, actions, story, history, later)
+    _engagements(session, pid, plan, concerns, story, later)
+    measures: dict[uuid.UUID, list[uuid.UUID]] = {}
+    for measure_id, concern_id in await session.execute(
+        select(col(MeasureConcern.measure_id), col(MeasureConcern.concern_id)).where(col(MeasureConcern.plan_id) == plan.id)
+    ):
+        measures.setdefault(concern_id, []).append(measure_id)
+    _impact_statements(session, pid, plan, people, concerns, measures, story, later)
+    await session.flush()
+    session.add_all(later)
+    await session.flush()
+    history.sort(key=lambda e: e.occurred_at or story.now)
+    audit.record_many(session, actor=SYSTEM, entries=history)
+
+
+def _working(day: date) -> date:
+    """The first working day on or after `day` (nobody meets on a bank holiday)."""
+    while not is_working_day(day):
+        day += timedelta(days=1)
+    return day
+
+
+def _attendee(people: dict[str, Person], key: str, representing: str, role: str | None = None) -> Row:
+    return {"person_id": str(people[key].id), "name": None, "representing": representing, "role": role}
+
+
+def _board(session: AsyncSession, pid: uuid.UUID, people: dict[str, Person], story: "Story") -> Board:
+    formed = story.at(story.meetings[0] - timedelta(days=7))
+    board = Board(
+        partnership_id=pid,
+        name="SEND Delivery Group",
+        kind="delivery_group",
+        chair_id=people["croney"].id,
+        members=[{"person_id": str(people[k].id), "representing": r, "role": role} for k, r, role in DELIVERY_GROUP_MEMBERS],
+        created_at=formed,
+        updated_at=formed,
+    )
+    session.add(board)
+    return board
+
+
+async def _delivery_group(
+    session: AsyncSession,
+    pid: uuid.UUID,
+    plan: Plan,
+    people: dict[str, Person],
+    actions: dict[str, Action],
+    moves: dict[uuid.UUID, ActionReprogramme],
+    board: Board,
+    story: "Story",
+    history: list[audit.Entry],
+    later: list[Any],
+) -> None:
+    """Every monthly meeting so far and the next one: who came, what was decided, what was asked for."""
+    by_action = {a.id: ref for ref, a in actions.items()}
+    dates = list(story.meetings)
+    upcoming = _next_month(dates[-1])
+    for number, held in enumerate([*dates, upcoming]):
+        past = held < story.today
+        recorded = story.at(held, 17) if past else story.at(dates[-1], 17)
+        present = [("croney", "elected_member", "Chair"), ("dcs", "local_authority", None), ("adsend", "local_authority", None),
+                   ("icbexec", "health", None), ("dco", "health", None), ("sro", "local_authority", "Programme manager"),
+                   ("head", "schools", None)]  # fmt: skip
+        apologies = []
+        if number % 5 == 3:  # the forum's chair sends apologies now and then; the vice chair comes instead
+            apologies.append(_attendee(people, "pcfchair", "parent_carer_forum"))
+            present.append(("pcfvice", "parent_carer_forum", None))
+        else:
+            present.append(("pcfchair", "parent_carer_forum", "Co-chair of the forum"))
+        if number % 3 == 1:
+            present.append(("youth", "young_people", None))
+        if number % 4 == 2:
+            apologies.append(_attendee(people, "head", "schools"))
+            present = [p for p in present if p[0] != "head"]
+        month = f"{held:%B %Y}"
+        meeting = Meeting(
+            partnership_id=pid, plan_id=plan.id, board_id=board.id, kind="board", title=f"SEND Delivery Group, {month}", held_on=held,
+            status="held" if past else "scheduled", attendees=[_attendee(people, *p) for p in present] if past else [],
+            apologies=apologies if past else [], created_at=min(recorded, story.now), updated_at=min(recorded, story.now),
+        )  # fmt: skip
+        session.add(meeting)
+        await session.flush()
+        if not past:
+            for text in ("Agree the evidence the partnership will send for the DfE and NHS England stocktake.",
+                         "Agree the parent carer forum's review of the draft self-evaluation."):  # fmt: skip
+                session.add(
+                    Decision(
+                        partnership_id=pid, meeting_id=meeting.id, text=text, status="proposed", created_at=recorded, updated_at=recorded
+                    )
+                )
+            continue
+        decisions = [Decision(partnership_id=pid, meeting_id=meeting.id, text=f"Agreed the RAG ratings and exception reports for {month}.",
+                              created_at=recorded, updated_at=recorded)]  # fmt: skip
+        session.add_all(decisions)
+        for action_id, move in moves.items():
+            if move.created_at.date() == held:
+                ref = by_action[action_id]
+                decision = Decision(
+                    partnership_id=pid, meeting_id=meeting.id, created_at=recorded, updated_at=recorded,
+                    text=f"Approved moving action {ref} from {move.previous_due_on:%-d %B %Y} to {move.new_due_on:%-d %B %Y}: {move.reason}",
+                )  # fmt: skip
+                session.add(decision)
+                later.append(DecisionAction(decision_id=decision.id, action_id=action_id, partnership_id=pid))
+                later.append(DecisionReprogramme(decision_id=decision.id, reprogramme_id=move.id, partnership_id=pid))
+        following = dates[number + 1] if number + 1 < len(dates) else upcoming
+        report = MeetingAction(
+            partnership_id=pid, meeting_id=meeting.id, title="Bring the month's EHC timeliness and health advice figures to the next meeting",
+            owner_id=people["data"].id, due_on=following - timedelta(days=2), status="open", created_at=recorded, updated_at=recorded,
+        )  # fmt: skip
+        session.add(report)
+        done_on = following - timedelta(days=3)
+        if done_on < story.today:
+            _done(report, done_on, story, history)
+        if number == len(dates) - 2:  # a letter to schools promised two meetings ago, still not sent: overdue
+            session.add(MeetingAction(
+                partnership_id=pid, meeting_id=meeting.id, title="Write to every school about the new EHC request form",
+                owner_id=people["edpsych"].id, due_on=held + timedelta(days=14), status="open", created_at=recorded, updated_at=recorded,
+            ))  # fmt: skip
+
+
+def _done(row: MeetingAction, on: date, story: "Story", history: list[audit.Entry]) -> None:
+    when = story.at(on, 16)
+    row.status, row.completed_on, row.updated_at, row.version = "done", on, when, 2
+    changes: dict[str, list[Any]] = {"status": ["open", "done"], "completed_on": [None, on.isoformat()]}
+    history.append(audit.Entry("update", "meeting_action", row.id, row.partnership_id, changes, when))
+
+
+def _next_month(day: date) -> date:
+    year, month = divmod(day.month, 12)
+    return day.replace(year=day.year + year, month=month + 1, day=min(day.day, 28))
+
+
+async def _cabinet(session: AsyncSession, pid: uuid.UUID, plan: Plan, people: dict[str, Person], cabinet: Board, story: "Story") -> None:
+    quarter = 3
+    while (held := _working(story.month(quarter) + timedelta(days=10))) < story.today:
+        when = story.at(held, 19)
+        meeting = Meeting(
+            partnership_id=pid, plan_id=plan.id, board_id=cabinet.id, kind="board", title=f"Cabinet, {held:%B %Y}", held_on=held,
+            status="held", attendees=[_attendee(people, "croney", "elected_member", "Cabinet Member"), _attendee(people, "dcs", "local_authority")],
+            created_at=when, updated_at=when,
+        )  # fmt: skip
+        session.add(meeting)
+        await session.flush()
+        session.add(Decision(partnership_id=pid, meeting_id=meeting.id, created_at=when, updated_at=when,
+                             text="Noted the quarterly progress report on the SEND Priority Action Plan and its exception reports."))  # fmt: skip
+        quarter += 3
+
+
+def _stocktakes(
+    session: AsyncSession,
+    pid: uuid.UUID,
+    plan: Plan,
+    people: dict[str, Person],
+    concerns: dict[str, Concern],
+    story: "Story",
+    history: list[audit.Entry],
+) -> None:
+    """DfE and NHS England stocktakes about every six months, booked six weeks ahead, each held and then answered by a
+    feedback letter a fortnight later; the next one is booked."""
+    guests = [
+        {"person_id": None, "name": "DfE SEND adviser", "representing": "dfe", "role": None},
+        {"person_id": None, "name": "NHS England regional SEND lead", "representing": "nhs_england", "role": None},
+    ]
+    ours = [
+        _attendee(people, "dcs", "local_authority"),
+        _attendee(people, "icbexec", "health"),
+        _attendee(people, "pcfchair", "parent_carer_forum"),
+    ]
+    outcomes = [
+        {"APA-1": "insufficient_progress", "APA-2": "partial_progress", "APA-3": "insufficient_progress", "APA-4": "partial_progress"},
+        {"APA-1": "partial_progress", "APA-2": "partial_progress", "APA-3": "insufficient_progress", "APA-4": "partial_progress"},
+    ]
+    feedback = [
+        "Governance is in place and the parent carer forum is an equal partner. Timeliness of EHC plans and health advice "
+        "remain the priorities; the advisers will look for evidence that the new coordinators are shortening waits.",
+        "Governance is now effective and timeliness is close to its trajectory. Joint commissioning of therapies is late, and "
+        "health advice is still behind: the advisers asked for a recovery plan for both before the next stocktake.",
+    ]
+    for number, months in enumerate((5, 11)):
+        held = _working(story.month(months))
+        if held + timedelta(days=14) >= story.today:
+            break
+        letter = held + timedelta(days=14)
+        judged = [
+            {"concern_id": str(concerns[ref].id), "outcome": outcome, "monitoring_ended": outcome == "sufficient_progress", "note": None}
+            for ref, outcome in outcomes[number].items()
+        ]
+        meeting = Meeting(
+            partnership_id=pid, plan_id=plan.id, kind="stocktake", title=f"DfE and NHS England stocktake {number + 1}", held_on=held,
+            status="held", attendees=[*guests, *ours], evidence_due_on=held - timedelta(days=14), feedback=feedback[number],
+            feedback_received_on=letter,
+            concern_outcomes=judged, created_at=story.at(held - timedelta(days=42)), updated_at=story.at(letter, 12), version=2,
+        )  # fmt: skip
+        session.add(meeting)
+        answered: dict[str, list[Any]] = {
+            "status": ["scheduled", "held"],
+            "attendees": [[], meeting.attendees],
+            "feedback": [None, meeting.feedback],
+            "feedback_received_on": [None, letter.isoformat()],
+            "concern_outcomes": [[], judged],
+        }
+        history.append(audit.Entry("update", "meeting", meeting.id, pid, answered, story.at(letter, 12)))
+    booked = _working(story.today + timedelta(days=35))
+    session.add(Meeting(
+        partnership_id=pid, plan_id=plan.id, kind="stocktake", title="DfE and NHS England stocktake 3", held_on=booked, status="scheduled",
+        attendees=[], evidence_due_on=booked - timedelta(days=14), created_at=story.at(story.meetings[-1], 9), updated_at=story.at(story.meetings[-1], 9),
+    ))  # fmt: skip
+
+
+def _risks(
+    session: AsyncSession,
+    pid: uuid.UUID,
+    plan: Plan,
+    people: dict[str, Person],
+    concerns: dict[str, Concern],
+    actions: dict[str, Action],
+    story: "Story",
+    history: list[audit.Entry],
+    later: list[Any],
+) -> None:
+    for ref, title, owner, cause, consequence, target, ratings, mitigations, action_refs, concern_refs, review in RISKS:
+        # Rated when recorded at the first meeting after acceptance, then re-rated at the meetings named (those held so far).
+        rated = [(story.meeting(m), lk, im) for m, lk, im in ratings if story.month(m) <= story.meetings[-1]]
+        last_on, now_likelihood, now_impact = rated[-1]
+        first_on = rated[0][0]
+        created = story.at(first_on, 15)
+        risk = Risk(
+            partnership_id=pid, plan_id=plan.id, ref=ref, title=title, cause=cause, consequence=consequence, owner_id=people[owner].id,
+            likelihood=now_likelihood, impact=now_impact, score=now_likelihood * now_impact, target_score=target,
+            mitigations=[{"text": text, "status": status, "action_id": str(actions[a].id) if a else None, "due_on": None} for text, status, a in mitigations],
+            review_on=_working(story.today + timedelta(days=review)), last_reviewed_on=last_on, status="open",
+            created_at=created, updated_at=story.at(last_on, 15), version=len(rated),
+        )  # fmt: skip
+        session.add(risk)
+        later.extend(RiskAction(risk_id=risk.id, action_id=actions[a].id, plan_id=plan.id) for a in action_refs)
+        later.extend(RiskConcern(risk_id=risk.id, concern_id=concerns[c].id, plan_id=plan.id) for c in concern_refs)
+        previous: tuple[date, int, int] | None = None
+        for on, lk, im in rated:
+            when = story.at(on, 15)
+            later.append(RiskRating(partnership_id=pid, risk_id=risk.id, rated_on=on, likelihood=lk, impact=im, score=lk * im,
+                                   target_score=target, actor_type=SYSTEM.actor_type, actor_id=SYSTEM.actor_id, created_at=when))  # fmt: skip
+            if previous is not None:
+                _, was_l, was_i = previous
+                changes: dict[str, list[Any]] = {
+                    "likelihood": [was_l, lk],
+                    "impact": [was_i, im],
+                    "score": [was_l * was_i, lk * im],
+                    "last_reviewed_on": [previous[0].isoformat(), on.isoformat()],
+                }
+                history.append(audit.Entry("update", "risk", risk.id, pid, {k: v for k, v in changes.items() if v[0] != v[1]}, when))
+            previous = (on, lk, im)
+
+
+def _engagements(session: AsyncSession, pid: uuid.UUID, plan: Plan, concerns: dict[str, Concern], story: "Story", later: list[Any]) -> None:
+    for months, title, participants, count, level, said, did, refs in ENGAGEMENTS:
+        held = _working(story.month(months))
+        if held >= story.today:
+            continue
+        when = story.at(held + timedelta(days=2), 12)
+        engagement = Engagement(
+            partnership_id=pid, plan_id=plan.id, held_on=held, title=title, participants=participants, participant_count=count, level=level,
+            you_said=said, we_did=did, sign_off_note="The forum's chair signed off the report for publication." if level == "inform" else None,
+            created_at=when, updated_at=when,
+        )  # fmt: skip
+        session.add(engagement)
+        later.extend(EngagementConcern(engagement_id=engagement.id, concern_id=concerns[r].id, plan_id=plan.id) for r in refs)
+
+
+def _impact_statements(
+    session: AsyncSession,
+    pid: uuid.UUID,
+    plan: Plan,
+    people: dict[str, Person],
+    concerns: dict[str, Concern],
+    measures: dict[uuid.UUID, list[uuid.UUID]],
+    story: "Story",
+    later: list[Any],
+) -> None:
+    """Each concern's self-assessment at the end of every quarter since acceptance, written in the fortnight after it."""
+    authors = {"APA-1": "adsend", "APA-2": "dcs", "APA-3": "icbexec", "APA-4": "localoffer"}
+    for ref, stages in IMPACT.items():
+        for quarter, (judgement, narrative, reason) in enumerate(stages, start=1):
+            as_of = story.month(3 * quarter) - timedelta(days=1)
+            written = as_of + timedelta(days=12)
+            if written >= story.today:
+                break
+            when: datetime = story.at(written, 14)
+            statement = ImpactStatement(
+                partnership_id=pid, plan_id=plan.id, concern_id=concerns[ref].id, as_of=as_of, narrative=narrative, judgement=judgement,
+                judgement_reason=reason, author_id=people[authors[ref]].id, created_at=when, updated_at=when,
+            )  # fmt: skip
+            session.add(statement)
+            later.extend(
+                ImpactStatementMeasure(impact_statement_id=statement.id, measure_id=m, plan_id=plan.id)
+                for m in measures.get(concerns[ref].id, [])
+            )
