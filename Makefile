@@ -70,9 +70,11 @@ bench: install
 soak: install
 	WSOA_SOAK_SECONDS=600 $(BIN)/pytest --db postgres --slow -s tests/test_soak.py
 
-## The README's picture of an HTML progress pack (the demo plan, inspectors' audience), taken in Chromium.
+## The README's pictures of the demo plan's HTML progress pack (inspectors' audience), its next Delivery Group meeting's
+## pack and its public page (at a phone's width), taken in Chromium.
 screenshot: install browser
-	WSOA_REPORT_SCREENSHOT=$(CURDIR)/docs/report-first-page.png $(BIN)/pytest --db sqlite -q tests/test_export_accessibility.py -k inspectors
+	WSOA_REPORT_SCREENSHOT=$(CURDIR)/docs/report-first-page.png WSOA_MEETING_SCREENSHOT=$(CURDIR)/docs/meeting-pack.png \
+	WSOA_PUBLIC_SCREENSHOT=$(CURDIR)/docs/public-page.png $(BIN)/pytest --db sqlite -q tests/test_export_accessibility.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis wsoa.db wsoa.db-wal wsoa.db-shm

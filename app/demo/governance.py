@@ -485,8 +485,12 @@ def _done(row: MeetingAction, on: date, story: "Story", history: list[audit.Entr
 
 
 def _next_month(day: date) -> date:
+    """The same day next month, on a working day; a December meeting is held before Christmas week."""
     year, month = divmod(day.month, 12)
-    return day.replace(year=day.year + year, month=month + 1, day=min(day.day, 28))
+    following = day.replace(year=day.year + year, month=month + 1, day=min(day.day, 28))
+    if following.month == 12 and following.day > 18:
+        following = following.replace(day=17)
+    return _working(following)
 
 
 async def _cabinet(session: AsyncSession, pid: uuid.UUID, plan: Plan, people: dict[str, Person], cabinet: Board, story: "Story") -> None:
