@@ -43,7 +43,9 @@ SCREENSHOTS = {"inspectors": "WSOA_REPORT_SCREENSHOT", "public": "WSOA_PUBLIC_SC
 
 async def _meeting_pack(client: httpx.AsyncClient, plan: dict[str, Any]) -> dict[str, Any]:
     """The pack of the demo's next Delivery Group meeting, as its members would read it."""
-    meetings = (await client.get("/api/v1/meetings", params={"plan_id": plan["id"], "status": "scheduled", "kind": "board"})).json()["items"]
+    meetings = (await client.get("/api/v1/meetings", params={"plan_id": plan["id"], "status": "scheduled", "kind": "board"})).json()[
+        "items"
+    ]
     made = await client.post(f"/api/v1/meetings/{meetings[0]['id']}/pack", json={"format": "html", "audience": "inspectors"})
     assert made.status_code in (200, 201), made.text
     return dict(made.json())
@@ -58,7 +60,9 @@ async def test_the_html_report_is_self_contained_and_accessible(
 
     plan = await demo_plan(db)
     report = tmp_path / "report.html"
-    made = await _meeting_pack(client, plan) if audience == "meeting" else await export(client, plan["id"], format="html", audience=audience)
+    made = (
+        await _meeting_pack(client, plan) if audience == "meeting" else await export(client, plan["id"], format="html", audience=audience)
+    )
     report.write_bytes(await content(client, made))
     requested: list[str] = []
 
