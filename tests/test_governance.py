@@ -2,14 +2,15 @@
 decisions and meeting actions, which show up in their owner's work and as alerts when late."""
 
 import uuid
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import httpx
 
+from app.governance.service import evidence_deadline
 from app.models.enums import Role
 from tests.conftest import new_token
-from tests.factories import make_concern, make_person, make_plan, post
+from tests.factories import make_concern, make_partnership, make_person, make_plan, post
 from tests.test_conventions import assert_problem
 from tests.test_evidence import client_for
 from tests.test_lifecycle import patch
@@ -69,11 +70,10 @@ async def test_a_delivery_group_meets_decides_and_follows_its_actions_up(app: An
     )
     assert (meeting["partnership_id"], meeting["kind"], meeting["evidence_due_on"]) == (plan["partnership_id"], "board", None)
     assert meeting["parent_carer_forum_present"] is False and meeting["paper_ids"] == [minutes["id"]]
-    changed = await patch(
-        client,
-        f"meetings/{meeting['id']}",
-        {"attendees": [*meeting["attendees"], {"person_id": forum["id"], "representing": "parent_carer_forum"}]},
-    )
+    came = [*meeting["attendees"], {"person_id": forum["id"], "representing": "parent_carer_forum"}]
+    both = await patch(client, f"meetings/{meeting['id']}", {"attendees": came})
+    assert assert_problem(both, 422)["errors"][0]["message"].endswith("as an attendee or with apologies")  # still in apologies
+    changed = await patch(client, f"meetings/{meeting['id']}", {"attendees": came, "apologies": []})
     assert changed.json()["parent_carer_forum_present"] is True and changed.json()["paper_ids"] == [minutes["id"]]
 
     moved = await patch(client, f"actions/{actions[1]['id']}", {"due_on": "2027-06-30", "reprogramme_reason": "EP recruitment failed."})
@@ -91,6 +91,17 @@ async def test_a_delivery_group_meets_decides_and_follows_its_actions_up(app: An
     )
     assert decision["partnership_id"] == plan["partnership_id"] and decision["reprogramme_ids"] == [move["id"]]
     due = await post(client, "decisions", {"meeting_id": meeting["id"], "text": "Agree the EP options paper.", "status": "proposed"})
+    coming = await post(client, "meetings", {"board_id": board["id"], "title": "Next DG", "held_on": str(TODAY + timedelta(days=28))})
+    early = await client.post("/api/v1/decisions", json={"meeting_id": coming["id"], "text": "Agreed in advance?"})
+    assert assert_problem(early, 409)["errors"][0]["pointer"] == "/status"  # decided only once the meeting is held
+    before = {"meeting_id": coming["id"], "title": "Too early", "due_on": str(TODAY)}
+    assert assert_problem(await client.post("/api/v1/meeting-actions", json=before), 422)["errors"][0]["pointer"] == "/due_on"
+    sub = await post(
+        client,
+        "boards",
+        {"partnership_id": plan["partnership_id"], "name": "Workstream 1", "kind": "workstream_group", "parent_id": board["id"]},
+    )
+    assert_problem(await patch(client, f"boards/{board['id']}", {"parent_id": sub["id"]}), 422)  # no loops
     found = (await client.get("/api/v1/decisions", params={"action_id": actions[1]["id"]})).json()["items"]
     assert [d["id"] for d in found] == [decision["id"]]
     proposed = (await client.get("/api/v1/decisions", params={"meeting_id": meeting["id"], "status": "proposed"})).json()["items"]
@@ -150,29 +161,38 @@ async def test_an_external_review_has_its_evidence_deadline_feedback_and_outcome
     plan, _ = await accepted_plan(client)
     [concern] = (await client.get("/api/v1/concerns", params={"plan_id": plan["id"]})).json()["items"]
     elsewhere = await make_concern(client, await make_plan(client, {"id": plan["partnership_id"]}))
+    # Booked for a Monday 14 days after a bank holiday Monday: its evidence falls due the working day before that.
     review = {
         "plan_id": plan["id"],
         "kind": "dfe_nhse_review",
         "title": "Fifth DfE and NHS England review meeting",
-        "held_on": "2027-02-24",
+        "held_on": "2027-01-11",
     }
     assert_problem(await client.post("/api/v1/meetings", json={**review, "plan_id": None}), 422)
-    assert_problem(await client.post("/api/v1/meetings", json={**review, "evidence_due_on": "2027-02-25"}), 422)
+    assert_problem(await client.post("/api/v1/meetings", json={**review, "evidence_due_on": "2027-01-12"}), 422)
     outcome = {"concern_id": elsewhere["id"], "outcome": "sufficient_progress"}
-    wrong = await client.post("/api/v1/meetings", json={**review, "concern_outcomes": [outcome]})
+    assert_problem(await client.post("/api/v1/meetings", json={**review, "concern_outcomes": [outcome]}), 422)  # not held yet
+    assert_problem(await client.post("/api/v1/meetings", json={**review, "status": "held"}), 422)  # it has not happened yet
+    past = {**review, "held_on": str(TODAY - timedelta(days=20)), "status": "held"}
+    wrong = await client.post("/api/v1/meetings", json={**past, "concern_outcomes": [outcome]})
     assert assert_problem(wrong, 422)["errors"][0]["pointer"] == "/concern_outcomes/0/concern_id"
 
     meeting = await post(client, "meetings", {**review, "attendees": [{"name": "DfE SEND adviser", "representing": "dfe"}]})
-    assert meeting["evidence_due_on"] == "2027-02-10" and meeting["board_id"] is None  # 14 days before
+    assert meeting["evidence_due_on"] == "2026-12-24" and meeting["board_id"] is None  # 28 December is a bank holiday
+    assert meeting["evidence_due_on"] == str(evidence_deadline(date(2027, 1, 11)))
     moved = await patch(client, f"meetings/{meeting['id']}", {"held_on": "2027-03-03"})
     assert moved.json()["evidence_due_on"] == "2027-02-17"  # the deadline moves with the meeting
+    back = await patch(client, f"meetings/{meeting['id']}", {"held_on": past["held_on"]})
+    assert back.status_code == 200, back.text
+    late = await patch(client, f"meetings/{meeting['id']}", {"status": "held", "feedback_received_on": str(TODAY - timedelta(days=21))})
+    assert assert_problem(late, 422)["errors"][0]["message"].startswith("Value error, feedback_received_on must not be before held_on")
     judged = await patch(
         client,
         f"meetings/{meeting['id']}",
         {
             "status": "held",
             "feedback": "Sufficient progress on timeliness.",
-            "feedback_received_on": "2027-03-17",
+            "feedback_received_on": str(TODAY),
             "concern_outcomes": [{"concern_id": concern["id"], "outcome": "sufficient_progress", "monitoring_ended": True}],
         },
     )
@@ -296,6 +316,9 @@ async def test_a_meeting_pack_shows_what_the_meeting_needs_and_what_changed_sinc
     assert_problem(await client.post(f"/api/v1/meetings/{this['id']}/pack", json={"format": "json", "plan_id": other["id"]}), 422)
     assert (await client.post(f"/api/v1/meetings/{general['id']}/pack", json={"format": "json", "plan_id": plan["id"]})).status_code == 201
     assert_problem(await client.post(f"/api/v1/meetings/{uuid.uuid4()}/pack", json={"format": "json"}), 404)
+    stranger = await make_plan(client, await make_partnership(client))  # a national key sees both partnerships
+    crossed = await client.post(f"/api/v1/meetings/{general['id']}/pack", json={"format": "json", "plan_id": stranger["id"]})
+    assert assert_problem(crossed, 422)["errors"][0]["pointer"] == "/plan_id"
 
     # A plan's own pack compares with any earlier day given as `since` (before `as_of`).
     assert_problem(

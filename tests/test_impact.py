@@ -171,8 +171,12 @@ async def test_the_public_page_is_short_plain_and_names_nobody(client: httpx.Asy
         assert text in page, text
     for hidden in (owner["display_name"], "Budget freeze", "Risk register", "Governance"):
         assert hidden not in page, hidden
-    public = (await json_pack(client, plan["id"], audience="public"))["data"]
-    assert public["risks"] is None and public["governance"] is None
+    await post(client, "risks", {"plan_id": plan["id"], "ref": "R1", "title": "Cllr X's pet project", "likelihood": 4, "impact": 4})
+    moved = await patch(client, f"actions/{actions[1]['id']}", {"due_on": "2027-06-30", "reprogramme_reason": "Budget freeze in finance."})
+    assert moved.status_code == 200
+    public = (await json_pack(client, plan["id"], audience="public", since=str(TODAY - timedelta(days=1))))["data"]
+    assert public["risks"] is None and public["governance"] is None and public["changes"] is None
+    assert "Budget freeze" not in str(public) and "pet project" not in str(public)
     assert all(a["latest_update"] is None or a["latest_update"]["blockers"] is None for a in public["concerns"][0]["actions"])
     pdf = await content(client, await export(client, plan["id"], format="pdf", audience="public"))
     assert pdf.startswith(b"%PDF")

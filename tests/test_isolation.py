@@ -132,7 +132,9 @@ async def test_impact_governance_risks_and_engagements_of_another_partnership_ar
     theirs = await make_world(client)
     plan, concern, action = theirs.plan, theirs.concerns[0], theirs.action
     board = await post(client, "boards", {"partnership_id": theirs.partnership["id"], "name": "Delivery Group", "kind": "delivery_group"})
-    meeting = await post(client, "meetings", {"board_id": board["id"], "plan_id": plan["id"], "title": "DG", "held_on": "2026-11-10"})
+    meeting = await post(
+        client, "meetings", {"board_id": board["id"], "plan_id": plan["id"], "title": "DG", "held_on": "2026-11-10", "status": "held"}
+    )
     made = {
         "boards": board,
         "meetings": meeting,
@@ -183,6 +185,12 @@ async def test_impact_governance_risks_and_engagements_of_another_partnership_ar
         )
         linked = await mine.post(
             "/api/v1/decisions",
-            json={"meeting_id": our_meeting["id"], "text": "x", "action_ids": [action["id"]], "risk_ids": [made["risks"]["id"]]},
+            json={
+                "meeting_id": our_meeting["id"],
+                "text": "x",
+                "status": "proposed",
+                "action_ids": [action["id"]],
+                "risk_ids": [made["risks"]["id"]],
+            },
         )
         assert [e["pointer"] for e in assert_problem(linked, 422)["errors"]] == ["/action_ids/0", "/risk_ids/0"]

@@ -88,7 +88,7 @@ async def test_the_cohort_leaves_out_transfers_and_disputes_and_exceptions_where
         "over_20_under_52_weeks": 2,
         "over_52_weeks": 1,
         "avg_weeks": 28.6,  # (100 + 200 + 400 + 180 + 120) / 5 / 7 = 28.57
-        "requests_decided": 7,  # every request of 2024 was decided on its 30th day ("very-late"'s in 2023)
+        "decisions_due": 7,  # every request of 2024 was decided on its 30th day ("very-late"'s in 2023)
         "decided_within_6_weeks": 7,
         "pct_decided_within_6_weeks": 100.0,
         "review_meetings": 0,
@@ -149,24 +149,30 @@ async def test_the_backlog_counts_open_cases_past_their_deadline(client: httpx.A
 
 
 async def test_the_decision_whether_to_assess_is_due_within_6_weeks(client: httpx.AsyncClient) -> None:
-    """Cases worked by hand: the first decision (to assess or not) of a request, 42 days allowed."""
+    """Cases worked by hand: a request's decision (to assess or not) is due 42 days after it, in the period holding that
+    day; undecided by then, or decided later, it was late."""
     partnership = await make_partnership(client)
-    r = date(2025, 1, 6)
+    r, early = date(2025, 1, 6), date(2024, 12, 2)  # deadlines 17 February and 13 January
     events = [
-        *[ev(case, "request_received", r) for case in "ABCDF"],
-        ev("A", "request_decision", r + timedelta(days=42), outcome="assess"),  # 17 Feb: on the 42nd day, in time
-        ev("B", "request_decision", r + timedelta(days=43), outcome="not_assess"),  # 18 Feb: a day late
-        ev("C", "request_decision", r + timedelta(days=20), outcome="withdrawn"),  # never decided: not counted
-        ev("D", "request_decision", r + timedelta(days=10), outcome="assess"),  # 16 Jan
+        *[ev(case, "request_received", r) for case in "ABCFG"],
+        ev("A", "request_decision", r + timedelta(days=42), outcome="assess"),  # on the 42nd day: in time
+        ev("B", "request_decision", r + timedelta(days=43), outcome="not_assess"),  # a day late
+        ev("C", "request_decision", r + timedelta(days=20), outcome="withdrawn"),  # withdrawn before a decision: none due
+        ev("D", "request_received", early),
+        ev("D", "request_decision", early + timedelta(days=10), outcome="assess"),  # due 13 January, decided in December
         ev("E", "transfer_in", r),  # no request held: cannot be timed
         ev("E", "request_decision", r + timedelta(days=45), outcome="assess"),
-        ev("F", "request_decision", r + timedelta(days=40), outcome="assess"),  # 15 Feb, in time; a second decision is not a first
+        ev("F", "request_decision", r + timedelta(days=40), outcome="assess"),  # in time; a second decision changes nothing
         ev("F", "request_decision", r + timedelta(days=50), outcome="assess"),
+        # G is never decided: late once 17 February has passed
     ]
     await send(client, partnership, events)
     january, february = (await report(client, partnership, **{"from": "2025-01-01", "to": "2025-02-28"}))["periods"]
-    assert (january["requests_decided"], january["decided_within_6_weeks"], january["pct_decided_within_6_weeks"]) == (1, 1, 100.0)
-    assert (february["requests_decided"], february["decided_within_6_weeks"], february["pct_decided_within_6_weeks"]) == (3, 2, 66.7)
+    assert (january["decisions_due"], january["decided_within_6_weeks"], january["pct_decided_within_6_weeks"]) == (1, 1, 100.0)
+    assert (february["decisions_due"], february["decided_within_6_weeks"], february["pct_decided_within_6_weeks"]) == (4, 2, 50.0)
+    # Ending the report before B's decision: B and G were both undecided on their deadline, still late.
+    [short] = (await report(client, partnership, **{"from": "2025-02-01", "to": "2025-02-17"}))["periods"]
+    assert (short["decisions_due"], short["decided_within_6_weeks"]) == (4, 2)
 
 
 async def test_annual_review_decisions_are_due_within_4_weeks_and_overdue_reviews_counted(client: httpx.AsyncClient) -> None:
@@ -193,6 +199,8 @@ async def test_annual_review_decisions_are_due_within_4_weeks_and_overdue_review
         ev("P", "review_decision", d("2024-01-05"), outcome="maintain"),  # anchored 5 January 2024, nothing since: overdue
         ev("Q", "final_issued", d("2024-01-05")),
         ev("Q", "review_meeting", d("2025-02-10")),  # held, decision awaited: not overdue
+        ev("R", "final_issued", d("2023-01-02")),
+        ev("R", "review_meeting", d("2023-12-01")),  # reviewed once, never decided, never again: overdue since December 2024
     ]
     await send(client, partnership, events)
     found = await report(client, partnership, **{"from": "2025-01-01", "to": "2025-02-28"})
@@ -204,11 +212,11 @@ async def test_annual_review_decisions_are_due_within_4_weeks_and_overdue_review
         2,
         None,
     )  # J and Q, both awaiting their decision
-    assert found["annual_reviews_overdue"] == {"as_of": "2025-02-28", "total": 2}  # L and P
+    assert found["annual_reviews_overdue"] == {"as_of": "2025-02-28", "total": 3}  # L, P and R
     # A month earlier, I's decision is still within its 4 weeks and Q's meeting has not happened: Q is overdue too.
     earlier = await report(client, partnership, **{"from": "2025-01-01", "to": "2025-01-31"})
     assert (earlier["periods"][0]["review_decisions_pending"], earlier["periods"][0]["review_decisions_late"]) == (3, 0)
-    assert earlier["annual_reviews_overdue"]["total"] == 3  # L, P and Q
+    assert earlier["annual_reviews_overdue"]["total"] == 4  # L, P, Q and R
 
 
 async def test_events_are_idempotent_by_event_id_and_never_change(client: httpx.AsyncClient, db: Database) -> None:

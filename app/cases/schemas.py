@@ -95,8 +95,11 @@ class Period(BaseModel):
     over_20_under_52_weeks: int
     over_52_weeks: int
     avg_weeks: float | None
-    requests_decided: int = Field(description="Requests first decided (to assess or not) in the period.")
-    decided_within_6_weeks: int = Field(description="Of those, decided within 42 days of the request.")
+    decisions_due: int = Field(
+        description="Requests whose decision whether to assess fell due in the period (6 weeks after receipt), less requests "
+        "withdrawn before any decision."
+    )
+    decided_within_6_weeks: int = Field(description="Of those, decided (to assess or not) within 42 days of the request.")
     pct_decided_within_6_weeks: float | None
     review_meetings: int = Field(description="Annual review meetings held in the period (one per case and day).")
     review_decisions_within_4_weeks: int = Field(description="Of those, with the decision notified within 28 days of the meeting.")
@@ -118,8 +121,8 @@ class Backlog(BaseModel):
 class OverdueReviews(BaseModel):
     as_of: date
     total: int = Field(
-        description="Plans issued and not ceased whose annual review is overdue: more than a year since the final plan or the "
-        "latest review decision, and no review meeting since."
+        description="Plans issued and not ceased whose annual review is overdue: more than a year since the last review "
+        "(meeting or decision), or since the final plan before any; only plans whose final plan is among the events held."
     )
 
 
@@ -146,7 +149,7 @@ class TimelinessReport(BaseModel):
                         "over_20_under_52_weeks": 36,
                         "over_52_weeks": 5,
                         "avg_weeks": 21.7,
-                        "requests_decided": 190,
+                        "decisions_due": 190,
                         "decided_within_6_weeks": 151,
                         "pct_decided_within_6_weeks": 79.5,
                         "review_meetings": 640,

@@ -21,14 +21,16 @@ The rules are the DfE's for its SEN2 statistics (DOMAIN.md §3.3, §6.4):
   and packs print "not covered" instead of a figure.
 
 Beside the 20-week measure, from the same events (DOMAIN.md §3.1, §6.4 rules 6-7):
-- the decision whether to assess: of the requests first decided (`assess` or `not_assess`) in a period, those decided
-  within 42 days (6 weeks) of the request; a withdrawn request was never decided and is not counted;
+- the decision whether to assess: of the requests whose 6-week deadline (receipt + 42 days) falls in a period, those
+  decided (`assess` or `not_assess`) by it; one undecided by its deadline, or decided later, was late; a request withdrawn
+  before any decision was due none;
 - annual reviews: of the review meetings held in a period (one per case and day), the decision (maintain, amend or
   cease) notified within 28 days (4 weeks) of the meeting, the ones notified later or not at all once 28 days have passed
   by `to` (late), and the ones still within their 28 days (pending);
-- reviews overdue on `to`: plans issued and not ceased whose last anchor (the final plan, or the latest review decision)
-  is more than a year before `to` with no review meeting held since. The 3-6 monthly reviews of under-5s cannot be
-  told apart (the events carry no age) and are held to the yearly rule.
+- reviews overdue on `to`: plans issued and not ceased whose last review (its meeting, or its decision; the final plan
+  before any) was more than a year before `to`: the next was due within 12 months of it. Only plans whose final plan is
+  among the events held are counted. The 3-6 monthly reviews of under-5s cannot be told apart (the events carry no
+  age) and are held to the yearly rule.
 
 The measure the plan tracks (`ehcp_timeliness` observations, packs' headline) is the percentage
 excluding exceptions (`DEFINITION`); both figures are in every report.
@@ -116,6 +118,14 @@ def cases_statement() -> Any:
                     )
                 )
             ).label("decided_on"),
+            func.max(
+                case(
+                    (
+                        and_(col(CaseEvent.type) == T.request_decision.value, col(CaseEvent.outcome) == "withdrawn"),
+                        col(CaseEvent.occurred_on),
+                    )
+                )
+            ).label("withdrawn_on"),
             func.max(case((col(CaseEvent.type) == T.review_decision.value, col(CaseEvent.occurred_on)))).label("reviewed_on"),
             func.max(case((col(CaseEvent.type) == T.review_meeting.value, col(CaseEvent.occurred_on)))).label("review_met_on"),
             func.max(case((and_(col(CaseEvent.type) == T.review_decision.value, col(CaseEvent.outcome) == "cease"), 1), else_=0)).label(
@@ -175,15 +185,21 @@ def backlog_statement(dialect: str) -> Any:
 
 
 def decision_statement(dialect: str) -> Any:
-    """Requests first decided in the period, by day: how many, and how many within 6 weeks of the request."""
+    """Requests by the day they were received (from `:received_from`): how many were due a decision whether to assess, and
+    how many had it within 6 weeks; a request withdrawn before any decision was due none. Python places each day's
+    requests in the period holding their deadline."""
     c = cases_statement().c
-    within = _days(c.decided_on, c.received_on, dialect) <= DECISION_DAYS
+    within = and_(c.decided_on.is_not(None), _days(c.decided_on, c.received_on, dialect) <= DECISION_DAYS)
     return (
         select(
-            c.decided_on.label("decided_on"), func.count().label("decided"), func.sum(case((within, 1), else_=0)).label("decided_in_time")
+            c.received_on.label("received_on"), func.count().label("decided"), func.sum(case((within, 1), else_=0)).label("decided_in_time")
         )
-        .where(c.decided_on >= bindparam("from_on", type_=Date), c.received_on.is_not(None), c.decided_on >= c.received_on)
-        .group_by(c.decided_on)
+        .where(
+            c.received_on >= bindparam("received_from", type_=Date),
+            or_(c.decided_on.is_not(None), c.withdrawn_on.is_(None)),
+            or_(c.decided_on.is_(None), c.decided_on >= c.received_on),
+        )
+        .group_by(c.received_on)
     )
 
 
@@ -234,15 +250,16 @@ def review_statement(dialect: str) -> Any:
 
 
 def overdue_reviews_statement() -> Any:
-    """Plans issued and not ceased by `:to_on` whose anchor (final plan or latest review decision) is before
-    `:year_before` with no review meeting held since it."""
+    """Plans issued and not ceased by `:to_on` whose last review (its meeting or its decision; the final plan before any)
+    was before `:year_before`: the next review was due within 12 months of it and has not been held."""
     c = cases_statement().c
-    anchor = case((and_(c.reviewed_on.is_not(None), c.reviewed_on > c.final_on), c.reviewed_on), else_=c.final_on)
+    decided: Any = func.coalesce(c.reviewed_on, c.final_on)
+    latest = case((and_(c.review_met_on.is_not(None), c.review_met_on > decided), c.review_met_on), else_=decided)
+    anchor = case((latest > c.final_on, latest), else_=c.final_on)
     return select(func.count().label("total")).where(
         c.final_on.is_not(None),
         c.ceased == 0,
         anchor < bindparam("year_before", type_=Date),
-        or_(c.review_met_on.is_(None), c.review_met_on <= anchor),
     )
 
 
@@ -343,7 +360,7 @@ class Tally:
             "over_20_under_52_weeks": self.band_20_52,
             "over_52_weeks": self.band_52,
             "avg_weeks": weeks(self.total_days, self.issued),
-            "requests_decided": self.decided,
+            "decisions_due": self.decided,
             "decided_within_6_weeks": self.decided_in_time,
             "pct_decided_within_6_weeks": percent(self.decided_in_time, self.decided),
             "review_meetings": self.meetings,
@@ -362,12 +379,13 @@ async def report(
     decisions, reviews, overdue = MORE_STATEMENTS[reads.dialect]
     spans = periods(start, end, granularity)
     tallies = [Tally() for _ in spans]
-    for statement, day, name in (
-        (cohort, "issued_on", "ehcp-cohort"),
-        (decisions, "decided_on", "ehcp-decisions"),
-        (reviews, "met_on", "ehcp-reviews"),
-    ):
-        _spread(await reads.rows(statement, params, cache_key=(name, reads.dialect)), day, spans, tallies)
+    _spread(await reads.rows(cohort, params, cache_key=("ehcp-cohort", reads.dialect)), "issued_on", spans, tallies)
+    _spread(await reads.rows(reviews, params, cache_key=("ehcp-reviews", reads.dialect)), "met_on", spans, tallies)
+    received = await reads.rows(
+        decisions, {**params, "received_from": start - timedelta(days=DECISION_DAYS)}, cache_key=("ehcp-decisions", reads.dialect)
+    )
+    deadlines = [r | {"due_on": as_date(r["received_on"]) + timedelta(days=DECISION_DAYS)} for r in received]
+    _spread([r for r in deadlines if start <= r["due_on"] <= end], "due_on", spans, tallies)
     year_before = _year_before(end)
     overdue_reviews = (
         await reads.rows(overdue, {**params, "year_before": year_before}, cache_key=("ehcp-overdue-reviews", reads.dialect))

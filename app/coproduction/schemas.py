@@ -2,9 +2,9 @@
 
 import uuid
 from datetime import date
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
-from pydantic import ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from app.core.pagination import ListQuery
 from app.core.schemas import Body, EntityRead, LongText, Title, patch_model, plan_date
@@ -52,6 +52,13 @@ class EngagementCreate(Body):
         if len(set(value)) != len(value):
             raise ValueError("name each group once")
         return value
+
+    @model_validator(mode="after")
+    def _signed_by_the_forum(self) -> Self:
+        signed = self.signs_off_export_id is not None or self.signs_off_period_id is not None
+        if signed and Participant.parent_carer_forum not in self.participants:
+            raise ValueError("a sign-off is the parent carer forum's: name it among the participants")
+        return self
 
 
 EngagementUpdate = patch_model("EngagementUpdate", EngagementCreate, exclude={"plan_id"})

@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.cases.timeliness import DEFINITION, report
+from app.core.errors import FieldError, Unprocessable
 from app.core.reads import SqlAlchemyReads
 from app.evidence.service import held_locally
 from app.exports import sections
@@ -69,7 +70,7 @@ class Request:
     meeting_id: uuid.UUID | None = None  # a meeting's pack
 
 
-class NotAMeetingOfThePlan(Exception):
+class NotAMeetingOfThePlan(Unprocessable):
     """The meeting is not one about the plan (or about no plan in particular) as recorded at the pack's moment."""
 
 
@@ -89,7 +90,10 @@ async def build(session: AsyncSession, request: Request, area: Local) -> dict[st
     if request.meeting_id is not None:
         meeting = state.tables["meeting"].get(str(request.meeting_id))
         if meeting is None:
-            raise NotAMeetingOfThePlan(str(request.meeting_id))
+            raise NotAMeetingOfThePlan(
+                "The meeting is not one about this plan as recorded on that day.",
+                errors=[FieldError(pointer="/plan_id", message="not the meeting's plan on as_of")],
+            )
         previous = sections.previous_meeting(state, meeting)
         since = since or (previous["held_on"] if previous is not None else None)
     if since is not None and since >= request.as_of:
@@ -99,7 +103,7 @@ async def build(session: AsyncSession, request: Request, area: Local) -> dict[st
         people = await _people(session, sections.people_named(state))
         boards = await _boards(session, request.partnership_id)
         data["meeting"] = sections.meeting_page(meeting, previous, state, people, request.audience, request.as_of, boards)
-    if since is not None:
+    if since is not None and request.audience is not Audience.public:  # risks and reasons are not for the public
         then_at = cutoff_of(since, area.timezone)
         then = await state_at(session, plan_id=request.plan_id, partnership_id=request.partnership_id, at=then_at, detail=True)
         data["changes"] = sections.changes(then, state, since, request.as_of, area.red_after_days, (then_at, at))
@@ -260,7 +264,7 @@ async def _data(session: AsyncSession, request: Request, area: Local, state: Pla
                 "on": _local_day(move["created_at"], zone),
                 "from_due_on": _iso(move["previous_due_on"]),
                 "to_due_on": _iso(move["new_due_on"]),
-                "reason": move["reason"],
+                "reason": None if audience is Audience.public else move["reason"],  # internal: not for the public
                 "approved_at_meeting": move.get("approved_at_meeting"),
                 "by": _mover(move, people, keys, audience),
             },
@@ -335,22 +339,20 @@ async def _data(session: AsyncSession, request: Request, area: Local, state: Pla
         "plan_measures": [m for m in measures if not m["concern_refs"]],
         "ehcp_timeliness": await _timeliness(session, request, state, at),
         "funding": summary["funding"],
-        **await _beside_delivery(session, request, state, plan, since),
+        **await _beside_delivery(session, request, state, plan),
         "changes": None,
         "meeting": None,
     }
 
 
-async def _beside_delivery(session: AsyncSession, request: Request, state: PlanState, plan: Row, since: date | None) -> Row:
-    """Governance, the risk register and co-production over the pack's period: from `since`, else from the plan's
-    acceptance (else its recording)."""
-    start = since or plan.get("accepted_on") or plan["created_at"].date()
+async def _beside_delivery(session: AsyncSession, request: Request, state: PlanState, plan: Row) -> Row:
+    """Governance (every meeting about the plan held by `as_of`), the risk register and co-production."""
     people = await _people(session, sections.people_named(state))
     boards = await _boards(session, request.partnership_id)
     return {
-        "governance": sections.governance(state, people, request.audience, start, request.as_of, boards),
+        "governance": sections.governance(state, people, request.audience, request.as_of, boards),
         "risks": sections.risks(state, people, request.audience, request.as_of),
-        "coproduction": sections.coproduction(state, start, request.as_of),
+        "coproduction": sections.coproduction(state, request.as_of),
     }
 
 
@@ -473,7 +475,7 @@ async def _inspection(session: AsyncSession, inspection_id: str | None) -> Row |
 # Each group of a period's figures, by the count that decides whether it is small (and, in public packs, not shown).
 GROUPS = {
     "suppressed": "plans_issued",
-    "decisions_suppressed": "requests_decided",
+    "decisions_suppressed": "decisions_due",
     "reviews_suppressed": "review_meetings",
 }
 GROUP_FIELDS = {
@@ -488,7 +490,7 @@ GROUP_FIELDS = {
         "over_52_weeks",
         "avg_weeks",
     ),
-    "requests_decided": ("requests_decided", "decided_within_6_weeks", "pct_decided_within_6_weeks"),
+    "decisions_due": ("decisions_due", "decided_within_6_weeks", "pct_decided_within_6_weeks"),
     "review_meetings": (
         "review_meetings",
         "review_decisions_within_4_weeks",
@@ -523,7 +525,7 @@ async def _timeliness(session: AsyncSession, request: Request, state: PlanState,
     common: dict[str, Any] = {"partnership_id": request.partnership_id, "end": end, "recorded_by": at}
     monthly = await report(reads, start=date(months // 12, months % 12 + 1, 1), granularity="month", **common)
     yearly = await report(reads, start=date(end.year - 2, 1, 1), granularity="year", **common)
-    held = ("plans_issued", "requests_decided", "review_meetings")
+    held = ("plans_issued", "decisions_due", "review_meetings")
     if (
         not any(p[k] for p in yearly["periods"] for k in held)
         and not yearly["backlog"]["total"]

@@ -3,7 +3,6 @@
 import base64
 import uuid
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 from fastapi import Depends, Request
 from starlette.responses import Response, StreamingResponse
@@ -11,7 +10,7 @@ from starlette.responses import Response, StreamingResponse
 from app.core import audit
 from app.core.auth import Actor
 from app.core.db import DatabaseDep, SessionDep
-from app.core.errors import FieldError, Forbidden, NotFound, Unprocessable, problems
+from app.core.errors import Forbidden, NotFound, problems
 from app.core.http import entity_response, not_modified
 from app.core.idempotency import REDACT_HEADER
 from app.core.permissions import PLAN_EDITORS, READERS, Access, allow, documented, roles_text
@@ -36,7 +35,6 @@ from app.exports.render import MEDIA_TYPES
 from app.governance.resources import meetings
 from app.models import Export, ShareLink
 from app.models.enums import Audience, Role
-from app.partnerships.service import local
 from app.plans import resources as plan_resources
 
 EXPORT_RULES = (
@@ -178,38 +176,14 @@ async def create_meeting_pack(
     request: Request, id: uuid.UUID, body: s.MeetingPackCreate, session: SessionDep, db: DatabaseDep, actor: Creator
 ) -> Response:
     meeting = await read_one(db, actor, meetings, id)
-    plan_id = meeting["plan_id"] or body.plan_id
-    if plan_id is None:
-        raise Unprocessable(
-            "The meeting is about no plan in particular: say which plan its pack shows.",
-            errors=[FieldError(pointer="/plan_id", message="required for this meeting")],
-        )
-    if meeting["plan_id"] is not None and body.plan_id not in (None, meeting["plan_id"]):
-        raise Unprocessable("The meeting is about another plan.", errors=[FieldError(pointer="/plan_id", message="not the meeting's plan")])
-    try:
-        plan = await read_one(db, actor, plan_resources.plans, plan_id)
-    except NotFound as exc:
-        raise Unprocessable(f"No plan with id {plan_id}.", errors=[FieldError(pointer="/plan_id", message="unknown plan")]) from exc
-    async with db.read_session() as reader:
-        area = await local(reader, meeting["partnership_id"])
-    assert area is not None
-    as_of = body.as_of or area.today
-    if as_of < meeting["created_at"].astimezone(ZoneInfo(area.timezone)).date():
-        raise Unprocessable(
-            "The meeting was not recorded yet on that day: its pack shows the plan from the day it was recorded.",
-            errors=[FieldError(pointer="/as_of", message="before the meeting was recorded")],
-        )
-    export_id, new = await service.make_export(
+    export_id, new = await service.make_meeting_pack(
         db,
         session,
         storage_of(request),
         request.app.state.settings,
         actor=actor,
-        plan=plan,
-        export_format=body.format,
-        audience=Audience(body.audience),
-        as_of=as_of,
-        meeting_id=id,
+        meeting=meeting,
+        body=body,
         limiter=request.app.state.limiter,
     )
     return await _answer(request, db, actor, export_id, new)

@@ -2,12 +2,12 @@
 
 import uuid
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import AwareDatetime, ConfigDict, Field
+from pydantic import AwareDatetime, ConfigDict, Field, field_validator
 
 from app.core.pagination import ListQuery
-from app.core.schemas import Body, EntityRead
+from app.core.schemas import Body, EntityRead, plan_date
 from app.models.enums import Audience, ExportFormat, ExportStatus
 
 EXPORT_ID = "5e0f7a52-3c1d-4a5b-9f7e-2d6c8b1a0e93"
@@ -48,17 +48,26 @@ class ExportCreate(Body):
     since: date | None = Field(
         None,
         description="Add what changed since the end of this day (before `as_of`): actions new, completed, re-rated and "
-        "reprogrammed, new reds, missed returns, risks new and re-rated; governance and co-production sections then cover "
-        "the same period (default: since the plan was accepted).",
+        "reprogrammed, new reds, missed returns, risks new and re-rated (not in `public` packs).",
     )
+
+    _in_range = field_validator("since")(plan_date)
 
 
 class MeetingPackCreate(Body):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"example": {"format": "pdf", "audience": "board"}})
     format: ExportFormat = Field(description="`json`, `csv` (a zip of one file per table), `xlsx`, `pdf` or `html`.")
-    audience: Literal[Audience.board, Audience.inspectors] = Field(
-        Audience.board, description="`board` (default) or `inspectors` (no contact details); a meeting's pack is never public."
+    audience: Audience = Field(
+        Audience.board, description="`board` (default) or `inspectors` (no contact details); a meeting's pack is never public (422)."
     )
+
+    @field_validator("audience")
+    @classmethod
+    def _not_public(cls, value: Audience) -> Audience:
+        if value is Audience.public:
+            raise ValueError("a meeting's pack is for the board or inspectors; the public page is a plan's `public` export")
+        return value
+
     as_of: date | None = Field(
         None, description="Show the plan as recorded at the end of this day (default: today); not before the meeting was recorded."
     )

@@ -8,7 +8,8 @@ Public packs get the co-production log ("you said, we did") and what changed, ne
 from datetime import date
 from typing import Any
 
-from app.models.enums import EXTERNAL_REVIEWS, Audience, DecisionStatus, MeetingActionStatus, MeetingStatus, Representing, RiskStatus
+from app.governance.service import forum_present, is_late
+from app.models.enums import EXTERNAL_REVIEWS, Audience, DecisionStatus, MeetingActionStatus, MeetingStatus, RiskStatus
 from app.plans.rag import assess
 from app.progress.state import PlanState, Row
 from app.risks.service import above_target, unmitigated
@@ -51,7 +52,7 @@ def _attendance(entries: list[Row], people: Names, audience: Audience) -> list[R
 
 
 def _meeting_action(row: Row, people: Names, audience: Audience, as_of: date) -> Row:
-    late = row["status"] == MeetingActionStatus.open and row.get("due_on") is not None and row["due_on"] < as_of
+    late = is_late(row, as_of)
     return {
         "title": row["title"],
         "owner": _name(row.get("owner_id"), people, audience),
@@ -88,7 +89,7 @@ def meeting_row(meeting: Row, state: PlanState, people: Names, audience: Audienc
         "status": meeting["status"],
         "attendees": _attendance(meeting.get("attendees", []), people, audience),
         "apologies": _attendance(meeting.get("apologies", []), people, audience),
-        "parent_carer_forum_present": any(a["representing"] == Representing.parent_carer_forum for a in meeting.get("attendees", [])),
+        "parent_carer_forum_present": forum_present(meeting.get("attendees", [])),
         "evidence_due_on": _iso(meeting.get("evidence_due_on")),
         "feedback": meeting.get("feedback"),
         "feedback_received_on": _iso(meeting.get("feedback_received_on")),
@@ -110,35 +111,20 @@ def _of_meeting(state: PlanState, kind: str, meeting_id: str) -> list[Row]:
     return sorted((r for r in state.rows(kind) if r["meeting_id"] == meeting_id), key=lambda r: (r["created_at"], r["id"]))
 
 
-def governance(state: PlanState, people: Names, audience: Audience, since: date, as_of: date, boards: dict[str, str]) -> Row | None:
-    """Meetings held from `since` to `as_of` (not cancelled), oldest first, with their decisions and actions; the next
-    external review still to come. None for public packs."""
+def governance(state: PlanState, people: Names, audience: Audience, as_of: date, boards: dict[str, str]) -> Row | None:
+    """Meetings about the plan (or about no plan in particular) held by `as_of` (not cancelled), oldest first, with their decisions and actions; the external
+    reviews and inspection to come. None for public packs."""
     if audience is Audience.public:
         return None
     held = sorted(
-        (m for m in state.rows("meeting") if since <= m["held_on"] <= as_of and m["status"] != MeetingStatus.cancelled),
+        (m for m in state.rows("meeting") if m["held_on"] <= as_of and m["status"] != MeetingStatus.cancelled),
         key=lambda m: (m["held_on"], m["created_at"]),
     )
-    coming = sorted(
-        (
-            m
-            for m in state.rows("meeting")
-            if m["kind"] in EXTERNAL_REVIEWS and m["held_on"] > as_of and m["status"] == MeetingStatus.scheduled
-        ),
-        key=lambda m: m["held_on"],
-    )
     return {
-        "from_on": _iso(since),
+        "from_on": _iso(held[0]["held_on"]) if held else None,
         "to_on": _iso(as_of),
         "meetings": [meeting_row(m, state, people, audience, as_of, boards) for m in held],
-        "next_external_review": None
-        if not coming
-        else {
-            "title": coming[0]["title"],
-            "kind": coming[0]["kind"],
-            "held_on": _iso(coming[0]["held_on"]),
-            "evidence_due_on": _iso(coming[0].get("evidence_due_on")),
-        },
+        "coming": coming(state, as_of),
     }
 
 
@@ -179,11 +165,11 @@ def risks(state: PlanState, people: Names, audience: Audience, as_of: date) -> l
     return found
 
 
-def coproduction(state: PlanState, since: date, as_of: date) -> list[Row]:
-    """The engagements held from `since` to `as_of`, oldest first: who took part, how far they shaped the work, what
+def coproduction(state: PlanState, as_of: date) -> list[Row]:
+    """The engagements held by `as_of`, oldest first: who took part, how far they shaped the work, what
     they said and what was done (no names: participants are groups)."""
     refs = ref_maps(state)
-    held = sorted((e for e in state.rows("engagement") if since <= e["held_on"] <= as_of), key=lambda e: (e["held_on"], e["created_at"]))
+    held = sorted((e for e in state.rows("engagement") if e["held_on"] <= as_of), key=lambda e: (e["held_on"], e["created_at"]))
     return [
         {
             "held_on": _iso(e["held_on"]),
@@ -263,11 +249,39 @@ def changes(then: PlanState, now: PlanState, since: date, as_of: date, red_after
     }
 
 
+def _outstanding(state: PlanState, meeting: Row, previous: Row | None, people: Names, audience: Audience, as_of: date) -> list[Row]:
+    """Actions still open that meetings of the same body (before the previous one) asked for, oldest meeting first."""
+    before = (previous or meeting)["held_on"]
+    earlier = {
+        m["id"]: m
+        for m in state.rows("meeting")
+        if m["held_on"] < before and m.get("board_id") == meeting.get("board_id") and m["id"] != meeting["id"]
+    }
+    still = [a for a in state.rows("meeting_action") if a["meeting_id"] in earlier and a["status"] == MeetingActionStatus.open]
+    still.sort(key=lambda a: (earlier[a["meeting_id"]]["held_on"], a["created_at"], a["id"]))
+    return [_meeting_action(a, people, audience, as_of) | {"meeting": earlier[a["meeting_id"]]["title"]} for a in still]
+
+
+def coming(state: PlanState, as_of: date) -> list[Row]:
+    """External reviews still to come, and the plan's revisit or monitoring inspection while it is due, soonest first."""
+    found = [
+        {"title": m["title"], "on": _iso(m["held_on"]), "evidence_due_on": _iso(m.get("evidence_due_on"))}
+        for m in state.rows("meeting")
+        if m["kind"] in EXTERNAL_REVIEWS and m["held_on"] > as_of and m["status"] == MeetingStatus.scheduled
+    ]
+    plan = next(iter(state.rows("plan")), {})
+    if plan.get("revisit_due_on") is not None and plan["revisit_due_on"] >= as_of:
+        found.append(
+            {"title": "Ofsted and CQC revisit or monitoring inspection due", "on": _iso(plan["revisit_due_on"]), "evidence_due_on": None}
+        )
+    return sorted(found, key=lambda c: str(c["on"]))
+
+
 def meeting_page(
     meeting: Row, previous: Row | None, state: PlanState, people: Names, audience: Audience, as_of: date, boards: dict[str, str]
 ) -> Row:
     """A meeting's own page: the meeting, the decisions due at it (`proposed`), the actions of the previous meeting and
-    where they stand, and the open risks, highest first."""
+    where they stand, actions of earlier meetings still open, the open risks (highest first) and what is coming up."""
     refs = ref_maps(state)
     register = risks(state, people, audience, as_of) or []
     return {
@@ -281,7 +295,9 @@ def meeting_page(
         "last_meeting_actions": []
         if previous is None
         else [_meeting_action(a, people, audience, as_of) for a in _of_meeting(state, "meeting_action", previous["id"])],
+        "outstanding_actions": _outstanding(state, meeting, previous, people, audience, as_of),
         "open_risks": [r for r in register if r["status"] == RiskStatus.open],
+        "coming": coming(state, as_of),
     }
 
 

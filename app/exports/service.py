@@ -35,9 +35,11 @@ from app.core.uow import unit_of_work
 from app.evidence.storage import Storage
 from app.exports import pack as packs
 from app.exports.render import EXTENSIONS, MEDIA_TYPES, render
+from app.exports.schemas import MeetingPackCreate
 from app.models import Action, Export, ShareLink, utcnow
 from app.models.enums import Audience, ExportFormat, ExportStatus, Role
 from app.partnerships.service import Local, local
+from app.plans.resources import plans
 
 log = structlog.get_logger("wsoa.exports")
 LEASE = timedelta(minutes=10)
@@ -163,6 +165,7 @@ async def make_export(
     as_of: Any,
     since: Any = None,
     meeting_id: uuid.UUID | None = None,
+    title: str | None = None,
     limiter: RateLimiter | None = None,
 ) -> tuple[uuid.UUID, bool]:
     """Returns the export's id and whether it is new: an identical request (same plan, format, audience, `as_of`
@@ -211,7 +214,7 @@ async def make_export(
         "as_of": as_of,
         "status": ExportStatus.pending.value,
         "media_type": MEDIA_TYPES[export_format],
-        "file_name": file_name(plan["title"], as_of, audience.value, export_format),
+        "file_name": file_name(title or plan["title"], as_of, audience.value, export_format),
         "created_by": actor.actor_id,
         "checkpoint_seq": anchor.seq if anchor else None,
         "checkpoint_hash": anchor.hash if anchor else None,
@@ -233,6 +236,49 @@ async def make_export(
     changes = {k: [None, audit.jsonable(v)] for k, v in values.items() if v is not None}
     await _record(session, actor, action="export", entity_type="export", row=values, changes=changes, plan_id=plan["id"])
     return request.export_id, True
+
+
+async def make_meeting_pack(
+    db: Database,
+    session: AsyncSession,
+    storage: Storage,
+    settings: Settings,
+    *,
+    actor: Actor,
+    meeting: dict[str, Any],
+    body: MeetingPackCreate,
+    limiter: RateLimiter | None = None,
+) -> tuple[uuid.UUID, bool]:
+    """A meeting's pack: an export of the meeting's plan (or, for a meeting about no plan in particular, the plan named,
+    of the same partnership) with the meeting's page, as of today unless said, never before the meeting was recorded."""
+    plan_id = meeting["plan_id"] or body.plan_id
+    if plan_id is None:
+        raise Unprocessable(
+            "The meeting is about no plan in particular: say which plan its pack shows.",
+            errors=[FieldError(pointer="/plan_id", message="required for this meeting")],
+        )
+    if meeting["plan_id"] is not None and body.plan_id not in (None, meeting["plan_id"]):
+        raise Unprocessable("The meeting is about another plan.", errors=[FieldError(pointer="/plan_id", message="not the meeting's plan")])
+    assert plans.reader is not None
+    async with db.read() as reads:
+        plan = await plans.reader.get(reads, actor, plan_id)
+    if plan is None or plan["partnership_id"] != meeting["partnership_id"]:
+        raise Unprocessable(
+            f"No plan with id {plan_id} in the meeting's partnership.", errors=[FieldError(pointer="/plan_id", message="unknown plan")]
+        )
+    async with db.read_session() as reader:
+        area = await local(reader, meeting["partnership_id"])
+    assert area is not None
+    as_of = body.as_of or area.today
+    if as_of < meeting["created_at"].astimezone(ZoneInfo(area.timezone)).date():
+        raise Unprocessable(
+            "The meeting was not recorded yet on that day: its pack shows the plan from the day it was recorded.",
+            errors=[FieldError(pointer="/as_of", message="before the meeting was recorded")],
+        )
+    return await make_export(
+        db, session, storage, settings, actor=actor, plan=plan, export_format=body.format, audience=body.audience, as_of=as_of,
+        meeting_id=meeting["id"], title=f"{plan['title']} {meeting['title']}", limiter=limiter,
+    )  # fmt: skip
 
 
 async def _record(

@@ -300,7 +300,7 @@ TIMELINESS = [
     ("over_52_weeks", "52 weeks or more"),
     ("avg_weeks", "Average weeks"),
     ("suppressed", "Suppressed (fewer than 10)"),
-    ("requests_decided", "Requests decided (whether to assess)"),
+    ("decisions_due", "Requests decided (whether to assess)"),
     ("decided_within_6_weeks", "Decided within 6 weeks"),
     ("pct_decided_within_6_weeks", "% decided within 6 weeks"),
     ("decisions_suppressed", "Decisions suppressed (fewer than 10)"),
@@ -371,7 +371,9 @@ def _beside_delivery(data: dict[str, Any]) -> Iterator[Table]:
         rows: list[list[Cell]] = [["New action", a["ref"], a["title"], None] for a in changes["new_actions"]]
         rows += [["Completed", a["ref"], a["title"], day(a["completed_on"])] for a in changes["completed"]]
         rows += [["Re-rated", a["ref"], a["title"], f"{a['from_rag']} to {a['to_rag']}"] for a in changes["re_rated"]]
-        rows += [["Reprogrammed", m["ref"], m["reason"], f"{m['from_due_on']} to {m['to_due_on']}"] for m in changes["reprogrammed"]]
+        rows += [
+            ["Reprogrammed", m["ref"], None, f"{m['from_due_on']} to {m['to_due_on']}: {m['reason']}"] for m in changes["reprogrammed"]
+        ]
         rows += [["Return missed", m["ref"], None, "filed late" if m["filed_late"] else "still missing"] for m in changes["missed_returns"]]
         rows += [["New risk", r["ref"], r["title"], r["score"]] for r in changes["new_risks"]]
         rows += [["Risk re-rated", r["ref"], None, f"{r['from_score']} to {r['to_score']}"] for r in changes["risks_re_rated"]]
@@ -453,7 +455,7 @@ def tables(pack: dict[str, Any]) -> list[Table]:
                 "Kind",
                 "Title",
                 "Theme",
-                "Judgement",
+                "Inspectors' judgement",
                 "Delivery RAG",
                 "Baseline delivery RAG",
                 "Finding (verbatim)",

@@ -8,7 +8,7 @@ from sqlmodel import col
 from app.core.permissions import PLAN_EDITORS, REPORTERS, Access
 from app.core.resources import Link, Reader, Ref, Resource, Row, Unique
 from app.governance import schemas as s
-from app.governance.service import BoardRules, MeetingActionRules, MeetingRules
+from app.governance.service import BoardRules, DecisionRules, MeetingActionRules, MeetingRules, forum_present, is_late
 from app.models import (
     Action,
     ActionReprogramme,
@@ -28,21 +28,12 @@ from app.models import (
     Plan,
     Risk,
 )
-from app.models.enums import MeetingActionStatus, Representing
 from app.partnerships.service import today_in
 
 EDITED_BY_LEADS = Access(create=PLAN_EDITORS, update=PLAN_EDITORS, delete=PLAN_EDITORS)
 PLAN = Ref("plan_id", Plan, "plan")
 BOARD = Ref("board_id", Board, "board")
 MEETING = Ref("meeting_id", Meeting, "meeting")
-
-
-def forum_present(attendees: list[dict[str, Any]]) -> bool:
-    return any(a.get("representing") == Representing.parent_carer_forum for a in attendees)
-
-
-def is_late(row: Row, today: Any) -> bool:
-    return row["status"] == MeetingActionStatus.open and row.get("due_on") is not None and row["due_on"] < today
 
 
 class MeetingReader(Reader):
@@ -116,8 +107,9 @@ meetings = Resource(
     "of a plan (`dfe_nhse_review`, `stocktake`, `deep_dive`, `revisit`, `monitoring_visit`, with its `plan_id`). Attendees "
     "and apologies name the partnership's people (or a guest by name) and whom each represents, so "
     "`parent_carer_forum_present` answers whether the forum was in the room; papers are evidence items. An external "
-    "review's evidence is due `evidence_due_on` (default 14 days before it, moving with it), and it records the feedback "
-    "received and its outcome per concern of the plan. `POST /meetings/{id}/pack` makes the meeting's pack.",
+    "review's evidence is due `evidence_due_on` (default 14 days before it, or the working day before that; moving with "
+    "it), and it records the feedback received and its outcome per concern of the plan, once held. A meeting is `held`, and "
+    "its feedback received, no later than today (422). `POST /meetings/{id}/pack` makes the meeting's pack.",
     create_example={
         "plan_id": s.PLAN_ID,
         "kind": "dfe_nhse_review",
@@ -151,13 +143,16 @@ decisions = Resource(
         Link("risk_ids", DecisionRisk, "risk_id", Risk, "risk", owner="decision_id"),
         Link("reprogramme_ids", DecisionReprogramme, "reprogramme_id", ActionReprogramme, "reprogramme", owner="decision_id"),
     ),
+    rules=DecisionRules(),
     filters={
+        "plan_id": lambda v: col(Decision.meeting_id).in_(select(col(Meeting.id)).where(col(Meeting.plan_id) == v)),
         "action_id": _linked(DecisionAction, "action_id"),
         "concern_id": _linked(DecisionConcern, "concern_id"),
         "risk_id": _linked(DecisionRisk, "risk_id"),
     },
     description="What a meeting decided, or is asked to decide (`proposed`: the decisions due, listed in its pack), and the "
-    "actions, concerns, risks and reprogrammes it bears on.",
+    "actions, concerns, risks and reprogrammes it bears on. A decision is `agreed`, `rejected` or `deferred` only at a meeting "
+    "that has been held (409 before).",
     create_example={
         "meeting_id": s.MEETING_ID,
         "text": "Approved moving action 1.3 to 31 March: the EP recruitment round failed.",
@@ -178,11 +173,13 @@ meeting_actions = Resource(
     access=Access(create=PLAN_EDITORS, update=REPORTERS, delete=PLAN_EDITORS),
     parents=(MEETING,),
     refs=(Ref("owner_id", Person, "person"),),
+    filters={"plan_id": lambda v: col(MeetingAction.meeting_id).in_(select(col(Meeting.id)).where(col(Meeting.plan_id) == v))},
     rules=MeetingActionRules(),
     reader=None,
     description="What a meeting asked someone to do by a date. Open ones show in their owner's work (`GET /me/meeting-actions`); "
     "one open past its due date is `is_overdue` and an alert on the meeting's plan (`meeting_action_overdue`). A "
-    "contributor may mark its own done (`status`, `completed_on`, `note`); `completed_on` defaults to the day it is done.",
+    "contributor may mark its own done (`status`, `completed_on`, `note`); `completed_on` defaults to the day it is done and "
+    "is never after today; `due_on` is never before the meeting.",
     create_example={
         "meeting_id": s.MEETING_ID,
         "title": "Bring the EP recruitment options paper to the next meeting",

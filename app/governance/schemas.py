@@ -4,19 +4,19 @@ import uuid
 from datetime import date
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import ConfigDict, Field, StringConstraints, ValidationInfo, field_validator, model_validator
 
 from app.core.pagination import ListQuery
-from app.core.schemas import Body, EntityRead, LongText, Name, Title, patch_model, plan_date
+from app.core.schemas import Body, EntityRead, LongText, Name, Title, patch_model, plan_date, touched
 from app.models.enums import (
     EXTERNAL_REVIEWS,
     BoardKind,
     DecisionStatus,
-    ImpactJudgement,
     MeetingActionStatus,
     MeetingKind,
     MeetingStatus,
     Representing,
+    ReviewOutcome,
 )
 
 PARTNERSHIP_ID = "0b6f9d1e-3c41-4d0e-9f59-2f1f6b0a9c11"
@@ -50,15 +50,16 @@ class Attendee(Body):
     @model_validator(mode="after")
     def _someone(self) -> Self:
         if (self.person_id is None) == (self.name is None):
-            raise ValueError("give person_id or name, not both")
+            raise ValueError("give either person_id (one of the partnership's people) or name (a guest), one of the two")
         return self
 
 
 class ConcernOutcome(Body):
-    """An external review's outcome for one concern of the plan it reviewed."""
+    """An external review's outcome for one concern of the plan it reviewed. The inspectors' judgement at a revisit or
+    monitoring inspection belongs on the concern too (`judgement`), where packs print it."""
 
     concern_id: uuid.UUID
-    outcome: ImpactJudgement
+    outcome: ReviewOutcome
     monitoring_ended: bool = Field(False, description="The reviewers stopped monitoring this concern (a workstream signed off).")
     note: LongText | None = None
 
@@ -127,7 +128,9 @@ class MeetingCreate(Body):
     apologies: list[Attendee] = Field(default_factory=list, max_length=200)
     paper_ids: list[uuid.UUID] = Field(default_factory=list, max_length=100, description="Evidence items tabled as the meeting's papers.")
     evidence_due_on: date | None = Field(
-        None, description="When the evidence for an external review is due (default: 14 days before it, for external reviews)."
+        None,
+        description="When the evidence for the meeting is due (default for DfE and NHS England reviews, stocktakes and deep "
+        "dives: 14 days before, or the working day before that).",
     )
     feedback: LongText | None = Field(None, description="The reviewers' feedback (the outcome letter), once received.")
     feedback_received_on: date | None = None
@@ -136,15 +139,26 @@ class MeetingCreate(Body):
     _in_range = field_validator("held_on", "evidence_due_on", "feedback_received_on")(plan_date)
 
     @model_validator(mode="after")
-    def _shape(self) -> Self:
+    def _shape(self, info: ValidationInfo) -> Self:
         if self.kind is MeetingKind.board and self.board_id is None:
             raise ValueError("a board meeting names its board_id")
         if self.kind in EXTERNAL_REVIEWS and self.plan_id is None:
             raise ValueError("an external review names the plan_id it reviews")
         if self.concern_outcomes and self.plan_id is None:
             raise ValueError("concern_outcomes need the plan_id whose concerns they judge")
-        if self.evidence_due_on is not None and self.evidence_due_on > self.held_on:
+        # A patch that moves the meeting alone moves its evidence deadline with it (`MeetingRules`).
+        if self.evidence_due_on is not None and self.evidence_due_on > self.held_on and touched(info, "evidence_due_on"):
             raise ValueError("evidence_due_on must not be after held_on")
+        if self.feedback_received_on is not None and self.feedback_received_on < self.held_on:
+            raise ValueError("feedback_received_on must not be before held_on: feedback follows the meeting")
+        if self.status is not MeetingStatus.held and (self.concern_outcomes or self.feedback or self.feedback_received_on):
+            raise ValueError("feedback and concern_outcomes are recorded once the meeting is held (status held)")
+        judged = [o.concern_id for o in self.concern_outcomes]
+        if len(judged) != len(set(judged)):
+            raise ValueError("one outcome per concern")
+        people = [a.person_id for a in self.attendees if a.person_id] + [a.person_id for a in self.apologies if a.person_id]
+        if len(people) != len(set(people)):
+            raise ValueError("each person is listed once, as an attendee or with apologies")
         return self
 
 
@@ -252,6 +266,7 @@ class DecisionRead(EntityRead):
 
 
 class DecisionQuery(ListQuery):
+    plan_id: uuid.UUID | None = Field(None, description="Decisions of meetings about this plan.")
     meeting_id: uuid.UUID | None = None
     status: list[DecisionStatus] | None = Field(None, max_length=len(DecisionStatus), description="Repeat to match any of several.")
     action_id: uuid.UUID | None = Field(None, description="Decisions that bear on this action.")
@@ -272,6 +287,12 @@ class MeetingActionCreate(Body):
     note: LongText | None = None
 
     _in_range = field_validator("due_on", "completed_on")(plan_date)
+
+    @model_validator(mode="after")
+    def _done_when_done(self, info: ValidationInfo) -> Self:
+        if self.completed_on is not None and self.status is not MeetingActionStatus.done and touched(info, "completed_on"):
+            raise ValueError("completed_on is for a meeting action that is done")
+        return self
 
 
 MeetingActionUpdate = patch_model("MeetingActionUpdate", MeetingActionCreate, exclude={"meeting_id"})
@@ -307,6 +328,7 @@ class MeetingActionRead(EntityRead):
 
 
 class MeetingActionQuery(ListQuery):
+    plan_id: uuid.UUID | None = Field(None, description="Actions of meetings about this plan.")
     meeting_id: uuid.UUID | None = None
     owner_id: uuid.UUID | Literal["me"] | None = Field(None, description="An owner's id, or `me` for the caller's own person.")
     status: list[MeetingActionStatus] | None = Field(

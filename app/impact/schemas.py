@@ -4,7 +4,7 @@ import uuid
 from datetime import date
 from typing import Annotated
 
-from pydantic import ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from app.core.pagination import ListQuery
 from app.core.schemas import Body, EntityRead, patch_model, plan_date
@@ -28,8 +28,8 @@ class ImpactStatementCreate(Body):
     )
     as_of: date | None = Field(
         None,
-        description="The date the statement describes (default: the period's last day, or today if that is later than "
-        "today; without a period, today). Never after the partnership's today.",
+        description="The date the statement describes (default: the period's last day, or today while the period runs; "
+        "without a period, today). Never after the partnership's today.",
     )
     narrative: Text = Field(description="What has changed for children, young people and families.")
     judgement: ImpactJudgement = Field(description="The partnership's own judgement of the concern's progress.")
@@ -90,7 +90,7 @@ class ImpactStatementQuery(ListQuery):
     judgement: list[ImpactJudgement] | None = Field(None, max_length=len(ImpactJudgement), description="Repeat to match any of several.")
 
 
-class LatestImpact(Body):
+class LatestImpact(BaseModel):
     """A concern's latest impact statement, as the concern, the summary and every pack show it."""
 
     id: uuid.UUID
@@ -101,7 +101,7 @@ class LatestImpact(Body):
     narrative: str
 
 
-class ConcernImpact(Body):
+class ConcernImpact(BaseModel):
     latest_impact: LatestImpact | None = Field(description="The latest impact statement (by `as_of`), or null before the first.")
     impact_rag: Rag | None = Field(
         description="From the latest self-assessed judgement: green sufficient, amber partial, red insufficient progress; null "

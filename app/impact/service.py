@@ -1,7 +1,6 @@
 """The rules of impact statements: a statement belongs to its concern's plan, describes a date no later than the
 partnership's today, and, for a reporting period, one of the same plan."""
 
-import uuid
 from datetime import date
 
 from sqlalchemy import select
@@ -12,13 +11,7 @@ from app.core.auth import Actor
 from app.core.errors import FieldError, Unprocessable
 from app.core.resources import Row, Rules
 from app.models import ReportingPeriod
-from app.partnerships.service import local
-
-
-async def _today(session: AsyncSession, partnership_id: uuid.UUID) -> date:
-    area = await local(session, partnership_id)
-    assert area is not None
-    return area.today
+from app.partnerships.service import today_of
 
 
 def _not_after(as_of: date, today: date) -> None:
@@ -37,12 +30,14 @@ class ImpactStatementRules(Rules):
     async def before_create(self, session: AsyncSession, actor: Actor, values: Row, parent: Row | None) -> None:
         assert parent is not None
         values["plan_id"] = parent["plan_id"]
-        today = await _today(session, values["partnership_id"])
+        today = await today_of(session, values["partnership_id"])
         default = today
         if values.get("period_id") is not None:
             period = (
                 await session.execute(
-                    select(col(ReportingPeriod.plan_id), col(ReportingPeriod.ends_on)).where(col(ReportingPeriod.id) == values["period_id"])
+                    select(col(ReportingPeriod.plan_id), col(ReportingPeriod.ends_on)).where(
+                        col(ReportingPeriod.id) == values["period_id"], col(ReportingPeriod.partnership_id) == values["partnership_id"]
+                    )
                 )
             ).first()
             if period is not None and period.plan_id != values["plan_id"]:
@@ -60,4 +55,4 @@ class ImpactStatementRules(Rules):
         if "as_of" in changes:
             if changes["as_of"] is None:
                 raise Unprocessable("A statement always describes a date.", errors=[FieldError(pointer="/as_of", message="cannot be null")])
-            _not_after(changes["as_of"], await _today(session, current["partnership_id"]))
+            _not_after(changes["as_of"], await today_of(session, current["partnership_id"]))

@@ -294,6 +294,22 @@ class MeetingKind(StrEnum):
 EXTERNAL_REVIEWS = frozenset(k for k in MeetingKind if k is not MeetingKind.board)
 
 
+# DfE and NHS England's own reviews, whose documentary evidence is due two weeks before (DOMAIN.md, S13); Ofsted and the
+# CQC give about ten working days' notice of a revisit or monitoring visit instead.
+DFE_REVIEWS = frozenset({MeetingKind.dfe_nhse_review, MeetingKind.stocktake, MeetingKind.deep_dive})
+
+
+class ReviewOutcome(StrEnum):
+    """An external review's outcome for one concern: DfE and NHS England's view of its progress, or the inspectors'
+    judgement at a revisit (sufficient progress or not) or monitoring inspection (effective action or not)."""
+
+    sufficient_progress = "sufficient_progress"
+    partial_progress = "partial_progress"
+    insufficient_progress = "insufficient_progress"
+    effective_action = "effective_action"
+    not_effective_action = "not_effective_action"
+
+
 class MeetingStatus(StrEnum):
     scheduled = "scheduled"
     held = "held"

@@ -45,6 +45,13 @@ async def local(session: AsyncSession, partnership_id: uuid.UUID) -> Local | Non
     return None if row is None else Local(*row)
 
 
+async def today_of(session: AsyncSession, partnership_id: uuid.UUID) -> date:
+    """The partnership's today (its time zone's date), for a row of a partnership that exists."""
+    area = await local(session, partnership_id)
+    assert area is not None
+    return area.today
+
+
 class PartnershipRules(Rules):
     """A partnership is opened by a national admin key; a partnership's own admin cannot mint another."""
 

@@ -18,7 +18,7 @@ from app.core.pagination import LAST_DAY
 from app.core.permissions import READERS, allow, documented, roles_text
 from app.core.reads import ids_of
 from app.core.routing import api_router, ok
-from app.governance.resources import is_late
+from app.governance.service import is_late
 from app.models import (
     Action,
     ActionConcern,

@@ -4,8 +4,6 @@ import uuid
 from typing import Annotated
 
 from fastapi import Depends, Query
-from sqlalchemy import bindparam, select
-from sqlmodel import col
 from starlette.responses import Response
 
 from app.core.auth import Actor
@@ -14,18 +12,12 @@ from app.core.errors import problems
 from app.core.http import json_response
 from app.core.permissions import READERS, allow, documented, roles_text
 from app.core.routing import add_resource_routes, api_router, ok, read_one
-from app.models import RiskRating
 from app.risks import schemas as s
 from app.risks.resources import risks
+from app.risks.service import ratings
 
 router = api_router()
 add_resource_routes(router, risks)
-
-RATINGS = (
-    select(*(c for c in RiskRating.__table__.c if c.name != "partnership_id"))  # type: ignore[attr-defined]
-    .where(col(RiskRating.risk_id) == bindparam("risk_id"))
-    .order_by(col(RiskRating.created_at), col(RiskRating.id))
-)
 
 
 @router.get(
@@ -44,5 +36,4 @@ async def list_ratings(
 ) -> Response:
     await read_one(db, actor, risks, id)  # 404 for an unknown or invisible risk
     async with db.read() as reads:
-        rows = await reads.rows(RATINGS, {"risk_id": id}, cache_key="risk-ratings")
-    return json_response({"items": rows, "next_cursor": None})
+        return json_response({"items": await ratings(reads, id), "next_cursor": None})

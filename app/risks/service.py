@@ -1,21 +1,33 @@
 """The rules of the risk register: the score is likelihood × impact; every rating is kept (`RiskRating`), so the
 trend shows; a mitigation carried out by an action names one of the plan's own actions."""
 
+import uuid
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.core.auth import Actor
 from app.core.errors import FieldError, Unprocessable
+from app.core.reads import Reads
 from app.core.resources import Row, Rules
 from app.models import Action, RiskRating
 from app.models.enums import MitigationStatus, RiskStatus
-from app.partnerships.service import local
+from app.partnerships.service import today_of
 
 RATED = ("likelihood", "impact", "target_score")
+RATINGS = (
+    select(*(c for c in RiskRating.__table__.c if c.name != "partnership_id"))  # type: ignore[attr-defined]
+    .where(col(RiskRating.risk_id) == bindparam("risk_id"))
+    .order_by(col(RiskRating.created_at), col(RiskRating.id))
+)
+
+
+async def ratings(reads: Reads, risk_id: uuid.UUID) -> list[Row]:
+    """Every rating of the risk, oldest first."""
+    return await reads.rows(RATINGS, {"risk_id": risk_id}, cache_key="risk-ratings")
 
 
 def above_target(row: Row) -> bool:
@@ -29,12 +41,6 @@ def unmitigated(row: Row) -> bool:
         and above_target(row)
         and not any(m.get("status") == MitigationStatus.in_progress for m in row.get("mitigations") or [])
     )
-
-
-async def _today(session: AsyncSession, row: Row) -> date:
-    area = await local(session, row["partnership_id"])
-    assert area is not None
-    return area.today
 
 
 async def _mitigating_actions(session: AsyncSession, plan_id: Any, mitigations: list[dict[str, Any]] | None) -> None:
@@ -72,7 +78,7 @@ class RiskRules(Rules):
 
     async def before_create(self, session: AsyncSession, actor: Actor, values: Row, parent: Row | None) -> None:
         await _mitigating_actions(session, values["plan_id"], values.get("mitigations"))
-        values["last_reviewed_on"] = await _today(session, values)
+        values["last_reviewed_on"] = await today_of(session, values["partnership_id"])
 
     async def after_create(self, session: AsyncSession, actor: Actor, row: Row) -> None:
         session.add(_rating(row, actor, row["last_reviewed_on"]))
@@ -91,7 +97,7 @@ class RiskRules(Rules):
             rated = {**current, **changes}
             changes["score"] = int(rated["likelihood"]) * int(rated["impact"])
         if changes.keys() & {*RATED, "review_on"}:
-            changes["last_reviewed_on"] = await _today(session, current)
+            changes["last_reviewed_on"] = await today_of(session, current["partnership_id"])
 
     async def after_update(self, session: AsyncSession, actor: Actor, current: Row, changes: Row) -> None:
         if changes.keys() & set(RATED):
