@@ -18,6 +18,7 @@ from sqlmodel import col
 
 from app.core import audit
 from app.core.auth import SYSTEM
+from app.governance.service import evidence_deadline
 from app.models import (
     Action,
     ActionReprogramme,
@@ -27,12 +28,14 @@ from app.models import (
     DecisionAction,
     DecisionReprogramme,
     Engagement,
+    EngagementAction,
     EngagementConcern,
     ImpactStatement,
     ImpactStatementMeasure,
     MeasureConcern,
     Meeting,
     MeetingAction,
+    Observation,
     Person,
     Plan,
     Risk,
@@ -115,7 +118,7 @@ RISKS: list[tuple[Any, ...]] = [
         "A growing deficit in the dedicated schools grant's High Needs Block.",
         "Improvements the plan depends on cannot be paid for once the contingency is spent.",
         10,
-        [(0, 3, 5)],
+        [(0, 3, 5), (6, 3, 5), (12, 3, 5)],
         [("Safety Valve discussions with the DfE", "in_progress", None)],
         [],
         ["APA-2"],
@@ -123,193 +126,108 @@ RISKS: list[tuple[Any, ...]] = [
     ),
 ]
 
-# Each engagement: (months after acceptance, title, participants, count, level, you said, we did, concern refs).
+# Each engagement: (months after acceptance, title, participants, count, level, you said, we did, concern refs, action refs).
 ENGAGEMENTS: list[tuple[Any, ...]] = [
-    (
-        0.5,
-        "Co-production workshop on the priority action plan",
-        ["parent_carer_forum", "parents_carers"],
-        34,
-        "co_produce",
-        "Nobody tells us where our child's assessment has got to, or who to call.",
-        "Every family now gets a named EHC coordinator and a monthly update; action 4.2 came out of this workshop.",
-        ["APA-4", "APA-1"],
-    ),
-    (
-        2,
-        "Young people's forum: what a good EHC plan looks like",
-        ["children_young_people"],
-        16,
-        "co_design",
-        "Our plans talk about us, not to us, and nobody asks what we want to do next.",
-        "The 'All about me' section is now written with the young person, in their words, before the draft plan.",
-        ["APA-1"],
-    ),
-    (
-        3,
-        "SENCO network consultation on the EHC request form",
-        ["schools", "practitioners"],
-        48,
-        "consult",
-        "The request form asks for the same evidence three times.",
-        "One shorter form, with the graduated-response evidence attached once.",
-        ["APA-1"],
-    ),
-    (
-        5,
-        "The parent carer forum's survey of families",
-        ["parents_carers"],
-        412,
-        "consult",
-        "Waiting for an autism assessment with no help in the meantime is the hardest part.",
-        "A 'waiting well' offer of workshops and a helpline while families wait (action 3.3).",
-        ["APA-3", "APA-4"],
-    ),
-    (
-        7,
-        "Co-designing the neurodevelopmental 'waiting well' offer",
-        ["parent_carer_forum", "parents_carers", "health"],
-        22,
-        "co_design",
-        "Workshops in the daytime exclude working parents.",
-        "Evening and online sessions, recorded for families who cannot come.",
-        ["APA-3"],
-    ),
-    (
-        9,
-        "Relaunch of the Local Offer website",
-        ["parents_carers", "children_young_people", "parent_carer_forum"],
-        27,
-        "co_produce",
-        "We could not find anything on the old site.",
-        "The forum and the young people's forum tested every page; the search now finds services by need, not by team name.",
-        ["APA-4"],
-    ),
-    (
-        12,
-        "The forum's review of the annual progress report",
-        ["parent_carer_forum"],
-        9,
-        "inform",
-        "The report reads well but does not say what is still not working.",
-        "A 'what is not working yet' section in every quarterly report from this one on.",
-        ["APA-2", "APA-4"],
-    ),
-    (
-        14,
-        "Drop-in sessions for families waiting for an EHC needs assessment",
-        ["parents_carers"],
-        58,
-        "consult",
-        "Updates come, but the wait is still too long for some children.",
-        "Weekly case-tracking now flags every assessment past 16 weeks to the team manager.",
-        ["APA-1"],
-    ),
-]
+    (0.5, "Co-production workshop on the priority action plan", ["parent_carer_forum", "parents_carers"], 34, "co_produce",
+     "Nobody tells us where our child's assessment has got to, or who to call.",
+     "A named contact for every family during assessment went into the plan (action 4.4), with the forum checking it lands.",
+     ["APA-4", "APA-1"], ["4.4"]),
+    (2, "Young people's forum: what a good EHC plan looks like", ["children_young_people"], 16, "co_design",
+     "Our plans talk about us, not to us, and nobody asks what we want to do next.",
+     "The 'All about me' section is now written with the young person, in their words, before the draft plan.", ["APA-1"], ["1.6"]),
+    (3, "SENCO network consultation on the EHC request form", ["schools", "practitioners"], 48, "consult",
+     "The request form asks for the same evidence three times.",
+     "One shorter form, with the graduated-response evidence attached once.", ["APA-1"], []),
+    (5, "The parent carer forum's survey of families", ["parents_carers"], 412, "consult",
+     "Waiting for an autism assessment with no help in the meantime is the hardest part.",
+     "Support for families while they wait went to the top of the health workstream (action 3.4).", ["APA-3", "APA-4"], ["3.4"]),
+    (7, "Co-designing support for families waiting for a neurodevelopmental assessment", ["parent_carer_forum", "parents_carers", "health"],
+     22, "co_design", "Workshops in the daytime exclude working parents.",
+     "Evening and online sessions, recorded for families who cannot come.", ["APA-3"], ["3.4"]),
+    (9, "Relaunch of the Local Offer website", ["parents_carers", "children_young_people", "parent_carer_forum"], 27, "co_produce",
+     "We could not find anything on the old site.",
+     "The forum and the young people's forum tested every page; the search now finds services by need, not by team name.",
+     ["APA-4"], ["4.2"]),
+    (12, "The forum's review of the annual progress report", ["parent_carer_forum"], 9, "consult",
+     "The report reads well but does not say what is still not working.",
+     "A 'what is not working yet' section in every quarterly report from this one on.", ["APA-2", "APA-4"], ["4.3"]),
+    (14, "Drop-in sessions for families waiting for an EHC needs assessment", ["parents_carers"], 58, "consult",
+     "Updates come, but the wait is still too long for some children.",
+     "Weekly case-tracking now flags every assessment past 16 weeks to the team manager.", ["APA-1"], ["1.2"]),
+]  # fmt: skip
 
 # Each concern's quarterly self-assessment (judgement, what changed, why), from the first quarter after acceptance.
+# `{figure}` and `{month}` are the concern's measure as it stood then: its latest observation by the statement's date.
 IMPACT = {
     "APA-1": [
-        (
-            "insufficient_progress",
-            "Families still wait on average 31 weeks for a final plan; the backlog has stopped growing.",
-            "Fewer than one plan in five is issued within 20 weeks.",
-        ),
-        (
-            "insufficient_progress",
-            "New coordinators mean every family has a named contact; average waits are down to 27 weeks.",
-            "The share within 20 weeks is rising but is still far below the trajectory.",
-        ),
-        (
-            "partial_progress",
-            "Half of new plans now arrive within 20 weeks; audits find plans' outcomes more specific.",
-            "The 20-week measure is close to its trajectory, short of the 90% target.",
-        ),
-        (
-            "partial_progress",
-            "Families wait 19 weeks on average; young people write their own 'All about me' section.",
-            "Timeliness is near its trajectory; quality audits still find one plan in four needing improvement.",
-        ),
-        (
-            "partial_progress",
-            "Most families now get their plan within 20 weeks, and say they know who to call.",
-            "Timeliness is above 60% for three months running but short of 90%.",
-        ),
+        ("insufficient_progress", "{figure} of new EHC plans were issued within 20 weeks in {month}; the backlog has stopped growing.",
+         "Far below the 90% target: most families still wait longer than the law allows."),
+        ("insufficient_progress", "New coordinators have joined the assessment team; {figure} of new plans were issued within 20 weeks in {month}.",
+         "Rising, but below the measure's trajectory."),
+        ("partial_progress", "{figure} of new plans were issued within 20 weeks in {month}; audits find plans' outcomes more specific.",
+         "Close to the measure's trajectory, short of the 90% target."),
+        ("partial_progress", "{figure} of new plans were issued within 20 weeks in {month}; young people write their own 'All about me' section.",
+         "Near the trajectory; quality audits still find one plan in four needing improvement."),
+        ("partial_progress", "{figure} of new plans were issued within 20 weeks in {month}; families tell the forum they know who to call.",
+         "Better for most families, short of the 90% target."),
     ],
     "APA-2": [
-        (
-            "partial_progress",
-            "The Delivery Group meets monthly with every partner and the parent carer forum at the table.",
-            "Governance is in place; joint commissioning has not started.",
-        ),
-        (
-            "partial_progress",
-            "A joint SEND strategy is agreed by Cabinet and the ICB Board.",
-            "Joint commissioning of therapies is still being designed.",
-        ),
-        (
-            "partial_progress",
-            "The needs assessment is published and used to plan specialist places.",
-            "Therapies are still commissioned separately.",
-        ),
-        (
-            "partial_progress",
-            "Leaders share one performance report each month and act on it together.",
-            "Governance is effective, but joint commissioning of therapies is late.",
-        ),
-        (
-            "partial_progress",
-            "Leaders across education, health and care report from one dashboard; families see fewer hand-offs.",
-            "DfE and NHS England advisers found the governance effective; joint commissioning is still behind.",
-        ),
+        ("partial_progress", "The Delivery Group meets monthly with every partner and the parent carer forum at the table.",
+         "Governance is in place; joint commissioning has not started."),
+        ("partial_progress", "Partners share one SEND performance report each month; a joint strategy is being drafted with the forum.",
+         "The strategy is not agreed and therapies are still commissioned separately."),
+        ("partial_progress", "The draft joint strategy has been consulted on with families, schools and health.",
+         "Not yet agreed; joint commissioning of therapies is still being designed."),
+        ("partial_progress", "The joint SEND strategy is agreed by Cabinet and the ICB Board.",
+         "Governance is effective, but joint commissioning of therapies is late."),
+        ("partial_progress", "Leaders across education, health and care plan from one dashboard; families see fewer hand-offs.",
+         "DfE and NHS England advisers found the governance effective; joint commissioning is still behind."),
     ],
     "APA-3": [
-        (
-            "insufficient_progress",
-            "Half of requests for health advice are answered within 6 weeks; autism waits exceed 18 months.",
-            "Health advice remains late and no waiting-well support exists yet.",
-        ),
-        (
-            "insufficient_progress",
-            "The paediatric waiting list is shorter; advice within 6 weeks has reached 60%.",
-            "Still well short of 95%; the recovery action has slipped.",
-        ),
-        (
-            "insufficient_progress",
-            "Families waiting for an autism assessment can now use the waiting-well offer.",
-            "Health advice within 6 weeks is around 70%, behind its measure.",
-        ),
-        (
-            "partial_progress",
-            "Three in four requests for health advice are answered within 6 weeks.",
-            "Better, but the recovery action is late and the measure behind.",
-        ),
-        (
-            "partial_progress",
-            "Health advice is answered within 6 weeks four times in five; families rate the waiting-well offer.",
-            "The measure is still behind its 95% target.",
-        ),
+        ("insufficient_progress", "{figure} of requests for health advice were answered within 6 weeks in {month}; autism waits exceed 18 months.",
+         "Health advice is late for too many families, and nothing supports them while they wait."),
+        ("insufficient_progress", "The paediatric waiting list is shorter; {figure} of requests for health advice were answered within 6 weeks in {month}.",
+         "Far short of the 95% the measure aims for; the recovery action has slipped."),
+        ("insufficient_progress", "{figure} of requests for health advice were answered within 6 weeks in {month}.",
+         "Still behind its measure, and support for families who wait is not yet running."),
+        ("partial_progress", "Families waiting for an autism assessment now get support while they wait; {figure} of requests for health advice were answered within 6 weeks in {month}.",
+         "Better, but the health advice action is late and its measure behind."),
+        ("partial_progress", "{figure} of requests for health advice were answered within 6 weeks in {month}; families rate the support while they wait.",
+         "The measure is still behind its 95% target: DfE and NHS England asked for a recovery plan."),
     ],
     "APA-4": [
-        ("insufficient_progress", "Parents' confidence is 34%, as the inspection found.", "The communication charter is only just agreed."),
-        (
-            "partial_progress",
-            "Every family has a named coordinator; the forum's survey shows confidence at 39%.",
-            "Confidence is rising slowly, behind its trajectory.",
-        ),
-        (
-            "partial_progress",
-            "The new Local Offer site is live and co-produced; confidence is 43%.",
-            "Climbing about four points a quarter, still below target.",
-        ),
-        ("partial_progress", "Confidence reaches 47%; the forum signs off the quarterly report.", "Back on its trajectory, short of 60%."),
-        (
-            "partial_progress",
-            "Confidence is above 50% and the forum says families are heard.",
-            "On trajectory for two quarters, with co-production evidenced in every workstream; short of 60%.",
-        ),
+        ("insufficient_progress", "Parents' confidence is still 34%, as the inspection's survey found; the forum's first quarterly survey is under way.",
+         "The co-production charter is only just agreed."),
+        ("partial_progress", "{figure} of parents in the forum's survey say their child's needs are met (quarter to {month}).",
+         "Confidence is rising slowly, behind its trajectory."),
+        ("partial_progress", "The new Local Offer site is live and was made with families; {figure} of parents in the survey are confident (quarter to {month}).",
+         "Climbing about four points a quarter, still below target."),
+        ("partial_progress", "{figure} of parents in the survey are confident (quarter to {month}); the forum reviews each quarterly report.",
+         "Back on its trajectory, short of 60%."),
+        ("partial_progress", "{figure} of parents in the survey are confident (quarter to {month}); the forum says families are heard.",
+         "On its trajectory for two quarters, short of 60%."),
     ],
-}
+}  # fmt: skip
+
+# Decisions the Delivery Group takes besides the month's RAG ratings, in turn; and what it asks for, of whom.
+DECISIONS = [
+    "Agreed the recruitment of two more EHC coordinators from the contingency.",
+    "Agreed the communication charter with the parent carer forum.",
+    "Asked the ICB to report monthly on health advice returned within 6 weeks.",
+    "Agreed the quality assurance audit tool for EHC plans.",
+    "Agreed to publish a 'you said, we did' bulletin each month.",
+    "Agreed the draft joint SEND strategy for consultation.",
+    "Asked for a deep dive into requests for assessment from mainstream schools.",
+    "Agreed the quarterly report to Cabinet and the ICB Board.",
+]
+FOLLOW_UPS = [
+    ("Bring the month's EHC timeliness and health advice figures", "data"),
+    ("Report on EHC coordinator recruitment", "ehcmgr"),
+    ("Share the audit findings on plan quality", "qa"),
+    ("Bring the waiting-list position for autism assessments", "nd"),
+    ("Draft the next 'you said, we did' bulletin with the forum", "localoffer"),
+    ("Report on speech and language therapy vacancies", "therapies"),
+]
 
 DELIVERY_GROUP_MEMBERS = [
     ("croney", "elected_member", "Chair"),
@@ -358,18 +276,25 @@ async def seed_governance(
     _stocktakes(session, pid, plan, people, concerns, story, history)
     await session.flush()
     _risks(session, pid, plan, people, concerns, actions, story, history, later)
-    _engagements(session, pid, plan, concerns, story, later)
+    _engagements(session, pid, plan, concerns, actions, story, later)
     measures: dict[uuid.UUID, list[uuid.UUID]] = {}
     for measure_id, concern_id in await session.execute(
         select(col(MeasureConcern.measure_id), col(MeasureConcern.concern_id)).where(col(MeasureConcern.plan_id) == plan.id)
     ):
         measures.setdefault(concern_id, []).append(measure_id)
-    _impact_statements(session, pid, plan, people, concerns, measures, story, later)
+    await _impact_statements(session, pid, plan, people, concerns, measures, story, later)
     await session.flush()
     session.add_all(later)
     await session.flush()
     history.sort(key=lambda e: e.occurred_at or story.now)
     audit.record_many(session, actor=SYSTEM, entries=history)
+
+
+def _working_before(day: date) -> date:
+    """The last working day on or before `day`."""
+    while not is_working_day(day):
+        day -= timedelta(days=1)
+    return day
 
 
 def _working(day: date) -> date:
@@ -448,9 +373,11 @@ async def _delivery_group(
                     )
                 )
             continue
-        decisions = [Decision(partnership_id=pid, meeting_id=meeting.id, text=f"Agreed the RAG ratings and exception reports for {month}.",
-                              created_at=recorded, updated_at=recorded)]  # fmt: skip
-        session.add_all(decisions)
+        session.add(Decision(partnership_id=pid, meeting_id=meeting.id, text=f"Agreed the RAG ratings and exception reports for {month}.",
+                             created_at=recorded, updated_at=recorded))  # fmt: skip
+        if number % 2 == 1:
+            session.add(Decision(partnership_id=pid, meeting_id=meeting.id, text=DECISIONS[number // 2 % len(DECISIONS)],
+                                 created_at=recorded, updated_at=recorded))  # fmt: skip
         for action_id, move in moves.items():
             if move.created_at.date() == held:
                 ref = by_action[action_id]
@@ -461,13 +388,30 @@ async def _delivery_group(
                 session.add(decision)
                 later.append(DecisionAction(decision_id=decision.id, action_id=action_id, partnership_id=pid))
                 later.append(DecisionReprogramme(decision_id=decision.id, reprogramme_id=move.id, partnership_id=pid))
-        following = dates[number + 1] if number + 1 < len(dates) else upcoming
+        following = _following(dates, number, upcoming)
+        letter = _stocktake_letter(story, 11)
+        if letter < held and (number == 0 or dates[number - 1] <= letter):  # the first meeting after the second stocktake's letter
+            session.add(Decision(
+                partnership_id=pid, meeting_id=meeting.id, created_at=recorded, updated_at=recorded,
+                text="Asked the ICB for recovery plans for health advice and for joint commissioning of therapies by the next "
+                "meeting, as DfE and NHS England's letter asked.",
+            ))  # fmt: skip
+            recovery = MeetingAction(
+                partnership_id=pid, meeting_id=meeting.id, title="Recovery plan for health advice within 6 weeks", owner_id=people["dco"].id,
+                due_on=_working_before(_following(dates, number, upcoming) - timedelta(days=7)),
+                status="open", created_at=recorded, updated_at=recorded,
+            )  # fmt: skip
+            session.add(recovery)
+            assert recovery.due_on is not None
+            if (brought := _working_before(recovery.due_on - timedelta(days=2))) < story.today:
+                _done(recovery, brought, story, history)
+        asked, owner = FOLLOW_UPS[number % len(FOLLOW_UPS)]
         report = MeetingAction(
-            partnership_id=pid, meeting_id=meeting.id, title="Bring the month's EHC timeliness and health advice figures to the next meeting",
-            owner_id=people["data"].id, due_on=following - timedelta(days=2), status="open", created_at=recorded, updated_at=recorded,
+            partnership_id=pid, meeting_id=meeting.id, title=f"{asked} to the next meeting", owner_id=people[owner].id,
+            due_on=_working_before(following - timedelta(days=2)), status="open", created_at=recorded, updated_at=recorded,
         )  # fmt: skip
         session.add(report)
-        done_on = following - timedelta(days=3)
+        done_on = _working_before(following - timedelta(days=3))
         if done_on < story.today:
             _done(report, done_on, story, history)
         if number == len(dates) - 2:  # a letter to schools promised two meetings ago, still not sent: overdue
@@ -482,6 +426,15 @@ def _done(row: MeetingAction, on: date, story: "Story", history: list[audit.Entr
     row.status, row.completed_on, row.updated_at, row.version = "done", on, when, 2
     changes: dict[str, list[Any]] = {"status": ["open", "done"], "completed_on": [None, on.isoformat()]}
     history.append(audit.Entry("update", "meeting_action", row.id, row.partnership_id, changes, when))
+
+
+def _following(dates: list[date], number: int, upcoming: date) -> date:
+    return dates[number + 1] if number + 1 < len(dates) else upcoming
+
+
+def _stocktake_letter(story: "Story", months: int) -> date:
+    """When DfE and NHS England's letter after the stocktake about `months` after acceptance arrived."""
+    return _working(_working(story.month(months) + timedelta(days=12)) + timedelta(days=14))
 
 
 def _next_month(day: date) -> date:
@@ -540,17 +493,17 @@ def _stocktakes(
         "health advice is still behind: the advisers asked for a recovery plan for both before the next stocktake.",
     ]
     for number, months in enumerate((5, 11)):
-        held = _working(story.month(months))
-        if held + timedelta(days=14) >= story.today:
+        held = _working(story.month(months) + timedelta(days=12))
+        letter = _stocktake_letter(story, months)
+        if letter >= story.today:
             break
-        letter = held + timedelta(days=14)
         judged = [
             {"concern_id": str(concerns[ref].id), "outcome": outcome, "monitoring_ended": outcome == "sufficient_progress", "note": None}
             for ref, outcome in outcomes[number].items()
         ]
         meeting = Meeting(
             partnership_id=pid, plan_id=plan.id, kind="stocktake", title=f"DfE and NHS England stocktake {number + 1}", held_on=held,
-            status="held", attendees=[*guests, *ours], evidence_due_on=held - timedelta(days=14), feedback=feedback[number],
+            status="held", attendees=[*guests, *ours], evidence_due_on=evidence_deadline(held), feedback=feedback[number],
             feedback_received_on=letter,
             concern_outcomes=judged, created_at=story.at(held - timedelta(days=42)), updated_at=story.at(letter, 12), version=2,
         )  # fmt: skip
@@ -566,7 +519,7 @@ def _stocktakes(
     booked = _working(story.today + timedelta(days=35))
     session.add(Meeting(
         partnership_id=pid, plan_id=plan.id, kind="stocktake", title="DfE and NHS England stocktake 3", held_on=booked, status="scheduled",
-        attendees=[], evidence_due_on=booked - timedelta(days=14), created_at=story.at(story.meetings[-1], 9), updated_at=story.at(story.meetings[-1], 9),
+        attendees=[], evidence_due_on=evidence_deadline(booked), created_at=story.at(story.meetings[-1], 9), updated_at=story.at(story.meetings[-1], 9),
     ))  # fmt: skip
 
 
@@ -614,22 +567,31 @@ def _risks(
             previous = (on, lk, im)
 
 
-def _engagements(session: AsyncSession, pid: uuid.UUID, plan: Plan, concerns: dict[str, Concern], story: "Story", later: list[Any]) -> None:
-    for months, title, participants, count, level, said, did, refs in ENGAGEMENTS:
+def _engagements(
+    session: AsyncSession,
+    pid: uuid.UUID,
+    plan: Plan,
+    concerns: dict[str, Concern],
+    actions: dict[str, Action],
+    story: "Story",
+    later: list[Any],
+) -> None:
+    for months, title, participants, count, level, said, did, refs, action_refs in ENGAGEMENTS:
         held = _working(story.month(months))
         if held >= story.today:
             continue
         when = story.at(held + timedelta(days=2), 12)
         engagement = Engagement(
             partnership_id=pid, plan_id=plan.id, held_on=held, title=title, participants=participants, participant_count=count, level=level,
-            you_said=said, we_did=did, sign_off_note="The forum's chair signed off the report for publication." if level == "inform" else None,
+            you_said=said, we_did=did,
             created_at=when, updated_at=when,
         )  # fmt: skip
         session.add(engagement)
         later.extend(EngagementConcern(engagement_id=engagement.id, concern_id=concerns[r].id, plan_id=plan.id) for r in refs)
+        later.extend(EngagementAction(engagement_id=engagement.id, action_id=actions[a].id, plan_id=plan.id) for a in action_refs)
 
 
-def _impact_statements(
+async def _impact_statements(
     session: AsyncSession,
     pid: uuid.UUID,
     plan: Plan,
@@ -639,8 +601,18 @@ def _impact_statements(
     story: "Story",
     later: list[Any],
 ) -> None:
-    """Each concern's self-assessment at the end of every quarter since acceptance, written in the fortnight after it."""
+    """Each concern's self-assessment at the end of every quarter since acceptance, written in the fortnight after it,
+    quoting its measure as it stood then (the latest observation for a period ended by then, recorded by then)."""
     authors = {"APA-1": "adsend", "APA-2": "dcs", "APA-3": "icbexec", "APA-4": "localoffer"}
+    observed: dict[uuid.UUID, list[Any]] = {}
+    ids = [m for ms in measures.values() for m in ms]
+    rows = await session.execute(
+        select(col(Observation.measure_id), col(Observation.period_end_on), col(Observation.value), col(Observation.created_at))
+        .where(col(Observation.measure_id).in_(ids))
+        .order_by(col(Observation.period_end_on))
+    )
+    for measure_id, ended, value, recorded in rows:
+        observed.setdefault(measure_id, []).append((ended, value, recorded))
     for ref, stages in IMPACT.items():
         for quarter, (judgement, narrative, reason) in enumerate(stages, start=1):
             as_of = story.month(3 * quarter) - timedelta(days=1)
@@ -648,6 +620,11 @@ def _impact_statements(
             if written >= story.today:
                 break
             when: datetime = story.at(written, 14)
+            series = [o for m in measures.get(concerns[ref].id, []) for o in observed.get(m, []) if o[0] <= as_of and o[2] <= when]
+            if "{figure}" in narrative:
+                ended, value, _ = series[-1]
+                narrative = narrative.format(figure=f"{value:.0f}%", month=f"{ended:%B %Y}")
+                narrative = narrative[0].upper() + narrative[1:]
             statement = ImpactStatement(
                 partnership_id=pid, plan_id=plan.id, concern_id=concerns[ref].id, as_of=as_of, narrative=narrative, judgement=judgement,
                 judgement_reason=reason, author_id=people[authors[ref]].id, created_at=when, updated_at=when,

@@ -182,6 +182,31 @@ CONCERNS = [
 ]
 
 
+# What will be different for children and families under each concern, and how the partnership will know.
+OUTCOMES = {
+    "APA-1": (
+        "Families get an EHC plan that describes their child and what they want to achieve, within 20 weeks of asking.",
+        "90% of new EHC plans issued within 20 weeks (excluding exceptions); three in four plans judged good or better by the "
+        "multi-agency audit.",
+    ),
+    "APA-2": (
+        "Education, health and care leaders plan and buy services together from one shared picture of children's needs.",
+        "A joint SEND strategy agreed by Cabinet and the ICB Board; therapies jointly commissioned; one performance report "
+        "used by every partner.",
+    ),
+    "APA-3": (
+        "Health advice no longer holds up EHC plans, and families waiting for an autism or ADHD assessment get help while they wait.",
+        "95% of requests for health advice answered within 6 weeks; support offered to every family on the neurodevelopmental "
+        "waiting list.",
+    ),
+    "APA-4": (
+        "Parents and young people know what support there is, are told where their child's assessment has got to, and shape "
+        "the services they use.",
+        "60% of parents in the forum's survey confident their child's needs are met; a named contact for every family during assessment.",
+    ),
+}
+
+
 @dataclass(frozen=True)
 class Course:
     """How an action has gone. Months count from the plan's acceptance (fractions as 30-day parts); `known` is when
@@ -812,9 +837,10 @@ async def seed_demo(session: AsyncSession, *, today: date | None = None) -> Part
     await session.flush()
     concerns = {}
     for ref, kind, title, theme, text in CONCERNS:
+        outcome, criteria = OUTCOMES[ref]
         concerns[ref] = Concern(
             partnership_id=pid, plan_id=plan.id, ref=ref, kind=kind, title=title, verbatim_text=text, theme=theme,
-            created_at=story.at(story.drafted), updated_at=story.at(story.drafted),
+            intended_outcome=outcome, success_criteria=criteria, created_at=story.at(story.drafted), updated_at=story.at(story.drafted),
         )  # fmt: skip
     session.add_all(concerns.values())
     await session.flush()

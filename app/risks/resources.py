@@ -35,8 +35,8 @@ risks = Resource(
     description="The plan's risk register: what could stop the plan delivering or having its impact, its cause and "
     "consequence, its owner, likelihood and impact (1–5 each) and their product `score`, the `target_score` aimed for, "
     "mitigations (each `planned`, `in_progress` or `complete`, perhaps carried out by one of the plan's actions), the "
-    "actions and concerns it bears on, the next review date and its status. Every rating is kept "
-    "(`GET /risks/{id}/ratings`), so the trend shows. The plan's alerts name an open risk past its review date "
+    "actions and concerns it bears on, the next review date and its status. Every review (a re-rating, or a new review "
+    "date at the same rating) is kept as a rating (`GET /risks/{id}/ratings`), so the trend shows. The plan's alerts name an open risk past its review date "
     "(`risk_review_overdue`) and one above its target with no mitigation in progress (`risk_unmitigated`).",
     create_example={
         "plan_id": s.PLAN_ID,

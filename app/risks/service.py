@@ -17,7 +17,7 @@ from app.models import Action, RiskRating
 from app.models.enums import MitigationStatus, RiskStatus
 from app.partnerships.service import today_of
 
-RATED = ("likelihood", "impact", "target_score")
+RATED = ("likelihood", "impact", "target_score")  # a change of any of these, or of `review_on`, is a review
 RATINGS = (
     select(*(c for c in RiskRating.__table__.c if c.name != "partnership_id"))  # type: ignore[attr-defined]
     .where(col(RiskRating.risk_id) == bindparam("risk_id"))
@@ -100,6 +100,7 @@ class RiskRules(Rules):
             changes["last_reviewed_on"] = await today_of(session, current["partnership_id"])
 
     async def after_update(self, session: AsyncSession, actor: Actor, current: Row, changes: Row) -> None:
-        if changes.keys() & set(RATED):
+        """Every review is a rating, unchanged or not, so the trend shows when the risk was looked at."""
+        if "last_reviewed_on" in changes:
             session.add(_rating({**current, **changes}, actor, changes["last_reviewed_on"]))
             await session.flush()
