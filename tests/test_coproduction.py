@@ -1,6 +1,8 @@
 """The co-production and engagement log: who took part, how far they shaped the work, "you said, we did", and the
 forum's sign-off of a pack."""
 
+from datetime import timedelta
+
 import httpx
 
 from app.coproduction.schemas import EXAMPLE
@@ -8,7 +10,7 @@ from tests.factories import make_concern, make_plan, post
 from tests.test_conventions import assert_problem
 from tests.test_exports import export
 from tests.test_lifecycle import patch
-from tests.test_reporting import accepted_plan
+from tests.test_reporting import TODAY, accepted_plan
 
 
 async def test_the_log_records_who_shaped_what_and_the_forums_sign_off(client: httpx.AsyncClient) -> None:
@@ -23,6 +25,7 @@ async def test_the_log_records_who_shaped_what_and_the_forums_sign_off(client: h
     assert assert_problem(wrong, 422)["errors"][0]["pointer"] == "/concern_ids/0"
     assert_problem(await client.post("/api/v1/engagements", json={**body, "participants": ["schools", "schools"]}), 422)
     assert_problem(await client.post("/api/v1/engagements", json={**body, "level": "tokenism"}), 422)
+    assert_problem(await client.post("/api/v1/engagements", json={**body, "held_on": str(TODAY + timedelta(days=1))}), 422)
     their_pack = await export(client, other_plan["id"], format="json")
     signed = await client.post("/api/v1/engagements", json={**body, "signs_off_export_id": their_pack["id"]})
     assert assert_problem(signed, 422)["errors"][0]["pointer"] == "/signs_off_export_id"

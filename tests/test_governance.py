@@ -102,6 +102,10 @@ async def test_a_delivery_group_meets_decides_and_follows_its_actions_up(app: An
         {"partnership_id": plan["partnership_id"], "name": "Workstream 1", "kind": "workstream_group", "parent_id": board["id"]},
     )
     assert_problem(await patch(client, f"boards/{board['id']}", {"parent_id": sub["id"]}), 422)  # no loops
+    other_plan = await make_plan(client, partnership)
+    elsewhere = await make_concern(client, other_plan)
+    crossed = await client.post("/api/v1/decisions", json={"meeting_id": meeting["id"], "text": "x", "concern_ids": [elsewhere["id"]]})
+    assert assert_problem(crossed, 422)["errors"][0]["pointer"] == "/concern_ids/0"  # the meeting is about another plan
     found = (await client.get("/api/v1/decisions", params={"action_id": actions[1]["id"]})).json()["items"]
     assert [d["id"] for d in found] == [decision["id"]]
     proposed = (await client.get("/api/v1/decisions", params={"meeting_id": meeting["id"], "status": "proposed"})).json()["items"]

@@ -7,7 +7,7 @@ from typing import Any, Literal, Self
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from app.core.pagination import ListQuery
-from app.core.schemas import Body, EntityRead, LongText, Title, patch_model, plan_date
+from app.core.schemas import Body, EntityRead, LinkIds, LongText, Title, patch_model, plan_date
 from app.models.enums import EngagementLevel, Participant
 
 PLAN_ID = "7c6b5a49-3827-4165-9483-726150493827"
@@ -38,8 +38,8 @@ class EngagementCreate(Body):
     )
     you_said: LongText | None = Field(None, description="What participants said.")
     we_did: LongText | None = Field(None, description="What was done about it.")
-    concern_ids: list[uuid.UUID] = Field(default_factory=list, max_length=100)
-    action_ids: list[uuid.UUID] = Field(default_factory=list, max_length=100)
+    concern_ids: LinkIds = Field(default_factory=list, max_length=100)
+    action_ids: LinkIds = Field(default_factory=list, max_length=100)
     signs_off_export_id: uuid.UUID | None = Field(None, description="A pack of the plan the forum signed off at this engagement.")
     signs_off_period_id: uuid.UUID | None = Field(None, description="A reporting period whose return to the board the forum signed off.")
     sign_off_note: LongText | None = None

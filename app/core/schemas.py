@@ -7,9 +7,19 @@ import uuid
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, cast, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, create_model, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, create_model, model_validator
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+def _no_repeats(ids: list[uuid.UUID] | None) -> list[uuid.UUID] | None:
+    if ids is not None and len(set(ids)) != len(ids):
+        raise ValueError("must not repeat an id")
+    return ids
+
+
+# A link list (`concern_ids`): each id once.
+LinkIds = Annotated[list[uuid.UUID], AfterValidator(_no_repeats)]
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
 Ref = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9.\-_/]*$")]
 LongText = Annotated[str, StringConstraints(max_length=20_000)]

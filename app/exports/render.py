@@ -87,9 +87,14 @@ def to_csv(pack: dict[str, Any]) -> bytes:
     return out.getvalue()
 
 
+# Control characters XML 1.0 (so a workbook) cannot hold, as openpyxl refuses them.
+ILLEGAL_CHARACTERS_RE = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
+
+
 def _sheet_cell(sheet: Any, row: int, column: int, value: Cell) -> None:
     cell = sheet.cell(row=row, column=column)
     if isinstance(value, str):
+        value = ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)  # control characters XML 1.0 cannot hold: shown, not fatal
         cell.value = value
         cell.data_type = "s"  # text stays text: a leading = + - @ is never read as a formula
         if value.startswith(("=", "+", "-", "@", "\t", "\r")):
@@ -143,7 +148,8 @@ def to_xlsx(pack: dict[str, Any]) -> bytes:
 
 def _sheet_title(table: Table) -> str:
     """The table's title as a sheet's name: without the characters Excel refuses there, at most 31 characters."""
-    return re.sub(r"\s*[\\/?*\[\]:]+\s*", " - ", table.title.replace("(GBP)", "")).strip(" -")[:31].strip()
+    title = ILLEGAL_CHARACTERS_RE.sub("", table.title.replace("(GBP)", ""))
+    return re.sub(r"\s*[\\/?*\[\]:]+\s*", " - ", title).strip(" -")[:31].strip()
 
 
 def _fixed_zip_times(blob: bytes, stamp: tuple[int, int, int, int, int, int]) -> bytes:

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal, Self
 from pydantic import ConfigDict, Field, StringConstraints, ValidationInfo, field_validator, model_validator
 
 from app.core.pagination import ListQuery
-from app.core.schemas import Body, EntityRead, LongText, Name, Title, patch_model, plan_date, touched
+from app.core.schemas import Body, EntityRead, LinkIds, LongText, Name, Title, patch_model, plan_date, touched
 from app.models.enums import (
     EXTERNAL_REVIEWS,
     BoardKind,
@@ -76,6 +76,14 @@ class BoardCreate(Body):
     members: list[Member] = Field(default_factory=list, max_length=200)
     active: bool = True
 
+    @field_validator("members")
+    @classmethod
+    def _once_each(cls, members: list[Member]) -> list[Member]:
+        people = [m.person_id for m in members]
+        if len(set(people)) != len(people):
+            raise ValueError("each person is a member once")
+        return members
+
 
 BoardUpdate = patch_model("BoardUpdate", BoardCreate, exclude={"partnership_id"})
 
@@ -126,7 +134,7 @@ class MeetingCreate(Body):
     status: MeetingStatus = MeetingStatus.scheduled
     attendees: list[Attendee] = Field(default_factory=list, max_length=200)
     apologies: list[Attendee] = Field(default_factory=list, max_length=200)
-    paper_ids: list[uuid.UUID] = Field(default_factory=list, max_length=100, description="Evidence items tabled as the meeting's papers.")
+    paper_ids: LinkIds = Field(default_factory=list, max_length=100, description="Evidence items tabled as the meeting's papers.")
     evidence_due_on: date | None = Field(
         None,
         description="When the evidence for the meeting is due (default for DfE and NHS England reviews, stocktakes and deep "
@@ -229,10 +237,10 @@ class DecisionCreate(Body):
     meeting_id: uuid.UUID
     text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)]
     status: DecisionStatus = Field(DecisionStatus.agreed, description="`proposed` for a decision the meeting is asked to take.")
-    action_ids: list[uuid.UUID] = Field(default_factory=list, max_length=100)
-    concern_ids: list[uuid.UUID] = Field(default_factory=list, max_length=100)
-    risk_ids: list[uuid.UUID] = Field(default_factory=list, max_length=100)
-    reprogramme_ids: list[uuid.UUID] = Field(default_factory=list, max_length=100, description="Reprogrammes the decision approved.")
+    action_ids: LinkIds = Field(default_factory=list, max_length=100)
+    concern_ids: LinkIds = Field(default_factory=list, max_length=100)
+    risk_ids: LinkIds = Field(default_factory=list, max_length=100)
+    reprogramme_ids: LinkIds = Field(default_factory=list, max_length=100, description="Reprogrammes the decision approved.")
 
 
 DecisionUpdate = patch_model("DecisionUpdate", DecisionCreate, exclude={"meeting_id"})

@@ -15,7 +15,7 @@ from app.core.auth import Actor
 from app.core.crud import lookup
 from app.core.errors import Conflict, FieldError, Forbidden, Unprocessable
 from app.core.resources import Row, Rules
-from app.models import Board, Concern, Meeting, Person
+from app.models import Action, Board, Concern, Meeting, Person, Risk
 from app.models.enums import DFE_REVIEWS, DecisionStatus, MeetingActionStatus, MeetingKind, MeetingStatus, Representing, Role
 from app.partnerships.service import today_of
 from app.plans.calendar import is_working_day
@@ -139,6 +139,24 @@ class MeetingRules(Rules):
 class DecisionRules(Rules):
     """A decision is taken (agreed, rejected, deferred) at a meeting that has been held; before, it is `proposed`."""
 
+    async def _same_plan(self, session: AsyncSession, meeting_id: Any, values: Row) -> None:
+        """A decision of a meeting about a plan bears on that plan's actions, concerns and risks (one statement)."""
+        plan_id = (await session.execute(select(col(Meeting.plan_id)).where(col(Meeting.id) == meeting_id))).scalar_one_or_none()
+        linked = [
+            (field, table) for field, table in (("action_ids", Action), ("concern_ids", Concern), ("risk_ids", Risk)) if values.get(field)
+        ]
+        if plan_id is None or not linked:
+            return
+        found = await lookup(session, [(table, [uuid.UUID(str(i)) for i in values[field]]) for field, table in linked])
+        errors = [
+            FieldError(pointer=f"/{field}/{n}", message="belongs to another plan than the meeting's")
+            for (field, _), rows in zip(linked, found, strict=True)
+            for n, ident in enumerate(values[field])
+            if ident in rows and rows[ident]["plan_id"] != plan_id
+        ]
+        if errors:
+            raise Unprocessable("The decision's links belong to another plan than the meeting's.", errors=errors)
+
     async def _check(self, session: AsyncSession, meeting_id: Any, status: Any) -> None:
         if status == DecisionStatus.proposed:
             return
@@ -151,9 +169,11 @@ class DecisionRules(Rules):
             )
 
     async def before_create(self, session: AsyncSession, actor: Actor, values: Row, parent: Row | None) -> None:
+        await self._same_plan(session, values["meeting_id"], values)
         await self._check(session, values["meeting_id"], values["status"])
 
     async def before_update(self, session: AsyncSession, actor: Actor, current: Row, changes: Row, notes: Row) -> None:
+        await self._same_plan(session, current["meeting_id"], changes)
         if "status" in changes:
             await self._check(session, current["meeting_id"], changes["status"])
 

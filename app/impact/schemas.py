@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from app.core.pagination import ListQuery
-from app.core.schemas import Body, EntityRead, patch_model, plan_date
+from app.core.schemas import Body, EntityRead, LinkIds, patch_model, plan_date
 from app.models.enums import ImpactJudgement, Rag
 
 CONCERN_ID = "1a2b3c4d-5e6f-4a8b-9c0d-1e2f3a4b5c6d"
@@ -34,8 +34,8 @@ class ImpactStatementCreate(Body):
     narrative: Text = Field(description="What has changed for children, young people and families.")
     judgement: ImpactJudgement = Field(description="The partnership's own judgement of the concern's progress.")
     judgement_reason: Text = Field(description="Why: what the judgement rests on.")
-    evidence_ids: list[uuid.UUID] = Field(default_factory=list, max_length=100, description="Evidence the statement rests on.")
-    measure_ids: list[uuid.UUID] = Field(default_factory=list, max_length=100, description="Measures of the same plan it rests on.")
+    evidence_ids: LinkIds = Field(default_factory=list, max_length=100, description="Evidence the statement rests on.")
+    measure_ids: LinkIds = Field(default_factory=list, max_length=100, description="Measures of the same plan it rests on.")
     author_id: uuid.UUID | None = Field(None, description="Who wrote it (default: the person the caller's key acts as).")
 
     _in_range = field_validator("as_of")(plan_date)

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from app.core.pagination import ListQuery
-from app.core.schemas import Body, EntityRead, LongText, Ref, Title, patch_model, plan_date
+from app.core.schemas import Body, EntityRead, LinkIds, LongText, Ref, Title, patch_model, plan_date
 from app.models.enums import MitigationStatus, RiskStatus
 
 PLAN_ID = "7c6b5a49-3827-4165-9483-726150493827"
@@ -39,8 +39,8 @@ class RiskCreate(Body):
     impact: Rating = Field(description="1 (negligible) to 5 (severe).")
     target_score: Score | None = Field(None, description="The score the partnership aims to bring the risk down to.")
     mitigations: list[Mitigation] = Field(default_factory=list, max_length=50)
-    action_ids: list[uuid.UUID] = Field(default_factory=list, max_length=100, description="Actions of the same plan the risk bears on.")
-    concern_ids: list[uuid.UUID] = Field(default_factory=list, max_length=100, description="Concerns of the same plan it bears on.")
+    action_ids: LinkIds = Field(default_factory=list, max_length=100, description="Actions of the same plan the risk bears on.")
+    concern_ids: LinkIds = Field(default_factory=list, max_length=100, description="Concerns of the same plan it bears on.")
     review_on: date | None = Field(None, description="When the risk is next to be reviewed; an open risk past it is an alert.")
     status: RiskStatus = RiskStatus.open
 
