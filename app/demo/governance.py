@@ -9,6 +9,7 @@ shows the register and the actions as they stood then.
 """
 
 import uuid
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -244,50 +245,68 @@ DELIVERY_GROUP_MEMBERS = [
 ]
 
 
+@dataclass
+class Area:
+    """What the governance story is told about, and what it collects: audit events dated when the changes behind today's
+    rows happened, and rows that name others, added once those are written."""
+
+    session: AsyncSession
+    plan: Plan
+    people: dict[str, Person]
+    concerns: dict[str, Concern]
+    actions: dict[str, Action]
+    story: "Story"
+    history: list[audit.Entry] = field(default_factory=list)
+    later: list[Any] = field(default_factory=list)
+
+    @property
+    def pid(self) -> uuid.UUID:
+        return self.plan.partnership_id
+
+
 async def seed_governance(
     session: AsyncSession,
-    pid: uuid.UUID,
     plan: Plan,
     people: dict[str, Person],
     concerns: dict[str, Concern],
     actions: dict[str, Action],
     story: "Story",
 ) -> None:
-    board = _board(session, pid, people, story)
-    cabinet = Board(
-        partnership_id=pid,
-        name="Cabinet",
-        kind="cabinet",
-        chair_id=None,
-        members=[],
-        created_at=board.created_at,
-        updated_at=board.created_at,
-    )
-    session.add(cabinet)
+    area = Area(session, plan, people, concerns, actions, story)
+    board = _board(area)
+    members = {
+        "cabinet": ("croney", "elected_member", "Cabinet Member for Education"),
+        "icb_board": ("icbexec", "health", "Executive lead for SEND"),
+    }
+    for name, kind in (("Cabinet", "cabinet"), ("Wessex Vale ICB Board", "icb_board")):
+        key, representing, role = members[kind]
+        session.add(Board(
+            partnership_id=area.pid, name=name, kind=kind, created_at=board.created_at, updated_at=board.created_at,
+            members=[{"person_id": str(people[key].id), "representing": representing, "role": role}],
+        ))  # fmt: skip
     await session.flush()
+    cabinet = (await session.execute(select(Board).where(col(Board.partnership_id) == area.pid, col(Board.kind) == "cabinet"))).scalar_one()
     moves = {
         r.action_id: r
-        for r in (await session.execute(select(ActionReprogramme).where(col(ActionReprogramme.partnership_id) == pid))).scalars()
+        for r in (await session.execute(select(ActionReprogramme).where(col(ActionReprogramme.partnership_id) == area.pid))).scalars()
     }
-    history: list[audit.Entry] = []
-    later: list[Any] = []  # link rows and ratings, added once the rows they name are written
-    await _delivery_group(session, pid, plan, people, actions, moves, board, story, history, later)
-    await _cabinet(session, pid, plan, people, cabinet, story)
-    _stocktakes(session, pid, plan, people, concerns, story, history)
+    await _delivery_group(area, moves, board)
+    await _cabinet(area, cabinet)
+    _stocktakes(area)
     await session.flush()
-    _risks(session, pid, plan, people, concerns, actions, story, history, later)
-    _engagements(session, pid, plan, concerns, actions, story, later)
+    _risks(area)
+    _engagements(area)
     measures: dict[uuid.UUID, list[uuid.UUID]] = {}
     for measure_id, concern_id in await session.execute(
         select(col(MeasureConcern.measure_id), col(MeasureConcern.concern_id)).where(col(MeasureConcern.plan_id) == plan.id)
     ):
         measures.setdefault(concern_id, []).append(measure_id)
-    await _impact_statements(session, pid, plan, people, concerns, measures, story, later)
+    await _impact_statements(area, measures)
     await session.flush()
-    session.add_all(later)
+    session.add_all(area.later)
     await session.flush()
-    history.sort(key=lambda e: e.occurred_at or story.now)
-    audit.record_many(session, actor=SYSTEM, entries=history)
+    area.history.sort(key=lambda e: e.occurred_at or story.now)
+    audit.record_many(session, actor=SYSTEM, entries=area.history)
 
 
 def _working_before(day: date) -> date:
@@ -308,7 +327,8 @@ def _attendee(people: dict[str, Person], key: str, representing: str, role: str 
     return {"person_id": str(people[key].id), "name": None, "representing": representing, "role": role}
 
 
-def _board(session: AsyncSession, pid: uuid.UUID, people: dict[str, Person], story: "Story") -> Board:
+def _board(area: Area) -> Board:
+    session, pid, people, story = area.session, area.pid, area.people, area.story
     formed = story.at(story.meetings[0] - timedelta(days=7))
     board = Board(
         partnership_id=pid,
@@ -323,19 +343,18 @@ def _board(session: AsyncSession, pid: uuid.UUID, people: dict[str, Person], sto
     return board
 
 
-async def _delivery_group(
-    session: AsyncSession,
-    pid: uuid.UUID,
-    plan: Plan,
-    people: dict[str, Person],
-    actions: dict[str, Action],
-    moves: dict[uuid.UUID, ActionReprogramme],
-    board: Board,
-    story: "Story",
-    history: list[audit.Entry],
-    later: list[Any],
-) -> None:
+async def _delivery_group(area: Area, moves: dict[uuid.UUID, ActionReprogramme], board: Board) -> None:
     """Every monthly meeting so far and the next one: who came, what was decided, what was asked for."""
+    session, pid, plan, people, actions, story, history, later = (
+        area.session,
+        area.pid,
+        area.plan,
+        area.people,
+        area.actions,
+        area.story,
+        area.history,
+        area.later,
+    )
     by_action = {a.id: ref for ref, a in actions.items()}
     dates = list(story.meetings)
     upcoming = _next_month(dates[-1])
@@ -446,7 +465,8 @@ def _next_month(day: date) -> date:
     return _working(following)
 
 
-async def _cabinet(session: AsyncSession, pid: uuid.UUID, plan: Plan, people: dict[str, Person], cabinet: Board, story: "Story") -> None:
+async def _cabinet(area: Area, cabinet: Board) -> None:
+    session, pid, plan, people, story = area.session, area.pid, area.plan, area.people, area.story
     quarter = 3
     while (held := _working(story.month(quarter) + timedelta(days=10))) < story.today:
         when = story.at(held, 19)
@@ -462,17 +482,18 @@ async def _cabinet(session: AsyncSession, pid: uuid.UUID, plan: Plan, people: di
         quarter += 3
 
 
-def _stocktakes(
-    session: AsyncSession,
-    pid: uuid.UUID,
-    plan: Plan,
-    people: dict[str, Person],
-    concerns: dict[str, Concern],
-    story: "Story",
-    history: list[audit.Entry],
-) -> None:
+def _stocktakes(area: Area) -> None:
     """DfE and NHS England stocktakes about every six months, booked six weeks ahead, each held and then answered by a
     feedback letter a fortnight later; the next one is booked."""
+    session, pid, plan, people, concerns, story, history = (
+        area.session,
+        area.pid,
+        area.plan,
+        area.people,
+        area.concerns,
+        area.story,
+        area.history,
+    )
     guests = [
         {"person_id": None, "name": "DfE SEND adviser", "representing": "dfe", "role": None},
         {"person_id": None, "name": "NHS England regional SEND lead", "representing": "nhs_england", "role": None},
@@ -523,17 +544,18 @@ def _stocktakes(
     ))  # fmt: skip
 
 
-def _risks(
-    session: AsyncSession,
-    pid: uuid.UUID,
-    plan: Plan,
-    people: dict[str, Person],
-    concerns: dict[str, Concern],
-    actions: dict[str, Action],
-    story: "Story",
-    history: list[audit.Entry],
-    later: list[Any],
-) -> None:
+def _risks(area: Area) -> None:
+    session, pid, plan, people, concerns, actions, story, history, later = (
+        area.session,
+        area.pid,
+        area.plan,
+        area.people,
+        area.concerns,
+        area.actions,
+        area.story,
+        area.history,
+        area.later,
+    )
     for ref, title, owner, cause, consequence, target, ratings, mitigations, action_refs, concern_refs, review in RISKS:
         # Rated when recorded at the first meeting after acceptance, then re-rated at the meetings named (those held so far).
         rated = [(story.meeting(m), lk, im) for m, lk, im in ratings if story.month(m) <= story.meetings[-1]]
@@ -567,15 +589,16 @@ def _risks(
             previous = (on, lk, im)
 
 
-def _engagements(
-    session: AsyncSession,
-    pid: uuid.UUID,
-    plan: Plan,
-    concerns: dict[str, Concern],
-    actions: dict[str, Action],
-    story: "Story",
-    later: list[Any],
-) -> None:
+def _engagements(area: Area) -> None:
+    session, pid, plan, concerns, actions, story, later = (
+        area.session,
+        area.pid,
+        area.plan,
+        area.concerns,
+        area.actions,
+        area.story,
+        area.later,
+    )
     for months, title, participants, count, level, said, did, refs, action_refs in ENGAGEMENTS:
         held = _working(story.month(months))
         if held >= story.today:
@@ -591,18 +614,18 @@ def _engagements(
         later.extend(EngagementAction(engagement_id=engagement.id, action_id=actions[a].id, plan_id=plan.id) for a in action_refs)
 
 
-async def _impact_statements(
-    session: AsyncSession,
-    pid: uuid.UUID,
-    plan: Plan,
-    people: dict[str, Person],
-    concerns: dict[str, Concern],
-    measures: dict[uuid.UUID, list[uuid.UUID]],
-    story: "Story",
-    later: list[Any],
-) -> None:
+async def _impact_statements(area: Area, measures: dict[uuid.UUID, list[uuid.UUID]]) -> None:
     """Each concern's self-assessment at the end of every quarter since acceptance, written in the fortnight after it,
     quoting its measure as it stood then (the latest observation for a period ended by then, recorded by then)."""
+    session, pid, plan, people, concerns, story, later = (
+        area.session,
+        area.pid,
+        area.plan,
+        area.people,
+        area.concerns,
+        area.story,
+        area.later,
+    )
     authors = {"APA-1": "adsend", "APA-2": "dcs", "APA-3": "icbexec", "APA-4": "localoffer"}
     observed: dict[uuid.UUID, list[Any]] = {}
     ids = [m for ms in measures.values() for m in ms]

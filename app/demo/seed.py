@@ -894,7 +894,7 @@ async def seed_demo(session: AsyncSession, *, today: date | None = None) -> Part
     await session.flush()
     _history(session, pid, plan, actions, changes, story, recorder=people["sro"].id)
     await _impact(session, pid, plan, concerns, actions, courses, story, rng)
-    await seed_governance(session, pid, plan, people, concerns, actions, story)
+    await seed_governance(session, plan, people, concerns, actions, story)
     leaver = people["leaver"]  # marked as left by the HR feed at the end of his last day
     leaver.active, leaver.left_on, leaver.updated_at, leaver.version = False, story.left_on, story.at(story.left_on, 18), 2
     audit.record(

@@ -98,10 +98,10 @@ async def build(session: AsyncSession, request: Request, area: Local) -> dict[st
         since = since or (previous["held_on"] if previous is not None else None)
     if since is not None and since >= request.as_of:
         since = None  # a meeting's pack made on the day of the previous meeting: nothing to compare yet
-    data = await _data(session, request, area, state, at, since)
+    named = await _people(session, sections.people_named(state)), await _boards(session, request.partnership_id)
+    data = await _data(session, request, area, state, at, named)
     if meeting is not None:
-        people = await _people(session, sections.people_named(state))
-        boards = await _boards(session, request.partnership_id)
+        people, boards = named
         data["meeting"] = sections.meeting_page(meeting, previous, state, people, request.audience, request.as_of, boards)
     if since is not None and request.audience is not Audience.public:  # risks and reasons are not for the public
         then_at = cutoff_of(since, area.timezone)
@@ -213,7 +213,9 @@ async def _key_names(session: AsyncSession, moves: dict[str, list[Row]]) -> dict
     return {str(r.id): r.name for r in rows}
 
 
-async def _data(session: AsyncSession, request: Request, area: Local, state: PlanState, at: datetime, since: date | None) -> dict[str, Any]:
+async def _data(
+    session: AsyncSession, request: Request, area: Local, state: PlanState, at: datetime, named: tuple[dict[str, Row], dict[str, str]]
+) -> dict[str, Any]:
     audience = request.audience
     zone = ZoneInfo(area.timezone)
     as_of = request.as_of
@@ -339,16 +341,15 @@ async def _data(session: AsyncSession, request: Request, area: Local, state: Pla
         "plan_measures": [m for m in measures if not m["concern_refs"]],
         "ehcp_timeliness": await _timeliness(session, request, state, at),
         "funding": summary["funding"],
-        **await _beside_delivery(session, request, state, plan),
+        **_beside_delivery(request, state, *named),
         "changes": None,
         "meeting": None,
     }
 
 
-async def _beside_delivery(session: AsyncSession, request: Request, state: PlanState, plan: Row) -> Row:
-    """Governance (every meeting about the plan held by `as_of`), the risk register and co-production."""
-    people = await _people(session, sections.people_named(state))
-    boards = await _boards(session, request.partnership_id)
+def _beside_delivery(request: Request, state: PlanState, people: dict[str, Row], boards: dict[str, str]) -> Row:
+    """Governance (every meeting about the plan held by `as_of`), the risk register and co-production: `people` are those
+    the sections name (`sections.people_named`), `boards` the partnership's bodies by id."""
     return {
         "governance": sections.governance(state, people, request.audience, request.as_of, boards),
         "risks": sections.risks(state, people, request.audience, request.as_of),

@@ -31,6 +31,48 @@ from app.models.enums import (
     RiskStatus,
 )
 
+
+def _plan_link(name: str, owner: str, owner_table: str, column: str, target: str) -> Any:
+    """A many-to-many link between two rows of one plan (both sides' composite keys hold them to it)."""
+    return type(
+        name,
+        (SQLModel,),
+        {
+            "__tablename__": f"{owner_table}_{target}",
+            "__table_args__": (
+                PrimaryKeyConstraint(owner, column),
+                ForeignKeyConstraint([owner, "plan_id"], [f"{owner_table}.id", f"{owner_table}.plan_id"], ondelete="CASCADE"),
+                ForeignKeyConstraint([column, "plan_id"], [f"{target}.id", f"{target}.plan_id"]),
+                Index(None, column),
+            ),
+            "__annotations__": {owner: uuid.UUID, column: uuid.UUID, "plan_id": uuid.UUID},
+            "plan_id": Field(nullable=False),
+        },
+        table=True,
+    )
+
+
+def _partnership_link(name: str, owner: str, owner_table: str, column: str, target: str, *, scoped: bool = True) -> Any:
+    """A many-to-many link between rows of one partnership (`scoped`: the target's composite key holds it too)."""
+    target_key = ForeignKeyConstraint([column, "partnership_id"], [f"{target}.id", f"{target}.partnership_id"])
+    return type(
+        name,
+        (SQLModel,),
+        {
+            "__tablename__": f"{owner_table}_{target}",
+            "__table_args__": (
+                PrimaryKeyConstraint(owner, column),
+                ForeignKeyConstraint([owner, "partnership_id"], [f"{owner_table}.id", f"{owner_table}.partnership_id"], ondelete="CASCADE"),
+                target_key if scoped else ForeignKeyConstraint([column], [f"{target}.id"]),
+                Index(None, column),
+            ),
+            "__annotations__": {owner: uuid.UUID, column: uuid.UUID, "partnership_id": uuid.UUID},
+            "partnership_id": Field(nullable=False),
+        },
+        table=True,
+    )
+
+
 # Impact ---------------------------------------------------------------------------------------
 
 
@@ -63,20 +105,7 @@ class ImpactStatement(Entity, table=True):
     author_id: uuid.UUID | None = None
 
 
-class ImpactStatementEvidence(SQLModel, table=True):
-    __tablename__ = "impact_statement_evidence"
-    __table_args__ = (
-        PrimaryKeyConstraint("impact_statement_id", "evidence_id"),
-        ForeignKeyConstraint(
-            ["impact_statement_id", "partnership_id"], ["impact_statement.id", "impact_statement.partnership_id"], ondelete="CASCADE"
-        ),
-        ForeignKeyConstraint(["evidence_id", "partnership_id"], ["evidence.id", "evidence.partnership_id"]),
-        Index(None, "evidence_id"),
-    )
-
-    impact_statement_id: uuid.UUID
-    evidence_id: uuid.UUID
-    partnership_id: uuid.UUID = Field(nullable=False)
+ImpactStatementEvidence = _partnership_link("ImpactStatementEvidence", "impact_statement_id", "impact_statement", "evidence_id", "evidence")
 
 
 class ImpactStatementMeasure(SQLModel, table=True):
@@ -154,47 +183,6 @@ class RiskRating(SQLModel, table=True):
     actor_type: str = Field(sa_type=String(20), nullable=False)
     actor_id: str = Field(sa_type=String(100), nullable=False)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
-
-
-def _plan_link(name: str, owner: str, owner_table: str, column: str, target: str) -> Any:
-    """A many-to-many link between two rows of one plan (both sides' composite keys hold them to it)."""
-    return type(
-        name,
-        (SQLModel,),
-        {
-            "__tablename__": f"{owner_table}_{target}",
-            "__table_args__": (
-                PrimaryKeyConstraint(owner, column),
-                ForeignKeyConstraint([owner, "plan_id"], [f"{owner_table}.id", f"{owner_table}.plan_id"], ondelete="CASCADE"),
-                ForeignKeyConstraint([column, "plan_id"], [f"{target}.id", f"{target}.plan_id"]),
-                Index(None, column),
-            ),
-            "__annotations__": {owner: uuid.UUID, column: uuid.UUID, "plan_id": uuid.UUID},
-            "plan_id": Field(nullable=False),
-        },
-        table=True,
-    )
-
-
-def _partnership_link(name: str, owner: str, owner_table: str, column: str, target: str, *, scoped: bool = True) -> Any:
-    """A many-to-many link between rows of one partnership (`scoped`: the target's composite key holds it too)."""
-    target_key = ForeignKeyConstraint([column, "partnership_id"], [f"{target}.id", f"{target}.partnership_id"])
-    return type(
-        name,
-        (SQLModel,),
-        {
-            "__tablename__": f"{owner_table}_{target}",
-            "__table_args__": (
-                PrimaryKeyConstraint(owner, column),
-                ForeignKeyConstraint([owner, "partnership_id"], [f"{owner_table}.id", f"{owner_table}.partnership_id"], ondelete="CASCADE"),
-                target_key if scoped else ForeignKeyConstraint([column], [f"{target}.id"]),
-                Index(None, column),
-            ),
-            "__annotations__": {owner: uuid.UUID, column: uuid.UUID, "partnership_id": uuid.UUID},
-            "partnership_id": Field(nullable=False),
-        },
-        table=True,
-    )
 
 
 RiskAction = _plan_link("RiskAction", "risk_id", "risk", "action_id", "action")
