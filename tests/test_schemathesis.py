@@ -70,7 +70,7 @@ async def test_the_api_keeps_its_own_contract_under_schemathesis(
                 "--checks",
                 CHECKS,
                 "--max-examples",
-                "6",  # about a hundred operations: more examples would take the suite past its ten minutes
+                "4",  # about a hundred operations: more examples would take the suite past its ten minutes on two cores
                 "--seed",
                 "1",
                 "--request-timeout",
