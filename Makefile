@@ -66,7 +66,7 @@ bench: install
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.scale
 
-## Ten minutes of mixed traffic against a served process on PostgreSQL: no errors, memory settles (CI runs 30 s).
+## Ten minutes of mixed traffic against a served process on PostgreSQL: no errors, memory settles (CI runs 20 s).
 soak: install
 	WSOA_SOAK_SECONDS=600 $(BIN)/pytest --db postgres --slow -s tests/test_soak.py
 

@@ -40,7 +40,7 @@ def resident_kib(pid: int) -> int:
 async def test_mixed_traffic_for_a_while_without_errors_or_memory_growth(
     client: httpx.AsyncClient, db: Database, database_url: str, settings: Settings, tmp_path: Path
 ) -> None:
-    seconds = float(os.environ.get("WSOA_SOAK_SECONDS", "30"))
+    seconds = float(os.environ.get("WSOA_SOAK_SECONDS", "20"))
     async with unit_of_work(db) as session:
         partnership = await seed_demo(session)
         plan = (await session.execute(select(Plan).where(col(Plan.partnership_id) == partnership.id))).scalar_one()
