@@ -25,10 +25,10 @@ browser:
 serve: install
 	$(BIN)/wsoa serve --demo --port $(PORT)
 
-## The whole suite: lint, types, then every test on SQLite and on PostgreSQL, the two databases side by side
-## (each suite's output is printed whole when it ends).
-test: install browser lint
-	$(MAKE) --no-print-directory -j2 --output-sync=target test-sqlite test-postgres
+## The whole suite: lint and types beside every test on SQLite and on PostgreSQL (the SQLite suite and the linters share
+## a core while the longer PostgreSQL suite runs; each job's output is printed whole when it ends; any failure fails it).
+test: install browser
+	$(MAKE) --no-print-directory -j3 --output-sync=target lint test-sqlite test-postgres
 
 test-sqlite: install browser
 	$(BIN)/pytest --db sqlite --durations=12

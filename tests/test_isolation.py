@@ -159,7 +159,8 @@ async def test_impact_governance_risks_and_engagements_of_another_partnership_ar
             assert (await mine.get(f"/api/v1/{collection}")).json()["items"] == [], collection
             etag = (await client.get(f"/api/v1/{collection}/{row['id']}")).headers["etag"]
             assert_problem(await mine.patch(f"/api/v1/{collection}/{row['id']}", json={}, headers={"If-Match": etag}), 404)
-            assert_problem(await mine.delete(f"/api/v1/{collection}/{row['id']}", headers={"If-Match": etag}), 404)
+            if collection != "risks":  # closed, never deleted
+                assert_problem(await mine.delete(f"/api/v1/{collection}/{row['id']}", headers={"If-Match": etag}), 404)
         assert_problem(await mine.get(f"/api/v1/risks/{made['risks']['id']}/ratings"), 404)
         assert_problem(await mine.post(f"/api/v1/meetings/{meeting['id']}/pack", json={"format": "json"}), 404)
         # Nor can our records point at theirs.

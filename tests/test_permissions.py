@@ -72,7 +72,7 @@ TABLE: dict[str, dict[str, set[Role]]] = {
     "me-returns": {"list": READ},
     "me-actions": {"list": READ},
     "impact-statements": crud(READ, EDIT),
-    "risks": crud(READ, EDIT),
+    "risks": {"list": READ, "get": READ, "create": EDIT, "update": EDIT},
     "risks-ratings": {"list": READ},
     "boards": crud(READ, EDIT),
     "meetings": crud(READ, EDIT),

@@ -165,14 +165,16 @@ async def test_the_decision_whether_to_assess_is_due_within_6_weeks(client: http
         ev("F", "request_decision", r + timedelta(days=40), outcome="assess"),  # in time; a second decision changes nothing
         ev("F", "request_decision", r + timedelta(days=50), outcome="assess"),
         # G is never decided: late once 17 February has passed
+        ev("H", "request_received", r),
+        ev("H", "request_decision", r + timedelta(days=50), outcome="withdrawn"),  # withdrawn after its deadline: still late
     ]
     await send(client, partnership, events)
     january, february = (await report(client, partnership, **{"from": "2025-01-01", "to": "2025-02-28"}))["periods"]
     assert (january["decisions_due"], january["decided_within_6_weeks"], january["pct_decided_within_6_weeks"]) == (1, 1, 100.0)
-    assert (february["decisions_due"], february["decided_within_6_weeks"], february["pct_decided_within_6_weeks"]) == (4, 2, 50.0)
+    assert (february["decisions_due"], february["decided_within_6_weeks"], february["pct_decided_within_6_weeks"]) == (5, 2, 40.0)
     # Ending the report before B's decision: B and G were both undecided on their deadline, still late.
     [short] = (await report(client, partnership, **{"from": "2025-02-01", "to": "2025-02-17"}))["periods"]
-    assert (short["decisions_due"], short["decided_within_6_weeks"]) == (4, 2)
+    assert (short["decisions_due"], short["decided_within_6_weeks"]) == (5, 2)
 
 
 async def test_annual_review_decisions_are_due_within_4_weeks_and_overdue_reviews_counted(client: httpx.AsyncClient) -> None:

@@ -97,7 +97,7 @@ class Period(BaseModel):
     avg_weeks: float | None
     decisions_due: int = Field(
         description="Requests whose decision whether to assess fell due in the period (6 weeks after receipt), less requests "
-        "withdrawn before any decision."
+        "withdrawn undecided within those 6 weeks; undecided by the deadline counts as late."
     )
     decided_within_6_weeks: int = Field(description="Of those, decided (to assess or not) within 42 days of the request.")
     pct_decided_within_6_weeks: float | None

@@ -22,8 +22,8 @@ The rules are the DfE's for its SEN2 statistics (DOMAIN.md §3.3, §6.4):
 
 Beside the 20-week measure, from the same events (DOMAIN.md §3.1, §6.4 rules 6-7):
 - the decision whether to assess: of the requests whose 6-week deadline (receipt + 42 days) falls in a period, those
-  decided (`assess` or `not_assess`) by it; one undecided by its deadline, or decided later, was late; a request withdrawn
-  before any decision was due none;
+  decided (`assess` or `not_assess`) by it; one undecided by its deadline, or decided later, was late (withdrawn later
+  too); a request withdrawn undecided within its 6 weeks was due none;
 - annual reviews: of the review meetings held in a period (one per case and day), the decision (maintain, amend or
   cease) notified within 28 days (4 weeks) of the meeting, the ones notified later or not at all once 28 days have passed
   by `to` (late), and the ones still within their 28 days (pending);
@@ -196,7 +196,7 @@ def decision_statement(dialect: str) -> Any:
         )
         .where(
             c.received_on >= bindparam("received_from", type_=Date),
-            or_(c.decided_on.is_not(None), c.withdrawn_on.is_(None)),
+            or_(c.decided_on.is_not(None), c.withdrawn_on.is_(None), _days(c.withdrawn_on, c.received_on, dialect) > DECISION_DAYS),
             or_(c.decided_on.is_(None), c.decided_on >= c.received_on),
         )
         .group_by(c.received_on)

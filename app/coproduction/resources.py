@@ -36,7 +36,8 @@ engagements = Resource(
     "carers, children and young people, schools, practitioners...), how far they shaped the work (`level`: `inform`, "
     '`consult`, `co_design`, `co_produce`), what they said and what was done about it ("you said, we did"), the concerns '
     "and actions it bears on, and the forum's sign-off of a pack (`signs_off_export_id`) or of a period's return "
-    "(`signs_off_period_id`) where it gave one. Packs and the public page print it.",
+    "(`signs_off_period_id`) where it gave one (with the forum among the participants; 422 otherwise). An engagement is "
+    "logged once it has taken place (`held_on` no later than today). Packs and the public page print it.",
     create_example=s.EXAMPLE,
     update_example={"we_did": "The letters went out from 1 November; the forum will check a sample in January."},
 )

@@ -44,7 +44,7 @@ from app.models import (
     RiskConcern,
     RiskRating,
 )
-from app.plans.calendar import is_working_day
+from app.plans.calendar import working_day_on_or_after, working_day_on_or_before
 
 if TYPE_CHECKING:
     from app.demo.seed import Story
@@ -211,13 +211,11 @@ IMPACT = {
 }  # fmt: skip
 
 # Decisions the Delivery Group takes besides the month's RAG ratings, in turn; and what it asks for, of whom.
-DECISIONS = [
+DECISIONS = [  # one every other meeting, in order, while they last
     "Agreed the recruitment of two more EHC coordinators from the contingency.",
-    "Agreed the communication charter with the parent carer forum.",
+    "Agreed to publish a 'you said, we did' bulletin each month, drafted with the parent carer forum.",
     "Asked the ICB to report monthly on health advice returned within 6 weeks.",
     "Agreed the quality assurance audit tool for EHC plans.",
-    "Agreed to publish a 'you said, we did' bulletin each month.",
-    "Agreed the draft joint SEND strategy for consultation.",
     "Asked for a deep dive into requests for assessment from mainstream schools.",
     "Agreed the quarterly report to Cabinet and the ICB Board.",
 ]
@@ -309,20 +307,6 @@ async def seed_governance(
     audit.record_many(session, actor=SYSTEM, entries=area.history)
 
 
-def _working_before(day: date) -> date:
-    """The last working day on or before `day`."""
-    while not is_working_day(day):
-        day -= timedelta(days=1)
-    return day
-
-
-def _working(day: date) -> date:
-    """The first working day on or after `day` (nobody meets on a bank holiday)."""
-    while not is_working_day(day):
-        day += timedelta(days=1)
-    return day
-
-
 def _attendee(people: dict[str, Person], key: str, representing: str, role: str | None = None) -> Row:
     return {"person_id": str(people[key].id), "name": None, "representing": representing, "role": role}
 
@@ -394,8 +378,8 @@ async def _delivery_group(area: Area, moves: dict[uuid.UUID, ActionReprogramme],
             continue
         session.add(Decision(partnership_id=pid, meeting_id=meeting.id, text=f"Agreed the RAG ratings and exception reports for {month}.",
                              created_at=recorded, updated_at=recorded))  # fmt: skip
-        if number % 2 == 1:
-            session.add(Decision(partnership_id=pid, meeting_id=meeting.id, text=DECISIONS[number // 2 % len(DECISIONS)],
+        if number % 2 == 1 and number // 2 < len(DECISIONS):
+            session.add(Decision(partnership_id=pid, meeting_id=meeting.id, text=DECISIONS[number // 2],
                                  created_at=recorded, updated_at=recorded))  # fmt: skip
         for action_id, move in moves.items():
             if move.created_at.date() == held:
@@ -417,26 +401,26 @@ async def _delivery_group(area: Area, moves: dict[uuid.UUID, ActionReprogramme],
             ))  # fmt: skip
             recovery = MeetingAction(
                 partnership_id=pid, meeting_id=meeting.id, title="Recovery plan for health advice within 6 weeks", owner_id=people["dco"].id,
-                due_on=_working_before(_following(dates, number, upcoming) - timedelta(days=7)),
+                due_on=working_day_on_or_before(_following(dates, number, upcoming) - timedelta(days=7)),
                 status="open", created_at=recorded, updated_at=recorded,
             )  # fmt: skip
             session.add(recovery)
             assert recovery.due_on is not None
-            if (brought := _working_before(recovery.due_on - timedelta(days=2))) < story.today:
+            if (brought := working_day_on_or_before(recovery.due_on - timedelta(days=2))) < story.today:
                 _done(recovery, brought, story, history)
         asked, owner = FOLLOW_UPS[number % len(FOLLOW_UPS)]
         report = MeetingAction(
             partnership_id=pid, meeting_id=meeting.id, title=f"{asked} to the next meeting", owner_id=people[owner].id,
-            due_on=_working_before(following - timedelta(days=2)), status="open", created_at=recorded, updated_at=recorded,
+            due_on=working_day_on_or_before(following - timedelta(days=2)), status="open", created_at=recorded, updated_at=recorded,
         )  # fmt: skip
         session.add(report)
-        done_on = _working_before(following - timedelta(days=3))
+        done_on = working_day_on_or_before(following - timedelta(days=3))
         if done_on < story.today:
             _done(report, done_on, story, history)
-        if number == len(dates) - 2:  # a letter to schools promised two meetings ago, still not sent: overdue
+        if number == len(dates) - 2:  # a letter to schools promised at the meeting before last, still not sent: overdue
             session.add(MeetingAction(
                 partnership_id=pid, meeting_id=meeting.id, title="Write to every school about the new EHC request form",
-                owner_id=people["edpsych"].id, due_on=held + timedelta(days=14), status="open", created_at=recorded, updated_at=recorded,
+                owner_id=people["edpsych"].id, due_on=working_day_on_or_after(held + timedelta(days=14)), status="open", created_at=recorded, updated_at=recorded,
             ))  # fmt: skip
 
 
@@ -453,7 +437,7 @@ def _following(dates: list[date], number: int, upcoming: date) -> date:
 
 def _stocktake_letter(story: "Story", months: int) -> date:
     """When DfE and NHS England's letter after the stocktake about `months` after acceptance arrived."""
-    return _working(_working(story.month(months) + timedelta(days=12)) + timedelta(days=14))
+    return working_day_on_or_after(working_day_on_or_after(story.month(months) + timedelta(days=12)) + timedelta(days=14))
 
 
 def _next_month(day: date) -> date:
@@ -462,13 +446,13 @@ def _next_month(day: date) -> date:
     following = day.replace(year=day.year + year, month=month + 1, day=min(day.day, 28))
     if following.month == 12 and following.day > 18:
         following = following.replace(day=17)
-    return _working(following)
+    return working_day_on_or_after(following)
 
 
 async def _cabinet(area: Area, cabinet: Board) -> None:
     session, pid, plan, people, story = area.session, area.pid, area.plan, area.people, area.story
     quarter = 3
-    while (held := _working(story.month(quarter) + timedelta(days=10))) < story.today:
+    while (held := working_day_on_or_after(story.month(quarter) + timedelta(days=10))) < story.today:
         when = story.at(held, 19)
         meeting = Meeting(
             partnership_id=pid, plan_id=plan.id, board_id=cabinet.id, kind="board", title=f"Cabinet, {held:%B %Y}", held_on=held,
@@ -514,7 +498,7 @@ def _stocktakes(area: Area) -> None:
         "health advice is still behind: the advisers asked for a recovery plan for both before the next stocktake.",
     ]
     for number, months in enumerate((5, 11)):
-        held = _working(story.month(months) + timedelta(days=12))
+        held = working_day_on_or_after(story.month(months) + timedelta(days=12))
         letter = _stocktake_letter(story, months)
         if letter >= story.today:
             break
@@ -537,7 +521,7 @@ def _stocktakes(area: Area) -> None:
             "concern_outcomes": [[], judged],
         }
         history.append(audit.Entry("update", "meeting", meeting.id, pid, answered, story.at(letter, 12)))
-    booked = _working(story.today + timedelta(days=35))
+    booked = working_day_on_or_after(story.today + timedelta(days=35))
     session.add(Meeting(
         partnership_id=pid, plan_id=plan.id, kind="stocktake", title="DfE and NHS England stocktake 3", held_on=booked, status="scheduled",
         attendees=[], evidence_due_on=evidence_deadline(booked), created_at=story.at(story.meetings[-1], 9), updated_at=story.at(story.meetings[-1], 9),
@@ -566,7 +550,7 @@ def _risks(area: Area) -> None:
             partnership_id=pid, plan_id=plan.id, ref=ref, title=title, cause=cause, consequence=consequence, owner_id=people[owner].id,
             likelihood=now_likelihood, impact=now_impact, score=now_likelihood * now_impact, target_score=target,
             mitigations=[{"text": text, "status": status, "action_id": str(actions[a].id) if a else None, "due_on": None} for text, status, a in mitigations],
-            review_on=_working(story.today + timedelta(days=review)), last_reviewed_on=last_on, status="open",
+            review_on=working_day_on_or_after(story.today + timedelta(days=review)), last_reviewed_on=last_on, status="open",
             created_at=created, updated_at=story.at(last_on, 15), version=len(rated),
         )  # fmt: skip
         session.add(risk)
@@ -600,7 +584,7 @@ def _engagements(area: Area) -> None:
         area.later,
     )
     for months, title, participants, count, level, said, did, refs, action_refs in ENGAGEMENTS:
-        held = _working(story.month(months))
+        held = working_day_on_or_after(story.month(months))
         if held >= story.today:
             continue
         when = story.at(held + timedelta(days=2), 12)

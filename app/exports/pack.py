@@ -267,7 +267,7 @@ async def _data(
                 "from_due_on": _iso(move["previous_due_on"]),
                 "to_due_on": _iso(move["new_due_on"]),
                 "reason": None if audience is Audience.public else move["reason"],  # internal: not for the public
-                "approved_at_meeting": move.get("approved_at_meeting"),
+                "approved_at_meeting": None if audience is Audience.public else move.get("approved_at_meeting"),
                 "by": _mover(move, people, keys, audience),
             },
             "latest_update": None
@@ -311,6 +311,7 @@ async def _data(
                 "latest_impact": _impact_shown(by_concern[c["id"]]["latest_impact"]),
                 "action_counts": by_concern[c["id"]]["actions"],
                 "actions": [shaped[a["id"]] for a in mine],
+                "progress": sections.progress([shaped[a["id"]] for a in mine]),
                 "measures": [m for m in measures if c["ref"] in m["concern_refs"]],
                 "evidence": evidence.get(c["id"], []) + [e for a in mine for e in evidence.get(a["id"], [])],
             }

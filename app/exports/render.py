@@ -117,7 +117,7 @@ def to_xlsx(pack: dict[str, Any]) -> bytes:
     stamp = datetime(*_stamp(pack))
     book.properties.created = book.properties.modified = stamp
     book.properties.creator = "wsoa-tracker"
-    book.properties.title = pack["data"]["plan"]["title"]
+    book.properties.title = ILLEGAL_CHARACTERS_RE.sub("", pack["data"]["plan"]["title"])
     bold = Font(bold=True)
     for table in tables(pack):
         sheet = book.create_sheet(_sheet_title(table))

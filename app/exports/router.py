@@ -154,7 +154,7 @@ async def _answer(request: Request, db: Any, actor: Actor, export_id: uuid.UUID,
     "export in any format, with the meeting's own page first: the meeting, the decisions due at it (`proposed`), the "
     "actions of the previous meeting (of the same board; for an external review, the previous review) and where they "
     "stand, and the open risks; then what changed since the previous meeting (new reds, re-rated, completed, reprogrammed, "
-    "missed returns, risks), and the rest of the plan's pack with governance and co-production since then. `as_of` "
+    "missed returns, risks), and the rest of the plan's pack (governance, risks and co-production included). `as_of` "
     "defaults to today, and may not be before the meeting was recorded (422). Exports' rules apply: immutable, produced once, an identical request "
     "answered with the export already made (200), share links for `inspectors` packs." + roles_text(EXPORTERS),
     tags=["governance"],

@@ -1,8 +1,9 @@
 """The pack's sections beside delivery, from the same plan state (`app.progress.state`, loaded with `detail`): governance
-(the meetings and decisions of the period), the risk register, the co-production log, what changed since an earlier date
-(the plan compared with itself at two moments), and, for a meeting's pack, the meeting's own page.
+(every meeting about the plan held by the pack's day, with its decisions and actions), the risk register, the
+co-production log, what changed since an earlier date (the plan compared with itself at two moments), and, for a
+meeting's pack, the meeting's own page; and the public page's count of each concern's actions.
 
-Public packs get the co-production log ("you said, we did") and what changed, never names, risks or internal meetings.
+Public packs get the co-production log ("you said, we did") only: no names, risks, internal meetings or what changed.
 """
 
 from datetime import date
@@ -12,7 +13,7 @@ from app.governance.service import forum_present, is_late
 from app.models.enums import EXTERNAL_REVIEWS, Audience, DecisionStatus, MeetingActionStatus, MeetingStatus, RiskStatus
 from app.plans.rag import assess
 from app.progress.state import PlanState, Row
-from app.risks.service import above_target, unmitigated
+from app.risks.service import above_target, review_overdue, unmitigated
 
 Names = dict[str, Row]
 
@@ -31,6 +32,19 @@ def _name(person_id: str | None, people: Names, audience: Audience) -> str | Non
         return None
     name: str | None = person["job_title"] if audience is Audience.public else person["display_name"]
     return name
+
+
+LATE = ("red", "amber")
+UNDER_WAY = ("not_started", "in_progress", "suspended")
+
+
+def progress(actions: list[Row]) -> Row:
+    """A concern's actions as the public page counts them: done, still to finish, and of those, late or expected to be
+    late against either their due date or the date first agreed (a moved date hides nothing)."""
+    live = [a for a in actions if a["status"] in UNDER_WAY]
+    late = sum(1 for a in live if a["rag"] in LATE or a["baseline_rag"] in LATE)
+    done = sum(1 for a in actions if a["status"] == "completed")
+    return {"total": len(actions), "done": done, "to_finish": len(live), "late": late, "on_time": len(live) - late}
 
 
 def people_named(state: PlanState) -> set[str]:
@@ -158,7 +172,7 @@ def risks(state: PlanState, people: Names, audience: Audience, as_of: date) -> l
                 "action_refs": _refs(r.get("action_ids"), refs["action"]),
                 "concern_refs": _refs(r.get("concern_ids"), refs["concern"]),
                 "review_on": _iso(r.get("review_on")),
-                "review_overdue": r["status"] == RiskStatus.open and r.get("review_on") is not None and r["review_on"] < as_of,
+                "review_overdue": review_overdue(r, as_of),
                 "status": r["status"],
             }
         )

@@ -300,7 +300,7 @@ TIMELINESS = [
     ("over_52_weeks", "52 weeks or more"),
     ("avg_weeks", "Average weeks"),
     ("suppressed", "Suppressed (fewer than 10)"),
-    ("decisions_due", "Requests decided (whether to assess)"),
+    ("decisions_due", "Decisions due (whether to assess)"),
     ("decided_within_6_weeks", "Decided within 6 weeks"),
     ("pct_decided_within_6_weeks", "% decided within 6 weeks"),
     ("decisions_suppressed", "Decisions suppressed (fewer than 10)"),
@@ -348,6 +348,22 @@ def _beside_delivery(data: dict[str, Any]) -> Iterator[Table]:
             ["Action of the last meeting", f"{a['title']}: {_words(a['status'])}{' (overdue)' if a['is_overdue'] else ''}"]
             for a in meeting["last_meeting_actions"]
         ]
+        still: list[list[Cell]] = [
+            [
+                "Still open from an earlier meeting",
+                f"{a['title']} (asked at {a['meeting']}, due {a['due_on']}){' (overdue)' if a['is_overdue'] else ''}",
+            ]
+            for a in meeting["outstanding_actions"]
+        ]
+        flagged: list[list[Cell]] = [
+            ["Open risk", f"{r['ref']}: {r['title']}, score {r['score']}{' (review overdue)' if r['review_overdue'] else ''}"
+             f"{' (above target, no mitigation in progress)' if r['unmitigated'] else ''}"]
+            for r in meeting["open_risks"]
+        ]  # fmt: skip
+        coming: list[list[Cell]] = [
+            ["Coming up", f"{c['title']}: {c['on']}{', evidence due ' + c['evidence_due_on'] if c['evidence_due_on'] else ''}"]
+            for c in meeting["coming"]
+        ]
         yield Table(
             "meeting",
             f"Meeting: {m['title']}",
@@ -364,6 +380,9 @@ def _beside_delivery(data: dict[str, Any]) -> Iterator[Table]:
                 ],
                 *due,
                 *followed,
+                *still,
+                *flagged,
+                *coming,
             ],
         )
     changes = data.get("changes")

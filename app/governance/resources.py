@@ -107,7 +107,8 @@ meetings = Resource(
     "of a plan (`dfe_nhse_review`, `stocktake`, `deep_dive`, `revisit`, `monitoring_visit`, with its `plan_id`). Attendees "
     "and apologies name the partnership's people (or a guest by name) and whom each represents, so "
     "`parent_carer_forum_present` answers whether the forum was in the room; papers are evidence items. An external "
-    "review's evidence is due `evidence_due_on` (default 14 days before it, or the working day before that; moving with "
+    "review's evidence is due `evidence_due_on` (for DfE and NHS England reviews, stocktakes and deep dives, default 14 days "
+    "before it, or the working day before that; moving with "
     "it), and it records the feedback received and its outcome per concern of the plan, once held. A meeting is `held`, and "
     "its feedback received, no later than today (422). `POST /meetings/{id}/pack` makes the meeting's pack.",
     create_example={

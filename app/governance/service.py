@@ -15,10 +15,10 @@ from app.core.auth import Actor
 from app.core.crud import lookup
 from app.core.errors import Conflict, FieldError, Forbidden, Unprocessable
 from app.core.resources import Row, Rules
-from app.models import Action, Board, Concern, Meeting, Person, Risk
+from app.models import Action, Board, Concern, Decision, Meeting, Person, Risk
 from app.models.enums import DFE_REVIEWS, DecisionStatus, MeetingActionStatus, MeetingKind, MeetingStatus, Representing, Role
 from app.partnerships.service import today_of
-from app.plans.calendar import is_working_day
+from app.plans.calendar import working_day_on_or_before
 
 
 def forum_present(attendees: list[dict[str, Any]]) -> bool:
@@ -76,8 +76,9 @@ class BoardRules(Rules):
         await _people_of(session, values["partnership_id"], {"members": values.get("members")})
 
     async def before_update(self, session: AsyncSession, actor: Actor, current: Row, changes: Row, notes: Row) -> None:
-        above = changes.get("parent_id")
-        while above is not None:  # up the chain of bodies it would report to: never back to itself
+        above, seen = changes.get("parent_id"), set()
+        while above is not None and above not in seen:  # up the chain of bodies it would report to: never back to itself
+            seen.add(above)
             if str(above) == str(current["id"]):
                 raise Unprocessable(
                     "A body does not report to itself, directly or through others.",
@@ -90,10 +91,7 @@ class BoardRules(Rules):
 
 def evidence_deadline(held_on: date) -> date:
     """Two weeks before the meeting, or the working day before that when it falls on a weekend or bank holiday."""
-    due = held_on - timedelta(days=EVIDENCE_LEAD_DAYS)
-    while not is_working_day(due):
-        due -= timedelta(days=1)
-    return due
+    return working_day_on_or_before(held_on - timedelta(days=EVIDENCE_LEAD_DAYS))
 
 
 async def _happened(session: AsyncSession, partnership_id: uuid.UUID, state: Row) -> None:
@@ -134,6 +132,19 @@ class MeetingRules(Rules):
             raise Unprocessable("A board meeting names its board.", errors=[FieldError(pointer="/kind", message="no board_id")])
         if changes.keys() & {"status", "held_on", "feedback_received_on"}:
             await _happened(session, current["partnership_id"], {**current, **changes})
+        if current["status"] == MeetingStatus.held and changes.get("status") not in (None, MeetingStatus.held):
+            taken = (
+                await session.execute(
+                    select(col(Decision.id)).where(
+                        col(Decision.meeting_id) == current["id"], col(Decision.status) != DecisionStatus.proposed
+                    )
+                )
+            ).first()
+            if taken is not None:
+                raise Conflict(
+                    "The meeting took decisions: it stays held (set those decisions back to proposed first).",
+                    errors=[FieldError(pointer="/status", message="decisions were taken at it")],
+                )
 
 
 class DecisionRules(Rules):
@@ -181,10 +192,10 @@ class DecisionRules(Rules):
 class MeetingActionRules(Rules):
     """Due on or after the meeting that asked for it; done by today."""
 
-    async def _dates(self, session: AsyncSession, meeting_id: Any, partnership_id: uuid.UUID, state: Row) -> None:
+    async def _dates(self, session: AsyncSession, meeting_id: Any, partnership_id: uuid.UUID, state: Row, set_due: bool = True) -> None:
         held = (await session.execute(select(col(Meeting.held_on)).where(col(Meeting.id) == meeting_id))).scalar_one_or_none()
         errors = []
-        if held is not None and state.get("due_on") is not None and state["due_on"] < held:
+        if set_due and held is not None and state.get("due_on") is not None and state["due_on"] < held:
             errors.append(FieldError(pointer="/due_on", message=f"before the meeting that asked for it ({held})"))
         if state.get("completed_on") is not None and state["completed_on"] > await today_of(session, partnership_id):
             errors.append(FieldError(pointer="/completed_on", message="after today"))
@@ -201,13 +212,16 @@ class MeetingActionRules(Rules):
             others = sorted(set(changes) - MEETING_ACTION_COMPLETION)
             if others:
                 raise Forbidden(f"Contributors may change only status, completed_on and note of a meeting action, not {', '.join(others)}.")
-            if changes.get("status", MeetingActionStatus.done) not in (MeetingActionStatus.done, MeetingActionStatus.open):
-                raise Forbidden("A contributor marks its meeting actions done (or open again); a lead drops one.")
+            if MeetingActionStatus.dropped in (changes.get("status"), current["status"]):
+                raise Forbidden("A contributor marks its meeting actions done (or open again); a lead drops one, or takes one up again.")
             if actor.person_id is None or str(current.get("owner_id")) != str(actor.person_id):
                 raise Forbidden("A contributor marks only its own meeting actions done; ask a lead to change another's.")
         if changes.get("status") == MeetingActionStatus.done and changes.get("completed_on", current.get("completed_on")) is None:
             changes["completed_on"] = await today_of(session, current["partnership_id"])
-        elif changes.get("status") == MeetingActionStatus.open and "completed_on" not in changes and current.get("completed_on"):
-            changes["completed_on"] = None  # reopened: not done after all
+        elif (
+            changes.get("status") not in (None, MeetingActionStatus.done) and "completed_on" not in changes and current.get("completed_on")
+        ):
+            changes["completed_on"] = None  # reopened or dropped: not done after all
         if changes.keys() & {"due_on", "completed_on"}:
-            await self._dates(session, current["meeting_id"], current["partnership_id"], {**current, **changes})
+            state = {**current, **changes}
+            await self._dates(session, current["meeting_id"], current["partnership_id"], state, set_due="due_on" in changes)

@@ -23,6 +23,20 @@ def is_working_day(day: date) -> bool:
     return day.weekday() < 5 and day not in _bank_holidays(day.year)
 
 
+def working_day_on_or_before(day: date) -> date:
+    """`day`, or the last working day before it."""
+    while not is_working_day(day):
+        day -= timedelta(days=1)
+    return day
+
+
+def working_day_on_or_after(day: date) -> date:
+    """`day`, or the first working day after it."""
+    while not is_working_day(day):
+        day += timedelta(days=1)
+    return day
+
+
 def add_working_days(start: date, days: int) -> date:
     """The `days`-th working day after `start` (`start` itself never counts)."""
     current = start

@@ -43,7 +43,7 @@ from app.plans.rag import assess
 from app.progress.state import PlanState, Row, by_action
 from app.progress.summary import OPEN, WORST_FIRST, measure_rows
 from app.reporting.figures import still_missing
-from app.risks.service import above_target, unmitigated
+from app.risks.service import above_target, review_overdue, unmitigated
 
 RANK = {Severity.high: 0, Severity.medium: 1, Severity.low: 2}
 BADNESS = {rag: len(WORST_FIRST) - i for i, rag in enumerate(WORST_FIRST)}  # red 4 ... blue 1
@@ -79,7 +79,7 @@ async def _risk_alerts(session: AsyncSession, plan_id: uuid.UUID, today: Any) ->
     for risk in map(dict, risks.mappings()):
         named = {"title": risk["title"], "owner_id": risk["owner_id"], "owner_name": risk["owner_name"]}
         about = {"risk_id": risk["id"], "ref": risk["ref"]}
-        if risk["review_on"] is not None and risk["review_on"] < today:
+        if review_overdue(risk, today):
             severity = Severity.high if above_target(risk) else Severity.medium
             detail = f"Risk {risk['ref']} was due for review on {risk['review_on']} (score {risk['score']}); last reviewed {risk['last_reviewed_on']}."
             found.append(_alert(AlertKind.risk_review_overdue, severity, detail, **about) | named)

@@ -23,7 +23,8 @@ risks = Resource(
     update=s.RiskUpdate,
     read=s.RiskRead,
     query=s.RiskQuery,
-    access=Access(create=PLAN_EDITORS, update=PLAN_EDITORS, delete=PLAN_EDITORS),
+    access=Access(create=PLAN_EDITORS, update=PLAN_EDITORS),
+    operations=frozenset({"list", "get", "create", "update"}),  # closed, never deleted: its ratings are history
     parents=(Ref("plan_id", Plan, "plan"),),
     refs=(Ref("owner_id", Person, "person"),),
     links=(
@@ -36,7 +37,7 @@ risks = Resource(
     "consequence, its owner, likelihood and impact (1–5 each) and their product `score`, the `target_score` aimed for, "
     "mitigations (each `planned`, `in_progress` or `complete`, perhaps carried out by one of the plan's actions), the "
     "actions and concerns it bears on, the next review date and its status. Every review (a re-rating, or a new review "
-    "date at the same rating) is kept as a rating (`GET /risks/{id}/ratings`), so the trend shows. The plan's alerts name an open risk past its review date "
+    "date at the same rating) is kept as a rating (`GET /risks/{id}/ratings`), so the trend shows; a risk is closed (`status: closed`), never deleted. The plan's alerts name an open risk past its review date "
     "(`risk_review_overdue`) and one above its target with no mitigation in progress (`risk_unmitigated`).",
     create_example={
         "plan_id": s.PLAN_ID,

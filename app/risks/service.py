@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.core.auth import Actor
-from app.core.errors import Conflict, FieldError, Unprocessable
+from app.core.errors import FieldError, Unprocessable
 from app.core.reads import Reads
 from app.core.resources import Row, Rules
 from app.models import Action, RiskRating
@@ -32,6 +32,11 @@ async def ratings(reads: Reads, risk_id: uuid.UUID) -> list[Row]:
 
 def above_target(row: Row) -> bool:
     return row.get("target_score") is not None and row["score"] > row["target_score"]
+
+
+def review_overdue(row: Row, today: date) -> bool:
+    """An open risk past the date it was to be reviewed by."""
+    return row["status"] == RiskStatus.open and row.get("review_on") is not None and row["review_on"] < today
 
 
 def unmitigated(row: Row) -> bool:
@@ -98,12 +103,6 @@ class RiskRules(Rules):
             changes["score"] = int(rated["likelihood"]) * int(rated["impact"])
         if changes.keys() & {*RATED, "review_on"}:
             changes["last_reviewed_on"] = await today_of(session, current["partnership_id"])
-
-    async def before_delete(self, session: AsyncSession, actor: Actor, current: Row) -> None:
-        raise Conflict(
-            "A risk is closed (`status: closed`), never deleted: its ratings are the register's history, which packs of past days show.",
-            errors=[FieldError(pointer="/status", message="close the risk instead")],
-        )
 
     async def after_update(self, session: AsyncSession, actor: Actor, current: Row, changes: Row) -> None:
         """Every review is a rating, unchanged or not, so the trend shows when the risk was looked at."""
