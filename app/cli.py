@@ -80,7 +80,9 @@ def migrate() -> None:
 
 
 async def _seed(with_keys: bool) -> list[tuple[str, str]]:
-    from app.demo.seed import demo_keys, seed_demo
+    """Load the demo; with keys, the ones kept from the last start when they all still work (`DEMO_KEYS_FILE`), else a
+    new set, kept for the next start."""
+    from app.demo.seed import demo_keys, kept_keys, seed_demo
 
     db = _database()
     try:
@@ -89,9 +91,29 @@ async def _seed(with_keys: bool) -> list[tuple[str, str]]:
         if not with_keys:
             return []
         async with unit_of_work(db) as session:
-            return await demo_keys(session, partnership.id)
+            tokens = await kept_keys(session, _read_kept_keys())
+            if tokens is None:
+                tokens = await demo_keys(session, partnership.id)
+        _keep_keys(tokens)
+        return tokens
     finally:
         await db.dispose()
+
+
+def _read_kept_keys() -> dict[str, str]:
+    try:
+        kept = json.loads(DEMO_KEYS_FILE.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {str(k): str(v) for k, v in kept.items()} if isinstance(kept, dict) else {}
+
+
+def _keep_keys(tokens: list[tuple[str, str]]) -> None:
+    """The demo keys in a file only the user can read, so a restart prints the same ones."""
+    descriptor = os.open(DEMO_KEYS_FILE, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        json.dump(dict(tokens), file, indent=2)
+    DEMO_KEYS_FILE.chmod(0o600)
 
 
 @cli.command("seed-demo")
@@ -118,7 +140,9 @@ def serve(
         _demo_signing_key()
         tokens = asyncio.run(_seed(with_keys=True))
         anchor = _demo_checkpoint()
-        typer.echo("\nDemo partnership: Wessex Vale (LA code 990). Demo API keys, shown once:")
+        typer.echo(
+            f"\nDemo partnership: Wessex Vale (LA code 990). Demo API keys (kept in {DEMO_KEYS_FILE.resolve()}, the same on every start):"
+        )
         for role, token in tokens:
             typer.echo(f"  {role:<17} {token}")
         if anchor is not None:
@@ -167,6 +191,7 @@ def check_config() -> None:
 
 
 DEMO_KEY_FILE = Path(".wsoa-audit-key")
+DEMO_KEYS_FILE = Path(".wsoa-demo-keys.json")  # the demo's API keys, kept between starts (read and write by the user only)
 
 
 def _demo_signing_key() -> None:

@@ -2,6 +2,7 @@
 
 import os
 import re
+import stat
 import subprocess
 import sys
 from datetime import date, timedelta
@@ -140,6 +141,35 @@ async def test_demo_keys_one_per_role_and_each_start_replaces_them(db: Database,
         f"/api/v1/actions/{own['id']}/progress-updates", json={"rag": "green", "narrative": "Demo"}, headers=contributor
     )
     assert posted.status_code == 201
+
+
+async def test_demo_keys_are_kept_between_starts_in_a_file_only_the_user_reads(
+    db: Database, anon: httpx.AsyncClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app import cli
+    from app.apikeys.service import revoke
+    from app.core.auth import SYSTEM
+    from app.demo.seed import demo_keys, kept_keys
+    from app.models import ApiKey
+
+    monkeypatch.chdir(tmp_path)
+    async with unit_of_work(db) as session:
+        partnership = await seed_demo(session)
+    async with unit_of_work(db) as session:
+        first = await demo_keys(session, partnership.id)
+    cli._keep_keys(first)
+    assert stat.S_IMODE(os.stat(cli.DEMO_KEYS_FILE).st_mode) == 0o600
+    async with unit_of_work(db) as session:
+        assert await kept_keys(session, cli._read_kept_keys()) == first  # the next start prints the same keys
+    lead = dict(first)["lead"]
+    assert (await anon.get("/api/v1/plans", headers={"Authorization": f"Bearer {lead}"})).status_code == 200
+    async with unit_of_work(db) as session:
+        key_id = (await session.execute(select(ApiKey.id).where(ApiKey.name == "demo-lead", ApiKey.revoked_at.is_(None)))).scalar_one()  # type: ignore[union-attr]
+        await revoke(session, actor=SYSTEM, key_id=key_id)
+    async with unit_of_work(db) as session:
+        assert await kept_keys(session, cli._read_kept_keys()) is None  # one no longer works: a new set is made
+    cli.DEMO_KEYS_FILE.write_text("not json")
+    assert cli._read_kept_keys() == {}
 
 
 def test_keys_create_refuses_an_invalid_scope(database_url: str) -> None:

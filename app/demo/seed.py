@@ -57,7 +57,7 @@ from app.cases import timeliness
 from app.cases.schemas import CaseEventIn
 from app.cases.service import ingest, refresh_timeliness_measures
 from app.core import audit
-from app.core.auth import SYSTEM
+from app.core.auth import SYSTEM, hash_token
 from app.core.config import get_settings
 from app.core.reads import SqlAlchemyReads
 from app.demo.governance import seed_governance
@@ -1393,8 +1393,26 @@ def _reviews(events: list[CaseEventIn], story: Story) -> list[CaseEventIn]:
     return found
 
 
+async def kept_keys(session: AsyncSession, kept: dict[str, str]) -> list[tuple[str, str]] | None:
+    """The demo keys kept from an earlier start, in role order, if there is one for every role and each still works
+    (held, not revoked, the demo's); else None."""
+    if set(kept) != {role.value for role in Role}:
+        return None
+    hashes = {hash_token(token): role for role, token in kept.items()}
+    live = (
+        await session.execute(
+            select(col(ApiKey.token_hash), col(ApiKey.role)).where(
+                col(ApiKey.token_hash).in_(list(hashes)), col(ApiKey.revoked_at).is_(None), col(ApiKey.name).startswith(DEMO_KEY_PREFIX)
+            )
+        )
+    ).all()
+    if {(h, r) for h, r in live} != set(hashes.items()):
+        return None
+    return [(role.value, kept[role.value]) for role in Role]
+
+
 async def demo_keys(session: AsyncSession, partnership_id: uuid.UUID) -> list[tuple[str, str]]:
-    """One fresh key per role (shown once, so each start revokes the previous set, audited)."""
+    """One fresh key per role (shown once; a new set revokes the previous one, audited)."""
     stale = (
         await session.execute(select(col(ApiKey.id)).where(col(ApiKey.name).startswith(DEMO_KEY_PREFIX), col(ApiKey.revoked_at).is_(None)))
     ).scalars()
