@@ -92,8 +92,9 @@ def ref_maps(state: PlanState) -> dict[str, dict[str, str]]:
     return {kind: {r["id"]: r["ref"] for r in state.rows(kind)} for kind in ("action", "concern", "risk")}
 
 
-def meeting_row(meeting: Row, state: PlanState, people: Names, audience: Audience, as_of: date, boards: dict[str, str]) -> Row:
-    refs = ref_maps(state)
+def meeting_row(
+    meeting: Row, state: PlanState, people: Names, audience: Audience, as_of: date, boards: dict[str, str], refs: dict[str, dict[str, str]]
+) -> Row:
     concerns = refs["concern"]
     return {
         "title": meeting["title"],
@@ -130,6 +131,7 @@ def governance(state: PlanState, people: Names, audience: Audience, as_of: date,
     reviews and inspection to come. None for public packs."""
     if audience is Audience.public:
         return None
+    refs = ref_maps(state)  # once for every meeting
     held = sorted(
         (m for m in state.rows("meeting") if m["held_on"] <= as_of and m["status"] != MeetingStatus.cancelled),
         key=lambda m: (m["held_on"], m["created_at"]),
@@ -137,7 +139,7 @@ def governance(state: PlanState, people: Names, audience: Audience, as_of: date,
     return {
         "from_on": _iso(held[0]["held_on"]) if held else None,
         "to_on": _iso(as_of),
-        "meetings": [meeting_row(m, state, people, audience, as_of, boards) for m in held],
+        "meetings": [meeting_row(m, state, people, audience, as_of, boards, refs) for m in held],
         "coming": coming(state, as_of),
     }
 
@@ -300,7 +302,7 @@ def meeting_page(
     register = risks(state, people, audience, as_of) or []
     return {
         "meeting": {
-            k: v for k, v in meeting_row(meeting, state, people, audience, as_of, boards).items() if k not in ("decisions", "actions")
+            k: v for k, v in meeting_row(meeting, state, people, audience, as_of, boards, refs).items() if k not in ("decisions", "actions")
         },
         "previous_meeting": None if previous is None else {"title": previous["title"], "held_on": _iso(previous["held_on"])},
         "decisions_due": [

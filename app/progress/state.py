@@ -114,10 +114,11 @@ async def _table(session: AsyncSession, model: Any, *where: Any) -> dict[str, Ro
     return {str(r.id): normal(dict(r._mapping)) for r in result}
 
 
-async def _links(session: AsyncSession, table: Any, owner: str, plan_id: uuid.UUID) -> dict[str, list[str]]:
+async def _links(session: AsyncSession, table: Any, owner: str, column: str, condition: Any) -> dict[str, list[str]]:
+    """A link table's targets (`column`) per owner, for the link rows matching `condition`."""
     links: dict[str, list[str]] = {}
-    for owner_id, concern_id in await session.execute(select(getattr(table, owner), table.concern_id).where(table.plan_id == plan_id)):
-        links.setdefault(str(owner_id), []).append(str(concern_id))
+    for owner_id, target in await session.execute(select(getattr(table, owner), getattr(table, column)).where(condition)):
+        links.setdefault(str(owner_id), []).append(str(target))
     return links
 
 
@@ -149,7 +150,7 @@ async def current_state(session: AsyncSession, plan_id: uuid.UUID, *, detail: bo
         }
     )
     for kind, table, owner in (("action", ActionConcern, "action_id"), ("measure", MeasureConcern, "measure_id")):
-        links = await _links(session, table, owner, plan_id)
+        links = await _links(session, table, owner, "concern_id", table.plan_id == plan_id)
         for key, row in state.tables[kind].items():
             row["concern_ids"] = sorted(links.get(key, []))
     if detail:
@@ -164,15 +165,6 @@ async def current_state(session: AsyncSession, plan_id: uuid.UUID, *, detail: bo
             col(Evidence.action_id).in_(actions) | col(Evidence.milestone_id).in_(milestones) | col(Evidence.concern_id).in_(concerns),
         )
     return state
-
-
-async def _link_ids(session: AsyncSession, table: Any, owner: str, column: str, owners: Any) -> dict[str, list[str]]:
-    links: dict[str, list[str]] = {}
-    for owner_id, target in await session.execute(
-        select(getattr(table, owner), getattr(table, column)).where(getattr(table, owner).in_(owners))
-    ):
-        links.setdefault(str(owner_id), []).append(str(target))
-    return links
 
 
 async def _governance(session: AsyncSession, state: PlanState, plan_id: uuid.UUID) -> None:
@@ -206,7 +198,7 @@ async def _governance(session: AsyncSession, state: PlanState, plan_id: uuid.UUI
         ("meeting", meetings, ((MeetingPaper, "meeting_id", "evidence_id"),)),
     ):
         for table, owner, column in links:
-            found = await _link_ids(session, table, owner, column, owners)
+            found = await _links(session, table, owner, column, getattr(table, owner).in_(owners))
             field = "paper_ids" if column == "evidence_id" else column.removesuffix("_id") + "_ids"
             for key, row in state.tables[kind].items():
                 row[field] = sorted(found.get(key, []))
