@@ -26,6 +26,7 @@ from app.evidence.storage import storage_from
 from app.exports.router import router as exports_router
 from app.governance.router import router as governance_router
 from app.impact.router import router as impact_router
+from app.imports.router import router as imports_router
 from app.integrations.router import router as integrations_router
 from app.integrations.subscriptions import router as webhooks_router
 from app.measures.router import router as measures_router
@@ -131,7 +132,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     install_problem_handlers(app)
     # Routes are added flat: each level of included routers costs every request another match.
     routers = (
-        partnerships_router, plans_router, progress_router, measures_router, cases_router, evidence_router, exports_router, integrations_router, webhooks_router, api_keys_router, audit_router, reporting_router, impact_router, risks_router, governance_router, coproduction_router, me_router, return_form_router, ops_router,
+        partnerships_router, plans_router, progress_router, measures_router, cases_router, evidence_router, exports_router, integrations_router, webhooks_router, api_keys_router, audit_router, reporting_router, impact_router, risks_router, governance_router, coproduction_router, imports_router, me_router, return_form_router, ops_router,
     )  # fmt: skip
     for router in routers:
         app.router.routes.extend(router.routes)

@@ -81,6 +81,9 @@ TABLE: dict[str, dict[str, set[Role]]] = {
     "me-meeting-actions": {"list": READ},
     "engagements": crud(READ, EDIT),
     "meetings-pack": {"create": {A, L, Role.inspector}},
+    "import-mappings": crud(EDIT, EDIT),
+    "plans-imports": {"create": EDIT},
+    "import-template": {"get": READ},
 }
 
 

@@ -35,6 +35,7 @@ from app.models.governance import (
     RiskConcern,
     RiskRating,
 )
+from app.models.imports import ImportMapping
 from app.models.inspection import Inspection, Plan
 from app.models.measures import FundingLine, Measure, MeasureConcern, Observation
 from app.models.partnership import Organisation, Partnership, Person
@@ -72,6 +73,7 @@ __all__ = [
     "ImpactStatement",
     "ImpactStatementEvidence",
     "ImpactStatementMeasure",
+    "ImportMapping",
     "Inspection",
     "Measure",
     "MeasureConcern",
