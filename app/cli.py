@@ -1,4 +1,4 @@
-"""The `wsoa` command: serve, migrate, seed-demo and keys."""
+"""The `wsoa` command: serve, migrate, seed-demo, keys, exports and imports."""
 
 import asyncio
 import gc
@@ -27,6 +27,7 @@ from app.models.enums import Audience, ExportFormat, Role
 if TYPE_CHECKING:
     from app.audit.checkpoints import Checkpoint, Keys, Refused
     from app.audit.service import Break
+    from app.imports.schemas import ImportReport
 
 # Plain help (no `<bool>` after flags) and no rich tracebacks: every error is one line (`main`).
 PLAIN: dict[str, Any] = {"rich_markup_mode": None, "pretty_exceptions_enable": False}
@@ -541,6 +542,59 @@ def export_command(
         typer.echo(getattr(exc, "detail", str(exc)), err=True)
         raise typer.Exit(1) from exc
     typer.echo(f"export {row['id']} sha256 {row['sha256']} ({row['size_bytes']} bytes) written to {output}")
+
+
+@cli.command("import")
+def import_command(
+    plan_id: Annotated[uuid.UUID, typer.Argument(help="The plan to import into.")],
+    tracker: Annotated[
+        Path, typer.Argument(help="The tracker: an .xlsx workbook or a .csv file.", exists=True, dir_okay=False, readable=True)
+    ],
+    mapping: Annotated[str | None, typer.Option(help="The name of a mapping saved with POST /import-mappings.")] = None,
+    mapping_file: Annotated[Path | None, typer.Option(help="A JSON file holding the column mapping.", exists=True, dir_okay=False)] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Report what the import would do, and write nothing.")] = False,
+) -> None:
+    """Import a council's tracker into a plan, as POST /plans/{id}/imports does (the template's mapping by default).
+    Prints one line per table and every refused row; exits 1 when anything was refused."""
+    from app.core.auth import Actor
+    from app.imports import service
+    from app.imports.workbook import read_book
+
+    actor = Actor("cli", "cli", "command line", Role.admin)
+    raw = tracker.read_bytes()
+
+    async def run() -> "ImportReport":
+        db = _database()
+        try:
+            async with unit_of_work(db) as session:
+                plan = await service.visible_plan(session, actor, plan_id)
+                sent = service.mapping_from_json(mapping_file.read_bytes()) if mapping_file is not None else None
+                chosen, lenient = await service.choose_mapping(session, plan["partnership_id"], sent, mapping)
+                book = read_book(raw, tracker.name)
+                return await service.run(
+                    session, actor=actor, plan=plan, book=book, raw=raw, mapping=chosen, dry_run=dry_run, lenient=lenient
+                )
+        finally:
+            await db.dispose()
+
+    try:
+        report = asyncio.run(run())
+    except DomainError as exc:
+        typer.echo(f"wsoa: {exc.detail}", err=True)
+        for error in (exc.errors or [])[:50]:
+            typer.echo(f"  {error.pointer}: {error.message}", err=True)
+        raise typer.Exit(1) from exc
+    verb = "would be" if dry_run else "were"
+    for kind, count in report.counts.items():
+        if any(count.model_dump().values()):
+            typer.echo(f"{kind}: {count.created} created, {count.updated} updated, {count.unchanged} unchanged, {count.refused} refused")
+    for row in report.rows:
+        if row.outcome == "refused":
+            reasons = "; ".join(f"{p.cell or 'row'}: {p.reason}" for p in row.problems)
+            typer.echo(f"refused {row.sheet} row {row.row} ({row.kind} {row.key}): {reasons}", err=True)
+    typer.echo(f"{'dry run: ' if dry_run else ''}the rows above {verb} imported from {tracker.name} (sha256 {report.sha256})")
+    if report.refused:
+        raise typer.Exit(1)
 
 
 def main() -> None:

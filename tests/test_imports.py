@@ -5,6 +5,7 @@ import csv
 import io
 import uuid
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -19,6 +20,7 @@ from app.models import AuditEvent
 from app.models.enums import Role
 from app.partnerships.service import today_in
 from tests.factories import make_action, make_concern, make_partnership, make_person, make_plan, post
+from tests.test_cli_and_ops import wsoa
 from tests.test_conventions import assert_problem
 from tests.test_exports import export
 from tests.test_roles import as_role
@@ -319,3 +321,37 @@ async def test_bad_files_mappings_and_callers_are_refused(app: Any, client: http
     async with as_role(app, db, Role.contributor, partnership, person) as contributor:
         assert_problem(await contributor.post(url, content=b"Ref\n", headers={"content-type": "text/csv"}), 403)
         assert (await contributor.get("/api/v1/import-template.xlsx")).status_code == 200
+
+
+async def test_wsoa_import_does_the_same_from_the_command_line(client: httpx.AsyncClient, database_url: str, tmp_path: Path) -> None:
+    _, plan, _ = await sample_area(client)
+    tracker = tmp_path / "afi-tracker.xlsx"
+    tracker.write_bytes(build(today()))
+    mapping = tmp_path / "mapping.json"
+    mapping.write_bytes(orjson.dumps(SAMPLE_MAPPING.model_dump()))
+    dry = wsoa(database_url, "import", plan["id"], str(tracker), "--mapping-file", str(mapping), "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert "action: 7 created, 0 updated, 0 unchanged, 0 refused" in dry.stdout and dry.stdout.strip().endswith(")")
+    assert await items(client, "actions", plan_id=plan["id"]) == []
+    done = wsoa(database_url, "import", plan["id"], str(tracker), "--mapping-file", str(mapping))
+    assert done.returncode == 0, done.stderr
+    assert len(await items(client, "actions", plan_id=plan["id"])) == 7
+    again = wsoa(database_url, "import", plan["id"], str(tracker), "--mapping-file", str(mapping))
+    assert "action: 0 created, 0 updated, 7 unchanged, 0 refused" in again.stdout
+    # Refused rows are named, the exit status says so, and nothing is written.
+    bad = tmp_path / "bad.csv"
+    bad.write_text("Concern ref,Action ref,Action,Due date\nAFI-1,9.9,New action,31/02/2027\n")
+    refused = wsoa(database_url, "import", plan["id"], str(bad))
+    assert refused.returncode == 1 and "/CSV/D2" in refused.stderr and "Traceback" not in refused.stderr
+    unknown = wsoa(database_url, "import", str(uuid.uuid4()), str(bad))
+    assert unknown.returncode == 1 and "No plan" in unknown.stderr
+
+
+async def test_the_shipped_sample_and_its_mapping_are_the_ones_the_code_builds(client: httpx.AsyncClient) -> None:
+    folder = Path(__file__).resolve().parents[1] / "docs" / "import"
+    assert orjson.loads((folder / "sample-tracker-mapping.json").read_bytes()) == SAMPLE_MAPPING.model_dump(exclude_none=True)
+    _, plan, _ = await sample_area(client)
+    shipped = (folder / "sample-tracker.xlsx").read_bytes()
+    dry = await upload(client, plan["id"], shipped, mapping=SAMPLE_MAPPING.model_dump(), dry_run="true")
+    assert dry.status_code == 200 and dry.json()["tables"] == ["AFI tracker", "Milestones", "KPIs"], dry.text
+    assert dry.json()["counts"]["action"]["created"] + dry.json()["counts"]["action"]["refused"] == 7

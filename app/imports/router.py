@@ -3,23 +3,19 @@
 import uuid
 from typing import Annotated
 
-import orjson
 from fastapi import Depends, Query, Request
-from pydantic import ValidationError
-from sqlalchemy import select
-from sqlmodel import col
 from starlette.responses import Response
 
 from app.core.auth import Actor
 from app.core.db import SessionDep
-from app.core.errors import FieldError, MalformedRequest, PayloadTooLarge, Unprocessable, UnsupportedMediaType, problems, validation_errors
+from app.core.errors import FieldError, PayloadTooLarge, Unprocessable, UnsupportedMediaType, problems
 from app.core.http import json_response
 from app.core.permissions import PLAN_EDITORS, READERS, Access, allow, documented, roles_text
 from app.core.resources import Ref, Resource, Unique
 from app.core.routing import add_resource_routes, api_router
 from app.imports import schemas as s
 from app.imports import service
-from app.imports.template import DEFAULT_MAPPING, template
+from app.imports.template import template
 from app.imports.workbook import read_book
 from app.models import ImportMapping, Partnership
 from app.partnerships.service import today_in, today_of
@@ -90,24 +86,6 @@ with the cell and the reason, and writes nothing. Without it, one refused row re
 transaction, each change audited as through the API, plus one `import` event on the plan with the file's SHA-256."""
 
 
-def _mapping_from_text(text: str) -> s.Mapping:
-    try:
-        return s.Mapping.model_validate(orjson.loads(text))
-    except orjson.JSONDecodeError as exc:
-        raise MalformedRequest("The `mapping` field is not valid JSON.") from exc
-    except ValidationError as exc:
-        errors = [FieldError(pointer=f"/mapping{e.pointer}", message=e.message) for e in validation_errors(exc.errors())]
-        raise Unprocessable("The mapping is invalid.", errors=errors) from exc
-
-
-async def _saved(session: SessionDep, partnership_id: uuid.UUID, name: str) -> s.Mapping:
-    query = select(col(ImportMapping.mapping)).where(col(ImportMapping.partnership_id) == partnership_id, col(ImportMapping.name) == name)
-    found = (await session.execute(query)).scalar_one_or_none()
-    if found is None:
-        raise Unprocessable(f"No saved mapping is called {name!r}.", errors=[FieldError(pointer="/mapping", message="unknown mapping")])
-    return s.Mapping.model_validate(found)
-
-
 @router.post(
     "/plans/{plan_id}/imports",
     summary="Import a tracker (XLSX or CSV) into the plan",
@@ -166,7 +144,7 @@ async def import_tracker(
             raw = await upload.read(limit + 1)
             filename = upload.filename
             if isinstance(text, str) and text.strip():
-                sent = _mapping_from_text(text)
+                sent = service.mapping_from_json(text)
         finally:
             await form.close()
     elif media in RAW_TYPES:
@@ -177,14 +155,10 @@ async def import_tracker(
         raise PayloadTooLarge(f"The tracker is larger than {limit} bytes.")
     if not raw:
         raise Unprocessable("The file is empty.", errors=[FieldError(pointer="/file", message="empty")])
-    if sent is not None and mapping is not None:
-        raise Unprocessable("Send a mapping or name a saved one, not both.", errors=[FieldError(pointer="/mapping", message="both given")])
     plan = await service.visible_plan(session, actor, plan_id)
-    lenient = sent is None and mapping is None
-    if sent is None:
-        sent = await _saved(session, plan["partnership_id"], mapping) if mapping is not None else DEFAULT_MAPPING
+    chosen, lenient = await service.choose_mapping(session, plan["partnership_id"], sent, mapping)
     book = read_book(raw, filename)
-    report = await service.run(session, actor=actor, plan=plan, book=book, raw=raw, mapping=sent, dry_run=dry_run, lenient=lenient)
+    report = await service.run(session, actor=actor, plan=plan, book=book, raw=raw, mapping=chosen, dry_run=dry_run, lenient=lenient)
     return json_response(report.model_dump(mode="json"))
 
 

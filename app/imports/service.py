@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+import orjson
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -27,10 +28,11 @@ from sqlmodel import col
 
 from app.core import audit, crud, uow
 from app.core.auth import Actor
-from app.core.errors import DomainError, FieldError, NotFound, Unprocessable, validation_errors
+from app.core.errors import DomainError, FieldError, MalformedRequest, NotFound, Unprocessable, validation_errors
 from app.core.resources import Resource
 from app.imports import cells
 from app.imports import schemas as s
+from app.imports.template import DEFAULT_MAPPING
 from app.imports.workbook import Book, Cell, Table
 from app.measures import schemas as ms
 from app.measures.resources import measures, observations
@@ -38,6 +40,7 @@ from app.models import (
     Action,
     ActionConcern,
     Concern,
+    ImportMapping,
     Inspection,
     Measure,
     MeasureConcern,
@@ -580,6 +583,34 @@ MEASURE_FIELDS = ("definition", "unit", "direction", "baseline_value", "baseline
 def _field_of(pointer: str) -> str | None:
     name = pointer.strip("/").split("/")[0]
     return {"owner_id": "owner", "concern_ids": "concern", "action_id": "action_ref", "measure_id": "name"}.get(name, name) or None
+
+
+def mapping_from_json(text: str | bytes) -> s.Mapping:
+    """A mapping sent as JSON text (a multipart field, a file on the command line)."""
+    try:
+        return s.Mapping.model_validate(orjson.loads(text))
+    except orjson.JSONDecodeError as exc:
+        raise MalformedRequest("The mapping is not valid JSON.") from exc
+    except ValidationError as exc:
+        errors = [FieldError(pointer=f"/mapping{e.pointer}", message=e.message) for e in validation_errors(exc.errors())]
+        raise Unprocessable("The mapping is invalid.", errors=errors) from exc
+
+
+async def choose_mapping(
+    session: AsyncSession, partnership_id: uuid.UUID, sent: s.Mapping | None, name: str | None
+) -> tuple[s.Mapping, bool]:
+    """The mapping sent, or the one saved under `name`, or the template's (read leniently: see `locate`)."""
+    if sent is not None and name is not None:
+        raise Unprocessable("Send a mapping or name a saved one, not both.", errors=[FieldError(pointer="/mapping", message="both given")])
+    if sent is not None:
+        return sent, False
+    if name is None:
+        return DEFAULT_MAPPING, True
+    query = select(col(ImportMapping.mapping)).where(col(ImportMapping.partnership_id) == partnership_id, col(ImportMapping.name) == name)
+    found = (await session.execute(query)).scalar_one_or_none()
+    if found is None:
+        raise Unprocessable(f"No saved mapping is called {name!r}.", errors=[FieldError(pointer="/mapping", message="unknown mapping")])
+    return s.Mapping.model_validate(found), False
 
 
 async def visible_plan(session: AsyncSession, actor: Actor, plan_id: uuid.UUID) -> dict[str, Any]:
