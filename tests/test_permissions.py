@@ -84,6 +84,7 @@ TABLE: dict[str, dict[str, set[Role]]] = {
     "import-mappings": crud(EDIT, EDIT),
     "plans-imports": {"create": EDIT},
     "import-template": {"get": READ},
+    "plans-successor": {"create": EDIT},
 }
 
 

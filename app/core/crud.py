@@ -18,6 +18,7 @@ from app.core import audit
 from app.core import changes as feed
 from app.core.auth import Actor
 from app.core.errors import (
+    Conflict,
     DomainError,
     Duplicate,
     DuplicateRef,
@@ -32,6 +33,7 @@ from app.core.http import dumps, etag_for, require_match
 from app.core.reads import SqlAlchemyReads
 from app.core.resources import Ref, Resource, Row
 from app.models import Action, Concern, Milestone, Partnership, Plan, utcnow
+from app.models.enums import PlanStatus
 
 
 def _plan_column(table: Any) -> Any:
@@ -92,6 +94,22 @@ def _invisible(ref: Ref, value: uuid.UUID, missing: type[DomainError]) -> Domain
     return missing(
         f"No {ref.noun} with id {value} is visible to you.", errors=[FieldError(pointer=f"/{ref.field}", message=f"unknown {ref.noun}")]
     )
+
+
+class PlanSuperseded(Conflict):
+    type, title = "/problems/plan-superseded", "The plan is read-only history"
+
+
+async def refuse_history(session: AsyncSession, plan_id: uuid.UUID | None) -> None:
+    """A superseded plan, and everything in it, is read-only: its successor (`POST /plans/{id}/successor`) carries
+    the work on. Every write of the generic path asks this first."""
+    if plan_id is None:
+        return
+    status = (await session.execute(select(col(Plan.status)).where(col(Plan.id) == plan_id))).scalar_one_or_none()
+    if status == PlanStatus.superseded:
+        successor = (await session.execute(select(col(Plan.id)).where(col(Plan.predecessor_id) == plan_id))).scalar_one_or_none()
+        where = f"; write to its successor, plan {successor}" if successor else ""
+        raise PlanSuperseded(f"Plan {plan_id} was superseded and is kept as read-only history{where}.")
 
 
 async def load_parent(session: AsyncSession, actor: Actor, ref: Ref, value: uuid.UUID) -> Row:
@@ -184,6 +202,7 @@ async def create(
         if parent is None or not actor.sees(parent["partnership_id"]):
             raise _invisible(via, values[via.field], missing_parent)
         partnership_id = values["partnership_id"] = parent["partnership_id"]
+    await refuse_history(session, _plan_of(res, values, parent))
     await res.rules.before_create(session, actor, values, parent)
     _reference_errors(res, values, partnership_id, found)
     await check_unique(session, res, values, changed=set(values))
@@ -245,6 +264,7 @@ async def patch(session: AsyncSession, *, actor: Actor, res: Resource, entity_id
     assert res.rules is not None
     table: Any = res.table
     current = await locked_current(session, actor, res, entity_id, if_match)
+    await refuse_history(session, _own_plan(res, current) or current.get("plan_id") or await _plan_of_parent(session, res, current))
     requested = data.model_dump(exclude_unset=True)
     notes = {k: requested.pop(k) for k in res.instructions if k in requested}
     changes = validate_merged(res, current, requested)
@@ -280,6 +300,7 @@ async def remove(session: AsyncSession, *, actor: Actor, res: Resource, entity_i
     assert res.rules is not None
     table: Any = res.table
     current = await locked_current(session, actor, res, entity_id, if_match)
+    await refuse_history(session, _own_plan(res, current) or current.get("plan_id") or await _plan_of_parent(session, res, current))
     await res.rules.before_delete(session, actor, current)
     try:
         await session.execute(delete(table).where(table.id == entity_id))

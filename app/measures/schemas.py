@@ -132,6 +132,9 @@ class MeasureRead(EntityRead):
     source: MeasureSource
     frequency: Frequency
     trajectory: list[TrajectoryPoint]
+    carried_from_id: uuid.UUID | None = Field(
+        None, description="The predecessor plan's measure whose history this one continues (copied with it), if any."
+    )
     latest_value: float | None = Field(
         description="The value of the latest final observation (by period end): provisional figures, such as the current "
         "month of a computed measure, are listed under `/observations` but never the headline. The plan summary, history "

@@ -42,6 +42,8 @@ class Action(Entity, table=True):
         UniqueConstraint("id", "partnership_id"),
         ForeignKeyConstraint(["plan_id", "partnership_id"], ["plan.id", "plan.partnership_id"]),
         ForeignKeyConstraint(["owner_id", "partnership_id"], ["person.id", "person.partnership_id"]),
+        ForeignKeyConstraint(["carried_from_id", "partnership_id"], ["action.id", "action.partnership_id"]),
+        UniqueConstraint("carried_from_id"),
         enum_check("priority", Priority),
         enum_check("status", ActionStatus),
         CheckConstraint("due_on IS NULL OR planned_start_on IS NULL OR due_on >= planned_start_on", name="due_after_start"),
@@ -64,6 +66,7 @@ class Action(Entity, table=True):
     forecast_on: date | None = None
     completed_on: date | None = None
     success_criteria: str | None = Field(default=None, sa_type=Text)
+    carried_from_id: uuid.UUID | None = None  # the predecessor plan's action this one carries on
 
 
 class ActionConcern(SQLModel, table=True):

@@ -40,6 +40,8 @@ class Plan(Entity, table=True):
         UniqueConstraint("id", "partnership_id"),
         ForeignKeyConstraint(["inspection_id", "partnership_id"], ["inspection.id", "inspection.partnership_id"]),
         ForeignKeyConstraint(["senior_responsible_officer_id", "partnership_id"], ["person.id", "person.partnership_id"]),
+        ForeignKeyConstraint(["predecessor_id", "partnership_id"], ["plan.id", "plan.partnership_id"]),
+        UniqueConstraint("predecessor_id"),
         enum_check("kind", PlanKind),
         enum_check("status", PlanStatus),
         Index(None, "created_at", "id"),
@@ -61,3 +63,4 @@ class Plan(Entity, table=True):
     senior_responsible_officer_id: uuid.UUID | None = Field(default=None, index=True)
     # When periods open and returns fall due (`app.reporting.schedule.Schedule`); none: periods are opened by a lead.
     reporting_schedule: dict[str, Any] | None = Field(default=None, sa_type=JSON(none_as_null=True))
+    predecessor_id: uuid.UUID | None = None  # the plan this one succeeded (`POST /plans/{id}/successor`)

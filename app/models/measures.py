@@ -18,6 +18,8 @@ class Measure(Entity, table=True):
         UniqueConstraint("id", "partnership_id"),
         UniqueConstraint("id", "plan_id"),
         ForeignKeyConstraint(["plan_id", "partnership_id"], ["plan.id", "plan.partnership_id"]),
+        ForeignKeyConstraint(["carried_from_id", "partnership_id"], ["measure.id", "measure.partnership_id"]),
+        UniqueConstraint("carried_from_id"),
         enum_check("unit", MeasureUnit),
         enum_check("direction", Direction),
         enum_check("source", MeasureSource),
@@ -43,6 +45,7 @@ class Measure(Entity, table=True):
     source: str = Field(default=MeasureSource.manual.value, sa_type=enum_column(MeasureSource), nullable=False)
     frequency: str = Field(default=Frequency.monthly.value, sa_type=enum_column(Frequency), nullable=False)
     trajectory: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON, nullable=False)
+    carried_from_id: uuid.UUID | None = None  # the predecessor plan's measure whose history this one continues
 
 
 class MeasureConcern(SQLModel, table=True):

@@ -206,8 +206,13 @@ class PlanReader(Reader):
     """Plans with their submission deadline computed from the inspection report's publication date."""
 
     def statement(self) -> Select[Any]:
+        successor = aliased(Plan)
         return (
-            select(*self.resource.columns, col(Inspection.report_published_on).label("report_published_on"))
+            select(
+                *self.resource.columns,
+                col(Inspection.report_published_on).label("report_published_on"),
+                select(col(successor.id)).where(col(successor.predecessor_id) == col(Plan.id)).scalar_subquery().label("successor_id"),
+            )
             .select_from(Plan)
             .outerjoin(Inspection, col(Inspection.id) == col(Plan.inspection_id))
         )

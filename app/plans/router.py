@@ -13,11 +13,13 @@ from app.core.auth import Actor
 from app.core.db import DatabaseDep, SessionDep
 from app.core.errors import NotFound, problems
 from app.core.http import json_response
-from app.core.permissions import READERS, REPORTERS, allow, documented, roles_text
+from app.core.permissions import PLAN_EDITORS, READERS, REPORTERS, allow, documented, roles_text
+from app.core.reads import SqlAlchemyReads
 from app.core.routing import JsonBody, add_resource_routes, api_router, created_response, ok, read_one
 from app.models import ActionReprogramme
 from app.plans import resources as r
 from app.plans import schemas as s
+from app.plans import succession
 
 router = api_router()
 for resource in (r.inspections, r.plans, r.concerns, r.actions, r.milestones, r.progress_updates):
@@ -82,3 +84,37 @@ REPROGRAMMES = (
     .where(col(ActionReprogramme.action_id) == bindparam("action_id"))
     .order_by(col(ActionReprogramme.created_at), col(ActionReprogramme.id))
 )
+
+
+@router.post(
+    "/plans/{id}/successor",
+    summary="Start the plan's successor",
+    description="Starts the next plan (a priority action plan after a revisit, an accelerated progress plan, a refreshed "
+    "WSoA) as a draft answering the same inspection or the one named, carrying the open actions chosen (with their "
+    "contributors, organisations and pending milestones), the measures chosen (with their whole history) and the concerns "
+    "those answer or evidence. Each carried action and measure names what it was carried from (`carried_from_id`); the new "
+    "plan names its `predecessor_id` and the old one its `successor_id`. The old plan becomes `superseded`: read-only "
+    "history, where every later write is a 409 `/problems/plan-superseded` (its actions keep their updates, evidence and "
+    "reprogrammes). A submitted or closed plan cannot be superseded (409 `/problems/illegal-transition`); a plan has one "
+    "successor (409 `/problems/already-succeeded`). All or nothing, every row audited." + roles_text(PLAN_EDITORS),
+    operation_id="plans-successor-create",
+    tags=["plans"],
+    status_code=201,
+    response_class=Response,
+    dependencies=[JsonBody],
+    responses={201: ok(s.PlanRead, "The new plan."), **problems(400, 404, 409, 415, 422)},
+    openapi_extra={"requestBody": {"content": {"application/json": {"example": s.SUCCESSOR_EXAMPLE}}}, **documented(PLAN_EDITORS)},
+)
+async def create_successor(
+    request: Request,
+    id: uuid.UUID,
+    data: s.SuccessorCreate,
+    session: SessionDep,
+    actor: Annotated[Actor, Depends(allow(PLAN_EDITORS))],
+) -> Response:
+    created = await succession.succeed(session, actor=actor, plan_id=id, body=data)
+    await session.flush()
+    assert r.plans.reader is not None
+    row = await r.plans.reader.get(SqlAlchemyReads(await session.connection()), actor, created["id"])
+    assert row is not None
+    return created_response(request, r.plans, row)

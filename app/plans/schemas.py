@@ -179,6 +179,8 @@ class PlanRead(EntityRead):
                     "reminder_working_days": [7, 2],
                     "escalate_after_working_days": 3,
                 },
+                "predecessor_id": None,
+                "successor_id": None,
             }
         }
     )
@@ -195,6 +197,44 @@ class PlanRead(EntityRead):
     governance: str | None
     senior_responsible_officer_id: uuid.UUID | None
     reporting_schedule: Schedule | None
+    predecessor_id: uuid.UUID | None = Field(description="The plan this one succeeded (`POST /plans/{id}/successor`).")
+    successor_id: uuid.UUID | None = Field(description="The plan that succeeded this one; a superseded plan is read-only history.")
+
+
+SUCCESSOR_EXAMPLE = {
+    "kind": "accelerated_progress_plan",
+    "title": "Accelerated Progress Plan 2019",
+    "inspection_id": INSPECTION_ID,
+    "action_ids": [ACTION_ID],
+    "measure_ids": ["7c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f"],
+}
+
+
+class SuccessorCreate(Body):
+    model_config = ConfigDict(json_schema_extra={"example": SUCCESSOR_EXAMPLE})
+
+    kind: PlanKind = Field(description="The kind of the new plan, which must fit its inspection's framework.")
+    title: Title
+    inspection_id: uuid.UUID | None = Field(
+        None, description="The inspection the new plan answers (a revisit, a new inspection); left out: the old plan's."
+    )
+    action_ids: list[uuid.UUID] = Field(
+        default_factory=list, max_length=1000, description="Open actions of the old plan to carry on, with their pending milestones."
+    )
+    measure_ids: list[uuid.UUID] = Field(default_factory=list, max_length=1000, description="Measures to carry on, with their history.")
+    concern_kind: ConcernKind | None = Field(
+        None,
+        description="The kind the carried concerns take when theirs does not fit the new plan (a WSoA's areas of significant "
+        "weakness carried into an improvement plan, say); left out, they keep their kind.",
+    )
+
+    @model_validator(mode="after")
+    def _once(self) -> Self:
+        for name in ("action_ids", "measure_ids"):
+            ids = getattr(self, name)
+            if len(set(ids)) != len(ids):
+                raise ValueError(f"{name} must not repeat an id")
+        return self
 
 
 PlanUpdate = patch_model("PlanUpdate", PlanCreate, exclude={"partnership_id"})
@@ -429,6 +469,9 @@ class ActionRead(EntityRead):
     forecast_on: date | None
     completed_on: date | None
     success_criteria: str | None
+    carried_from_id: uuid.UUID | None = Field(
+        None, description="The predecessor plan's action this one carries on (its history stays there), if any."
+    )
     rag: Rag = Field(description="Derived from dates and status (see the contract's rule), with today in the partnership's time zone.")
     baseline_rag: Rag = Field(
         description="The same rule against `baseline_due_on`, the due date frozen when the plan was accepted: moving `due_on` "
