@@ -584,7 +584,6 @@ def import_command(
         for error in (exc.errors or [])[:50]:
             typer.echo(f"  {error.pointer}: {error.message}", err=True)
         raise typer.Exit(1) from exc
-    verb = "would be" if dry_run else "were"
     for kind, count in report.counts.items():
         if any(count.model_dump().values()):
             typer.echo(f"{kind}: {count.created} created, {count.updated} updated, {count.unchanged} unchanged, {count.refused} refused")
@@ -592,7 +591,8 @@ def import_command(
         if row.outcome == "refused":
             reasons = "; ".join(f"{p.cell or 'row'}: {p.reason}" for p in row.problems)
             typer.echo(f"refused {row.sheet} row {row.row} ({row.kind} {row.key}): {reasons}", err=True)
-    typer.echo(f"{'dry run: ' if dry_run else ''}the rows above {verb} imported from {tracker.name} (sha256 {report.sha256})")
+    outcome = "dry run, nothing written" if dry_run else ("refused, nothing written" if report.refused else "imported")
+    typer.echo(f"{tracker.name} (sha256 {report.sha256}): {outcome}")
     if report.refused:
         raise typer.Exit(1)
 
