@@ -201,7 +201,7 @@ class PlanRead(EntityRead):
     successor_id: uuid.UUID | None = Field(description="The plan that succeeded this one; a superseded plan is read-only history.")
 
 
-SUCCESSOR_EXAMPLE = {
+SUCCESSOR_EXAMPLE: dict[str, Any] = {
     "kind": "accelerated_progress_plan",
     "title": "Accelerated Progress Plan 2019",
     "inspection_id": INSPECTION_ID,
