@@ -597,6 +597,99 @@ def import_command(
         raise typer.Exit(1)
 
 
+case_events_cli = typer.Typer(help="Case events from files: SEN2 returns and CSV extracts.", no_args_is_help=True, **PLAIN)
+cli.add_typer(case_events_cli, name="case-events")
+
+
+@case_events_cli.command("import")
+def case_events_import(
+    file: Annotated[Path, typer.Argument(help="An SEN2 person-level return (XML) or a CSV extract, one row per request.")],
+    partnership: Annotated[
+        str | None, typer.Option(help="The partnership's id or LA code (may be left out when there is only one).")
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Report what the import would add, and write nothing.")] = False,
+    skip_refused: Annotated[
+        bool, typer.Option("--skip-refused", help="Import the requests that can be even when others are refused.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the whole report as JSON.")] = False,
+) -> None:
+    """Import case events from a file, as `POST /case-events/imports` does (same rules, same audit trail); exit status 1
+    when requests were refused and nothing was imported."""
+    from app.cases import imports, sen2
+    from app.core.auth import Actor
+
+    actor = Actor("cli", "cli", "command line", Role.admin)
+    if not file.is_file():
+        typer.echo(f"wsoa: no file at {file}.", err=True)
+        raise typer.Exit(2)
+    with file.open("rb") as handle:
+        head = handle.read(64)
+    kind = sen2.format_of("text/csv" if file.suffix.lower() == ".csv" else "", head)
+    assert kind is not None
+
+    async def run() -> dict[str, Any]:
+        db = _database()
+        try:
+            async with unit_of_work(db) as session:
+                target = await _partnership_of(session, partnership)
+                report = await imports.import_file(
+                    session,
+                    actor=actor,
+                    settings=get_settings(),
+                    partnership_id=target,
+                    path=file,
+                    kind=kind,
+                    sha256=imports.file_digest(file),
+                    dry_run=dry_run,
+                    skip_refused=skip_refused,
+                )
+            return report.model_dump(mode="json")
+        finally:
+            await db.dispose()
+
+    try:
+        report = asyncio.run(run())
+    except DomainError as exc:
+        found = exc.extensions.get("report")
+        if as_json and found is not None:
+            typer.echo(json.dumps(found, indent=2))
+        typer.echo(f"wsoa: {exc.detail}", err=True)
+        for error in (exc.errors or [])[:20]:
+            typer.echo(f"  {error.pointer or '(file)'}: {error.message}", err=True)
+        raise typer.Exit(1) from exc
+    if as_json:
+        typer.echo(json.dumps(report, indent=2))
+        return
+    verb = "would add" if dry_run else "added"
+    typer.echo(
+        f"{report['records']} requests in the {report['format']} file: {report['accepted']} with new events, {report['unchanged']} "
+        f"unchanged, {report['refused']} refused; {verb} {report['events_new']} case events ({report['events_held']} already held)."
+    )
+    for issue in report["refusals"][:20]:
+        typer.echo(f"  refused record {issue['record']} (line {issue['line']}) {issue['item']}: {issue['message']}")
+    if report["refused"] > 20:
+        typer.echo(f"  ... and more: --json lists up to {imports.MAX_LISTED}.")
+
+
+async def _partnership_of(session: Any, given: str | None) -> uuid.UUID:
+    from sqlalchemy import select
+    from sqlmodel import col
+
+    from app.models import Partnership
+
+    query = select(col(Partnership.id))
+    if given is not None:
+        try:
+            query = query.where(col(Partnership.id) == uuid.UUID(given))
+        except ValueError:
+            query = query.where(col(Partnership.la_code) == given)
+    found = list((await session.execute(query.limit(2))).scalars())
+    if len(found) != 1:
+        what = f"no single partnership with the id or LA code {given}" if given else "more than one partnership (or none)"
+        raise NotFound(f"There is {what}: name it with --partnership.")
+    return uuid.UUID(str(found[0]))
+
+
 def main() -> None:
     try:
         cli()

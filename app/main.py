@@ -148,7 +148,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             max_age=600,
         )
     sync_path = re.compile(rf"^{API_PREFIX}/(people/sync|case-events)$")
-    larger = ((upload_path, settings.upload_max_bytes), (sync_path, settings.sync_max_bytes))
+    import_path = re.compile(rf"^{API_PREFIX}/case-events/imports$")
+    larger = ((upload_path, settings.upload_max_bytes), (sync_path, settings.sync_max_bytes), (import_path, settings.case_import_max_bytes))
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, larger=larger)
     app.add_middleware(RequestContextMiddleware)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

@@ -35,6 +35,7 @@ TABLE: dict[str, dict[str, set[Role]]] = {
     "people": crud(READ | {H}, {A}),
     "people-sync": {"create": {A, H}},
     "case-events": {"create": {A, Role.case_integration}},
+    "case-events-imports": {"create": {A, Role.case_integration}},
     "partnerships-ehcp-timeliness": {"get": READ | {Role.case_integration}},
     "inspections": crud(READ, {A}),
     "plans": crud(READ, EDIT),

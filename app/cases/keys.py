@@ -7,10 +7,10 @@ arrive; without it the service generates a key once and keeps it in the database
 against reading the hashes alone but not against a copy of the whole database.
 """
 
-import hashlib
 import hmac
 import secrets
 import uuid
+from collections.abc import Callable
 
 import structlog
 from sqlalchemy import insert, select
@@ -42,4 +42,10 @@ async def case_ref_key(session: AsyncSession, settings: Settings) -> bytes:
 
 
 def case_key(key: bytes, partnership_id: uuid.UUID, case_ref: str) -> str:
-    return hmac.new(key, f"{partnership_id}:{case_ref}".encode(), hashlib.sha256).hexdigest()
+    return hmac.digest(key, f"{partnership_id}:{case_ref}".encode(), "sha256").hex()
+
+
+def case_keyer(key: bytes, partnership_id: uuid.UUID) -> Callable[[str], str]:
+    """`case_key` for many references of one partnership (an import's tens of thousands)."""
+    prefix = f"{partnership_id}:".encode()
+    return lambda case_ref: hmac.digest(key, prefix + case_ref.encode(), "sha256").hex()

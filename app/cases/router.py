@@ -1,23 +1,38 @@
-"""Routes of the EHCP case events and the timeliness report."""
+"""Routes of the EHCP case events, their import from SEN2 and CSV files, and the timeliness report."""
 
+import hashlib
+import tempfile
 import uuid
+from collections.abc import AsyncIterator
 from datetime import date
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import anyio
 from fastapi import Depends, Query, Request
 from pydantic import Field
+from starlette.datastructures import FormData, UploadFile
 from starlette.responses import Response
 
-from app.cases import timeliness
-from app.cases.schemas import EVENTS_EXAMPLE, MAX_EVENTS, CaseEventBatch, IngestResult, TimelinessReport
+from app.cases import imports, sen2, timeliness
+from app.cases.schemas import (
+    EVENTS_EXAMPLE,
+    IMPORT_REPORT_EXAMPLE,
+    MAX_EVENTS,
+    CaseEventBatch,
+    ImportReport,
+    IngestResult,
+    TimelinessReport,
+)
 from app.cases.service import ingest
 from app.core.auth import Actor, resolve_partnership
 from app.core.db import DatabaseDep, SessionDep
-from app.core.errors import FieldError, NotFound, Unprocessable, problems
+from app.core.errors import FieldError, NotFound, PayloadTooLarge, Unprocessable, UnsupportedMediaType, problems
 from app.core.http import json_response
 from app.core.permissions import READERS, allow, documented, roles_text
 from app.core.routing import JsonBody, api_router, ok
 from app.core.schemas import QueryParams
+from app.core.uow import streams_body
 from app.models.enums import Role
 from app.partnerships.service import local
 
@@ -47,6 +62,178 @@ async def post_case_events(
     target = resolve_partnership(actor, body.partnership_id)
     result = await ingest(session, actor=actor, settings=request.app.state.settings, partnership_id=target, events=body.events)
     return json_response(result.model_dump())
+
+
+CSV_COLUMNS_TEXT = ", ".join(f"`{c}`" for c in sen2.CSV_COLUMNS)
+IMPORT_DESCRIPTION = f"""Reads the file a case system already produces and turns each request for an EHC needs assessment in it
+into case events, as if they had been sent to `POST /case-events` (pseudonymised the same way).
+
+**The file**: the DfE's SEN2 person-level return as XML (`application/xml` or `text/xml`: `Message` with `Header` and
+`Persons`/`Person` records holding `Requests`, their `Assessment`, `NamedPlan` and `ActivePlans`), or a CSV extract
+(`text/csv`, UTF-8) with one row per request and a header row of these columns, in any order: {CSV_COLUMNS_TEXT}.
+`ReceivedDate` and the person (`PersonID`, the case system's id for the child; or `Surname`, `Forename` and
+`PersonBirthDate`) are required columns; the others are SEN2 items of the same name, plus `ExceptionReason` (a-d) and
+`DraftDate`. Dates are `YYYY-MM-DD` (or `DD/MM/YYYY` in CSV). Send it as the raw body, or as `multipart/form-data`
+field `file`; a body sent as `application/octet-stream` is XML when it starts with `<`. Up to
+`WSOA_CASE_IMPORT_MAX_BYTES` (64 MB; 413 beyond).
+
+**What becomes of it**: `ReceivedDate` → `request_received`; `RequestOutcome` A / N (or J) / W on `RequestOutcomeDate`
+→ `request_decision` assess / not_assess / withdrawn; `AssessmentOutcome` Y / N / W on `AssessmentOutcomeDate` →
+`assessment_decision` issue / not_issue / withdrawn (S: issue, and `transfer_in`); `StartDate` → `final_issued`;
+`DraftDate` → `draft_issued`; `Week20` = 1 (or an `ExceptionReason`) → `exception`; `RequestMediation`,
+`AssessmentMediation` → `mediation`; `RequestTribunal`, `AssessmentTribunal` → `tribunal`; `TransferLA` → `transfer_in`;
+`ReviewMeeting` → `review_meeting`; `ReviewOutcome` M / A / C on `LastReview` → `review_decision` maintain / amend /
+cease; `CeaseDate` → `review_decision` cease. Outcome `H` (historical) or none (pending) gives no decision. Flags carry
+no date in SEN2: their events are dated on the request's receipt. Placements, needs, `OtherMediation`,
+`OtherTribunal`, `Exported` and the phase-transfer items are not read.
+
+**Personal details**: a case's reference is derived from the person (the CSV's `PersonID`, else name and date of birth)
+and the request's `ReceivedDate` (a plan without one: its `StartDate`), and only ever stored as a keyed hash
+(HMAC-SHA256), as `POST /case-events` stores `case_ref`; event ids are keyed hashes too. Names, dates of birth, UPNs,
+ULNs and postcodes are never stored, logged or repeated in the report, and UPNs, ULNs and postcodes are not even read.
+An SEN2 file whose header names another local authority than the partnership's `la_code` is refused (422).
+
+**Idempotent**: the same file again adds nothing (`unchanged`); next month's cumulative file adds only what is new.
+Case events are never changed: a request whose decision, plan or exception was imported before with another date or
+outcome is refused, naming what is held. A changed `ReceivedDate` is a new request.
+
+**All or nothing**: a request with any problem (a date that is not one or is after today, an unknown code, a decision
+without its date, its person not identifiable, a conflict with what is held) is refused whole and listed in
+`refusals` with its record number, line, pointer into the file and item. With refused requests and without
+`dry_run`, nothing is written and the answer is 422 `/problems/import-refused` carrying the same report as `report`,
+unless `skip_refused=true` imports the others. A file that cannot be read at all (not well-formed XML, a DTD or
+entities, elements or columns the format does not have, no usable header) is 422 `/problems/unreadable-import` with
+pointers. `dry_run=true` answers with the report and writes nothing. One audit event (`case_event_import`) records
+each import with the file's SHA-256 and its counts; the case events are audited like any batch."""
+IMPORT_XML_EXAMPLE = """<?xml version="1.0" encoding="UTF-8"?>
+<Message>
+  <Header>
+    <CollectionDetails><Collection>SEN2</Collection><Year>2026</Year><ReferenceDate>2026-01-15</ReferenceDate></CollectionDetails>
+    <Source><SourceLevel>L</SourceLevel><LEA>990</LEA><SoftwareCode>CaseSystem</SoftwareCode><Release>4.2</Release>
+      <SerialNo>7</SerialNo><DateTime>2026-01-16T09:30:00</DateTime></Source>
+  </Header>
+  <Persons>
+    <Person>
+      <Surname>Example</Surname><Forename>Sam</Forename><PersonBirthDate>2016-04-09</PersonBirthDate><Sex>M</Sex>
+      <Ethnicity>WBRI</Ethnicity><PostCode>ZZ99 3WZ</PostCode><UPN>A123456789012</UPN>
+      <Requests>
+        <ReceivedDate>2025-01-13</ReceivedDate><RequestSource>1</RequestSource><RYA>0</RYA>
+        <RequestOutcomeDate>2025-02-21</RequestOutcomeDate><RequestOutcome>A</RequestOutcome>
+        <RequestMediation>0</RequestMediation><RequestTribunal>0</RequestTribunal>
+        <Assessment>
+          <AssessmentOutcome>Y</AssessmentOutcome><AssessmentOutcomeDate>2025-05-09</AssessmentOutcomeDate>
+          <AssessmentMediation>0</AssessmentMediation><AssessmentTribunal>0</AssessmentTribunal>
+          <OtherMediation>0</OtherMediation><OtherTribunal>0</OtherTribunal><Week20>0</Week20>
+          <NamedPlan><StartDate>2025-05-30</StartDate><PB>0</PB></NamedPlan>
+        </Assessment>
+        <ActivePlans><ReviewMeeting>2025-12-01</ReviewMeeting><ReviewOutcome>M</ReviewOutcome><LastReview>2025-12-19</LastReview></ActivePlans>
+      </Requests>
+    </Person>
+  </Persons>
+</Message>
+"""
+IMPORT_STREAM_CHUNK = 256 * 1024
+
+
+class ImportQuery(QueryParams):
+    partnership_id: uuid.UUID | None = Field(None, description="May be left out when the key belongs to exactly one partnership.")
+    dry_run: bool = Field(False, description="Answer with the report, and write nothing.")
+    skip_refused: bool = Field(False, description="Import the requests that can be imported even when others are refused.")
+
+
+@router.post(
+    "/case-events/imports",
+    summary="Import case events from an SEN2 return or a CSV extract",
+    description=IMPORT_DESCRIPTION + roles_text(CASE_WRITERS),
+    tags=["ehcp timeliness"],
+    operation_id="case-events-imports-create",
+    response_class=Response,
+    responses={
+        200: ok(ImportReport, "What the import added (or, with `dry_run`, would add), request by request.", IMPORT_REPORT_EXAMPLE),
+        **problems(400, 413, 415),
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/xml": {"schema": {"type": "string"}, "example": IMPORT_XML_EXAMPLE},
+                "text/csv": {"schema": {"type": "string"}, "example": sen2.CSV_EXAMPLE},
+                "multipart/form-data": {
+                    "schema": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}, "required": ["file"]},
+                    "example": {"file": "(the SEN2 XML or CSV file)"},
+                },
+            },
+        },
+        **documented(CASE_WRITERS),
+    },
+)
+@streams_body
+async def import_case_events(
+    request: Request,
+    query: Annotated[ImportQuery, Query()],
+    session: SessionDep,
+    actor: Annotated[Actor, Depends(allow(CASE_WRITERS))],
+) -> Response:
+    target = resolve_partnership(actor, query.partnership_id)
+    settings = request.app.state.settings
+    content_type = request.headers.get("content-type", "")
+    form: FormData | None = None
+    with tempfile.TemporaryDirectory(prefix="wsoa-import-") as folder:
+        path = Path(folder) / "file"
+        try:
+            if content_type.startswith("multipart/form-data"):
+                form = await request.form(max_files=1, max_fields=5)
+                upload = form.get("file")
+                if not isinstance(upload, UploadFile):
+                    raise Unprocessable(
+                        "Send the file in a multipart field named `file`.", errors=[FieldError(pointer="/file", message="missing")]
+                    )
+                declared, chunks = upload.content_type, _chunks_of(upload)
+            else:
+                declared, chunks = content_type, request.stream()
+            sha256, head = await _spool(chunks, path, settings.case_import_max_bytes)
+        finally:
+            if form is not None:
+                await form.close()
+        kind = sen2.format_of(declared, head)
+        if kind is None:
+            raise UnsupportedMediaType("Send an SEN2 return as application/xml (or text/xml), or a CSV extract as text/csv.")
+        report = await imports.import_file(
+            session,
+            actor=actor,
+            settings=settings,
+            partnership_id=target,
+            path=path,
+            kind=kind,
+            sha256=sha256,
+            dry_run=query.dry_run,
+            skip_refused=query.skip_refused,
+        )
+    return json_response(report.model_dump(mode="json"))
+
+
+async def _chunks_of(upload: UploadFile) -> AsyncIterator[bytes]:
+    while chunk := await upload.read(IMPORT_STREAM_CHUNK):
+        yield chunk
+
+
+async def _spool(chunks: AsyncIterator[bytes], path: Path, limit: int) -> tuple[str, bytes]:
+    """The upload written to `path` as it arrives (never whole in memory): its SHA-256 and its first bytes."""
+    digest = hashlib.sha256()
+    head = b""
+    size = 0
+    async with await anyio.open_file(path, "wb") as out:
+        async for chunk in chunks:
+            size += len(chunk)
+            if size > limit:
+                raise PayloadTooLarge(f"The file is larger than {limit} bytes (WSOA_CASE_IMPORT_MAX_BYTES).")
+            if len(head) < 64:
+                head += chunk[:64]
+            digest.update(chunk)
+            await out.write(chunk)
+    if size == 0:
+        raise Unprocessable("The file is empty.", errors=[FieldError(pointer="", message="empty body")])
+    return digest.hexdigest(), head
 
 
 EARLIEST, LATEST = date(1900, 1, 1), date(2999, 12, 31)

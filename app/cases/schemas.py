@@ -174,3 +174,70 @@ class TimelinessReport(BaseModel):
     periods: list[Period]
     backlog: Backlog
     annual_reviews_overdue: OverdueReviews
+
+
+class ImportIssue(BaseModel):
+    record: int = Field(description="The request's number in the file, from 1 (XML: the n-th <Requests>; CSV: the n-th data row).")
+    line: int = Field(description="The line of the file where the request starts.")
+    pointer: str = Field(
+        description="JSON Pointer (RFC 6901) into the file: `/Message/Persons/Person/{i}/Requests/{j}/...` (from 0) in XML, "
+        "`/rows/{i}/{column}` in CSV."
+    )
+    item: str = Field(description="The SEN2 item (or CSV column) concerned; empty for the record as a whole.")
+    message: str = Field(description="What is wrong, or what was left out. Never repeats a personal detail (a name, a date of birth).")
+
+
+IMPORT_REPORT_EXAMPLE: dict[str, Any] = {
+    "import_id": "5f0e1b0c-8a51-4f0a-a7a1-0c2f3d9e6b21",
+    "partnership_id": "0b6f9d1e-3c41-4d0e-9f59-2f1f6b0a9c11",
+    "format": "sen2_xml",
+    "sha256": "9f2c0d7e4b1a3c5e8f6d2b0a1c3e5f7a9b8d6c4e2f0a1b3c5d7e9f8a6b4c2d0e",
+    "dry_run": False,
+    "skip_refused": True,
+    "applied": True,
+    "records": 8124,
+    "accepted": 311,
+    "unchanged": 7810,
+    "refused": 3,
+    "events_new": 402,
+    "events_held": 36974,
+    "refusals": [
+        {
+            "record": 5120,
+            "line": 160233,
+            "pointer": "/Message/Persons/Person/3161/Requests/0/Assessment/AssessmentOutcome",
+            "item": "AssessmentOutcome",
+            "message": "AssessmentOutcome differs from what was imported before (assessment_decision issue on 2025-05-09): case events "
+            "are never changed",
+        }
+    ],
+    "notes": [
+        {
+            "record": 77,
+            "line": 2410,
+            "pointer": "/Message/Persons/Person/51/Requests/0/ActivePlans/ReviewOutcome",
+            "item": "ReviewOutcome",
+            "message": "ReviewOutcome without LastReview: the decision is left out",
+        }
+    ],
+}
+
+
+class ImportReport(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"example": IMPORT_REPORT_EXAMPLE})
+
+    import_id: uuid.UUID = Field(description="The import's id: the audit event of the import has it as `entity_id`.")
+    partnership_id: uuid.UUID
+    format: Literal["sen2_xml", "csv"]
+    sha256: str = Field(description="SHA-256 of the file as received (to tell files apart; the file itself is not kept).")
+    dry_run: bool
+    skip_refused: bool
+    applied: bool = Field(description="Whether the events were written (false for a dry run).")
+    records: int = Field(description="Requests read from the file.")
+    accepted: int = Field(description="Requests with events not held before (written now, or that would be with `dry_run`).")
+    unchanged: int = Field(description="Requests whose events were all held already.")
+    refused: int = Field(description="Requests not imported, each with its reasons in `refusals`.")
+    events_new: int = Field(description="Case events the accepted requests add.")
+    events_held: int = Field(description="Case events of the file already held (from an earlier import of this or an older file).")
+    refusals: list[ImportIssue] = Field(description="Why requests were refused (the first 1,000).")
+    notes: list[ImportIssue] = Field(description="Items of imported requests that were left out, and why (the first 1,000).")

@@ -70,6 +70,12 @@ class Settings(BaseSettings):
     )
     upload_max_bytes: int = Field(default=25 * 1024 * 1024, ge=1024, description="Largest evidence file accepted (413 beyond).")
     sync_max_bytes: int = Field(default=16 * 1024 * 1024, ge=1024, description="Largest HR sync feed (10,000 rows).")
+    case_import_max_bytes: int = Field(
+        default=64 * 1024 * 1024,
+        ge=1024,
+        description="Largest file of case events accepted (an SEN2 return or CSV extract; 413 beyond). A large area's SEN2 return "
+        "is 10-20 MB.",
+    )
     sync_max_deactivate_percent: float = Field(
         default=20,
         ge=0,

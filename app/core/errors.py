@@ -63,11 +63,19 @@ class DomainError(Exception):
     type = "/problems/bad-request"
     title = "Bad request"
 
-    def __init__(self, detail: str, *, errors: Iterable[FieldError] | None = None, headers: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        detail: str,
+        *,
+        errors: Iterable[FieldError] | None = None,
+        headers: Mapping[str, str] | None = None,
+        extensions: Mapping[str, Any] | None = None,
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.errors = list(errors) if errors is not None else None
         self.headers = dict(headers or {})
+        self.extensions = dict(extensions or {})  # extension members of the problem body (RFC 9457 §3.2)
 
 
 class MalformedRequest(DomainError):
@@ -165,6 +173,7 @@ def problem_response(
     title: str | None = None,
     errors: list[FieldError] | None = None,
     headers: Mapping[str, str] | None = None,
+    extensions: Mapping[str, Any] | None = None,
 ) -> Response:
     default_type, default_title = PROBLEM_TYPES.get(status, ("about:blank", HTTPStatus(status).phrase))
     body: dict[str, Any] = {
@@ -176,6 +185,8 @@ def problem_response(
     }
     if errors is not None:
         body["errors"] = [e.model_dump() for e in errors]
+    for name, value in (extensions or {}).items():
+        body.setdefault(name, value)
     return Response(orjson.dumps(body), status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=dict(headers or {}))
 
 
@@ -203,7 +214,14 @@ def validation_errors(raw: Iterable[Mapping[str, Any]]) -> list[FieldError]:
 async def _domain_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DomainError)
     return problem_response(
-        request, status=exc.status, detail=exc.detail, type_=exc.type, title=exc.title, errors=exc.errors, headers=exc.headers
+        request,
+        status=exc.status,
+        detail=exc.detail,
+        type_=exc.type,
+        title=exc.title,
+        errors=exc.errors,
+        headers=exc.headers,
+        extensions=exc.extensions,
     )
 
 
