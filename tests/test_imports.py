@@ -331,7 +331,7 @@ async def test_wsoa_import_does_the_same_from_the_command_line(client: httpx.Asy
     mapping.write_bytes(orjson.dumps(SAMPLE_MAPPING.model_dump()))
     dry = wsoa(database_url, "import", plan["id"], str(tracker), "--mapping-file", str(mapping), "--dry-run")
     assert dry.returncode == 0, dry.stderr
-    assert "action: 7 created, 0 updated, 0 unchanged, 0 refused" in dry.stdout and dry.stdout.strip().endswith(")")
+    assert "action: 7 created, 0 updated, 0 unchanged, 0 refused" in dry.stdout and dry.stdout.strip().endswith("dry run, nothing written")
     assert await items(client, "actions", plan_id=plan["id"]) == []
     done = wsoa(database_url, "import", plan["id"], str(tracker), "--mapping-file", str(mapping))
     assert done.returncode == 0, done.stderr
