@@ -2,8 +2,9 @@
 FROM python:3.11-slim AS build
 WORKDIR /src
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
-COPY pyproject.toml constraints.txt README.md ./
+COPY pyproject.toml setup.py constraints.txt README.md ./
 COPY app ./app
+COPY migrations ./migrations
 RUN python -m venv /opt/venv \
  && /opt/venv/bin/pip install -c constraints.txt .
 
@@ -12,7 +13,6 @@ RUN useradd --system --uid 10001 --home-dir /srv wsoa \
  && mkdir -p /srv/data && chown wsoa /srv/data
 COPY --from=build /opt/venv /opt/venv
 WORKDIR /srv
-COPY --chown=wsoa migrations ./migrations
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     WSOA_DATABASE_URL=sqlite:////srv/data/wsoa.db \

@@ -9,7 +9,7 @@ export WSOA_TEST_POSTGRES_URL
 
 .PHONY: install browser serve test test-sqlite test-postgres lint format openapi migration bench soak screenshot clean
 
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP): pyproject.toml setup.py constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
@@ -37,13 +37,13 @@ test-postgres: install browser
 	$(BIN)/pytest --db postgres --durations=12
 
 lint: install
-	$(BIN)/ruff check app tests migrations bench
-	$(BIN)/ruff format --check app tests migrations bench
+	$(BIN)/ruff check app tests migrations bench setup.py
+	$(BIN)/ruff format --check app tests migrations bench setup.py
 	$(BIN)/mypy
 
 format: install
-	$(BIN)/ruff check --fix app tests migrations bench
-	$(BIN)/ruff format app tests migrations bench
+	$(BIN)/ruff check --fix app tests migrations bench setup.py
+	$(BIN)/ruff format app tests migrations bench setup.py
 
 ## Rewrite the committed OpenAPI document from the app.
 openapi: install
