@@ -7,7 +7,7 @@ PORT ?= 8000
 WSOA_TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
 export WSOA_TEST_POSTGRES_URL
 
-.PHONY: install browser serve test test-sqlite test-postgres lint format openapi migration bench soak screenshot clean
+.PHONY: install browser serve test test-sqlite test-postgres check lint test-wheel format openapi migration bench soak screenshot clean
 
 $(STAMP): pyproject.toml setup.py constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,10 +25,11 @@ browser:
 serve: install
 	$(BIN)/wsoa serve --demo --port $(PORT)
 
-## The whole suite: lint and types beside every test on SQLite and on PostgreSQL (the SQLite suite and the linters share
-## a core while the longer PostgreSQL suite runs; each job's output is printed whole when it ends; any failure fails it).
+## The whole suite: lint, types and the wheel beside every test on SQLite and on PostgreSQL (the SQLite suite and
+## `check` share a core while the longer PostgreSQL suite runs; each job's output is printed whole when it ends; any
+## failure fails it).
 test: install browser
-	$(MAKE) --no-print-directory -j3 --output-sync=target lint test-sqlite test-postgres
+	$(MAKE) --no-print-directory -j3 --output-sync=target check test-sqlite test-postgres
 
 test-sqlite: install browser
 	$(BIN)/pytest --db sqlite --durations=12
@@ -36,10 +37,20 @@ test-sqlite: install browser
 test-postgres: install browser
 	$(BIN)/pytest --db postgres --durations=12
 
+## The lint lane of `make test`: the linters, then what ships.
+check: install
+	$(MAKE) --no-print-directory lint
+	$(MAKE) --no-print-directory test-wheel
+
 lint: install
 	$(BIN)/ruff check app tests migrations bench setup.py
 	$(BIN)/ruff format --check app tests migrations bench setup.py
 	$(BIN)/mypy
+
+## What ships: the wheel, built from what the image builds it from and installed into a new venv outside the checkout,
+## migrates a new SQLite database, serves the demo and renders an HTML and a PDF pack (a minute or two).
+test-wheel: install
+	$(BIN)/pytest --wheel --durations=3 tests/test_wheel.py
 
 format: install
 	$(BIN)/ruff check --fix app tests migrations bench setup.py
