@@ -46,6 +46,8 @@ lint: install
 	$(BIN)/ruff check app tests migrations bench setup.py
 	$(BIN)/ruff format --check app tests migrations bench setup.py
 	$(BIN)/mypy
+	$(BIN)/hadolint --no-color Dockerfile
+	$(BIN)/check-jsonschema --builtin-schema vendor.compose-spec compose.yaml
 
 ## What ships: the wheel, built from what the image builds it from and installed into a new venv outside the checkout,
 ## migrates a new SQLite database, serves the demo and renders an HTML and a PDF pack (a minute or two).
