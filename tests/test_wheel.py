@@ -112,6 +112,8 @@ def test_the_installed_service_migrates_serves_and_renders_packs(
     work, env = installed
     url, auth = served
     assert httpx.get(f"{url}/readyz", timeout=10).status_code == 200  # the schema is at the installed migrations' head
+    for asset in ("/docs/assets/swagger-ui-bundle.js", "/docs/assets/swagger-ui.css", "/docs/assets/redoc.standalone.js"):
+        assert httpx.get(f"{url}{asset}", timeout=10).status_code == 200, asset  # the documentation works offline
     plans = httpx.get(f"{url}/api/v1/plans", headers=auth, timeout=10).json()["items"]
     assert plans, "the demo loaded no plan"
     plan = plans[0]
