@@ -2,17 +2,24 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+RUNTIME := $(VENV)/.installed-runtime
 STAMP := $(VENV)/.installed
 PORT ?= 8000
 WSOA_TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
 export WSOA_TEST_POSTGRES_URL
 
-.PHONY: install browser serve test test-sqlite test-postgres lint format openapi migration bench soak screenshot clean
+.PHONY: install browser serve test test-sqlite test-postgres check lint test-wheel format openapi migration bench soak screenshot clean
 
-$(STAMP): pyproject.toml constraints.txt
+## What the service needs to run (`make serve`), then the development tools on top (everything else). No bytecode is
+## compiled at install: Python compiles each module when it is first imported, which spares a first start ~10 s.
+$(RUNTIME): pyproject.toml setup.py constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --no-compile -c constraints.txt -e .
+	touch $(RUNTIME)
+
+$(STAMP): $(RUNTIME)
+	$(BIN)/python -m pip install --quiet --no-compile -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -22,13 +29,14 @@ browser:
 	tests/browser/setup.sh
 
 ## Serve the API on the embedded SQLite database with demo data; prints one demo key per role.
-serve: install
+serve: $(RUNTIME)
 	$(BIN)/wsoa serve --demo --port $(PORT)
 
-## The whole suite: lint and types beside every test on SQLite and on PostgreSQL (the SQLite suite and the linters share
-## a core while the longer PostgreSQL suite runs; each job's output is printed whole when it ends; any failure fails it).
+## The whole suite: lint, types and the wheel beside every test on SQLite and on PostgreSQL (the SQLite suite and
+## `check` share a core while the longer PostgreSQL suite runs; each job's output is printed whole when it ends; any
+## failure fails it).
 test: install browser
-	$(MAKE) --no-print-directory -j3 --output-sync=target lint test-sqlite test-postgres
+	$(MAKE) --no-print-directory -j3 --output-sync=target check test-sqlite test-postgres
 
 test-sqlite: install browser
 	$(BIN)/pytest --db sqlite --durations=12
@@ -36,14 +44,26 @@ test-sqlite: install browser
 test-postgres: install browser
 	$(BIN)/pytest --db postgres --durations=12
 
+## The lint lane of `make test`: the linters, then what ships.
+check: install
+	$(MAKE) --no-print-directory lint
+	$(MAKE) --no-print-directory test-wheel
+
 lint: install
-	$(BIN)/ruff check app tests migrations bench
-	$(BIN)/ruff format --check app tests migrations bench
+	$(BIN)/ruff check app tests migrations bench setup.py
+	$(BIN)/ruff format --check app tests migrations bench setup.py
 	$(BIN)/mypy
+	$(BIN)/hadolint --no-color Dockerfile
+	$(BIN)/check-jsonschema --builtin-schema vendor.compose-spec compose.yaml
+
+## What ships: the wheel, built from what the image builds it from and installed into a new venv outside the checkout,
+## migrates a new SQLite database, serves the demo and renders an HTML and a PDF pack (a minute or two).
+test-wheel: install
+	$(BIN)/pytest --wheel --durations=3 tests/test_wheel.py
 
 format: install
-	$(BIN)/ruff check --fix app tests migrations bench
-	$(BIN)/ruff format app tests migrations bench
+	$(BIN)/ruff check --fix app tests migrations bench setup.py
+	$(BIN)/ruff format app tests migrations bench setup.py
 
 ## Rewrite the committed OpenAPI document from the app.
 openapi: install

@@ -15,6 +15,7 @@ from app.cases.router import router as cases_router
 from app.coproduction.router import router as coproduction_router
 from app.core.config import Settings, get_settings
 from app.core.db import Database
+from app.core.docs import install_docs
 from app.core.errors import PROBLEM_MEDIA_TYPE, catalogue, install_problem_handlers
 from app.core.observability import RequestContextMiddleware, configure_logging
 from app.core.oidc import OidcVerifier
@@ -117,8 +118,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         version=VERSION,
         lifespan=lifespan,
         generate_unique_id_function=lambda route: route.operation_id or route.name,
-        docs_url="/docs" if settings.docs else None,
-        redoc_url="/redoc" if settings.docs else None,
+        docs_url=None,  # both pages are served with their assets by `install_docs`, not from a CDN
+        redoc_url=None,
         openapi_url="/openapi.json" if settings.docs else None,
         # Prometheus metrics and JSON logs are always on; OpenTelemetry costs ~5% per request, so it is opt-in.
         telemetry=None if settings.otel_enabled else {"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
@@ -130,6 +131,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         app.state.db = database
         app.state.limiter = RateLimiter(database, settings.rate_limits)
     install_problem_handlers(app)
+    if settings.docs:
+        install_docs(app, "/openapi.json")
     # Routes are added flat: each level of included routers costs every request another match.
     routers = (
         partnerships_router, plans_router, progress_router, measures_router, cases_router, evidence_router, exports_router, integrations_router, webhooks_router, api_keys_router, audit_router, reporting_router, impact_router, risks_router, governance_router, coproduction_router, imports_router, me_router, return_form_router, ops_router,

@@ -37,6 +37,7 @@ DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--db", choices=["sqlite", "postgres"], default=os.environ.get("WSOA_TEST_DB", "sqlite"))
     parser.addoption("--slow", action="store_true", default=os.environ.get("CI") == "true", help="Also run slow tests (always in CI).")
+    parser.addoption("--wheel", action="store_true", help="Also build, install and run the wheel (`make check` does).")
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -54,6 +55,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         for item in items:
             if "slow" in item.keywords:
                 item.add_marker(slow)
+    if not config.getoption("--wheel"):
+        wheel = pytest.mark.skip(reason="builds and installs the wheel (run with --wheel, as `make check` does)")
+        for item in items:
+            if "wheel" in item.keywords:
+                item.add_marker(wheel)
 
 
 async def _admin_execute(url: str, sql: str) -> None:

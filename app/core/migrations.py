@@ -1,6 +1,7 @@
 """Alembic, driven from code: `wsoa migrate`, `wsoa serve` and the test harness share this."""
 
 from functools import lru_cache
+from importlib.resources import files
 from pathlib import Path
 
 from alembic import command
@@ -9,11 +10,13 @@ from alembic.script import ScriptDirectory
 
 
 def _migrations_folder() -> Path:
-    """`migrations/` beside the package in a checkout, or in the working directory of an installed copy."""
-    for candidate in (Path(__file__).resolve().parents[2] / "migrations", Path.cwd() / "migrations"):
-        if (candidate / "env.py").is_file():
+    """`app/migrations/` inside an installed wheel, else `migrations/` at the top of the checkout (an editable install)."""
+    installed = files("app") / "migrations"
+    checkout = Path(__file__).resolve().parents[2] / "migrations"
+    for candidate in (installed, checkout):
+        if isinstance(candidate, Path) and (candidate / "env.py").is_file():
             return candidate
-    raise RuntimeError("the migrations folder was not found beside the package or in the working directory")
+    raise RuntimeError("the migrations were not found in the installed package (app/migrations) nor beside it in a checkout")
 
 
 def alembic_config(database_url: str | None = None) -> Config:
