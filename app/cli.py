@@ -553,9 +553,13 @@ def import_command(
     mapping: Annotated[str | None, typer.Option(help="The name of a mapping saved with POST /import-mappings.")] = None,
     mapping_file: Annotated[Path | None, typer.Option(help="A JSON file holding the column mapping.", exists=True, dir_okay=False)] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Report what the import would do, and write nothing.")] = False,
+    author: Annotated[
+        str | None, typer.Option(help="Who records the progress updates (e-mail or HR id of a person of the plan's partnership).")
+    ] = None,
 ) -> None:
     """Import a council's tracker into a plan, as POST /plans/{id}/imports does (the template's mapping by default).
-    Prints one line per table and every refused row; exits 1 when anything was refused."""
+    Prints one line per table and every refused row; exits 1 when anything was refused. Progress updates are signed by
+    `--author`; without it, rows carrying progress are refused."""
     from app.core.auth import Actor
     from app.imports import service
     from app.imports.workbook import read_book
@@ -568,11 +572,12 @@ def import_command(
         try:
             async with unit_of_work(db) as session:
                 plan = await service.visible_plan(session, actor, plan_id)
+                signer = actor if author is None else await service.signed_by(session, actor, plan["partnership_id"], author)
                 sent = service.mapping_from_json(mapping_file.read_bytes()) if mapping_file is not None else None
                 chosen, lenient = await service.choose_mapping(session, plan["partnership_id"], sent, mapping)
                 book = read_book(raw, tracker.name)
                 return await service.run(
-                    session, actor=actor, plan=plan, book=book, raw=raw, mapping=chosen, dry_run=dry_run, lenient=lenient
+                    session, actor=signer, plan=plan, book=book, raw=raw, mapping=chosen, dry_run=dry_run, lenient=lenient
                 )
         finally:
             await db.dispose()

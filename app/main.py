@@ -152,7 +152,11 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         )
     sync_path = re.compile(rf"^{API_PREFIX}/(people/sync|case-events)$")
     import_path = re.compile(rf"^{API_PREFIX}/case-events/imports$")
-    larger = ((upload_path, settings.upload_max_bytes), (sync_path, settings.sync_max_bytes), (import_path, settings.case_import_max_bytes))
+    tracker_path = re.compile(rf"^{API_PREFIX}/plans/[^/]+/imports$")
+    larger = (
+        (upload_path, settings.upload_max_bytes), (sync_path, settings.sync_max_bytes), (import_path, settings.case_import_max_bytes),
+        (tracker_path, settings.upload_max_bytes),
+    )  # fmt: skip
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, larger=larger)
     app.add_middleware(RequestContextMiddleware)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

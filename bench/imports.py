@@ -81,7 +81,8 @@ def tracker(actions: int, today: date) -> bytes:
     return out.getvalue()
 
 
-async def area(db: Database) -> uuid.UUID:
+async def area(db: Database) -> tuple[uuid.UUID, uuid.UUID]:
+    """The partnership, and the programme manager who imports (progress updates are signed by who records them)."""
     async with db.sessions() as session:
         partnership = Partnership(name="Import Vale", la_code="992")
         session.add(partnership)
@@ -90,16 +91,19 @@ async def area(db: Database) -> uuid.UUID:
             [Person(partnership_id=partnership.id, external_id=f"I{i:04d}", display_name=f"Officer {i}", email=f"officer{i}@bench.example")
              for i in range(PEOPLE)]
         )  # fmt: skip
+        manager = Person(partnership_id=partnership.id, external_id="I-PM", display_name="Programme manager")
+        session.add(manager)
         await session.commit()
-        return partnership.id
+        return partnership.id, manager.id
 
 
-async def new_plan(db: Database, partnership_id: uuid.UUID, title: str) -> dict[str, Any]:
+async def new_plan(db: Database, partnership: tuple[uuid.UUID, uuid.UUID], title: str) -> dict[str, Any]:
+    partnership_id, importer = partnership
     async with db.sessions() as session:
         plan = Plan(partnership_id=partnership_id, kind="wsoa", title=title, status="draft")
         session.add(plan)
         await session.commit()
-        return {"id": plan.id, "partnership_id": partnership_id, "kind": "wsoa", "inspection_id": None}
+        return {"id": plan.id, "partnership_id": partnership_id, "kind": "wsoa", "inspection_id": None, "importer": importer}
 
 
 async def imported(db: Database, plan: dict[str, Any], raw: bytes, *, dry_run: bool = False) -> tuple[float, int, int]:
@@ -110,7 +114,7 @@ async def imported(db: Database, plan: dict[str, Any], raw: bytes, *, dry_run: b
         nonlocal statements
         statements += 1
 
-    actor = Actor("bench", "bench", "benchmark", Role.admin, partnership_id=plan["partnership_id"])
+    actor = Actor("bench", "bench", "benchmark", Role.admin, partnership_id=plan["partnership_id"], person_id=plan["importer"])
     event.listen(db.engine.sync_engine, "before_cursor_execute", count)
     try:
         started = time.perf_counter()
@@ -187,17 +191,17 @@ async def main_async(actions: int, rounds: int) -> list[dict[str, Any]]:
     url = await fresh_database(NAME)
     db = Database(url)
     try:
-        partnership_id = await area(db)
+        partnership = await area(db)
         today = date.today()
         raw = tracker(actions, today)
         results = []
         for n in range(0, rounds + 1):  # round 0 warms imports, templates and statement caches
-            plan = await new_plan(db, partnership_id, f"Import {n}")
+            plan = await new_plan(db, partnership, f"Import {n}")
             cold_s, cold_q, refused = await imported(db, plan, raw)
             assert refused == 0, "the benchmark tracker must import whole"
             again_s, again_q, _ = await imported(db, plan, raw)
-            dry_s, _, _ = await imported(db, await new_plan(db, partnership_id, f"Dry run {n}"), raw, dry_run=True)
-            baseline_s = await raw_inserts(dsn_of(url), await new_plan(db, partnership_id, f"Raw {n}"), actions, today)
+            dry_s, _, _ = await imported(db, await new_plan(db, partnership, f"Dry run {n}"), raw, dry_run=True)
+            baseline_s = await raw_inserts(dsn_of(url), await new_plan(db, partnership, f"Raw {n}"), actions, today)
             if n == 0:
                 continue
             results.append({"round": n, "import_s": round(cold_s, 3), "import_statements": cold_q, "reimport_s": round(again_s, 3),

@@ -41,9 +41,10 @@ def today() -> date:
 
 
 async def sample_area(client: httpx.AsyncClient, **plan: Any) -> tuple[dict[str, Any], dict[str, Any], dict[str, str]]:
-    """A partnership with the sample's people and an improvement plan answering its 2023 inspection."""
+    """A partnership with the sample's people (and its programme manager, who imports) and an improvement plan answering
+    its 2023 inspection."""
     partnership = await make_partnership(client)
-    people = {}
+    people = {"Leanne Carter": (await make_person(client, partnership, display_name="Leanne Carter"))["id"]}
     for name, email, hr in SAMPLE_PEOPLE:
         person = await make_person(client, partnership, display_name=name, email=email, external_id=hr)
         people[name] = person["id"]
@@ -96,8 +97,20 @@ async def audit_count(db: Database) -> int:
         return int((await session.execute(select(func.count()).select_from(AuditEvent))).scalar_one())
 
 
-async def test_the_sample_tracker_round_trips_into_a_plan_and_its_pack(client: httpx.AsyncClient, db: Database) -> None:
+def as_importer(app: Any, db: Database, plan: dict[str, Any], person_id: str) -> Any:
+    """A lead's key acting as the programme manager: progress updates are signed by the person who records them."""
+    return as_role(app, db, Role.lead, {"id": plan["partnership_id"]}, {"id": person_id})
+
+
+async def test_the_sample_tracker_round_trips_into_a_plan_and_its_pack(app: Any, client: httpx.AsyncClient, db: Database) -> None:
     _, plan, people = await sample_area(client)
+    async with as_importer(app, db, plan, people["Leanne Carter"]) as lead:
+        await round_trip(client, lead, db, plan, people)
+
+
+async def round_trip(
+    client: httpx.AsyncClient, lead: httpx.AsyncClient, db: Database, plan: dict[str, Any], people: dict[str, str]
+) -> None:
     raw = build(today())
     saved = await post(
         client, "import-mappings", {"partnership_id": plan["partnership_id"], "name": "AFI tracker", "mapping": SAMPLE_MAPPING.model_dump()}
@@ -106,7 +119,7 @@ async def test_the_sample_tracker_round_trips_into_a_plan_and_its_pack(client: h
 
     # A dry run says what would happen, row by row, and writes nothing.
     before = await audit_count(db)
-    dry = await upload(client, plan["id"], raw, saved="AFI tracker", dry_run="true")
+    dry = await upload(lead, plan["id"], raw, saved="AFI tracker", dry_run="true")
     assert dry.status_code == 200, dry.text
     expected = {
         "concern": (3, 0, 0, 0), "action": (7, 0, 0, 0), "progress_update": (6, 0, 0, 0), "milestone": (6, 0, 0, 0),
@@ -116,7 +129,7 @@ async def test_the_sample_tracker_round_trips_into_a_plan_and_its_pack(client: h
     assert dry.json()["dry_run"] is True and dry.json()["tables"] == ["AFI tracker", "Milestones", "KPIs"]
     assert await items(client, "actions", plan_id=plan["id"]) == [] and await audit_count(db) == before
 
-    done = await upload(client, plan["id"], raw, saved="AFI tracker")
+    done = await upload(lead, plan["id"], raw, saved="AFI tracker")
     assert done.status_code == 200, done.text
     assert counts(done.json()) == expected and done.json()["rows"] == dry.json()["rows"]
 
@@ -136,7 +149,7 @@ async def test_the_sample_tracker_round_trips_into_a_plan_and_its_pack(client: h
     assert actions["3.2"]["status"] == "not_started"
     assert actions["1.1"]["concern_ids"] == [concerns["AFI-1"]["id"]]
     latest = await items(client, "progress-updates", action_id=actions["1.2"]["id"])
-    assert [(u["rag"], u["author_id"]) for u in latest] == [("red", people["Gareth Penrose"])]  # Amber/Red reads as the worse
+    assert [(u["rag"], u["author_id"]) for u in latest] == [("red", people["Leanne Carter"])]  # Amber/Red reads as the worse
     assert await items(client, "progress-updates", action_id=actions["3.2"]["id"]) == []  # "n/a" and no narrative: nothing
     milestones = await items(client, "milestones", action_id=actions["1.1"]["id"])
     assert sorted((m["title"], m["status"]) for m in milestones) == [
@@ -154,7 +167,7 @@ async def test_the_sample_tracker_round_trips_into_a_plan_and_its_pack(client: h
     # The same file again changes nothing: no new version, no audit event but the import's own.
     versions = {a["ref"]: a["version"] for a in await items(client, "actions", plan_id=plan["id"])}
     before = await audit_count(db)
-    again = await upload(client, plan["id"], raw, saved="AFI tracker")
+    again = await upload(lead, plan["id"], raw, saved="AFI tracker")
     assert again.status_code == 200
     assert {k: v[2] for k, v in counts(again.json()).items()} == {k: v[0] for k, v in expected.items()}
     assert all(v[0] == v[1] == v[3] == 0 for v in counts(again.json()).values())
@@ -169,8 +182,13 @@ async def test_the_sample_tracker_round_trips_into_a_plan_and_its_pack(client: h
         assert needle in text
 
 
-async def test_next_months_tracker_changes_only_what_changed(client: httpx.AsyncClient) -> None:
-    _, plan, _ = await sample_area(client)
+async def test_next_months_tracker_changes_only_what_changed(app: Any, client: httpx.AsyncClient, db: Database) -> None:
+    _, plan, people = await sample_area(client)
+    async with as_importer(app, db, plan, people["Leanne Carter"]) as lead:
+        await next_month(lead, plan)
+
+
+async def next_month(client: httpx.AsyncClient, plan: dict[str, Any]) -> None:
     mapping = SAMPLE_MAPPING.model_dump()
     assert (await upload(client, plan["id"], build(today()), mapping=mapping)).status_code == 200
     book = load_workbook(io.BytesIO(build(today())))
@@ -216,9 +234,12 @@ async def test_refused_rows_name_their_cells_and_nothing_is_written(client: http
     )
     assert dry.status_code == 200, dry.text
     report = dry.json()
-    assert report["format"] == "csv" and report["refused"] == 4
+    assert report["format"] == "csv" and report["refused"] == 5
     by_key = {(r["kind"], r["key"]): r for r in report["rows"]}
-    assert by_key[("action", "1.1")]["outcome"] == "created" and by_key[("progress_update", "1.1")]["outcome"] == "created"
+    assert by_key[("action", "1.1")]["outcome"] == "created"
+    # An update is signed by whoever records it, and the admin key acts as no person: never signed with the owner's name.
+    unsigned = by_key[("progress_update", "1.1")]
+    assert unsigned["outcome"] == "refused" and "acts as no person" in unsigned["problems"][0]["reason"]
     bad = {p["cell"]: p["reason"] for p in by_key[("action", "1.2")]["problems"]}
     assert "nobody@example.gov.uk" in bad["E3"] and "'Sort of'" in bad["F3"] and "not a real date" in bad["G3"]
     assert "W2 is not in the plan" in by_key[("action", "1.3")]["problems"][0]["reason"]
@@ -233,7 +254,7 @@ async def test_refused_rows_name_their_cells_and_nothing_is_written(client: http
     assert owner["id"]
 
 
-async def test_the_template_imports_as_it_is(client: httpx.AsyncClient) -> None:
+async def test_the_template_imports_as_it_is(app: Any, client: httpx.AsyncClient, db: Database) -> None:
     response = await client.get("/api/v1/import-template.xlsx")
     assert response.status_code == 200 and response.headers["content-type"] == XLSX
     book = load_workbook(io.BytesIO(response.content))
@@ -242,8 +263,10 @@ async def test_the_template_imports_as_it_is(client: httpx.AsyncClient) -> None:
     assert [c.value for c in book["Actions"][1]] == [h for h in DEFAULT_MAPPING.actions.columns.model_dump().values() if h]
     partnership = await make_partnership(client)
     await make_person(client, partnership, email="head.of.send@example.gov.uk")
+    manager = await make_person(client, partnership)
     plan = await make_plan(client, partnership)
-    raw = await client.post(f"/api/v1/plans/{plan['id']}/imports", content=response.content, headers={"content-type": XLSX})
+    async with as_importer(app, db, plan, manager["id"]) as lead:
+        raw = await lead.post(f"/api/v1/plans/{plan['id']}/imports", content=response.content, headers={"content-type": XLSX})
     assert raw.status_code == 200, raw.text
     assert counts(raw.json()) == {
         "concern": (1, 0, 0, 0), "action": (1, 0, 0, 0), "progress_update": (1, 0, 0, 0), "milestone": (1, 0, 0, 0),
@@ -325,18 +348,22 @@ async def test_bad_files_mappings_and_callers_are_refused(app: Any, client: http
 
 async def test_wsoa_import_does_the_same_from_the_command_line(client: httpx.AsyncClient, database_url: str, tmp_path: Path) -> None:
     _, plan, _ = await sample_area(client)
+    await make_person(client, {"id": plan["partnership_id"]}, email="leanne.carter@wessexvale.gov.example")
+    signed = ("--author", "leanne.carter@wessexvale.gov.example")
     tracker = tmp_path / "afi-tracker.xlsx"
     tracker.write_bytes(build(today()))
     mapping = tmp_path / "mapping.json"
     mapping.write_bytes(orjson.dumps(SAMPLE_MAPPING.model_dump()))
-    dry = wsoa(database_url, "import", plan["id"], str(tracker), "--mapping-file", str(mapping), "--dry-run")
+    unsigned = wsoa(database_url, "import", plan["id"], str(tracker), "--mapping-file", str(mapping), "--dry-run")
+    assert unsigned.returncode == 1 and "progress_update: 0 created, 0 updated, 0 unchanged, 6 refused" in unsigned.stdout
+    dry = wsoa(database_url, "import", plan["id"], str(tracker), "--mapping-file", str(mapping), "--dry-run", *signed)
     assert dry.returncode == 0, dry.stderr
     assert "action: 7 created, 0 updated, 0 unchanged, 0 refused" in dry.stdout and dry.stdout.strip().endswith("dry run, nothing written")
     assert await items(client, "actions", plan_id=plan["id"]) == []
-    done = wsoa(database_url, "import", plan["id"], str(tracker), "--mapping-file", str(mapping))
+    done = wsoa(database_url, "import", plan["id"], str(tracker), "--mapping-file", str(mapping), *signed)
     assert done.returncode == 0, done.stderr
     assert len(await items(client, "actions", plan_id=plan["id"])) == 7
-    again = wsoa(database_url, "import", plan["id"], str(tracker), "--mapping-file", str(mapping))
+    again = wsoa(database_url, "import", plan["id"], str(tracker), "--mapping-file", str(mapping), *signed)
     assert "action: 0 created, 0 updated, 7 unchanged, 0 refused" in again.stdout
     # Refused rows are named, the exit status says so, and nothing is written.
     bad = tmp_path / "bad.csv"

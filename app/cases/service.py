@@ -24,8 +24,8 @@ from app.core.auth import Actor
 from app.core.config import Settings
 from app.core.errors import Conflict, FieldError, Unprocessable
 from app.core.reads import SqlAlchemyReads
-from app.models import CaseEvent, Measure, Observation, utcnow
-from app.models.enums import MeasureSource
+from app.models import CaseEvent, Measure, Observation, Plan, utcnow
+from app.models.enums import MeasureSource, PlanStatus
 from app.partnerships.service import local
 
 # pg_advisory_xact_lock(key1, key2) for case-event writes of one partnership ("case" + hash of the id).
@@ -190,7 +190,10 @@ async def refresh_timeliness_measures(
     measures = (
         await session.execute(
             select(col(Measure.id), col(Measure.plan_id), col(Measure.baseline_on)).where(
-                col(Measure.partnership_id) == partnership_id, col(Measure.source) == MeasureSource.ehcp_timeliness.value
+                col(Measure.partnership_id) == partnership_id,
+                col(Measure.source) == MeasureSource.ehcp_timeliness.value,
+                # A superseded plan's figures are history: its successor's carried measure takes the new months.
+                col(Measure.plan_id).not_in(select(col(Plan.id)).where(col(Plan.status) == PlanStatus.superseded.value)),
             )
         )
     ).all()

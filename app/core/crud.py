@@ -105,7 +105,9 @@ async def refuse_history(session: AsyncSession, plan_id: uuid.UUID | None) -> No
     the work on. Every write of the generic path asks this first."""
     if plan_id is None:
         return
-    status = (await session.execute(select(col(Plan.status)).where(col(Plan.id) == plan_id))).scalar_one_or_none()
+    # FOR KEY SHARE (PostgreSQL): a write waits for a succession holding the plan, then sees it superseded.
+    query = select(col(Plan.status)).where(col(Plan.id) == plan_id).with_for_update(read=True, key_share=True)
+    status = (await session.execute(query)).scalar_one_or_none()
     if status == PlanStatus.superseded:
         successor = (await session.execute(select(col(Plan.id)).where(col(Plan.predecessor_id) == plan_id))).scalar_one_or_none()
         where = f"; write to its successor, plan {successor}" if successor else ""

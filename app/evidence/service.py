@@ -181,6 +181,7 @@ async def store_revision(
 ) -> bool:
     """Check the bytes, keep them, and record them as the evidence's next revision (False: same bytes again)."""
     try:
+        await crud.refuse_history(session, await crud.plan_of(session, Evidence, evidence_id))
         if received.size == 0:
             raise Unprocessable("The file is empty.", errors=[FieldError(pointer="", message="empty file")])
         real = sniff(received.path, received.head)

@@ -212,11 +212,17 @@ def number(value: object, *, percent_unit: bool = False, number_format: str = "G
         raise CellError(f"{value!r} is not a number") from exc
 
 
-def text(value: object) -> str:
+_DECIMALS = re.compile(r"^0\.(0+)$")
+
+
+def text(value: object, number_format: str = "General") -> str:
+    """A cell as the sheet shows it: a reference typed as a number formatted `0.00` is `1.10`, not `1.1`."""
     if isinstance(value, datetime):
         return value.date().isoformat()
     if isinstance(value, date):
         return value.isoformat()
+    if isinstance(value, float) and (places := _DECIMALS.match(number_format)):
+        return f"{value:.{len(places[1])}f}"
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value).strip()

@@ -2,9 +2,9 @@
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from app.core.pagination import ListQuery
 from app.core.schemas import Body, EntityRead
@@ -18,7 +18,23 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class ActionColumns(_Strict):
+class _Columns(_Strict):
+    """Each field's heading; two fields never read one column."""
+
+    @model_validator(mode="after")
+    def _distinct(self) -> Self:
+        seen: dict[str, str] = {}
+        for name, heading in self.model_dump().items():
+            if heading is None:
+                continue
+            key = " ".join(heading.split()).casefold()
+            if key in seen:
+                raise ValueError(f"{name} and {seen[key]} name the same heading {heading!r}")
+            seen[key] = name
+        return self
+
+
+class ActionColumns(_Columns):
     """The heading of the tracker's column for each field (a field left out is not imported, and never cleared)."""
 
     concern: Header | None = Field(None, description="One cell naming the concern with its reference first: `W1: Timeliness of EHC plans`.")
@@ -41,7 +57,7 @@ class ActionColumns(_Strict):
     reprogramme_reason: Header | None = Field(None, description="Why the due date moved, for actions of an accepted plan.")
 
 
-class MilestoneColumns(_Strict):
+class MilestoneColumns(_Columns):
     action_ref: Header = Field(description="The reference of the action the milestone belongs to.")
     title: Header = Field(description="The milestone; with the action, how rows match milestones.")
     due_on: Header
@@ -49,7 +65,7 @@ class MilestoneColumns(_Strict):
     met_on: Header | None = None
 
 
-class MeasureColumns(_Strict):
+class MeasureColumns(_Columns):
     name: Header = Field(description="The measure's name: how rows match measures of the plan.")
     definition: Header | None = None
     concern_refs: Header | None = Field(None, description="References of the concerns it evidences, separated by commas.")

@@ -12,6 +12,7 @@ same file imported twice leaves the plan as it was. An empty cell, or a column t
 what the plan holds; an existing concern is never rewritten (its words are the inspection report's).
 """
 
+import dataclasses
 import hashlib
 import uuid
 from collections.abc import Callable
@@ -105,9 +106,21 @@ def locate(
     for index in candidates:
         if index >= len(table.rows):
             break
-        present = {_heading(c.value): i for i, c in enumerate(table.rows[index]) if c.value is not None}
+        present: dict[str, int] = {}
+        twice: set[str] = set()
+        for i, c in enumerate(table.rows[index]):
+            if c.value is not None and (c.span == 1 or c.first):
+                twice |= {_heading(c.value)} if _heading(c.value) in present else set()
+                present.setdefault(_heading(c.value), i)
         missing = {k for k in needed if wanted[k] not in present}
         if not missing:
+            ambiguous = sorted(k for k, h in wanted.items() if h in twice)
+            if ambiguous:
+                raise Unprocessable(
+                    f"Sheet {table.name!r} has more than one column headed {', '.join(repr(headings[k]) for k in ambiguous)}: "
+                    "rename one, or give header_row and distinct headings.",
+                    errors=[FieldError(pointer=f"{pointer}/columns/{k}", message="heading in more than one column") for k in ambiguous],
+                )
             columns = {k: present[h] for k, h in wanted.items() if h in present}
             located = Located(table, index, columns, {k: headings[k] for k in columns})
             if isinstance(table_mapping, s.MeasureTable) and table_mapping.history_from:
@@ -198,7 +211,8 @@ class Importer:
     reported_concerns: set[str] = field(default_factory=set)
     people: dict[str, list[uuid.UUID]] = field(default_factory=dict)
     owners: dict[uuid.UUID, uuid.UUID | None] = field(default_factory=dict)
-    latest: dict[uuid.UUID, tuple[str, str]] = field(default_factory=dict)
+    reported: dict[uuid.UUID, set[str]] = field(default_factory=dict)  # every narrative each action has had
+    seen: dict[tuple[str, str], int] = field(default_factory=dict)  # (kind, key) → the row it was first read from
     milestones: dict[tuple[uuid.UUID, str], dict[str, Any]] = field(default_factory=dict)
     measures: dict[str, dict[str, Any]] = field(default_factory=dict)
     measure_concerns: dict[uuid.UUID, set[uuid.UUID]] = field(default_factory=dict)
@@ -225,24 +239,16 @@ class Importer:
             self.action_concerns.setdefault(r.action_id, set()).add(r.concern_id)
         ids = [a["id"] for a in self.actions.values()]
         if ids:
-            newest = (
-                select(col(ProgressUpdate.action_id), func.max(col(ProgressUpdate.created_at)).label("at"))
-                .where(col(ProgressUpdate.action_id).in_(ids))
-                .group_by(col(ProgressUpdate.action_id))
-                .subquery()
-            )
-            latest = select(col(ProgressUpdate.action_id), col(ProgressUpdate.narrative), col(ProgressUpdate.rag)).join(
-                newest, (newest.c.action_id == col(ProgressUpdate.action_id)) & (newest.c.at == col(ProgressUpdate.created_at))
-            )
-            for r in (await self.session.execute(latest)).all():
-                self.latest[r.action_id] = (r.narrative, r.rag)
+            for r in await self._rows(ProgressUpdate, ("action_id", "narrative"), col(ProgressUpdate.action_id).in_(ids)):
+                self.reported.setdefault(r.action_id, set()).add(r.narrative)
             names = ("id", "action_id", "title", "due_on", "status", "met_on")
             for r in await self._rows(Milestone, names, col(Milestone.action_id).in_(ids)):
                 self.milestones[(r.action_id, _heading(r.title))] = dict(r._mapping)
-        for r in await self._rows(Person, ("id", "email", "external_id", "display_name"), col(Person.partnership_id) == self.plan["partnership_id"]):  # fmt: skip
+        who = ("id", "email", "external_id", "display_name", "active")
+        for r in await self._rows(Person, who, col(Person.partnership_id) == self.plan["partnership_id"]):
             for key in {f"e:{(r.email or '').casefold()}", f"x:{r.external_id or ''}", f"n:{_heading(r.display_name)}"}:
                 if not key.endswith(":"):
-                    self.people.setdefault(key, []).append(r.id)
+                    self.people.setdefault(key if r.active else f"left:{key}", []).append(r.id)
         for r in await self._rows(Measure, ("id", "name", *MEASURE_FIELDS), col(Measure.plan_id) == plan_id):
             self.measures[_heading(r.name)] = dict(r._mapping)
         measure_ids = [m["id"] for m in self.measures.values()]
@@ -259,6 +265,13 @@ class Importer:
         self.concern_kind = DEFAULT_CONCERN_KIND[framework.answered(self.plan["kind"], framework_of)]
 
     # -- writing one row -------------------------------------------------------------------------------------
+
+    def once(self, line: Line, kind: s.Kind, key: str, field_name: str) -> None:
+        """Each action, milestone and measure once in a file: a second row for it would be applied after the first
+        and again on every import, so the same file would never import as unchanged."""
+        first = self.seen.setdefault((kind, key.casefold()), line.number)
+        if first != line.number:
+            raise Refusal([line.problem(field_name, f"{kind} {key} is also on row {first} of {line.located.table.name!r}")])
 
     def _record(self, line: Line, kind: s.Kind, key: str, outcome: s.Outcome, fields: list[str], problems: list[s.CellProblem]) -> None:
         self.report.append(
@@ -361,7 +374,7 @@ class Importer:
     def owner(self, raw: Any) -> uuid.UUID:
         written = cells.text(raw)
         keys = [f"e:{written.casefold()}"] if "@" in written else [f"x:{written}", f"n:{_heading(written)}"]
-        for key in keys:
+        for key in [*keys, *(f"left:{k}" for k in keys)]:  # a current person first; a leaver is refused by the rules
             found = self.people.get(key)
             if found and len(found) > 1:
                 raise cells.CellError(f"{written!r} names {len(found)} people; use their e-mail or HR id")
@@ -374,8 +387,9 @@ class Importer:
         if ref_cell is None:
             self._record(line, "action", "", "refused", [], [line.problem("ref", "the action's reference is empty")])
             return
-        ref = cells.text(ref_cell)
+        ref = cells.text(ref_cell, line.cells["ref"].number_format)
         try:
+            self.once(line, "action", ref, "ref")
             values = self._read(
                 line,
                 {"title": cells.text, "description": cells.text, "owner": self.owner, "priority": cells.priority, "status": cells.status,
@@ -427,7 +441,8 @@ class Importer:
         await self.progress(line, ref, existing["id"], rag, progress)
 
     async def progress(self, line: Line, ref: str, action_id: uuid.UUID, rag: Any, narrative: str | None) -> None:
-        """The tracker's latest update, recorded when it differs from the action's latest (updates are never edited)."""
+        """The tracker's latest update, recorded when the action has never had that narrative: a tracker older than an
+        update written since in the service never buries it (updates are never edited). Signed by the importer."""
         if narrative is None and rag is None:
             return
         if narrative is None:
@@ -436,15 +451,17 @@ class Importer:
         if rag is None:
             self._record(line, "progress_update", ref, "refused", [], [line.problem("rag", "a progress narrative needs its RAG")])
             return
-        if self.latest.get(action_id) == (narrative, rag.value):
+        if narrative in self.reported.get(action_id, set()):
             self._record(line, "progress_update", ref, "unchanged", [], [])
             return
-        body: dict[str, Any] = {"action_id": action_id, "rag": rag, "narrative": narrative}
         if self.actor.person_id is None:
-            body["author_id"] = self.owners.get(action_id)
+            why = "an update is signed by the person who records it, and this key acts as no person: import with a person's key"
+            self._record(line, "progress_update", ref, "refused", [], [line.problem("progress", why)])
+            return
+        body: dict[str, Any] = {"action_id": action_id, "rag": rag, "narrative": narrative}
         written, _ = await self._write(line, "progress_update", ref, ["rag", "narrative"], progress_updates, ps.ProgressUpdateCreate, body)
         if written:
-            self.latest[action_id] = (narrative, rag.value)
+            self.reported.setdefault(action_id, set()).add(narrative)
 
     # -- milestones ------------------------------------------------------------------------------------------
 
@@ -455,6 +472,7 @@ class Importer:
         try:
             if not action_ref or not title:
                 raise Refusal([line.problem("action_ref" if not action_ref else "title", "empty")])
+            self.once(line, "milestone", key, "title")
             action = self.actions.get(action_ref.casefold())
             if action is None:
                 why = "was refused (see its row)" if action_ref.casefold() in self.refused_actions else "is not in the plan or the file"
@@ -485,6 +503,7 @@ class Importer:
         try:
             if not name:
                 raise Refusal([line.problem("name", "the measure's name is empty")])
+            self.once(line, "measure", name, "name")
             values = self._read(
                 line,
                 {"definition": cells.text, "unit": cells.unit, "direction": cells.direction, "baseline_on": cells.parse_date,
@@ -613,6 +632,19 @@ async def choose_mapping(
     return s.Mapping.model_validate(found), False
 
 
+async def signed_by(session: AsyncSession, actor: Actor, partnership_id: uuid.UUID, who: str) -> Actor:
+    """The command line acting as a current person of the partnership (by e-mail or HR id), who signs the updates."""
+    query = select(col(Person.id)).where(
+        col(Person.partnership_id) == partnership_id,
+        col(Person.active),
+        (func.lower(col(Person.email)) == who.strip().casefold()) | (col(Person.external_id) == who.strip()),
+    )
+    found = (await session.execute(query.limit(2))).scalars().all()
+    if len(found) != 1:
+        raise Unprocessable(f"No single current person of the plan's partnership has the e-mail or HR id {who!r}.")
+    return dataclasses.replace(actor, person_id=found[0])
+
+
 async def visible_plan(session: AsyncSession, actor: Actor, plan_id: uuid.UUID) -> dict[str, Any]:
     """The plan, or a 404 when the caller cannot see it."""
     query = select(col(Plan.id), col(Plan.partnership_id), col(Plan.kind), col(Plan.inspection_id)).where(col(Plan.id) == plan_id)
@@ -636,6 +668,7 @@ async def run(
     """Import the tracker into the plan (see the module's docstring). Raises `ImportRefused` when a row was refused
     and `dry_run` is false; with `dry_run`, everything is undone before the report returns."""
     plan_id = uuid.UUID(str(plan["id"]))
+    await crud.refuse_history(session, plan_id)
     if book.format == "csv" and not lenient and (mapping.milestones or mapping.measures):
         raise Unprocessable(
             "A CSV file is one table, the actions: send milestones and measures as sheets of a workbook.",

@@ -8,21 +8,23 @@ row reads whole; `Cell.span` says how many columns the range covered, which tell
 
 import csv
 import io
+import re
 import zipfile
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 from openpyxl import load_workbook
-from openpyxl.utils import get_column_letter
+from openpyxl.utils import column_index_from_string, get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 
 from app.core.errors import Unprocessable
 
 XLSX_MAGIC = b"PK\x03\x04"
 MAX_UNPACKED_BYTES = 200 * 1024 * 1024  # a workbook that inflates beyond this is refused before it is read
-MAX_ROWS = 20_000
+MAX_ROWS = 5_000
 MAX_COLUMNS = 200
+MAX_CELLS = 250_000  # written cells and cells covered by merged ranges, over the whole workbook: a tracker has thousands
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,7 @@ class Cell:
     value: Any  # str, int, float, bool, date, datetime or None
     number_format: str = "General"
     span: int = 1  # columns covered by the merged range the value came from
+    first: bool = True  # the merged range's first column (where its text is typed), or no merged range
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,7 @@ def _xlsx(raw: bytes) -> Book:
         with zipfile.ZipFile(io.BytesIO(raw)) as archive:
             if sum(info.file_size for info in archive.infolist()) > MAX_UNPACKED_BYTES:
                 raise Unprocessable("The workbook unpacks to more than 200 MB; send the tracker's sheets only.")
+            _refuse_oversized(archive)
         workbook = load_workbook(io.BytesIO(raw), data_only=True)
     except (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, TypeError, OSError) as exc:
         raise Unprocessable("The file could not be read as an Excel workbook (.xlsx).") from exc
@@ -73,22 +77,45 @@ def _xlsx(raw: bytes) -> Book:
     for sheet in workbook.worksheets:
         if sheet.max_row > MAX_ROWS or sheet.max_column > MAX_COLUMNS:
             raise Unprocessable(f"Sheet {sheet.title!r} has more than {MAX_ROWS} rows or {MAX_COLUMNS} columns.")
-        merged: dict[tuple[int, int], tuple[Any, str, int]] = {}
+        merged: dict[tuple[int, int], tuple[Any, str, int, bool]] = {}
         for area in sheet.merged_cells.ranges:
             top = sheet.cell(area.min_row, area.min_col)
             span = area.max_col - area.min_col + 1
             for row in range(area.min_row, area.max_row + 1):
                 for column in range(area.min_col, area.max_col + 1):
-                    merged[(row, column)] = (top.value, top.number_format, span)
+                    merged[(row, column)] = (top.value, top.number_format, span, column == area.min_col)
         rows = []
         for r, values in enumerate(sheet.iter_rows(), start=1):
             cells = []
             for c, cell in enumerate(values, start=1):
-                value, number_format, span = merged.get((r, c), (cell.value, cell.number_format, 1))
-                cells.append(Cell(f"{get_column_letter(c)}{r}", _plain(value), number_format or "General", span))
+                value, number_format, span, first = merged.get((r, c), (cell.value, cell.number_format, 1, True))
+                cells.append(Cell(f"{get_column_letter(c)}{r}", _plain(value), number_format or "General", span, first))
             rows.append(cells)
         tables.append(Table(sheet.title, rows))
     return Book("xlsx", tables)
+
+
+_MERGE = re.compile(rb'<(?:\w+:)?mergeCell\s[^>]*ref="([A-Z]+)(\d+):([A-Z]+)(\d+)"')
+
+
+def _refuse_oversized(archive: zipfile.ZipFile) -> None:
+    """Count the cells the sheets write and the cells their merged ranges cover, from the sheets' XML, before openpyxl
+    makes an object of each: a few kilobytes of merged range can stand for millions of cells."""
+    total = 0
+    for info in archive.infolist():
+        if info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml"):
+            data = archive.read(info)
+            total += data.count(b"<c ") + data.count(b"<c>")
+            for left, top, right, bottom in _MERGE.findall(data):
+                total += (column_index_from_string(right.decode()) - column_index_from_string(left.decode()) + 1) * (
+                    int(bottom) - int(top) + 1
+                )
+                if total > MAX_CELLS:
+                    break
+        if total > MAX_CELLS:
+            raise Unprocessable(
+                f"The workbook holds or merges more than {MAX_CELLS:,} cells; a tracker needs far fewer: send its sheets only."
+            )
 
 
 def _plain(value: Any) -> Any:

@@ -11,6 +11,8 @@ where they were written. Every row goes through the API's write path and rules, 
 """
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import insert, select, update
@@ -20,8 +22,7 @@ from sqlmodel import col
 from app.core import audit, crud
 from app.core import changes as feed
 from app.core.auth import Actor
-from app.core.crud import refuse_history
-from app.core.errors import Conflict, FieldError, NotFound, Unprocessable
+from app.core.errors import Conflict, DomainError, FieldError, NotFound, Unprocessable
 from app.measures import schemas as ms
 from app.measures.resources import measures as measure_resource
 from app.models import (
@@ -30,15 +31,18 @@ from app.models import (
     ActionContributor,
     ActionOrganisation,
     Concern,
+    Inspection,
     Measure,
     MeasureConcern,
     Milestone,
     Observation,
     Plan,
+    ReportingPeriod,
     utcnow,
 )
-from app.models.enums import ActionStatus, MilestoneStatus, PlanStatus
+from app.models.enums import ActionStatus, MilestoneStatus, PeriodStatus, PlanStatus
 from app.partnerships.service import today_of
+from app.plans import framework
 from app.plans import schemas as s
 from app.plans.framework import FrameworkMismatch
 from app.plans.lifecycle import TRANSITIONS, IllegalTransition
@@ -63,6 +67,40 @@ def _pick(row: Any, names: tuple[str, ...]) -> dict[str, Any]:
     return {n: getattr(row, n) for n in names}
 
 
+@contextmanager
+def _about(pointer: str, what: str | None = None) -> Iterator[None]:
+    """A rule broken by a carried row names the request's field that carried it (the row's own fields are not the client's)."""
+    try:
+        yield
+    except DomainError as exc:
+        detail = f"{what} cannot be carried on: {exc.detail}" if what else exc.detail
+        errors = [FieldError(pointer=pointer, message=f"{what}: {e.message}" if what else e.message) for e in exc.errors or []]
+        raise type(exc)(detail, errors=errors or [FieldError(pointer=pointer, message=detail)]) from exc
+
+
+async def _close_periods(session: AsyncSession, actor: Actor, plan_id: uuid.UUID, partnership_id: uuid.UUID) -> None:
+    """The old plan's open reporting periods close: no return of a superseded plan is chased, missed or reminded."""
+    rows = (
+        await session.execute(
+            select(col(ReportingPeriod.id), col(ReportingPeriod.version)).where(
+                col(ReportingPeriod.plan_id) == plan_id, col(ReportingPeriod.status) == PeriodStatus.open.value
+            )
+        )
+    ).all()
+    if not rows:
+        return
+    await session.execute(
+        update(ReportingPeriod)
+        .where(col(ReportingPeriod.id).in_([r.id for r in rows]))
+        .values(status=PeriodStatus.closed.value, version=col(ReportingPeriod.version) + 1, updated_at=utcnow())
+    )
+    feed.record(session, [feed.Changed("reporting_period", r.id, "update", r.version + 1, partnership_id, plan_id) for r in rows])
+    audit.record_many(
+        session, actor=actor,
+        entries=[audit.Entry("update", "reporting_period", r.id, partnership_id, {"status": ["open", "closed"]}) for r in rows],
+    )  # fmt: skip
+
+
 async def _pairs(session: AsyncSession, owner: Any, other: Any, ids: list[uuid.UUID]) -> list[tuple[uuid.UUID, uuid.UUID]]:
     """Rows of a link table for the owners `ids`, as (owner, linked) pairs."""
     if not ids:
@@ -85,8 +123,9 @@ async def succeed(session: AsyncSession, *, actor: Actor, plan_id: uuid.UUID, bo
     taken = (await session.execute(select(col(Plan.id)).where(col(Plan.predecessor_id) == plan_id))).scalar_one_or_none()
     if taken is not None:
         raise AlreadySucceeded(f"Plan {plan_id} already has a successor, {taken}.")
-    await refuse_history(session, plan_id)
-    if PlanStatus.superseded not in TRANSITIONS[PlanStatus(old.status)]:
+    # A plan marked superseded by hand, or whose successor was deleted, may still be given its successor.
+    already = old.status == PlanStatus.superseded
+    if not already and PlanStatus.superseded not in TRANSITIONS[PlanStatus(old.status)]:
         raise IllegalTransition(
             f"A {old.status} plan cannot be superseded: a submitted plan waits for its answer, a closed one is finished.",
             errors=[FieldError(pointer="", message=f"the plan is {old.status}")],
@@ -111,16 +150,24 @@ async def succeed(session: AsyncSession, *, actor: Actor, plan_id: uuid.UUID, bo
     )
 
     inspection_id = body.inspection_id if "inspection_id" in body.model_fields_set else old.inspection_id
-    created = await crud.create(
-        session, actor=actor, res=plan_resource,
-        data=s.PlanCreate(partnership_id=pid, inspection_id=inspection_id, kind=body.kind, title=body.title, **_pick(old, PLAN_COPIED)),
-    )  # fmt: skip
+    with _about(""):
+        created = await crud.create(
+            session, actor=actor, res=plan_resource,
+            data=s.PlanCreate(partnership_id=pid, inspection_id=inspection_id, kind=body.kind, title=body.title, **_pick(old, PLAN_COPIED)),
+        )  # fmt: skip
     new_id = created["id"]
     await session.execute(update(Plan).where(col(Plan.id) == new_id).values(predecessor_id=plan_id))
 
+    inspection_framework = None
+    if inspection_id is not None:
+        query = select(col(Inspection.framework)).where(col(Inspection.id) == inspection_id)
+        inspection_framework = (await session.execute(query)).scalar_one_or_none()
+    fits = framework.answered(body.kind, inspection_framework)
     concern_map: dict[uuid.UUID, uuid.UUID] = {}
     for concern in old_concerns:
-        values = _pick(concern, CONCERN_COPIED) | ({"kind": body.concern_kind} if body.concern_kind else {})
+        values = _pick(concern, CONCERN_COPIED)
+        if body.concern_kind is not None and framework.concern_error(concern.kind, fits, "/kind") is not None:
+            values["kind"] = body.concern_kind  # only the concerns whose kind the new plan cannot hold
         try:
             row = await crud.create(session, actor=actor, res=concern_resource, data=s.ConcernCreate(plan_id=new_id, **values))
         except FrameworkMismatch as exc:
@@ -139,19 +186,20 @@ async def succeed(session: AsyncSession, *, actor: Actor, plan_id: uuid.UUID, bo
         )
     ).scalars().all()  # fmt: skip
     carried: dict[str, list[list[str]]] = {"actions": [], "measures": []}
-    for action in carried_actions:
+    for index, action in enumerate(carried_actions):
         values = _pick(action, ACTION_COPIED)
         if action.forecast_on is not None and action.forecast_on >= today:
             values["forecast_on"] = action.forecast_on  # a forecast already passed is not carried as if still to come
-        row = await crud.create(
-            session, actor=actor, res=action_resource,
-            data=s.ActionCreate(
-                plan_id=new_id, **values,
-                concern_ids=[concern_map[c] for a, c in action_concerns if a == action.id],
-                contributor_ids=[p for a, p in contributors if a == action.id],
-                organisation_ids=[o for a, o in organisations if a == action.id],
-            ),
-        )  # fmt: skip
+        with _about(f"/action_ids/{index}", f"action {action.ref}"):
+            row = await crud.create(
+                session, actor=actor, res=action_resource,
+                data=s.ActionCreate(
+                    plan_id=new_id, **values,
+                    concern_ids=[concern_map[c] for a, c in action_concerns if a == action.id],
+                    contributor_ids=[p for a, p in contributors if a == action.id],
+                    organisation_ids=[o for a, o in organisations if a == action.id],
+                ),
+            )  # fmt: skip
         await session.execute(update(Action).where(col(Action.id) == row["id"]).values(carried_from_id=action.id))
         carried["actions"].append([str(action.id), str(row["id"])])
         for milestone in (m for m in pending if m.action_id == action.id):
@@ -187,9 +235,11 @@ async def succeed(session: AsyncSession, *, actor: Actor, plan_id: uuid.UUID, bo
                          for c in copies],
             )  # fmt: skip
 
-    await crud.patch(
-        session, actor=actor, res=plan_resource, entity_id=plan_id, data=s.PlanUpdate(status=PlanStatus.superseded), if_match="*"
-    )
+    if not already:
+        await crud.patch(
+            session, actor=actor, res=plan_resource, entity_id=plan_id, data=s.PlanUpdate(status=PlanStatus.superseded), if_match="*"
+        )
+    await _close_periods(session, actor, plan_id, pid)
     audit.record(
         session, actor=actor, action="succeed", entity_type="plan", entity_id=plan_id, partnership_id=pid,
         changes={"successor_id": [None, str(new_id)], "carried": [None, carried]},

@@ -278,6 +278,7 @@ async def _spend_links(session: AsyncSession, actor: Actor, row: ActionReturn) -
 async def review(session: AsyncSession, actor: Actor, return_id: uuid.UUID, body: s.ReturnReview) -> None:
     """A lead accepts the return (agreeing the period's RAG, and moving the forecast it proposes) or returns it."""
     row = await _locked_return(session, actor, return_id)
+    await crud.refuse_history(session, row.plan_id)
     if row.status != ReturnStatus.submitted:
         raise ReturnState(f"Only a submitted return is reviewed; this one is {row.status}.")
     _review_complete(body)
