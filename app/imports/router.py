@@ -1,5 +1,6 @@
 """Routes of the tracker import: the import itself, its template workbook, and column mappings saved by name."""
 
+import asyncio
 import uuid
 from typing import Annotated
 
@@ -157,7 +158,7 @@ async def import_tracker(
         raise Unprocessable("The file is empty.", errors=[FieldError(pointer="/file", message="empty")])
     plan = await service.visible_plan(session, actor, plan_id)
     chosen, lenient = await service.choose_mapping(session, plan["partnership_id"], sent, mapping)
-    book = read_book(raw, filename)
+    book = await asyncio.to_thread(read_book, raw, filename)  # parsing a workbook is CPU work: not on the event loop
     report = await service.run(session, actor=actor, plan=plan, book=book, raw=raw, mapping=chosen, dry_run=dry_run, lenient=lenient)
     return json_response(report.model_dump(mode="json"))
 

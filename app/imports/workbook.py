@@ -24,7 +24,7 @@ XLSX_MAGIC = b"PK\x03\x04"
 MAX_UNPACKED_BYTES = 200 * 1024 * 1024  # a workbook that inflates beyond this is refused before it is read
 MAX_ROWS = 5_000
 MAX_COLUMNS = 200
-MAX_CELLS = 250_000  # written cells and cells covered by merged ranges, over the whole workbook: a tracker has thousands
+MAX_CELLS = 100_000  # written cells and cells covered by merged ranges, over the whole workbook: a tracker has thousands
 
 
 @dataclass(frozen=True)
