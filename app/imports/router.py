@@ -79,7 +79,9 @@ text (31/03/2026, 31 March 2026; a month alone means its last day); RAG and stat
 month. A row that says nothing new changes nothing: the same file imported again leaves the plan as it was. An empty cell
 or an unmapped column never clears what the plan holds; an existing concern is never rewritten. Every row goes through
 the same rules as the API (owners must be current members; completing may need accepted evidence; a new due date on an
-accepted plan needs a reason); the latest progress narrative becomes a progress update when it differs from the last.
+accepted plan needs a reason). The latest progress narrative becomes a progress update when the action has never had
+it (an old tracker cannot bury a newer update), signed by the caller's person: a key that acts as no person cannot
+import progress. A reference twice in a file, or a heading in two columns, is refused rather than guessed.
 
 **All or nothing.** `dry_run=true` answers with what would be created, updated, left unchanged and refused, row by row
 with the cell and the reason, and writes nothing. Without it, one refused row refuses the whole import (422

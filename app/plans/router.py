@@ -95,8 +95,10 @@ REPROGRAMMES = (
     "those answer or evidence. Each carried action and measure names what it was carried from (`carried_from_id`); the new "
     "plan names its `predecessor_id` and the old one its `successor_id`. The old plan becomes `superseded`: read-only "
     "history, where every later write is a 409 `/problems/plan-superseded` (its actions keep their updates, evidence and "
-    "reprogrammes). A submitted or closed plan cannot be superseded (409 `/problems/illegal-transition`); a plan has one "
-    "successor (409 `/problems/already-succeeded`). All or nothing, every row audited." + roles_text(PLAN_EDITORS),
+    "reprogrammes; packs and share links can still be made); its open reporting periods close. A plan already marked "
+    "superseded without a successor can still be given one. A submitted or closed plan cannot be superseded (409 `/problems/illegal-transition`); a plan has one "
+    "successor (409 `/problems/already-succeeded`). `concern_kind` is given only to carried concerns whose kind the new "
+    "plan cannot hold. All or nothing, every row audited." + roles_text(PLAN_EDITORS),
     operation_id="plans-successor-create",
     tags=["plans"],
     status_code=201,
