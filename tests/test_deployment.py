@@ -94,10 +94,15 @@ def s3_endpoint() -> Iterator[str]:
 def test_the_bucket_job_creates_the_bucket_once(s3_endpoint: str) -> None:
     job = COMPOSE["services"]["bucket"]["command"]
     assert job[:2] == ["python", "-c"]
-    env = service_environment("bucket", SECRETS) | {"WSOA_S3_ENDPOINT_URL": s3_endpoint, "PATH": os.environ["PATH"]}
+    bucket = f"wsoa-evidence-{secrets.token_hex(4)}"  # moto's buckets are shared by every server in the process
+    env = service_environment("bucket", SECRETS) | {
+        "WSOA_S3_ENDPOINT_URL": s3_endpoint,
+        "WSOA_S3_BUCKET": bucket,
+        "PATH": os.environ["PATH"],
+    }
     for _ in range(2):
         done = subprocess.run([sys.executable, "-c", job[2]], env=env, capture_output=True, text=True, timeout=60, check=False)
         assert done.returncode == 0, done.stderr
-        assert "bucket wsoa-evidence ready" in done.stdout
+        assert f"bucket {bucket} ready" in done.stdout
     s3 = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
-    assert [b["Name"] for b in s3.list_buckets()["Buckets"]] == ["wsoa-evidence"]
+    assert [b["Name"] for b in s3.list_buckets()["Buckets"]].count(bucket) == 1
