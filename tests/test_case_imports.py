@@ -456,4 +456,8 @@ async def test_the_shipped_examples_import_whole(client: httpx.AsyncClient) -> N
     by_csv = await imported(client, partnership, (folder / "case-events.csv").read_bytes(), CSV, dry_run="true")
     for report in (by_xml, by_csv):
         assert (report["records"], report["refused"], report["applied"]) == (5, 0, False), report
-    assert by_xml["events_new"] == by_csv["events_new"] == 21  # the same events (the CSV also names the exception's reason)
+    assert by_xml["events_new"] == by_csv["events_new"] == 21
+    # The two name each child the same way (name and date of birth): one after the other, the second adds nothing.
+    assert (await imported(client, partnership, xml, XML))["events_new"] == 21
+    again = await imported(client, partnership, (folder / "case-events.csv").read_bytes(), CSV)
+    assert (again["events_new"], again["unchanged"]) == (0, 5), again

@@ -18,6 +18,7 @@ from app.models.enums import Role
 from tests.conftest import new_token
 from tests.factories import make_action, make_person, make_world, post
 from tests.test_conventions import assert_problem
+from tests.test_roles import as_role
 
 PDF = b"%PDF-1.7\n" + b"1 0 obj << /Type /Catalog >> endobj\n" * 20 + b"%%EOF\n"
 
@@ -271,3 +272,15 @@ async def test_held_locally_evidence_stays_with_the_partnership(app: Any, client
         url = f"/api/v1/evidence/{item['id']}"
         await client.patch(url, json={"redacted": True}, headers={"If-Match": (await client.get(url)).headers["etag"]})
         assert (await inspector.get(f"/api/v1/evidence/{item['id']}/file")).content == PDF
+
+
+async def test_the_change_feed_names_the_version_an_upload_made(app: Any, db: Database, client: httpx.AsyncClient) -> None:
+    """The feed's version of an upload is the version the evidence reads at (one per write, never one ahead)."""
+    w = await make_world(client)
+    item = await link(client, action_id=w.action["id"])
+    assert (await upload(client, item["id"], PDF)).status_code == 201
+    read = (await client.get(f"/api/v1/evidence/{item['id']}")).json()
+    async with as_role(app, db, Role.lead, w.partnership) as lead:  # the partnership's own feed: a few rows
+        changes = (await lead.get("/api/v1/changes", params={"entity_type": "evidence", "limit": 1000})).json()["items"]
+    versions = [c["version"] for c in changes if c["entity_id"] == item["id"]]
+    assert versions == [1, read["version"]] == [1, 2]

@@ -196,7 +196,8 @@ def add_resource_routes(router: APIRouter, res: Resource) -> None:
     """Adds the collection's routes to `router` (flat: nested routers cost a match per level)."""
     tags: list[str | Enum] = [res.tag]
     plural = res.path.replace("-", " ")
-    noun = res.entity.replace("_", " ")
+    noun = res.entity.replace("_", " ") + (" record" if res.entity == "evidence" else "")
+    a = "an" if noun[0] in "aeiou" else "a"
     read_example = res.read.model_config.get("json_schema_extra", {}).get("example")  # type: ignore[union-attr]
     Query_ = res.query
     Create = res.create
@@ -251,8 +252,8 @@ def add_resource_routes(router: APIRouter, res: Resource) -> None:
 
         @router.post(
             f"/{res.path}",
-            summary=f"Create a {noun}",
-            description=f"Creates a {noun}: 201 with `Location`, `ETag` and the new representation. "
+            summary=f"Create {a} {noun}",
+            description=f"Creates {a} {noun}: 201 with `Location`, `ETag` and the new representation. "
             "Send `Idempotency-Key` to make retries safe." + roles_text(access.create),
             tags=tags,
             operation_id=f"{res.path}-create",
@@ -273,7 +274,7 @@ def add_resource_routes(router: APIRouter, res: Resource) -> None:
 
         @router.patch(
             f"/{res.path}/{{id}}",
-            summary=f"Change a {noun}",
+            summary=f"Change {a} {noun}",
             description="JSON Merge Patch (RFC 7396): a field absent keeps its value, `null` clears an optional field. "
             "Requires `If-Match` with the current ETag (428 without, 412 when stale). Read-only and unknown fields are rejected."
             + roles_text(access.update),
@@ -311,7 +312,7 @@ def add_resource_routes(router: APIRouter, res: Resource) -> None:
 
         @router.delete(
             f"/{res.path}/{{id}}",
-            summary=f"Delete a {noun}",
+            summary=f"Delete {a} {noun}",
             description="Requires `If-Match`. A resource that others still reference cannot be deleted (409)." + roles_text(access.delete),
             tags=tags,
             operation_id=f"{res.path}-delete",

@@ -210,11 +210,12 @@ async def store_revision(
     if current.contains_personal_data:  # a new file of personal data is held locally until a lead finds it redacted
         values["redacted"] = False
     changes = audit.diff({k: getattr(current, k) for k in values}, values)
+    version = current.version + 1  # read before the UPDATE, which also refreshes the loaded row
     await session.execute(
         update(Evidence).where(col(Evidence.id) == evidence_id).values(**values, version=col(Evidence.version) + 1, updated_at=utcnow())
     )
     plan_id = await crud.plan_of(session, Evidence, evidence_id)
-    feed.record(session, [feed.Changed("evidence", evidence_id, "update", current.version + 1, current.partnership_id, plan_id)])
+    feed.record(session, [feed.Changed("evidence", evidence_id, "update", version, current.partnership_id, plan_id)])
     audit.record(
         session,
         actor=actor,

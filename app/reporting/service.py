@@ -182,12 +182,13 @@ async def _locked_return(session: AsyncSession, actor: Actor, return_id: uuid.UU
 async def _change(session: AsyncSession, actor: Actor, row: ActionReturn, values: dict[str, Any]) -> None:
     """Write `values` on the return as its next version, with its audit event and change-feed row."""
     before = {k: getattr(row, k) for k in values}
+    version = row.version + 1  # read before the UPDATE, which also refreshes the loaded row
     await session.execute(
         update(ActionReturn)
         .where(col(ActionReturn.id) == row.id)
         .values(**values, version=col(ActionReturn.version) + 1, updated_at=utcnow())
     )
-    feed.record(session, [feed.Changed("action_return", row.id, "update", row.version + 1, row.partnership_id, row.plan_id)])
+    feed.record(session, [feed.Changed("action_return", row.id, "update", version, row.partnership_id, row.plan_id)])
     audit.record(
         session, actor=actor, action="update", entity_type="action_return", entity_id=row.id, partnership_id=row.partnership_id,
         changes=audit.diff(before, values),
