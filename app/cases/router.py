@@ -255,8 +255,8 @@ class TimelinessQuery(QueryParams):
     summary="EHC plan 20-week timeliness",
     description="Per calendar month, quarter or year overlapping `from`..`to` (each clipped to it): plans issued, issued "
     "within 20 weeks and the percentage, with and without exceptions; bands over 20 and over 52 weeks and average weeks; "
-    "and the backlog on `to`. Computed from the case events exactly as CONTRACT.md defines: deadline = request received "
-    "+ 140 days; the cohort is cases whose first final plan was issued in the period, less transferred-in cases and cases "
+    "and the backlog on `to`. Computed from the case events as the DfE computes its SEN2 timeliness statistics: deadline = "
+    "request received + 140 days; the cohort is cases whose first final plan was issued in the period, less transferred-in cases and cases "
     'with any mediation or tribunal event; "excl exceptions" drops cases with an exception from numerator and denominator; '
     "percentages and average weeks are rounded to one decimal place (halves up), null when nothing was issued. Events "
     "dated after `to` are ignored. A period is `covered` once 52 weeks of requests precede it (`covered_from`, from the first "

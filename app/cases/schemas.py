@@ -1,4 +1,4 @@
-"""Case events in, timeliness out (CONTRACT.md "Integration endpoints")."""
+"""Case events in (a case system's integration), EHC plan timeliness out."""
 
 import uuid
 from datetime import date
