@@ -20,7 +20,10 @@ without regard to case (exports spell `SENunitIndicator` both ways) and namespac
 specification does not have there is refused, so a file of another shape never half-imports.
 
 The file is parsed as a stream (SAX, through defusedxml with DTDs, entities and external references forbidden:
-no XXE, no entity expansion), so a large return never sits in memory as a tree.
+no XXE, no entity expansion), so a large return never sits in memory as a tree. A file nested deeper than `MAX_DEPTH`
+(SEN2 nests eight levels) is refused as soon as the parser reaches that depth, one naming no `Header`/`Source`/`LEA`
+is refused (the import checks the return is the partnership's local authority's), and so is an XML declaration
+naming an encoding the parser cannot read (UTF-8, UTF-16 and single-byte encodings such as ISO-8859-1 are read).
 
 **CSV** (RFC 4180, UTF-8, a byte-order mark allowed): one row per request, a header row naming the columns, in
 any order, from `CSV_COLUMNS` (SEN2 item names, matched without regard to case): the person (`PersonID`, the
@@ -49,6 +52,8 @@ from app.core.errors import FieldError, Unprocessable
 
 Format = Literal["sen2_xml", "csv"]
 MAX_PROBLEMS = 100
+MAX_DEPTH = 16  # SEN2 nests eight levels deep (Message/Persons/Person/Requests/Assessment/NamedPlan/PlanDetail/an item)
+LEA_PATH = ["message", "header", "source", "lea"]
 
 
 class UnreadableFile(Unprocessable):
@@ -131,6 +136,8 @@ CHILDREN: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 CANONICAL = {name.lower(): name for items, kids in CHILDREN.values() for name in (*items, *kids)} | {"message": "Message"}
 ALIASES = {"PlanWPB": "PlanWBP", "WPB": "WBP"}
 INDEXED = frozenset({"person", "requests"})  # repeated elements get their position in pointers
+ONCE = frozenset({"assessment", "activeplans", "namedplan"})  # at most one in a request
+COUNTED = INDEXED | ONCE  # the only elements whose position is kept (not every name an unread part of the file uses)
 READ_ITEMS = frozenset({"ReceivedDate", "RequestOutcomeDate", "RequestOutcome", "RequestMediation", "RequestTribunal",
                         "AssessmentOutcome", "AssessmentOutcomeDate", "AssessmentMediation", "AssessmentTribunal", "Week20",
                         "StartDate", "CeaseDate", "TransferLA", "ReviewMeeting", "ReviewOutcome", "LastReview"})  # fmt: skip
@@ -148,7 +155,7 @@ class _Sen2Handler(ContentHandler):
         self.locator: Locator | None = None
         self.stack: list[str] = []  # lower-case local names from the root
         self.pointer: list[str] = []  # the JSON Pointer segments of the current element
-        self.counts: list[dict[str, int]] = [{}]  # children seen so far, per open element
+        self.counts: list[dict[str, int]] = [{}]  # `COUNTED` children seen so far, per open element
         self.text: list[str] | None = None  # text of the item being read
         self.item_depth: int | None = None  # depth of the item being read (None: not inside an item)
         self.opaque = 0  # depth inside an element whose content is not read
@@ -176,10 +183,16 @@ class _Sen2Handler(ContentHandler):
     def startElement(self, name: str, attrs: AttributesImpl) -> None:
         local = _local(name)
         lower = local.lower()
+        shown = local if len(local) <= 60 else local[:57] + "..."  # a name as long as the file is not repeated whole
+        if len(self.stack) >= MAX_DEPTH:
+            self._refuse(f"<{shown}> is nested deeper than {MAX_DEPTH} levels; SEN2 files nest at most 8")
+            raise _Stop
         parent = self.stack[-1] if self.stack else None
-        seen = self.counts[-1]
-        position = seen.get(lower, 0)
-        seen[lower] = position + 1
+        position = 0
+        if lower in COUNTED:
+            seen = self.counts[-1]
+            position = seen.get(lower, 0)
+            seen[lower] = position + 1
         self.stack.append(lower)
         self.counts.append({})
         self.pointer.append(CANONICAL.get(lower, local))
@@ -187,16 +200,16 @@ class _Sen2Handler(ContentHandler):
             self.pointer.append(str(position))
         if self.opaque:
             self.opaque += 1
-            if self.stack[-3:] == ["header", "source", "lea"]:
+            if self.stack == LEA_PATH:
                 self.text, self.item_depth = [], len(self.stack)
             return
         if parent is None:
             if lower != "message":
-                self._refuse(f"the root element is <{local}>, not <Message>: this is not an SEN2 person-level file")
+                self._refuse(f"the root element is <{shown}>, not <Message>: this is not an SEN2 person-level file")
                 raise _Stop
             return
         if self.item_depth is not None:
-            self._refuse(f"<{local}> inside an item, which holds only text")
+            self._refuse(f"<{shown}> inside an item, which holds only text")
             self.opaque += 1
             return
         if (parent, lower) == ("message", "header") or (lower in OPAQUE and parent in ("namedplan", "activeplans")):
@@ -209,7 +222,7 @@ class _Sen2Handler(ContentHandler):
             if parent != "person" or lower in KEY_ITEMS:  # personal details the key does not need are never read
                 self.text, self.item_depth = [], len(self.stack)
         else:
-            self._refuse(f"<{local}> is not an item of <{CANONICAL.get(parent, parent)}> in the SEN2 person-level specification")
+            self._refuse(f"<{shown}> is not an item of <{CANONICAL.get(parent, parent)}> in the SEN2 person-level specification")
             self.opaque += 1
 
     def _open(self, lower: str, position: int) -> None:
@@ -218,7 +231,7 @@ class _Sen2Handler(ContentHandler):
         elif lower == "requests":
             self.request = Record(number=len(self.records) + len(self.person) + 1, line=self.line(), pointer=self.path())
             self.person.append(self.request)
-        elif lower in ("assessment", "activeplans", "namedplan") and position > 0 and self.request is not None:
+        elif lower in ONCE and position > 0 and self.request is not None:
             self.request.problem(CANONICAL[lower], f"more than one <{CANONICAL[lower]}> in one request")
 
     def characters(self, content: str) -> None:
@@ -244,6 +257,8 @@ class _Sen2Handler(ContentHandler):
 
     def _item(self, lower: str, value: str) -> None:
         if lower == "lea":
+            if self.lea is not None:
+                self._refuse("the header gives LEA more than once")
             self.lea = value
             return
         if self.stack[-2] == "person":
@@ -306,10 +321,24 @@ def read_xml(stream: IO[bytes]) -> ReadFile:
             "expand without end).",
             errors=[FieldError(pointer="", message=type(exc).__name__)],
         ) from None
+    except (LookupError, ValueError, UnicodeError):
+        # The XML declaration names an encoding Python does not know (LookupError), one the parser cannot decode
+        # (multi-byte ones other than UTF-8 and UTF-16: ValueError), or one whose decoding fails (UnicodeError).
+        raise UnreadableFile(
+            "The file's XML declaration names an encoding that cannot be read; SEN2 files are UTF-8 (UTF-16 and single-byte "
+            "encodings such as ISO-8859-1 are read too).",
+            errors=[FieldError(pointer="", message="unreadable encoding in the XML declaration")],
+        ) from None
     if handler.errors:
         raise UnreadableFile(
             f"The file does not follow the SEN2 person-level specification ({len(handler.errors)} problem(s) shown); nothing was imported.",
             errors=handler.errors,
+        )
+    if not (handler.lea or "").strip():
+        raise UnreadableFile(
+            "The file names no local authority (Header, Source, LEA): an SEN2 return always does, and the import checks it is "
+            "this partnership's; nothing was imported.",
+            errors=[FieldError(pointer="/Message/Header/Source/LEA", message="missing")],
         )
     return ReadFile(format="sen2_xml", lea=handler.lea, records=handler.records)
 
@@ -423,9 +452,12 @@ CSV_TYPES = frozenset({"text/csv"})
 GENERIC_TYPES = frozenset({"", "application/octet-stream"})
 
 
+UTF_BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
+
+
 def format_of(declared: str | None, head: bytes) -> Format | None:
-    """The file's format from its declared media type, or, for a generic one, from its first bytes (`<` is XML).
-    None for a media type the import does not read."""
+    """The file's format from its declared media type, or, for a generic one, from its first bytes (`<` is XML, after
+    a UTF-8 or UTF-16 byte-order mark). None for a media type the import does not read."""
     media = (declared or "").split(";")[0].strip().lower()
     if media in XML_TYPES:
         return "sen2_xml"
@@ -433,8 +465,12 @@ def format_of(declared: str | None, head: bytes) -> Format | None:
         return "csv"
     if media not in GENERIC_TYPES:
         return None
-    start = head.removeprefix(codecs.BOM_UTF8).lstrip()
-    return "sen2_xml" if start.startswith(b"<") else "csv"
+    start = head.decode("latin-1")
+    for bom, encoding in UTF_BOMS:
+        if head.startswith(bom):
+            start = head[len(bom) :].decode(encoding, errors="ignore")
+            break
+    return "sen2_xml" if start.lstrip().startswith("<") else "csv"
 
 
 def read(stream: IO[bytes], kind: Format) -> ReadFile:
