@@ -198,3 +198,15 @@ async def test_dates_that_are_not_dates_refuse_their_request(client: httpx.Async
     partnership = await area(client)
     report = await imported(client, partnership, f"PersonID,ReceivedDate\r\nP1,{value}\r\n".encode(), CSV, dry_run="true")
     assert report["refused"] == 1 and value not in str(report)
+
+
+async def test_a_request_whose_person_cannot_be_told_apart_is_refused_not_a_500(client: httpx.AsyncClient, db: Database) -> None:
+    partnership = await area(client)
+    body = b"Surname,Forename,PersonBirthDate,ReceivedDate\r\n,Sam,2010-01-01,2025-01-01\r\nAsh,Sam,2010-01-01,2025-01-01\r\n"
+    report = await imported(client, partnership, body, CSV, dry_run="true")
+    assert (report["refused"], report["accepted"]) == (1, 1) and report["refusals"][0]["item"] == "PersonID"
+    kids = one_child()
+    kids[0].surname = ""
+    report = await imported(client, partnership, xml_of(kids, lea=partnership["la_code"]), XML, dry_run="true")
+    assert report["refused"] == 1 and report["refusals"][0]["item"] == "Surname"
+    assert await event_count(db) == 0

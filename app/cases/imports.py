@@ -205,6 +205,8 @@ def map_record(record: sen2.Record, today: date) -> Mapped:
     outcome, on = _decision(record, mapped, "ReviewOutcome", "LastReview", dict(REVIEW_OUTCOMES), today, dated=False)
     if outcome is not None:
         add("review_decision", "ReviewOutcome", on, outcome, suffix=f"review_decision:{on}")
+    if mapped.case_ref is None:  # the person or the date it is keyed on is missing: refused above, and no events
+        return mapped
     mapped.events = [
         {"type": kind, "suffix": suffix, "item": item, "occurred_on": day, "outcome": outcome, "reason": why}
         for kind, suffix, item, day, outcome, why in events
