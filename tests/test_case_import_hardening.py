@@ -3,8 +3,11 @@
 Through HTTP, on both databases: a refused file is a problem response (never a 500) and changes nothing.
 """
 
+import asyncio
 import codecs
-from datetime import date
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import date, timedelta
 from typing import Any
 
 import httpx
@@ -12,9 +15,11 @@ import pytest
 from sqlalchemy import func, select
 from sqlmodel import SQLModel
 
-from app.core.db import Database
+from app.cases import imports
+from app.core.db import Database, current_unit
 from app.core.uow import unit_of_work
-from tests.sen2_files import Child, Request, xml_of
+from app.main import create_app
+from tests.sen2_files import Child, Request, csv_of, xml_of
 from tests.test_case_imports import CSV, XML, area, d, event_count, imported, send
 from tests.test_conventions import assert_problem
 
@@ -210,3 +215,60 @@ async def test_a_request_whose_person_cannot_be_told_apart_is_refused_not_a_500(
     report = await imported(client, partnership, xml_of(kids, lea=partnership["la_code"]), XML, dry_run="true")
     assert report["refused"] == 1 and report["refusals"][0]["item"] == "Surname"
     assert await event_count(db) == 0
+
+
+# --- limits --------------------------------------------------------------------------------------------------------------------
+
+
+@asynccontextmanager
+async def with_settings(settings: Any, db: Database, token: str, **changed: Any) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings.model_copy(update=changed), database=db)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test", headers={"Authorization": f"Bearer {token}"}) as c:
+        yield c
+
+
+async def test_a_file_of_more_requests_than_the_limit_is_413(
+    settings: Any, db: Database, admin_token: str, client: httpx.AsyncClient
+) -> None:
+    partnership = await area(client)
+    kids = [Child(f"Name{i}", "Kid", date(2012, 1, 1) + timedelta(days=i), f"A{i:012d}", person_id=f"P-{i}", requests=[Request(d(i))]) for i in range(4)]  # fmt: skip
+    async with with_settings(settings, db, admin_token, case_import_max_records=3) as small:
+        for body, headers in ((xml_of(kids, lea=partnership["la_code"]), XML), (csv_of(kids, by_id=True), CSV)):
+            problem = assert_problem(await send(small, partnership, body, headers), 413, "/problems/payload-too-large")
+            assert "WSOA_CASE_IMPORT_MAX_RECORDS" in problem["detail"]
+        assert (await imported(small, partnership, xml_of(kids[:3], lea=partnership["la_code"]), XML))["accepted"] == 3
+        assert (await imported(small, partnership, csv_of(kids[:3]), CSV))["unchanged"] == 3  # the same requests, keyed by name
+    assert await event_count(db) == 3
+
+
+async def test_the_file_is_read_before_the_import_opens_its_transaction(
+    client: httpx.AsyncClient, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reading and mapping a large file takes seconds: no transaction (on SQLite, the write lock) is held meanwhile."""
+    partnership = await area(client)
+    seen: list[bool] = []
+    read_and_map = imports.read_and_map
+
+    def watched(*args: Any) -> Any:
+        unit = current_unit.get()
+        assert unit is not None
+        seen.append(unit.in_transaction())
+        return read_and_map(*args)
+
+    monkeypatch.setattr(imports, "read_and_map", watched)
+    assert (await imported(client, partnership, lea_xml(partnership), XML))["accepted"] == 1
+    assert seen == [False]
+
+
+async def test_concurrent_imports_of_one_file_add_its_events_once(client: httpx.AsyncClient, db: Database) -> None:
+    partnership = await area(client)
+    kids = [
+        Child(f"Name{i}", "Kid", date(2012, 1, 1) + timedelta(days=i), f"A{i:012d}", requests=[Request(d(i % 300), decision=("A", d(i % 300 + 20)))])
+        for i in range(400)
+    ]  # fmt: skip
+    body = xml_of(kids, lea=partnership["la_code"])
+    answers = await asyncio.gather(*(send(client, partnership, body, XML) for _ in range(4)))
+    assert [a.status_code for a in answers] == [200] * 4, [a.text[:300] for a in answers]
+    assert sorted(a.json()["events_new"] for a in answers) == [0, 0, 0, 800]
+    assert await event_count(db, partnership) == 800

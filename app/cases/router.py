@@ -16,6 +16,7 @@ from starlette.responses import Response
 
 from app.cases import imports, sen2, timeliness
 from app.cases.schemas import (
+    EARLIEST,
     EVENTS_EXAMPLE,
     IMPORT_REPORT_EXAMPLE,
     MAX_EVENTS,
@@ -75,7 +76,8 @@ into case events, as if they had been sent to `POST /case-events` (pseudonymised
 `PersonBirthDate`) are required columns; the others are SEN2 items of the same name, plus `ExceptionReason` (a-d) and
 `DraftDate`. Dates are `YYYY-MM-DD` (or `DD/MM/YYYY` in CSV). Send it as the raw body, or as `multipart/form-data`
 field `file`; a body sent as `application/octet-stream` is XML when it starts with `<` (after a UTF-8 or UTF-16
-byte-order mark). Up to `WSOA_CASE_IMPORT_MAX_BYTES` (64 MB; 413 beyond).
+byte-order mark). Up to `WSOA_CASE_IMPORT_MAX_BYTES` (64 MB) and `WSOA_CASE_IMPORT_MAX_RECORDS` requests (50,000); 413
+beyond either.
 
 **What becomes of it**: `ReceivedDate` → `request_received`; `RequestOutcome` A / N (or J) / W on `RequestOutcomeDate`
 → `request_decision` assess / not_assess / withdrawn; `AssessmentOutcome` Y / N / W on `AssessmentOutcomeDate` →
@@ -238,7 +240,7 @@ async def _spool(chunks: AsyncIterator[bytes], path: Path, limit: int) -> tuple[
     return digest.hexdigest(), head
 
 
-EARLIEST, LATEST = date(1900, 1, 1), date(2999, 12, 31)
+LATEST = date(2999, 12, 31)
 MAX_SPAN_DAYS = 366 * 30
 
 

@@ -24,6 +24,8 @@ no XXE, no entity expansion), so a large return never sits in memory as a tree. 
 (SEN2 nests eight levels) is refused as soon as the parser reaches that depth, one naming no `Header`/`Source`/`LEA`
 is refused (the import checks the return is the partnership's local authority's), and so is an XML declaration
 naming an encoding the parser cannot read (UTF-8, UTF-16 and single-byte encodings such as ISO-8859-1 are read).
+A file of more requests than the import takes (`WSOA_CASE_IMPORT_MAX_RECORDS`) is refused when the parser reaches the
+first one too many, in XML and CSV alike.
 
 **CSV** (RFC 4180, UTF-8, a byte-order mark allowed): one row per request, a header row naming the columns, in
 any order, from `CSV_COLUMNS` (SEN2 item names, matched without regard to case): the person (`PersonID`, the
@@ -48,7 +50,7 @@ from xml.sax.xmlreader import AttributesImpl, Locator
 from defusedxml import DefusedXmlException
 from defusedxml.expatreader import DefusedExpatParser
 
-from app.core.errors import FieldError, Unprocessable
+from app.core.errors import FieldError, PayloadTooLarge, Unprocessable
 
 Format = Literal["sen2_xml", "csv"]
 MAX_PROBLEMS = 100
@@ -60,6 +62,16 @@ class UnreadableFile(Unprocessable):
     """The file as a whole is not one the import reads: nothing of it is imported."""
 
     type, title = "/problems/unreadable-import", "The file cannot be imported"
+
+
+class TooManyRecords(PayloadTooLarge):
+    """The file holds more requests than one import takes (413): nothing of it is imported."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"The file holds more than {limit:,} requests, more than one import takes (WSOA_CASE_IMPORT_MAX_RECORDS); nothing was "
+            "imported. Send it in parts (whole people in each), or raise the limit."
+        )
 
 
 @dataclass
@@ -150,8 +162,9 @@ def _local(name: str) -> str:
 class _Sen2Handler(ContentHandler):
     """Builds `Record`s as the parser walks the file; keeps only the current person's key items in memory."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_records: int | None = None) -> None:
         super().__init__()
+        self.max_records = max_records
         self.locator: Locator | None = None
         self.stack: list[str] = []  # lower-case local names from the root
         self.pointer: list[str] = []  # the JSON Pointer segments of the current element
@@ -229,6 +242,8 @@ class _Sen2Handler(ContentHandler):
         if lower == "person":
             self.person, self.person_items = [], {}
         elif lower == "requests":
+            if self.max_records is not None and len(self.records) + len(self.person) >= self.max_records:
+                raise TooManyRecords(self.max_records)
             self.request = Record(number=len(self.records) + len(self.person) + 1, line=self.line(), pointer=self.path())
             self.person.append(self.request)
         elif lower in ONCE and position > 0 and self.request is not None:
@@ -299,9 +314,10 @@ class _Stop(Exception):
     """Ends parsing early (the root is wrong: nothing further is worth reading)."""
 
 
-def read_xml(stream: IO[bytes]) -> ReadFile:
-    """The requests of an SEN2 person-level XML file, or `UnreadableFile` (422) when it is not one."""
-    handler = _Sen2Handler()
+def read_xml(stream: IO[bytes], max_records: int | None = None) -> ReadFile:
+    """The requests of an SEN2 person-level XML file, or `UnreadableFile` (422) when it is not one (`TooManyRecords`, 413,
+    beyond `max_records` requests)."""
+    handler = _Sen2Handler(max_records)
     parser = DefusedExpatParser(forbid_dtd=True, forbid_entities=True, forbid_external=True)
     parser.setContentHandler(handler)
     parser.setFeature(xml.sax.handler.feature_namespaces, False)
@@ -370,11 +386,12 @@ DATE_COLUMNS = frozenset({"PersonBirthDate", "ReceivedDate", "RequestOutcomeDate
                           "CeaseDate", "ReviewMeeting", "LastReview"})  # fmt: skip
 
 
-def read_csv(stream: IO[bytes]) -> ReadFile:
-    """The requests of a CSV extract (one row per request), or `UnreadableFile` (422) for a header it cannot use."""
+def read_csv(stream: IO[bytes], max_records: int | None = None) -> ReadFile:
+    """The requests of a CSV extract (one row per request), or `UnreadableFile` (422) for a header it cannot use
+    (`TooManyRecords`, 413, beyond `max_records` rows)."""
     text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="strict", newline="")
     try:
-        return _read_csv(text)
+        return _read_csv(text, max_records)
     except UnicodeDecodeError as exc:
         raise UnreadableFile(
             "The CSV is not UTF-8 text.", errors=[FieldError(pointer="", message=f"byte {exc.start} of a block cannot be decoded")]
@@ -385,7 +402,7 @@ def read_csv(stream: IO[bytes]) -> ReadFile:
         text.detach()
 
 
-def _read_csv(text: io.TextIOWrapper) -> ReadFile:
+def _read_csv(text: io.TextIOWrapper, max_records: int | None) -> ReadFile:
     reader = csv.reader(text, strict=True)
     header = next(reader, None)
     if header is None:
@@ -411,6 +428,8 @@ def _read_csv(text: io.TextIOWrapper) -> ReadFile:
         raise UnreadableFile("The CSV's header cannot be used; nothing was imported.", errors=errors[:MAX_PROBLEMS])
     records = []
     for number, (line, cells) in enumerate(_rows(reader), start=1):
+        if max_records is not None and number > max_records:
+            raise TooManyRecords(max_records)
         record = Record(number=number, line=line, pointer=f"/rows/{number - 1}")
         if len(cells) != len(columns):
             record.problem("", f"the line has {len(cells)} cells, the header {len(columns)}")
@@ -473,5 +492,5 @@ def format_of(declared: str | None, head: bytes) -> Format | None:
     return "sen2_xml" if start.lstrip().startswith("<") else "csv"
 
 
-def read(stream: IO[bytes], kind: Format) -> ReadFile:
-    return read_xml(stream) if kind == "sen2_xml" else read_csv(stream)
+def read(stream: IO[bytes], kind: Format, max_records: int | None = None) -> ReadFile:
+    return read_xml(stream, max_records) if kind == "sen2_xml" else read_csv(stream, max_records)
