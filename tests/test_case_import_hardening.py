@@ -20,7 +20,7 @@ from app.core.db import Database, current_unit
 from app.core.uow import unit_of_work
 from app.main import create_app
 from tests.sen2_files import Child, Request, csv_of, xml_of
-from tests.test_case_imports import CSV, XML, area, d, event_count, imported, send
+from tests.test_case_imports import CSV, XML, area, d, event_count, figures, imported, send
 from tests.test_conventions import assert_problem
 
 
@@ -39,6 +39,10 @@ def one_child(**request: Any) -> list[Child]:
 
 def lea_xml(partnership: dict[str, Any]) -> bytes:
     return xml_of(one_child(), lea=partnership["la_code"])
+
+
+def plans_issued(report: dict[str, Any]) -> int:
+    return sum(p["plans_issued"] for p in report["periods"])
 
 
 # --- XML that is refused whole ---------------------------------------------------------------------------------------------
@@ -272,3 +276,29 @@ async def test_concurrent_imports_of_one_file_add_its_events_once(client: httpx.
     assert [a.status_code for a in answers] == [200] * 4, [a.text[:300] for a in answers]
     assert sorted(a.json()["events_new"] for a in answers) == [0, 0, 0, 800]
     assert await event_count(db, partnership) == 800
+
+
+# --- keys ------------------------------------------------------------------------------------------------------------------------
+
+
+async def test_an_event_posted_to_case_events_cannot_join_an_imported_case(client: httpx.AsyncClient, db: Database) -> None:
+    """Imported cases are keyed on a reference `POST /case-events` cannot send (it holds a space), so a posted event
+    naming the person and date the import keys on (here a mediation, which would take the plan out of the figures) lands
+    in a case of its own."""
+    partnership = await area(client)
+    await imported(client, partnership, csv_of(one_child(), by_id=True), CSV)
+    assert plans_issued(await figures(client, partnership, "year")) == 1
+    for case_ref in (f"sen2|id:P-1|r{d(0).isoformat()}", f"sen2-import|id:P-1|r{d(0).isoformat()}", "P-1"):
+        forged = {"event_id": f"x-{case_ref}", "case_ref": case_ref, "type": "mediation", "occurred_on": d(0).isoformat()}
+        response = await client.post("/api/v1/case-events", json={"partnership_id": partnership["id"], "events": [forged]})
+        assert response.status_code == 200, response.text
+    assert plans_issued(await figures(client, partnership, "year")) == 1
+    spaced = {
+        "event_id": "x-2",
+        "case_ref": f"sen2 import|id:P-1|r{d(0).isoformat()}",
+        "type": "mediation",
+        "occurred_on": d(0).isoformat(),
+    }
+    response = await client.post("/api/v1/case-events", json={"partnership_id": partnership["id"], "events": [spaced]})
+    assert assert_problem(response, 422)["errors"][0]["pointer"] == "/events/0/case_ref"
+    assert plans_issued(await figures(client, partnership, "year")) == 1

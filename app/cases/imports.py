@@ -30,6 +30,8 @@ the DfE's counts, keep the whole case out of the 20-week figures. Not mapped: `O
 the CSV's `PersonID`, else name and date of birth) with the request's `ReceivedDate`: the same request gets the
 same case in every file, XML or CSV, as long as the person is told apart the same way. A request without a
 `ReceivedDate` (a plan made before the case system's records) is keyed on its `StartDate` instead, and is not timed.
+The reference begins `CASE_REF_PREFIX`, which holds a space: `POST /case-events` never takes a `case_ref` with one
+(`schemas.Identifier`), so no event sent there can join an imported case, whatever reference it names.
 Each event's `event_id` is a keyed hash of the case and the kind of event (and, for reviews, the date: each review is
 its own event), so importing a file again holds every event already, and next month's cumulative file adds only
 what is new: a newer review, a decision made since.
@@ -74,6 +76,7 @@ from app.core.errors import FieldError, Unprocessable
 from app.models import Partnership
 from app.partnerships.service import local
 
+CASE_REF_PREFIX = "sen2 import|"  # a space: never a posted case_ref
 MAX_LISTED = 1_000
 REQUEST_OUTCOMES = {"A": "assess", "N": "not_assess", "J": "not_assess", "W": "withdrawn", "H": None}
 ASSESSMENT_OUTCOMES = {"Y": "issue", "N": "not_issue", "W": "withdrawn", "S": "issue", "H": None}
@@ -183,7 +186,7 @@ def map_record(record: sen2.Record) -> Mapped:
         )
     anchor = received or start
     if record.person is not None and anchor is not None:
-        mapped.case_ref = f"sen2|{record.person}|{'r' if received else 'p'}{anchor.isoformat()}"
+        mapped.case_ref = f"{CASE_REF_PREFIX}{record.person}|{'r' if received else 'p'}{anchor.isoformat()}"
     events: list[tuple[str, str, str, date | None, str | None, str | None]] = []  # kind, id suffix, item, date, outcome, reason
 
     def add(kind: str, item: str, day: date | None, outcome: str | None = None, reason: str | None = None, suffix: str = "") -> None:

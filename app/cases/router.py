@@ -91,10 +91,11 @@ no date in SEN2: their events are dated on the request's receipt. Placements, ne
 
 **Personal details**: a case's reference is derived from the person (the CSV's `PersonID`, else name and date of birth)
 and the request's `ReceivedDate` (a plan without one: its `StartDate`), and only ever stored as a keyed hash
-(HMAC-SHA256), as `POST /case-events` stores `case_ref`; event ids are keyed hashes too. Names, dates of birth, UPNs,
-ULNs and postcodes are never stored, logged or repeated in the report, and UPNs, ULNs and postcodes are not even read.
-An SEN2 file whose header names another local authority than the partnership's `la_code`, or none
-(`Header`/`Source`/`LEA`), is refused (422).
+(HMAC-SHA256), as `POST /case-events` stores `case_ref`; event ids are keyed hashes too. The derived reference holds a
+space, which a `case_ref` sent to `POST /case-events` never does: no event sent there joins an imported case. Names,
+dates of birth, UPNs, ULNs and postcodes are never stored, logged or repeated in the report, and UPNs, ULNs and
+postcodes are not even read. An SEN2 file whose header names another local authority than the partnership's
+`la_code`, or none (`Header`/`Source`/`LEA`), is refused (422).
 
 **Idempotent**: the same file again adds nothing (`unchanged`); next month's cumulative file adds only what is new.
 Case events are never changed: a request whose decision, plan or exception was imported before with another date or
