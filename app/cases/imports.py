@@ -94,13 +94,34 @@ class LeaMismatch(Unprocessable):
     type, title = "/problems/wrong-local-authority", "The file is another local authority's"
 
 
-@dataclass
+@dataclass(slots=True)
+class Event:
+    """A case event of a request, as `POST /case-events` would store it (`row`), with the item it comes from. Keys
+    (`event_id`, `case_key`) are set by `key_all`; `suffix` tells the request's events apart in `event_id`."""
+
+    type: str
+    suffix: str
+    item: str
+    occurred_on: date
+    outcome: str | None
+    reason: str | None
+    event_id: str = ""
+    case_key: str = ""
+
+    def content(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in CONTENT)
+
+    def row(self) -> dict[str, Any]:
+        return {"event_id": self.event_id, **{name: getattr(self, name) for name in CONTENT}}
+
+
+@dataclass(slots=True)
 class Mapped:
     """A request's case events (rows for `service.store`) and what was wrong with it or left out."""
 
     record: sen2.Record
     case_ref: str | None = None
-    events: list[dict[str, Any]] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
     notes: list[tuple[str, str, str]] = field(default_factory=list)
     dates: dict[str, date] = field(default_factory=dict)  # every date read, for `after_today` once today is known
 
@@ -166,9 +187,9 @@ def _decision(
         if dated:
             record.problem(item, f"{item} needs {on_item}")
         else:
-            mapped.notes.append((record.pointers.get(item, record.pointer), item, f"{item} without {on_item}: the decision is left out"))
+            mapped.notes.append((record.where(item), item, f"{item} without {on_item}: the decision is left out"))
     if on is not None and not given and on_item in record.items and item not in record.items:
-        mapped.notes.append((record.pointers.get(on_item, record.pointer), on_item, f"{on_item} without {item}: no decision is recorded"))
+        mapped.notes.append((record.where(on_item), on_item, f"{on_item} without {item}: no decision is recorded"))
     return outcome, on
 
 
@@ -224,11 +245,7 @@ def map_record(record: sen2.Record) -> Mapped:
         add("review_decision", "ReviewOutcome", on, outcome, suffix=f"review_decision:{on}")
     if mapped.case_ref is None:  # the person or the date it is keyed on is missing: refused above, and no events
         return mapped
-    mapped.events = [
-        {"type": kind, "suffix": suffix, "item": item, "occurred_on": day, "outcome": outcome, "reason": why}
-        for kind, suffix, item, day, outcome, why in events
-        if day is not None
-    ]
+    mapped.events = [Event(kind, suffix, item, day, outcome, why) for kind, suffix, item, day, outcome, why in events if day is not None]
     return mapped
 
 
@@ -270,14 +287,13 @@ async def import_file(
     if keyer is None:
         key = await case_ref_key(session, settings)
         await anyio.to_thread.run_sync(key_all, mapped, case_keyer(key, partnership_id))
-    held = await held_events(session, partnership_id, [e["event_id"] for m in mapped for e in m.events])
+    held = await held_events(session, partnership_id, [e.event_id for m in mapped for e in m.events])
     for m in mapped:
         for event in m.events:
-            before = held.get(event["event_id"])
-            if before is not None and _content(before) != _content(event):
+            before = held.get(event.event_id)
+            if before is not None and tuple(before[name] for name in CONTENT) != event.content():
                 m.record.problem(
-                    event["item"],
-                    f"{event['item']} differs from what was imported before ({_shown(before)}): case events are never changed",
+                    event.item, f"{event.item} differs from what was imported before ({_shown(before)}): case events are never changed"
                 )
     report = _report(found, mapped, held, partnership_id, sha256, dry_run=dry_run, skip_refused=skip_refused)
     if report.refused and not dry_run and not skip_refused:
@@ -289,7 +305,7 @@ async def import_file(
         )
     if dry_run:
         return report
-    new = [_row(e) for m in mapped if not m.record.problems for e in m.events if e["event_id"] not in held]
+    new = [e.row() for m in mapped if not m.record.problems for e in m.events if e.event_id not in held]
     sent = sum(len(m.events) for m in mapped if not m.record.problems)
     # Nothing new, nothing to bring up to date: the same file again changes nothing, measures included.
     await store(session, actor=actor, partnership_id=partnership_id, today=today, new=new, sent=sent, refresh=bool(new))
@@ -333,22 +349,14 @@ def key_all(mapped: list[Mapped], keyed: Callable[[str], str]) -> None:
             continue
         case = keyed(m.case_ref)
         for event in m.events:
-            event["event_id"] = "sen2-" + keyed(f"{m.case_ref}#{event.pop('suffix')}")[:40]
-            event["case_key"] = case
-
-
-def _content(row: dict[str, Any]) -> tuple[Any, ...]:
-    return tuple(row[name] for name in CONTENT)
+            event.event_id = "sen2-" + keyed(f"{m.case_ref}#{event.suffix}")[:40]
+            event.case_key = case
 
 
 def _shown(held: dict[str, Any]) -> str:
     outcome = f" {held['outcome']}" if held.get("outcome") else ""
     reason = f", reason {held['reason']}" if held.get("reason") else ""
     return f"{held['type']}{outcome} on {held['occurred_on']}{reason}"
-
-
-def _row(event: dict[str, Any]) -> dict[str, Any]:
-    return {"event_id": event["event_id"], **{name: event[name] for name in CONTENT}}
 
 
 def _report(
@@ -371,7 +379,7 @@ def _report(
             refusals.extend(_issue(record, *p) for p in record.problems if len(refusals) < MAX_LISTED)
             continue
         notes.extend(_issue(record, *n) for n in m.notes if len(notes) < MAX_LISTED)
-        fresh = sum(1 for e in m.events if e["event_id"] not in held)
+        fresh = sum(1 for e in m.events if e.event_id not in held)
         counts["events_new"] += fresh
         counts["events_held"] += len(m.events) - fresh
         counts["accepted" if fresh else "unchanged"] += 1

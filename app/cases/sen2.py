@@ -39,6 +39,7 @@ import codecs
 import csv
 import io
 import re
+import sys
 import unicodedata
 import xml.sax
 from collections.abc import Iterator
@@ -74,21 +75,27 @@ class TooManyRecords(PayloadTooLarge):
         )
 
 
-@dataclass
+@dataclass(slots=True)
 class Record:
-    """One request for an EHC needs assessment, as read from the file."""
+    """One request for an EHC needs assessment, as read from the file. A file holds tens of thousands: what is the same
+    in every request (where an item sits below the request) is one shared string, not a copy per request."""
 
     number: int  # 1-based, in file order
     line: int  # where the request starts in the file
     pointer: str  # JSON Pointer (RFC 6901) to the request in the file
     items: dict[str, str] = field(default_factory=dict)  # SEN2 item name -> its text
-    pointers: dict[str, str] = field(default_factory=dict)  # SEN2 item name -> its pointer
+    below: dict[str, str] = field(default_factory=dict)  # SEN2 item name -> its pointer below `pointer` (interned)
     person: str | None = None  # the person's key (see `person_key`); None when the file does not give one
     unreadable: bool = False  # its items could not be read at all (a CSV line of the wrong width)
     problems: list[tuple[str, str, str]] = field(default_factory=list)  # (pointer, item, message)
 
+    def where(self, item: str) -> str:
+        """The item's JSON Pointer in the file (the request's, for an item it does not give)."""
+        below = self.below.get(item)
+        return self.pointer if below is None else self.pointer + below
+
     def problem(self, item: str, message: str) -> None:
-        self.problems.append((self.pointers.get(item, self.pointer), item, message))
+        self.problems.append((self.where(item), item, message))
 
 
 @dataclass
@@ -286,10 +293,10 @@ class _Sen2Handler(ContentHandler):
         item = ALIASES.get(CANONICAL[lower], CANONICAL[lower])
         if item not in READ_ITEMS:
             return
-        if item in self.request.pointers:
+        if item in self.request.below:
             self.request.problem(item, f"{item} is given more than once")
             return
-        self.request.pointers[item] = self.path()
+        self.request.below[item] = sys.intern(self.path()[len(self.request.pointer) :])
         if value:
             self.request.items[item] = value
 
@@ -427,6 +434,7 @@ def _read_csv(text: io.TextIOWrapper, max_records: int | None) -> ReadFile:
     if errors:
         raise UnreadableFile("The CSV's header cannot be used; nothing was imported.", errors=errors[:MAX_PROBLEMS])
     records = []
+    below = {name: "/" + name for name in columns}
     for number, (line, cells) in enumerate(_rows(reader), start=1):
         if max_records is not None and number > max_records:
             raise TooManyRecords(max_records)
@@ -440,7 +448,7 @@ def _read_csv(text: io.TextIOWrapper, max_records: int | None) -> ReadFile:
         for name, value in values.items():
             if value and name not in PERSON_COLUMNS:
                 record.items[name] = _csv_date(value) if name in DATE_COLUMNS else value
-                record.pointers[name] = f"{record.pointer}/{name}"
+                record.below[name] = below[name]
         birth = _csv_date(values.get("PersonBirthDate", ""))
         record.person = person_key(
             person_id=values.get("PersonID"), surname=values.get("Surname"), forename=values.get("Forename"), birth_date=birth
