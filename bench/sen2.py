@@ -210,7 +210,7 @@ def baseline_rows(body: bytes, partnership_id: str) -> list[tuple[str, str, str,
             received, start = items.get("ReceivedDate"), items.get("StartDate")
             anchor = received or start
             person = "".join(c for c in name["Surname"].casefold() if c.isalnum()) + "|" + name["Forename"].casefold()
-            case = f"sen2|name:{person}|{name['PersonBirthDate']}|{'r' if received else 'p'}{anchor}"
+            case = f"sen2 import|name:{person}|{name['PersonBirthDate']}|{'r' if received else 'p'}{anchor}"
             case_key = keyed(case)
             found: list[tuple[str, str, str | None, str]] = []
             if received:

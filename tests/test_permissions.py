@@ -1,4 +1,4 @@
-"""Every API route × every role against an explicit permission table (CONTRACT.md "Roles").
+"""Every API route × every role against an explicit permission table (the roles of the API).
 
 The table is written out here, independently of the app's own, and the routes come from the app's
 route table: a new route without a rule here fails the suite, and so does a route whose guard lets

@@ -30,6 +30,8 @@ the DfE's counts, keep the whole case out of the 20-week figures. Not mapped: `O
 the CSV's `PersonID`, else name and date of birth) with the request's `ReceivedDate`: the same request gets the
 same case in every file, XML or CSV, as long as the person is told apart the same way. A request without a
 `ReceivedDate` (a plan made before the case system's records) is keyed on its `StartDate` instead, and is not timed.
+The reference begins `CASE_REF_PREFIX`, which holds a space: `POST /case-events` never takes a `case_ref` with one
+(`schemas.Identifier`), so no event sent there can join an imported case, whatever reference it names.
 Each event's `event_id` is a keyed hash of the case and the kind of event (and, for reviews, the date: each review is
 its own event), so importing a file again holds every event already, and next month's cumulative file adds only
 what is new: a newer review, a decision made since.
@@ -43,6 +45,11 @@ stay. A flag cleared since (`Week20` 1 → 0) leaves its event held.
 whole (a case half-imported would count wrongly). Without `dry_run`, an import with refused requests writes nothing
 and answers 422 with the report, unless `skip_refused=true` asks to import the others. One audit event records the
 import (format, file hash, counts); the write itself is audited as every case-event batch is.
+
+**No lock while parsing.** The file is read and mapped in a worker thread before the import's first database
+statement, so no transaction (on SQLite, no write lock) is held while a large file is parsed; its events are keyed
+there too when the key is configured (`WSOA_CASE_REF_KEY`), else once the stored key is read. Dates after the
+partnership's today, known only from the database, are refused then (`after_today`).
 """
 
 import hashlib
@@ -59,9 +66,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.cases import sen2
-from app.cases.keys import case_keyer, case_ref_key
-from app.cases.schemas import ImportIssue, ImportReport
-from app.cases.service import held_events, lock_cases, store
+from app.cases.keys import case_keyer, case_ref_key, configured_key
+from app.cases.schemas import EARLIEST, ImportIssue, ImportReport
+from app.cases.service import CONTENT, held_events, lock_cases, store
 from app.core import audit
 from app.core.auth import Actor
 from app.core.config import Settings
@@ -69,7 +76,7 @@ from app.core.errors import FieldError, Unprocessable
 from app.models import Partnership
 from app.partnerships.service import local
 
-EARLIEST = date(1990, 1, 1)
+CASE_REF_PREFIX = "sen2 import|"  # a space: never a posted case_ref
 MAX_LISTED = 1_000
 REQUEST_OUTCOMES = {"A": "assess", "N": "not_assess", "J": "not_assess", "W": "withdrawn", "H": None}
 ASSESSMENT_OUTCOMES = {"Y": "issue", "N": "not_issue", "W": "withdrawn", "S": "issue", "H": None}
@@ -87,17 +94,40 @@ class LeaMismatch(Unprocessable):
     type, title = "/problems/wrong-local-authority", "The file is another local authority's"
 
 
-@dataclass
+@dataclass(slots=True)
+class Event:
+    """A case event of a request, as `POST /case-events` would store it (`row`), with the item it comes from. Keys
+    (`event_id`, `case_key`) are set by `key_all`; `suffix` tells the request's events apart in `event_id`."""
+
+    type: str
+    suffix: str
+    item: str
+    occurred_on: date
+    outcome: str | None
+    reason: str | None
+    event_id: str = ""
+    case_key: str = ""
+
+    def content(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in CONTENT)
+
+    def row(self) -> dict[str, Any]:
+        return {"event_id": self.event_id, **{name: getattr(self, name) for name in CONTENT}}
+
+
+@dataclass(slots=True)
 class Mapped:
     """A request's case events (rows for `service.store`) and what was wrong with it or left out."""
 
     record: sen2.Record
     case_ref: str | None = None
-    events: list[dict[str, Any]] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
     notes: list[tuple[str, str, str]] = field(default_factory=list)
+    dates: dict[str, date] = field(default_factory=dict)  # every date read, for `after_today` once today is known
 
 
-def _date(record: sen2.Record, item: str, today: date) -> date | None:
+def _date(mapped: Mapped, item: str) -> date | None:
+    record = mapped.record
     value = record.items.get(item)
     if value is None:
         return None
@@ -107,13 +137,20 @@ def _date(record: sen2.Record, item: str, today: date) -> date | None:
         day = None
     if day is None:
         record.problem(item, f"{item} is not a date (YYYY-MM-DD)")
-    elif day > today:
-        record.problem(item, f"{item} is after today ({today.isoformat()})")
     elif day < EARLIEST:
         record.problem(item, f"{item} is before {EARLIEST.isoformat()}")
     else:
+        mapped.dates[item] = day
         return day
     return None
+
+
+def after_today(mapped: list[Mapped], today: date) -> None:
+    """Refuse the requests with a date after the partnership's today (known only once the database is read)."""
+    for m in mapped:
+        for item, day in m.dates.items():
+            if day > today:
+                m.record.problem(item, f"{item} is after today ({today.isoformat()})")
 
 
 def _flag(record: sen2.Record, item: str) -> bool:
@@ -140,46 +177,47 @@ def _code(record: sen2.Record, item: str, codes: dict[str, str | None]) -> tuple
 
 
 def _decision(
-    record: sen2.Record, mapped: Mapped, item: str, on_item: str, codes: dict[str, str | None], today: date, *, dated: bool = True
+    mapped: Mapped, item: str, on_item: str, codes: dict[str, str | None], *, dated: bool = True
 ) -> tuple[str | None, date | None]:
     """A coded decision and its date. `dated`: a decision without its date refuses the request (else it is left out)."""
+    record = mapped.record
     given, outcome = _code(record, item, codes)
-    on = _date(record, on_item, today)
+    on = _date(mapped, on_item)
     if outcome is not None and on_item not in record.items:
         if dated:
             record.problem(item, f"{item} needs {on_item}")
         else:
-            mapped.notes.append((record.pointers.get(item, record.pointer), item, f"{item} without {on_item}: the decision is left out"))
+            mapped.notes.append((record.where(item), item, f"{item} without {on_item}: the decision is left out"))
     if on is not None and not given and on_item in record.items and item not in record.items:
-        mapped.notes.append((record.pointers.get(on_item, record.pointer), on_item, f"{on_item} without {item}: no decision is recorded"))
+        mapped.notes.append((record.where(on_item), on_item, f"{on_item} without {item}: no decision is recorded"))
     return outcome, on
 
 
-def map_record(record: sen2.Record, today: date) -> Mapped:
+def map_record(record: sen2.Record) -> Mapped:
     """The record's events (kind, the item they come from, date, outcome, reason), before keys; its problems go on
-    the record, items left out in `notes`."""
+    the record, items left out in `notes`. Dates after today are refused later (`after_today`)."""
     mapped = Mapped(record)
     if record.unreadable:
         return mapped
-    received = _date(record, "ReceivedDate", today)
-    start = _date(record, "StartDate", today)
+    received = _date(mapped, "ReceivedDate")
+    start = _date(mapped, "StartDate")
     if "ReceivedDate" not in record.items and "StartDate" not in record.items:
         record.problem(
             "ReceivedDate", "a request needs its ReceivedDate (or, for a plan made before the case system's records, a StartDate)"
         )
     anchor = received or start
     if record.person is not None and anchor is not None:
-        mapped.case_ref = f"sen2|{record.person}|{'r' if received else 'p'}{anchor.isoformat()}"
+        mapped.case_ref = f"{CASE_REF_PREFIX}{record.person}|{'r' if received else 'p'}{anchor.isoformat()}"
     events: list[tuple[str, str, str, date | None, str | None, str | None]] = []  # kind, id suffix, item, date, outcome, reason
 
     def add(kind: str, item: str, day: date | None, outcome: str | None = None, reason: str | None = None, suffix: str = "") -> None:
         events.append((kind, suffix or kind, item, day, outcome, reason))
 
     add("request_received", "ReceivedDate", received)
-    outcome, on = _decision(record, mapped, "RequestOutcome", "RequestOutcomeDate", REQUEST_OUTCOMES, today)
+    outcome, on = _decision(mapped, "RequestOutcome", "RequestOutcomeDate", REQUEST_OUTCOMES)
     if outcome is not None:
         add("request_decision", "RequestOutcome", on, outcome)
-    outcome, on = _decision(record, mapped, "AssessmentOutcome", "AssessmentOutcomeDate", ASSESSMENT_OUTCOMES, today)
+    outcome, on = _decision(mapped, "AssessmentOutcome", "AssessmentOutcomeDate", ASSESSMENT_OUTCOMES)
     if outcome is not None:
         add("assessment_decision", "AssessmentOutcome", on, outcome)
     if record.items.get("AssessmentOutcome", "").upper() == "S" or "TransferLA" in record.items:
@@ -187,7 +225,7 @@ def map_record(record: sen2.Record, today: date) -> Mapped:
     if start is not None and received is not None and start < received:
         record.problem("StartDate", "StartDate is before ReceivedDate")
     add("final_issued", "StartDate", start)
-    add("draft_issued", "DraftDate", _date(record, "DraftDate", today))
+    add("draft_issued", "DraftDate", _date(mapped, "DraftDate"))
     reason = record.items.get("ExceptionReason")
     if reason is not None and reason.lower() not in ("a", "b", "c", "d"):
         record.problem("ExceptionReason", "ExceptionReason is not a, b, c or d (reg. 10(4) of the SEN Regulations 2014)")
@@ -196,20 +234,18 @@ def map_record(record: sen2.Record, today: date) -> Mapped:
     for item, kind, stage in DISPUTES:
         if _flag(record, item):
             add(kind, item, anchor, suffix=f"{kind}:{stage}")
-    ceased = _date(record, "CeaseDate", today)
+    ceased = _date(mapped, "CeaseDate")
     if ceased is not None and start is not None and ceased < start:
         record.problem("CeaseDate", "CeaseDate is before StartDate")
     add("review_decision", "CeaseDate", ceased, "cease", suffix="cease")
-    met = _date(record, "ReviewMeeting", today)
+    met = _date(mapped, "ReviewMeeting")
     add("review_meeting", "ReviewMeeting", met, suffix=f"review_meeting:{met}")
-    outcome, on = _decision(record, mapped, "ReviewOutcome", "LastReview", dict(REVIEW_OUTCOMES), today, dated=False)
+    outcome, on = _decision(mapped, "ReviewOutcome", "LastReview", dict(REVIEW_OUTCOMES), dated=False)
     if outcome is not None:
         add("review_decision", "ReviewOutcome", on, outcome, suffix=f"review_decision:{on}")
-    mapped.events = [
-        {"type": kind, "suffix": suffix, "item": item, "occurred_on": day, "outcome": outcome, "reason": why}
-        for kind, suffix, item, day, outcome, why in events
-        if day is not None
-    ]
+    if mapped.case_ref is None:  # the person or the date it is keyed on is missing: refused above, and no events
+        return mapped
+    mapped.events = [Event(kind, suffix, item, day, outcome, why) for kind, suffix, item, day, outcome, why in events if day is not None]
     return mapped
 
 
@@ -230,35 +266,34 @@ async def import_file(
     skip_refused: bool = False,
 ) -> ImportReport:
     """Read the file, map its requests to case events, and (unless `dry_run`, or requests were refused without
-    `skip_refused`) store the new ones through the case-event path. The file is parsed in a worker thread."""
+    `skip_refused`) store the new ones through the case-event path. The file is read, mapped and (with a configured
+    key) keyed in a worker thread before the first database statement."""
+    configured = configured_key(settings)
+    keyer = case_keyer(configured, partnership_id) if configured is not None else None
+    found, mapped = await anyio.to_thread.run_sync(read_and_map, path, kind, settings.case_import_max_records, keyer)
     area = await local(session, partnership_id)
     if area is None:
         raise Unprocessable("No such partnership.", errors=[FieldError(pointer="/partnership_id", message="unknown partnership")])
     la_code = (await session.execute(select(col(Partnership.la_code)).where(col(Partnership.id) == partnership_id))).scalar_one()
-
-    def parse() -> sen2.ReadFile:
-        with path.open("rb") as stream:
-            return sen2.read(stream, kind)
-
-    found = await anyio.to_thread.run_sync(parse)
     if found.lea is not None and la_code and found.lea.strip() != la_code:
         raise LeaMismatch(
             f"The file's header names local authority {found.lea.strip()[:10]}; this partnership's LA code is {la_code}.",
             errors=[FieldError(pointer="/Message/Header/Source/LEA", message="another local authority's code")],
         )
     today = area.today
+    after_today(mapped, today)
     if not dry_run:
         await lock_cases(session, partnership_id)
-    key = await case_ref_key(session, settings)
-    mapped = await anyio.to_thread.run_sync(_map_all, found.records, today, case_keyer(key, partnership_id))
-    held = await held_events(session, partnership_id, [e["event_id"] for m in mapped for e in m.events])
+    if keyer is None:
+        key = await case_ref_key(session, settings)
+        await anyio.to_thread.run_sync(key_all, mapped, case_keyer(key, partnership_id))
+    held = await held_events(session, partnership_id, [e.event_id for m in mapped for e in m.events])
     for m in mapped:
         for event in m.events:
-            before = held.get(event["event_id"])
-            if before is not None and _content(before) != _content(event):
+            before = held.get(event.event_id)
+            if before is not None and tuple(before[name] for name in CONTENT) != event.content():
                 m.record.problem(
-                    event["item"],
-                    f"{event['item']} differs from what was imported before ({_shown(before)}): case events are never changed",
+                    event.item, f"{event.item} differs from what was imported before ({_shown(before)}): case events are never changed"
                 )
     report = _report(found, mapped, held, partnership_id, sha256, dry_run=dry_run, skip_refused=skip_refused)
     if report.refused and not dry_run and not skip_refused:
@@ -270,7 +305,7 @@ async def import_file(
         )
     if dry_run:
         return report
-    new = [_row(e) for m in mapped if not m.record.problems for e in m.events if e["event_id"] not in held]
+    new = [e.row() for m in mapped if not m.record.problems for e in m.events if e.event_id not in held]
     sent = sum(len(m.events) for m in mapped if not m.record.problems)
     # Nothing new, nothing to bring up to date: the same file again changes nothing, measures included.
     await store(session, actor=actor, partnership_id=partnership_id, today=today, new=new, sent=sent, refresh=bool(new))
@@ -289,9 +324,12 @@ async def import_file(
     return report.model_copy(update={"applied": True})
 
 
-def _map_all(records: list[sen2.Record], today: date, keyed: Callable[[str], str]) -> list[Mapped]:
-    """Every record mapped and keyed; a request repeated in the file (same person, same date) is refused."""
-    mapped = [map_record(r, today) for r in records]
+def read_and_map(path: Path, kind: sen2.Format, max_records: int, keyed: Callable[[str], str] | None) -> tuple[sen2.ReadFile, list[Mapped]]:
+    """The file's requests, each mapped (and keyed, given `keyed`); a request repeated in the file (same person, same
+    date) is refused. No database: run before the transaction's first statement."""
+    with path.open("rb") as stream:
+        found = sen2.read(stream, kind, max_records)
+    mapped = [map_record(r) for r in found.records]
     first: dict[str, int] = {}
     for m in mapped:
         if m.case_ref is None:
@@ -299,28 +337,26 @@ def _map_all(records: list[sen2.Record], today: date, keyed: Callable[[str], str
         earlier = first.setdefault(m.case_ref, m.record.number)
         if earlier != m.record.number:
             m.record.problem("ReceivedDate", f"the same person's request of the same date is also record {earlier}")
+    if keyed is not None:
+        key_all(mapped, keyed)
+    return found, mapped
+
+
+def key_all(mapped: list[Mapped], keyed: Callable[[str], str]) -> None:
+    """Each event's `case_key` and `event_id`: keyed hashes of the case and of the case and the kind of event."""
+    for m in mapped:
+        if m.case_ref is None:
+            continue
         case = keyed(m.case_ref)
         for event in m.events:
-            event["event_id"] = "sen2-" + keyed(f"{m.case_ref}#{event.pop('suffix')}")[:40]
-            event["case_key"] = case
-    return mapped
-
-
-CONTENT = ("case_key", "type", "occurred_on", "outcome", "reason")
-
-
-def _content(row: dict[str, Any]) -> tuple[Any, ...]:
-    return (row["case_key"], row["type"], row["occurred_on"], row["outcome"], row["reason"])
+            event.event_id = "sen2-" + keyed(f"{m.case_ref}#{event.suffix}")[:40]
+            event.case_key = case
 
 
 def _shown(held: dict[str, Any]) -> str:
     outcome = f" {held['outcome']}" if held.get("outcome") else ""
     reason = f", reason {held['reason']}" if held.get("reason") else ""
     return f"{held['type']}{outcome} on {held['occurred_on']}{reason}"
-
-
-def _row(event: dict[str, Any]) -> dict[str, Any]:
-    return {"event_id": event["event_id"], **{name: event[name] for name in CONTENT}}
 
 
 def _report(
@@ -343,7 +379,7 @@ def _report(
             refusals.extend(_issue(record, *p) for p in record.problems if len(refusals) < MAX_LISTED)
             continue
         notes.extend(_issue(record, *n) for n in m.notes if len(notes) < MAX_LISTED)
-        fresh = sum(1 for e in m.events if e["event_id"] not in held)
+        fresh = sum(1 for e in m.events if e.event_id not in held)
         counts["events_new"] += fresh
         counts["events_held"] += len(m.events) - fresh
         counts["accepted" if fresh else "unchanged"] += 1

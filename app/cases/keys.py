@@ -25,10 +25,16 @@ NAME = "case_ref_key"
 log = structlog.get_logger(__name__)
 
 
-async def case_ref_key(session: AsyncSession, settings: Settings) -> bytes:
+def configured_key(settings: Settings) -> bytes | None:
+    """The key set in `WSOA_CASE_REF_KEY` (no database needed), or None when it is kept in the database."""
     configured = settings.case_ref_key.get_secret_value()
-    if configured:
-        return configured.encode()
+    return configured.encode() if configured else None
+
+
+async def case_ref_key(session: AsyncSession, settings: Settings) -> bytes:
+    configured = configured_key(settings)
+    if configured is not None:
+        return configured
     stored = (await session.execute(select(col(ServerSecret.value)).where(col(ServerSecret.name) == NAME))).scalar_one_or_none()
     if stored is None:
         log.warning("case_ref_key_generated", detail="WSOA_CASE_REF_KEY is not set; a generated key is kept in the database")

@@ -16,6 +16,7 @@ from starlette.responses import Response
 
 from app.cases import imports, sen2, timeliness
 from app.cases.schemas import (
+    EARLIEST,
     EVENTS_EXAMPLE,
     IMPORT_REPORT_EXAMPLE,
     MAX_EVENTS,
@@ -74,8 +75,9 @@ into case events, as if they had been sent to `POST /case-events` (pseudonymised
 `ReceivedDate` and the person (`PersonID`, the case system's id for the child; or `Surname`, `Forename` and
 `PersonBirthDate`) are required columns; the others are SEN2 items of the same name, plus `ExceptionReason` (a-d) and
 `DraftDate`. Dates are `YYYY-MM-DD` (or `DD/MM/YYYY` in CSV). Send it as the raw body, or as `multipart/form-data`
-field `file`; a body sent as `application/octet-stream` is XML when it starts with `<`. Up to
-`WSOA_CASE_IMPORT_MAX_BYTES` (64 MB; 413 beyond).
+field `file`; a body sent as `application/octet-stream` is XML when it starts with `<` (after a UTF-8 or UTF-16
+byte-order mark). Up to `WSOA_CASE_IMPORT_MAX_BYTES` (64 MB) and `WSOA_CASE_IMPORT_MAX_RECORDS` requests (50,000); 413
+beyond either.
 
 **What becomes of it**: `ReceivedDate` → `request_received`; `RequestOutcome` A / N (or J) / W on `RequestOutcomeDate`
 → `request_decision` assess / not_assess / withdrawn; `AssessmentOutcome` Y / N / W on `AssessmentOutcomeDate` →
@@ -89,9 +91,11 @@ no date in SEN2: their events are dated on the request's receipt. Placements, ne
 
 **Personal details**: a case's reference is derived from the person (the CSV's `PersonID`, else name and date of birth)
 and the request's `ReceivedDate` (a plan without one: its `StartDate`), and only ever stored as a keyed hash
-(HMAC-SHA256), as `POST /case-events` stores `case_ref`; event ids are keyed hashes too. Names, dates of birth, UPNs,
-ULNs and postcodes are never stored, logged or repeated in the report, and UPNs, ULNs and postcodes are not even read.
-An SEN2 file whose header names another local authority than the partnership's `la_code` is refused (422).
+(HMAC-SHA256), as `POST /case-events` stores `case_ref`; event ids are keyed hashes too. The derived reference holds a
+space, which a `case_ref` sent to `POST /case-events` never does: no event sent there joins an imported case. Names,
+dates of birth, UPNs, ULNs and postcodes are never stored, logged or repeated in the report, and UPNs, ULNs and
+postcodes are not even read. An SEN2 file whose header names another local authority than the partnership's
+`la_code`, or none (`Header`/`Source`/`LEA`), is refused (422).
 
 **Idempotent**: the same file again adds nothing (`unchanged`); next month's cumulative file adds only what is new.
 Case events are never changed: a request whose decision, plan or exception was imported before with another date or
@@ -101,10 +105,11 @@ outcome is refused, naming what is held. A changed `ReceivedDate` is a new reque
 without its date, its person not identifiable, a conflict with what is held) is refused whole and listed in
 `refusals` with its record number, line, pointer into the file and item. With refused requests and without
 `dry_run`, nothing is written and the answer is 422 `/problems/import-refused` carrying the same report as `report`,
-unless `skip_refused=true` imports the others. A file that cannot be read at all (not well-formed XML, a DTD or
-entities, elements or columns the format does not have, no usable header) is 422 `/problems/unreadable-import` with
-pointers. `dry_run=true` answers with the report and writes nothing. One audit event (`case_event_import`) records
-each import with the file's SHA-256 and its counts; the case events are audited like any batch."""
+unless `skip_refused=true` imports the others. A file that cannot be read at all (not well-formed XML, an encoding
+the parser cannot read, a DTD or entities, elements or columns the format does not have, nesting deeper than 16
+levels, no `LEA` in the header, no usable header row) is 422 `/problems/unreadable-import` with pointers.
+`dry_run=true` answers with the report and writes nothing. One audit event (`case_event_import`) records each import
+with the file's SHA-256 and its counts; the case events are audited like any batch."""
 IMPORT_XML_EXAMPLE = """<?xml version="1.0" encoding="UTF-8"?>
 <Message>
   <Header>
@@ -236,7 +241,7 @@ async def _spool(chunks: AsyncIterator[bytes], path: Path, limit: int) -> tuple[
     return digest.hexdigest(), head
 
 
-EARLIEST, LATEST = date(1900, 1, 1), date(2999, 12, 31)
+LATEST = date(2999, 12, 31)
 MAX_SPAN_DAYS = 366 * 30
 
 
@@ -255,8 +260,8 @@ class TimelinessQuery(QueryParams):
     summary="EHC plan 20-week timeliness",
     description="Per calendar month, quarter or year overlapping `from`..`to` (each clipped to it): plans issued, issued "
     "within 20 weeks and the percentage, with and without exceptions; bands over 20 and over 52 weeks and average weeks; "
-    "and the backlog on `to`. Computed from the case events exactly as CONTRACT.md defines: deadline = request received "
-    "+ 140 days; the cohort is cases whose first final plan was issued in the period, less transferred-in cases and cases "
+    "and the backlog on `to`. Computed from the case events as the DfE computes its SEN2 timeliness statistics: deadline = "
+    "request received + 140 days; the cohort is cases whose first final plan was issued in the period, less transferred-in cases and cases "
     'with any mediation or tribunal event; "excl exceptions" drops cases with an exception from numerator and denominator; '
     "percentages and average weeks are rounded to one decimal place (halves up), null when nothing was issued. Events "
     "dated after `to` are ignored. A period is `covered` once 52 weeks of requests precede it (`covered_from`, from the first "

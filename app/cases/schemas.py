@@ -1,4 +1,4 @@
-"""Case events in, timeliness out (CONTRACT.md "Integration endpoints")."""
+"""Case events in (a case system's integration), EHC plan timeliness out."""
 
 import uuid
 from datetime import date
@@ -10,6 +10,7 @@ from app.core.schemas import Body
 from app.models.enums import CaseEventType
 
 MAX_EVENTS = 10_000
+EARLIEST = date(1990, 1, 1)  # the earliest date an import reads and a timeliness report covers
 T = CaseEventType
 OUTCOMES: dict[CaseEventType, frozenset[str]] = {
     T.request_decision: frozenset({"assess", "not_assess", "withdrawn"}),

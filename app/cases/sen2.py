@@ -20,7 +20,12 @@ without regard to case (exports spell `SENunitIndicator` both ways) and namespac
 specification does not have there is refused, so a file of another shape never half-imports.
 
 The file is parsed as a stream (SAX, through defusedxml with DTDs, entities and external references forbidden:
-no XXE, no entity expansion), so a large return never sits in memory as a tree.
+no XXE, no entity expansion), so a large return never sits in memory as a tree. A file nested deeper than `MAX_DEPTH`
+(SEN2 nests eight levels) is refused as soon as the parser reaches that depth, one naming no `Header`/`Source`/`LEA`
+is refused (the import checks the return is the partnership's local authority's), and so is an XML declaration
+naming an encoding the parser cannot read (UTF-8, UTF-16 and single-byte encodings such as ISO-8859-1 are read).
+A file of more requests than the import takes (`WSOA_CASE_IMPORT_MAX_RECORDS`) is refused when the parser reaches the
+first one too many, in XML and CSV alike.
 
 **CSV** (RFC 4180, UTF-8, a byte-order mark allowed): one row per request, a header row naming the columns, in
 any order, from `CSV_COLUMNS` (SEN2 item names, matched without regard to case): the person (`PersonID`, the
@@ -34,6 +39,7 @@ import codecs
 import csv
 import io
 import re
+import sys
 import unicodedata
 import xml.sax
 from collections.abc import Iterator
@@ -45,10 +51,12 @@ from xml.sax.xmlreader import AttributesImpl, Locator
 from defusedxml import DefusedXmlException
 from defusedxml.expatreader import DefusedExpatParser
 
-from app.core.errors import FieldError, Unprocessable
+from app.core.errors import FieldError, PayloadTooLarge, Unprocessable
 
 Format = Literal["sen2_xml", "csv"]
 MAX_PROBLEMS = 100
+MAX_DEPTH = 16  # SEN2 nests eight levels deep (Message/Persons/Person/Requests/Assessment/NamedPlan/PlanDetail/an item)
+LEA_PATH = ["message", "header", "source", "lea"]
 
 
 class UnreadableFile(Unprocessable):
@@ -57,21 +65,37 @@ class UnreadableFile(Unprocessable):
     type, title = "/problems/unreadable-import", "The file cannot be imported"
 
 
-@dataclass
+class TooManyRecords(PayloadTooLarge):
+    """The file holds more requests than one import takes (413): nothing of it is imported."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"The file holds more than {limit:,} requests, more than one import takes (WSOA_CASE_IMPORT_MAX_RECORDS); nothing was "
+            "imported. Send it in parts (whole people in each), or raise the limit."
+        )
+
+
+@dataclass(slots=True)
 class Record:
-    """One request for an EHC needs assessment, as read from the file."""
+    """One request for an EHC needs assessment, as read from the file. A file holds tens of thousands: what is the same
+    in every request (where an item sits below the request) is one shared string, not a copy per request."""
 
     number: int  # 1-based, in file order
     line: int  # where the request starts in the file
     pointer: str  # JSON Pointer (RFC 6901) to the request in the file
     items: dict[str, str] = field(default_factory=dict)  # SEN2 item name -> its text
-    pointers: dict[str, str] = field(default_factory=dict)  # SEN2 item name -> its pointer
+    below: dict[str, str] = field(default_factory=dict)  # SEN2 item name -> its pointer below `pointer` (interned)
     person: str | None = None  # the person's key (see `person_key`); None when the file does not give one
     unreadable: bool = False  # its items could not be read at all (a CSV line of the wrong width)
     problems: list[tuple[str, str, str]] = field(default_factory=list)  # (pointer, item, message)
 
+    def where(self, item: str) -> str:
+        """The item's JSON Pointer in the file (the request's, for an item it does not give)."""
+        below = self.below.get(item)
+        return self.pointer if below is None else self.pointer + below
+
     def problem(self, item: str, message: str) -> None:
-        self.problems.append((self.pointers.get(item, self.pointer), item, message))
+        self.problems.append((self.where(item), item, message))
 
 
 @dataclass
@@ -131,6 +155,8 @@ CHILDREN: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 CANONICAL = {name.lower(): name for items, kids in CHILDREN.values() for name in (*items, *kids)} | {"message": "Message"}
 ALIASES = {"PlanWPB": "PlanWBP", "WPB": "WBP"}
 INDEXED = frozenset({"person", "requests"})  # repeated elements get their position in pointers
+ONCE = frozenset({"assessment", "activeplans", "namedplan"})  # at most one in a request
+COUNTED = INDEXED | ONCE  # the only elements whose position is kept (not every name an unread part of the file uses)
 READ_ITEMS = frozenset({"ReceivedDate", "RequestOutcomeDate", "RequestOutcome", "RequestMediation", "RequestTribunal",
                         "AssessmentOutcome", "AssessmentOutcomeDate", "AssessmentMediation", "AssessmentTribunal", "Week20",
                         "StartDate", "CeaseDate", "TransferLA", "ReviewMeeting", "ReviewOutcome", "LastReview"})  # fmt: skip
@@ -143,12 +169,13 @@ def _local(name: str) -> str:
 class _Sen2Handler(ContentHandler):
     """Builds `Record`s as the parser walks the file; keeps only the current person's key items in memory."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_records: int | None = None) -> None:
         super().__init__()
+        self.max_records = max_records
         self.locator: Locator | None = None
         self.stack: list[str] = []  # lower-case local names from the root
         self.pointer: list[str] = []  # the JSON Pointer segments of the current element
-        self.counts: list[dict[str, int]] = [{}]  # children seen so far, per open element
+        self.counts: list[dict[str, int]] = [{}]  # `COUNTED` children seen so far, per open element
         self.text: list[str] | None = None  # text of the item being read
         self.item_depth: int | None = None  # depth of the item being read (None: not inside an item)
         self.opaque = 0  # depth inside an element whose content is not read
@@ -176,10 +203,16 @@ class _Sen2Handler(ContentHandler):
     def startElement(self, name: str, attrs: AttributesImpl) -> None:
         local = _local(name)
         lower = local.lower()
+        shown = local if len(local) <= 60 else local[:57] + "..."  # a name as long as the file is not repeated whole
+        if len(self.stack) >= MAX_DEPTH:
+            self._refuse(f"<{shown}> is nested deeper than {MAX_DEPTH} levels; SEN2 files nest at most 8")
+            raise _Stop
         parent = self.stack[-1] if self.stack else None
-        seen = self.counts[-1]
-        position = seen.get(lower, 0)
-        seen[lower] = position + 1
+        position = 0
+        if lower in COUNTED:
+            seen = self.counts[-1]
+            position = seen.get(lower, 0)
+            seen[lower] = position + 1
         self.stack.append(lower)
         self.counts.append({})
         self.pointer.append(CANONICAL.get(lower, local))
@@ -187,16 +220,16 @@ class _Sen2Handler(ContentHandler):
             self.pointer.append(str(position))
         if self.opaque:
             self.opaque += 1
-            if self.stack[-3:] == ["header", "source", "lea"]:
+            if self.stack == LEA_PATH:
                 self.text, self.item_depth = [], len(self.stack)
             return
         if parent is None:
             if lower != "message":
-                self._refuse(f"the root element is <{local}>, not <Message>: this is not an SEN2 person-level file")
+                self._refuse(f"the root element is <{shown}>, not <Message>: this is not an SEN2 person-level file")
                 raise _Stop
             return
         if self.item_depth is not None:
-            self._refuse(f"<{local}> inside an item, which holds only text")
+            self._refuse(f"<{shown}> inside an item, which holds only text")
             self.opaque += 1
             return
         if (parent, lower) == ("message", "header") or (lower in OPAQUE and parent in ("namedplan", "activeplans")):
@@ -209,16 +242,18 @@ class _Sen2Handler(ContentHandler):
             if parent != "person" or lower in KEY_ITEMS:  # personal details the key does not need are never read
                 self.text, self.item_depth = [], len(self.stack)
         else:
-            self._refuse(f"<{local}> is not an item of <{CANONICAL.get(parent, parent)}> in the SEN2 person-level specification")
+            self._refuse(f"<{shown}> is not an item of <{CANONICAL.get(parent, parent)}> in the SEN2 person-level specification")
             self.opaque += 1
 
     def _open(self, lower: str, position: int) -> None:
         if lower == "person":
             self.person, self.person_items = [], {}
         elif lower == "requests":
+            if self.max_records is not None and len(self.records) + len(self.person) >= self.max_records:
+                raise TooManyRecords(self.max_records)
             self.request = Record(number=len(self.records) + len(self.person) + 1, line=self.line(), pointer=self.path())
             self.person.append(self.request)
-        elif lower in ("assessment", "activeplans", "namedplan") and position > 0 and self.request is not None:
+        elif lower in ONCE and position > 0 and self.request is not None:
             self.request.problem(CANONICAL[lower], f"more than one <{CANONICAL[lower]}> in one request")
 
     def characters(self, content: str) -> None:
@@ -244,6 +279,8 @@ class _Sen2Handler(ContentHandler):
 
     def _item(self, lower: str, value: str) -> None:
         if lower == "lea":
+            if self.lea is not None:
+                self._refuse("the header gives LEA more than once")
             self.lea = value
             return
         if self.stack[-2] == "person":
@@ -256,10 +293,10 @@ class _Sen2Handler(ContentHandler):
         item = ALIASES.get(CANONICAL[lower], CANONICAL[lower])
         if item not in READ_ITEMS:
             return
-        if item in self.request.pointers:
+        if item in self.request.below:
             self.request.problem(item, f"{item} is given more than once")
             return
-        self.request.pointers[item] = self.path()
+        self.request.below[item] = sys.intern(self.path()[len(self.request.pointer) :])
         if value:
             self.request.items[item] = value
 
@@ -284,9 +321,10 @@ class _Stop(Exception):
     """Ends parsing early (the root is wrong: nothing further is worth reading)."""
 
 
-def read_xml(stream: IO[bytes]) -> ReadFile:
-    """The requests of an SEN2 person-level XML file, or `UnreadableFile` (422) when it is not one."""
-    handler = _Sen2Handler()
+def read_xml(stream: IO[bytes], max_records: int | None = None) -> ReadFile:
+    """The requests of an SEN2 person-level XML file, or `UnreadableFile` (422) when it is not one (`TooManyRecords`, 413,
+    beyond `max_records` requests)."""
+    handler = _Sen2Handler(max_records)
     parser = DefusedExpatParser(forbid_dtd=True, forbid_entities=True, forbid_external=True)
     parser.setContentHandler(handler)
     parser.setFeature(xml.sax.handler.feature_namespaces, False)
@@ -306,10 +344,24 @@ def read_xml(stream: IO[bytes]) -> ReadFile:
             "expand without end).",
             errors=[FieldError(pointer="", message=type(exc).__name__)],
         ) from None
+    except (LookupError, ValueError, UnicodeError):
+        # The XML declaration names an encoding Python does not know (LookupError), one the parser cannot decode
+        # (multi-byte ones other than UTF-8 and UTF-16: ValueError), or one whose decoding fails (UnicodeError).
+        raise UnreadableFile(
+            "The file's XML declaration names an encoding that cannot be read; SEN2 files are UTF-8 (UTF-16 and single-byte "
+            "encodings such as ISO-8859-1 are read too).",
+            errors=[FieldError(pointer="", message="unreadable encoding in the XML declaration")],
+        ) from None
     if handler.errors:
         raise UnreadableFile(
             f"The file does not follow the SEN2 person-level specification ({len(handler.errors)} problem(s) shown); nothing was imported.",
             errors=handler.errors,
+        )
+    if not (handler.lea or "").strip():
+        raise UnreadableFile(
+            "The file names no local authority (Header, Source, LEA): an SEN2 return always does, and the import checks it is "
+            "this partnership's; nothing was imported.",
+            errors=[FieldError(pointer="/Message/Header/Source/LEA", message="missing")],
         )
     return ReadFile(format="sen2_xml", lea=handler.lea, records=handler.records)
 
@@ -341,11 +393,12 @@ DATE_COLUMNS = frozenset({"PersonBirthDate", "ReceivedDate", "RequestOutcomeDate
                           "CeaseDate", "ReviewMeeting", "LastReview"})  # fmt: skip
 
 
-def read_csv(stream: IO[bytes]) -> ReadFile:
-    """The requests of a CSV extract (one row per request), or `UnreadableFile` (422) for a header it cannot use."""
+def read_csv(stream: IO[bytes], max_records: int | None = None) -> ReadFile:
+    """The requests of a CSV extract (one row per request), or `UnreadableFile` (422) for a header it cannot use
+    (`TooManyRecords`, 413, beyond `max_records` rows)."""
     text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="strict", newline="")
     try:
-        return _read_csv(text)
+        return _read_csv(text, max_records)
     except UnicodeDecodeError as exc:
         raise UnreadableFile(
             "The CSV is not UTF-8 text.", errors=[FieldError(pointer="", message=f"byte {exc.start} of a block cannot be decoded")]
@@ -356,7 +409,7 @@ def read_csv(stream: IO[bytes]) -> ReadFile:
         text.detach()
 
 
-def _read_csv(text: io.TextIOWrapper) -> ReadFile:
+def _read_csv(text: io.TextIOWrapper, max_records: int | None) -> ReadFile:
     reader = csv.reader(text, strict=True)
     header = next(reader, None)
     if header is None:
@@ -381,7 +434,10 @@ def _read_csv(text: io.TextIOWrapper) -> ReadFile:
     if errors:
         raise UnreadableFile("The CSV's header cannot be used; nothing was imported.", errors=errors[:MAX_PROBLEMS])
     records = []
+    below = {name: "/" + name for name in columns}
     for number, (line, cells) in enumerate(_rows(reader), start=1):
+        if max_records is not None and number > max_records:
+            raise TooManyRecords(max_records)
         record = Record(number=number, line=line, pointer=f"/rows/{number - 1}")
         if len(cells) != len(columns):
             record.problem("", f"the line has {len(cells)} cells, the header {len(columns)}")
@@ -392,7 +448,7 @@ def _read_csv(text: io.TextIOWrapper) -> ReadFile:
         for name, value in values.items():
             if value and name not in PERSON_COLUMNS:
                 record.items[name] = _csv_date(value) if name in DATE_COLUMNS else value
-                record.pointers[name] = f"{record.pointer}/{name}"
+                record.below[name] = below[name]
         birth = _csv_date(values.get("PersonBirthDate", ""))
         record.person = person_key(
             person_id=values.get("PersonID"), surname=values.get("Surname"), forename=values.get("Forename"), birth_date=birth
@@ -423,9 +479,12 @@ CSV_TYPES = frozenset({"text/csv"})
 GENERIC_TYPES = frozenset({"", "application/octet-stream"})
 
 
+UTF_BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
+
+
 def format_of(declared: str | None, head: bytes) -> Format | None:
-    """The file's format from its declared media type, or, for a generic one, from its first bytes (`<` is XML).
-    None for a media type the import does not read."""
+    """The file's format from its declared media type, or, for a generic one, from its first bytes (`<` is XML, after
+    a UTF-8 or UTF-16 byte-order mark). None for a media type the import does not read."""
     media = (declared or "").split(";")[0].strip().lower()
     if media in XML_TYPES:
         return "sen2_xml"
@@ -433,9 +492,13 @@ def format_of(declared: str | None, head: bytes) -> Format | None:
         return "csv"
     if media not in GENERIC_TYPES:
         return None
-    start = head.removeprefix(codecs.BOM_UTF8).lstrip()
-    return "sen2_xml" if start.startswith(b"<") else "csv"
+    start = head.decode("latin-1")
+    for bom, encoding in UTF_BOMS:
+        if head.startswith(bom):
+            start = head[len(bom) :].decode(encoding, errors="ignore")
+            break
+    return "sen2_xml" if start.lstrip().startswith("<") else "csv"
 
 
-def read(stream: IO[bytes], kind: Format) -> ReadFile:
-    return read_xml(stream) if kind == "sen2_xml" else read_csv(stream)
+def read(stream: IO[bytes], kind: Format, max_records: int | None = None) -> ReadFile:
+    return read_xml(stream, max_records) if kind == "sen2_xml" else read_csv(stream, max_records)

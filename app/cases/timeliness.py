@@ -1,6 +1,7 @@
-"""EHC plan timeliness from case events, computed by the database (CONTRACT.md "Integration endpoints").
+"""EHC plan timeliness from case events, computed by the database.
 
-The rules are the DfE's for its SEN2 statistics (DOMAIN.md §3.3, §6.4):
+The rules are the DfE's for the 20-week timeliness it publishes from SEN2 returns ("Education, health and care
+plans" statistics, with and without exceptions):
 - deadline: the request's receipt + 140 days (20 weeks; SEND Regulations 2014, reg. 13(2)); a case's
   received date is its first `request_received` event;
 - on time: the first `final_issued` falls on or before the deadline;
@@ -20,7 +21,8 @@ The rules are the DfE's for its SEN2 statistics (DOMAIN.md §3.3, §6.4):
   still computed from what is held but marked `covered: false`, measures get no observation for them
   and packs print "not covered" instead of a figure.
 
-Beside the 20-week measure, from the same events (DOMAIN.md §3.1, §6.4 rules 6-7):
+Beside the 20-week measure, from the same events (the statutory timescales of the SEND Regulations 2014 and the
+SEND Code of Practice, chapter 9):
 - the decision whether to assess: of the requests whose 6-week deadline (receipt + 42 days) falls in a period, those
   decided (`assess` or `not_assess`) by it; one undecided by its deadline, or decided later, was late (withdrawn later
   too); a request withdrawn undecided within its 6 weeks was due none;

@@ -76,6 +76,12 @@ class Settings(BaseSettings):
         description="Largest file of case events accepted (an SEN2 return or CSV extract; 413 beyond). A large area's SEN2 return "
         "is 10-20 MB.",
     )
+    case_import_max_records: int = Field(
+        default=50_000,
+        ge=1,
+        description="Most requests (SEN2 `Requests`, CSV rows) one case-event import takes (413 beyond). A large area's SEN2 "
+        "return holds 20,000-30,000.",
+    )
     sync_max_deactivate_percent: float = Field(
         default=20,
         ge=0,

@@ -1,6 +1,6 @@
 """Who may call what: one explicit table of roles per operation, enforced by a dependency.
 
-CONTRACT.md "Roles": admin does everything; lead reads its partnership and edits plans, concerns,
+The roles: admin does everything; lead reads its partnership and edits plans, concerns,
 actions and milestones; contributor reads and reports progress on actions it owns or contributes to;
 inspector reads only; the integration roles reach their own endpoints only. Per-object rules (which
 actions a contributor may touch, which fields) live in the services.

@@ -1,6 +1,7 @@
 """The facts of a progress pack: one plan as recorded at a moment, shaped for one audience.
 
-Every format renders this same structure (DOMAIN.md §5, in the order inspectors read it): a cover,
+Every format renders this same structure (what DfE and NHS England reviews and inspectors ask for, in the order
+inspectors read it): a cover,
 each concern in report order with its finding, delivery RAG, actions, measures and evidence index,
 then EHCP timeliness by month and funding by financial year.
 

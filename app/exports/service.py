@@ -72,7 +72,7 @@ class ShareLinkWithdrawn(ShareLinkGone):
 
 
 def may_use(actor: Actor, audience: Audience | str) -> bool:
-    """Inspectors make and download packs for inspectors only (CONTRACT.md "Roles")."""
+    """Inspectors make and download packs for inspectors only (the inspector role reads, and sees only what inspectors may)."""
     return actor.role is not Role.inspector or audience == Audience.inspectors
 
 

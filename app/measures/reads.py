@@ -56,7 +56,7 @@ class MeasureReader(Reader):
 
 
 def money(value: Any) -> str:
-    """A `Pence` column as the contract's decimal string: SQLAlchemy hands back Decimal pounds, the direct
+    """A `Pence` column as the API's decimal string: SQLAlchemy hands back Decimal pounds, the direct
     PostgreSQL read path the stored whole pence."""
     pounds = value if isinstance(value, Decimal) else Decimal(int(value)) / 100
     return f"{pounds:.2f}"

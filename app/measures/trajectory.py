@@ -1,7 +1,7 @@
 """Where a measure should be by a date, and whether its latest observation is on track.
 
 Expected values follow the measure's trajectory: linear from the baseline to the target by default,
-or straight lines through explicit trajectory points (DOMAIN.md §6.3, after plans that set
+or straight lines through explicit trajectory points (after improvement plans that set
 month-by-month trajectories towards a target). Before the baseline date the baseline is expected;
 after the target date, the target.
 

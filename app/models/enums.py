@@ -294,7 +294,7 @@ class MeetingKind(StrEnum):
 EXTERNAL_REVIEWS = frozenset(k for k in MeetingKind if k is not MeetingKind.board)
 
 
-# DfE and NHS England's own reviews, whose documentary evidence is due two weeks before (DOMAIN.md, S13); Ofsted and the
+# DfE and NHS England's own reviews, whose documentary evidence is due two weeks before (as their review letters ask); Ofsted and the
 # CQC give about ten working days' notice of a revisit or monitoring visit instead.
 DFE_REVIEWS = frozenset({MeetingKind.dfe_nhse_review, MeetingKind.stocktake, MeetingKind.deep_dive})
 

@@ -97,7 +97,7 @@ class PersonRules(Rules):
 
 
 def hide_contact_details(row: Row, actor: Actor) -> Row:
-    """Inspectors never see people's contact details (CONTRACT.md "Roles")."""
+    """Inspectors never see people's contact details (the inspector role reads plans, not the people behind them)."""
     if actor.role is Role.inspector:
         row.pop("email", None)
     return row

@@ -1,4 +1,4 @@
-"""HR sync: the council's HR feed keeps people current (CONTRACT.md "Integration endpoints").
+"""HR sync: the council's HR feed keeps people current (`POST /people/sync`, for the `hr_integration` role).
 
 Rows are upserted by `external_id` within the partnership, and a row changes only the fields it carries:
 a field left out keeps its value, an explicit `null` clears a field that may be empty (`email`, `job_title`,

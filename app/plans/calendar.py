@@ -52,7 +52,7 @@ def submission_due_on(*, kind: str, report_published_on: date | None, working_da
     """The submission deadline: `working_days[kind]` working days after the report is published.
 
     A WSoA is due 70 working days after publication (Ofsted/CQC, local area SEND inspection
-    guidance; DOMAIN.md §1.1). Other kinds have no fixed rule unless configured."""
+    guidance). Other kinds have no fixed rule unless configured."""
     days = working_days.get(kind)
     if days is None or report_published_on is None:
         return None

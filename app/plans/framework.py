@@ -1,4 +1,5 @@
-"""Which inspection framework a plan answers, and the kinds of plan and concern that belong to it (DOMAIN.md §1).
+"""Which inspection framework a plan answers, and the kinds of plan and concern that belong to it (Ofsted and the CQC's
+local area SEND inspection of 2016-2022 and area SEND inspection from 2023).
 
 - The local area SEND inspection of 2016–2022 (`las_2016`) reported "areas of significant weakness"; the
   local area answered them with a Written Statement of Action (`wsoa`) and, when a revisit found too little

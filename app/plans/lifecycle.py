@@ -1,4 +1,4 @@
-"""A plan's lifecycle and change control (DOMAIN.md §6.2).
+"""A plan's lifecycle and change control.
 
     draft ──▶ submitted ──▶ accepted ──▶ in_delivery ──▶ closed
       │          │  ▲           │              │

@@ -1,11 +1,11 @@
 """Derived delivery health of an action: RAG, overdue and slipping.
 
-The rule is CONTRACT.md's (after the RAGB convention of local-government improvement plans, where
+The rule is the service's (after the RAGB convention of local-government improvement plans, where
 amber is "a risk but not yet an issue" and red "slipped beyond required timescales"): blue when
 completed; red when overdue by more than 30 days or forecast more than 30 days after the due date;
 amber when overdue, forecast after the due date, or not started after its planned start; else green.
 Suspended and cancelled actions are never overdue. A partnership may set its own red threshold
-(`red_after_days`, default the contract's 30).
+(`red_after_days`, default 30).
 
 Moving a due date must not hide slippage, so the same rule is also applied against the frozen
 `baseline_due_on` (`baseline_rag`), and `variance_days` is how far delivery lies past the baseline:

@@ -472,7 +472,11 @@ class ActionRead(EntityRead):
     carried_from_id: uuid.UUID | None = Field(
         None, description="The predecessor plan's action this one carries on (its history stays there), if any."
     )
-    rag: Rag = Field(description="Derived from dates and status (see the contract's rule), with today in the partnership's time zone.")
+    rag: Rag = Field(
+        description="Derived from dates and status, with today in the partnership's time zone: blue when completed; red when "
+        "overdue, or forecast after `due_on`, by more than the partnership's `red_after_days` (30 unless set); amber when "
+        "overdue, forecast late or not started after `planned_start_on`; else green."
+    )
     baseline_rag: Rag = Field(
         description="The same rule against `baseline_due_on`, the due date frozen when the plan was accepted: moving `due_on` "
         "changes `rag` but never this (equal to `rag` without a baseline)."

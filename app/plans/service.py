@@ -102,7 +102,7 @@ async def _credible(session: AsyncSession, partnership_id: uuid.UUID, merged: Ro
 
 
 async def require_involvement(session: AsyncSession, actor: Actor, action_id: uuid.UUID) -> None:
-    """A contributor writes only on actions it owns or contributes to (CONTRACT.md "Roles")."""
+    """A contributor writes only on actions it owns or contributes to."""
     if actor.role is not Role.contributor:
         return
     owner = (await session.execute(select(col(Action.owner_id)).where(col(Action.id) == action_id))).scalar_one_or_none()

@@ -1,4 +1,4 @@
-"""Early warning: one alert per problem on the plan, worst first (CONTRACT.md "Progress, alerts and exports").
+"""Early warning: one alert per problem on the plan, worst first.
 
 - `overdue`: past its due date and not completed, suspended or cancelled; high beyond the partnership's
   `red_after_days`, else medium.
