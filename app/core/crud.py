@@ -56,11 +56,16 @@ def _plan_column(table: Any) -> Any:
 
 def _probe(tag: int, table: Any, ids: list[uuid.UUID]) -> Any:
     scope: Any = table.id if table is Partnership else table.partnership_id
+    plan = _plan_column(table)
+    # The status of the plan the row is in (the plan's own for a plan), so a write under a parent needs no second
+    # statement to know whether that plan is read-only history (`refuse_history`).
+    status: Any = table.status if table is Plan else select(col(Plan.status)).where(col(Plan.id) == plan).scalar_subquery()
     columns = [
         literal(tag).label("tag"),
         table.id.label("id"),
         scope.label("partnership_id"),
-        cast(_plan_column(table), Uuid).label("plan_id"),
+        cast(plan, Uuid).label("plan_id"),
+        status.label("plan_status"),
     ]
     return select(*columns).where(table.id.in_(ids))
 
@@ -204,7 +209,8 @@ async def create(
         if parent is None or not actor.sees(parent["partnership_id"]):
             raise _invisible(via, values[via.field], missing_parent)
         partnership_id = values["partnership_id"] = parent["partnership_id"]
-    await refuse_history(session, _plan_of(res, values, parent))
+    if parent is None or parent.get("plan_status") == PlanStatus.superseded:  # the lookup read the parent's plan's status
+        await refuse_history(session, _plan_of(res, values, parent))
     await res.rules.before_create(session, actor, values, parent)
     _reference_errors(res, values, partnership_id, found)
     await check_unique(session, res, values, changed=set(values))
