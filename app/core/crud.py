@@ -41,14 +41,18 @@ def _plan_column(table: Any) -> Any:
     from one of the three; milestones and progress updates from an action)."""
     if hasattr(table, "plan_id"):
         return table.plan_id
+    # Each subquery correlates to `table` explicitly: nested in another subquery (the plan's status in `_probe`), an
+    # automatic correlation would look only one level up and select every row of `table` instead.
     through: list[Any] = []
     if hasattr(table, "concern_id"):
-        through.append(select(col(Concern.plan_id)).where(col(Concern.id) == table.concern_id).scalar_subquery())
+        through.append(select(col(Concern.plan_id)).where(col(Concern.id) == table.concern_id).correlate(table).scalar_subquery())
     if hasattr(table, "action_id"):
-        through.append(select(col(Action.plan_id)).where(col(Action.id) == table.action_id).scalar_subquery())
+        through.append(select(col(Action.plan_id)).where(col(Action.id) == table.action_id).correlate(table).scalar_subquery())
     if hasattr(table, "milestone_id"):
-        milestone_action = select(col(Milestone.action_id)).where(col(Milestone.id) == table.milestone_id).scalar_subquery()
-        through.append(select(col(Action.plan_id)).where(col(Action.id) == milestone_action).scalar_subquery())
+        milestone_action = (
+            select(col(Milestone.action_id)).where(col(Milestone.id) == table.milestone_id).correlate(table).scalar_subquery()
+        )
+        through.append(select(col(Action.plan_id)).where(col(Action.id) == milestone_action).correlate(table).scalar_subquery())
     if not through:
         return null()
     return through[0] if len(through) == 1 else func.coalesce(*through)
