@@ -94,7 +94,7 @@ def _disposition_name(header: str | None) -> str | None:
     responses={
         201: ok(s.EvidenceRead, "The evidence with its new revision."),
         200: {"description": "The same bytes again: unchanged."},
-        **problems(400, 404, 413, 415),
+        **problems(400, 404, 409, 413, 415),
     },
     openapi_extra={
         "requestBody": {

@@ -86,7 +86,8 @@ import progress. A reference twice in a file, or a heading in two columns, is re
 **All or nothing.** `dry_run=true` answers with what would be created, updated, left unchanged and refused, row by row
 with the cell and the reason, and writes nothing. Without it, one refused row refuses the whole import (422
 `/problems/import-refused`, each problem pointing at `/<sheet>/<cell>`); otherwise every row is written in one
-transaction, each change audited as through the API, plus one `import` event on the plan with the file's SHA-256."""
+transaction, each change audited as through the API, plus one `import` event on the plan with the file's SHA-256.
+A superseded plan is read-only history: 409 `/problems/plan-superseded`."""
 
 
 @router.post(
@@ -98,7 +99,7 @@ transaction, each change audited as through the API, plus one `import` event on 
     response_model=s.ImportReport,
     responses={
         200: {"description": "What the import did, or with `dry_run=true` what it would do (nothing written)."},
-        **problems(400, 403, 404, 413, 415, 422, 429),
+        **problems(400, 403, 404, 409, 413, 415, 422, 429),
     },
     openapi_extra={
         "requestBody": {
