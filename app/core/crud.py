@@ -194,12 +194,20 @@ async def _write_links(session: AsyncSession, res: Resource, entity_id: uuid.UUI
 
 
 async def create(
-    session: AsyncSession, *, actor: Actor, res: Resource, data: BaseModel, missing_parent: type[DomainError] = Unprocessable
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    res: Resource,
+    data: BaseModel,
+    missing_parent: type[DomainError] = Unprocessable,
+    server_set: Row | None = None,
 ) -> Row:
     """Insert the resource; returns the stored row. The parent, every reference and every link are looked up in one
-    statement; an invisible parent is `missing_parent` (a 422 for a body field, a 404 for a parent in the path)."""
+    statement; an invisible parent is `missing_parent` (a 422 for a body field, a 404 for a parent in the path).
+    `server_set` holds columns the service fills and no request may (a successor's `predecessor_id`): stored, audited
+    and in the change feed like the rest."""
     assert res.rules is not None
-    values = data.model_dump()
+    values = data.model_dump() | (server_set or {})
     res.rules.prepare(actor, values)
     via = next((ref for ref in res.parents if values.get(ref.field) is not None), None)
     wanted = _wanted(res, values)
@@ -276,7 +284,8 @@ async def patch(session: AsyncSession, *, actor: Actor, res: Resource, entity_id
     assert res.rules is not None
     table: Any = res.table
     current = await locked_current(session, actor, res, entity_id, if_match)
-    await refuse_history(session, _own_plan(res, current) or current.get("plan_id") or await _plan_of_parent(session, res, current))
+    plan_id = await _plan_of_row(session, res, current)
+    await refuse_history(session, plan_id)
     requested = data.model_dump(exclude_unset=True)
     notes = {k: requested.pop(k) for k in res.instructions if k in requested}
     changes = validate_merged(res, current, requested)
@@ -304,7 +313,7 @@ async def patch(session: AsyncSession, *, actor: Actor, res: Resource, entity_id
         changed_links = {k: v for k, v in changes.items() if k in links}
         keys = {"plan_id": current.get("plan_id"), "partnership_id": current["partnership_id"]}
         await _write_links(session, res, entity_id, changed_links | keys, replace=True)
-    await _audit(session, actor, res, "update", current, audit.diff(current, changes) | {k: [None, v] for k, v in notes.items()})
+    await _audit(session, actor, res, "update", current, audit.diff(current, changes) | {k: [None, v] for k, v in notes.items()}, plan_id)
     await res.rules.after_update(session, actor, current, changes)
 
 
@@ -312,7 +321,8 @@ async def remove(session: AsyncSession, *, actor: Actor, res: Resource, entity_i
     assert res.rules is not None
     table: Any = res.table
     current = await locked_current(session, actor, res, entity_id, if_match)
-    await refuse_history(session, _own_plan(res, current) or current.get("plan_id") or await _plan_of_parent(session, res, current))
+    plan_id = await _plan_of_row(session, res, current)
+    await refuse_history(session, plan_id)
     await res.rules.before_delete(session, actor, current)
     try:
         await session.execute(delete(table).where(table.id == entity_id))
@@ -321,13 +331,14 @@ async def remove(session: AsyncSession, *, actor: Actor, res: Resource, entity_i
         raise InUse(f"The {res.entity} is still referenced by other records; remove or reassign those first.") from exc
     stored = {c.name for c in res.columns} | {link.field for link in res.links}
     changes = {k: [audit.jsonable(v), None] for k, v in current.items() if v is not None and k in stored and k != "id"}
-    await _audit(session, actor, res, "delete", current, changes)
+    await _audit(session, actor, res, "delete", current, changes, plan_id)
 
 
-async def _audit(session: AsyncSession, actor: Actor, res: Resource, action: str, current: Row, changes: dict[str, list[Any]]) -> None:
+async def _audit(
+    session: AsyncSession, actor: Actor, res: Resource, action: str, current: Row, changes: dict[str, list[Any]], plan_id: uuid.UUID | None
+) -> None:
     partnership_id = current.get("partnership_id", current["id"])
     version = current["version"] + 1 if action == "update" else current["version"]
-    plan_id = _own_plan(res, current) or current.get("plan_id") or await _plan_of_parent(session, res, current)
     feed.record(session, [feed.Changed(res.entity, current["id"], action, version, partnership_id, plan_id)])
     audit.record(
         session, actor=actor, action=action, entity_type=res.entity, entity_id=current["id"], partnership_id=partnership_id, changes=changes
@@ -348,6 +359,11 @@ def _plan_of(res: Resource, values: Row, parent: Row | None) -> uuid.UUID | None
 def _own_plan(res: Resource, row: Row) -> uuid.UUID | None:
     """A plan's changes name the plan itself."""
     return row.get("id") if res.table is Plan else None
+
+
+async def _plan_of_row(session: AsyncSession, res: Resource, current: Row) -> uuid.UUID | None:
+    """The plan a stored row is in (a plan's own id), found once per write: history's guard and the change feed."""
+    return _own_plan(res, current) or current.get("plan_id") or await _plan_of_parent(session, res, current)
 
 
 async def _plan_of_parent(session: AsyncSession, res: Resource, current: Row) -> uuid.UUID | None:

@@ -181,7 +181,8 @@ async def store_revision(
 ) -> bool:
     """Check the bytes, keep them, and record them as the evidence's next revision (False: same bytes again)."""
     try:
-        await crud.refuse_history(session, await crud.plan_of(session, Evidence, evidence_id))
+        plan_id = await crud.plan_of(session, Evidence, evidence_id)
+        await crud.refuse_history(session, plan_id)
         if received.size == 0:
             raise Unprocessable("The file is empty.", errors=[FieldError(pointer="", message="empty file")])
         real = sniff(received.path, received.head)
@@ -214,7 +215,6 @@ async def store_revision(
     await session.execute(
         update(Evidence).where(col(Evidence.id) == evidence_id).values(**values, version=col(Evidence.version) + 1, updated_at=utcnow())
     )
-    plan_id = await crud.plan_of(session, Evidence, evidence_id)
     feed.record(session, [feed.Changed("evidence", evidence_id, "update", version, current.partnership_id, plan_id)])
     audit.record(
         session,

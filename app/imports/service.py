@@ -15,7 +15,7 @@ what the plan holds; an existing concern is never rewritten (its words are the i
 import dataclasses
 import hashlib
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -42,7 +42,6 @@ from app.models import (
     ActionConcern,
     Concern,
     ImportMapping,
-    Inspection,
     Measure,
     MeasureConcern,
     Milestone,
@@ -210,7 +209,6 @@ class Importer:
     refused_actions: set[str] = field(default_factory=set)
     reported_concerns: set[str] = field(default_factory=set)
     people: dict[str, list[uuid.UUID]] = field(default_factory=dict)
-    owners: dict[uuid.UUID, uuid.UUID | None] = field(default_factory=dict)
     reported: dict[uuid.UUID, set[str]] = field(default_factory=dict)  # every narrative each action has had
     seen: dict[tuple[str, str], int] = field(default_factory=dict)  # (kind, key) → the row it was first read from
     milestones: dict[tuple[uuid.UUID, str], dict[str, Any]] = field(default_factory=dict)
@@ -234,7 +232,6 @@ class Importer:
             self.concerns[r.ref.casefold()] = dict(r._mapping)
         for r in await self._rows(Action, ("id", "ref", *ACTION_FIELDS), col(Action.plan_id) == plan_id):
             self.actions[r.ref.casefold()] = dict(r._mapping)
-            self.owners[r.id] = r.owner_id
         for r in await self._rows(ActionConcern, ("action_id", "concern_id"), col(ActionConcern.plan_id) == plan_id):
             self.action_concerns.setdefault(r.action_id, set()).add(r.concern_id)
         ids = [a["id"] for a in self.actions.values()]
@@ -258,11 +255,10 @@ class Importer:
             periods = ("id", "measure_id", "period_start_on", "period_end_on", "value")
             for r in await self._rows(Observation, periods, col(Observation.measure_id).in_(measure_ids)):
                 self.observations[(r.measure_id, r.period_start_on, r.period_end_on)] = dict(r._mapping)
-        framework_of = None
-        if self.plan.get("inspection_id") is not None:
-            query = select(col(Inspection.framework)).where(col(Inspection.id) == self.plan["inspection_id"])
-            framework_of = (await self.session.execute(query)).scalar_one_or_none()
-        self.concern_kind = DEFAULT_CONCERN_KIND[framework.answered(self.plan["kind"], framework_of)]
+        answers = await framework.plan_framework(
+            self.session, self.plan["kind"], self.plan.get("inspection_id"), self.plan["partnership_id"]
+        )
+        self.concern_kind = DEFAULT_CONCERN_KIND[answers]
 
     # -- writing one row -------------------------------------------------------------------------------------
 
@@ -421,10 +417,7 @@ class Importer:
             existing = self.actions[ref.casefold()] = {"id": row["id"], "ref": ref, **{k: row.get(k) for k in ACTION_FIELDS}}
             self.action_concerns[row["id"]] = set(concern_ids)
         else:
-            changes = {k: v for k, v in values.items() if audit.jsonable(v) != audit.jsonable(existing.get(k))}
-            linked = self.action_concerns.get(existing["id"], set())
-            if set(concern_ids) - linked:
-                changes["concern_ids"] = sorted(linked | set(concern_ids), key=str)
+            changes = _changes(existing, values, self.action_concerns.get(existing["id"], set()), concern_ids)
             if changes:
                 patch = changes | ({"reprogramme_reason": reason} if reason and "due_on" in changes else {})
                 written, _ = await self._write(line, "action", ref, sorted(changes), actions, ps.ActionUpdate, patch, existing["id"])
@@ -436,8 +429,6 @@ class Importer:
                     self.action_concerns[existing["id"]] = set(changes["concern_ids"])
             else:
                 self._record(line, "action", ref, "unchanged", [], [])
-        if "owner_id" in values:
-            self.owners[existing["id"]] = values["owner_id"]
         await self.progress(line, ref, existing["id"], rag, progress)
 
     async def progress(self, line: Line, ref: str, action_id: uuid.UUID, rag: Any, narrative: str | None) -> None:
@@ -488,7 +479,7 @@ class Importer:
             if row is not None:
                 self.milestones[(action["id"], _heading(title))] = {"id": row["id"], **values}
             return
-        changes = {k: v for k, v in values.items() if audit.jsonable(v) != audit.jsonable(existing.get(k))}
+        changes = _changes(existing, values)
         if not changes:
             self._record(line, "milestone", key, "unchanged", [], [])
             return
@@ -536,10 +527,7 @@ class Importer:
             existing = self.measures[_heading(name)] = {"id": row["id"], "name": name, **values}
             self.measure_concerns[row["id"]] = set(concern_ids)
         else:
-            changes = {k: v for k, v in values.items() if audit.jsonable(v) != audit.jsonable(existing.get(k))}
-            linked = self.measure_concerns.get(existing["id"], set())
-            if set(concern_ids) - linked:
-                changes["concern_ids"] = sorted(linked | set(concern_ids), key=str)
+            changes = _changes(existing, values, self.measure_concerns.get(existing["id"], set()), concern_ids)
             if changes:
                 written, _ = await self._write(line, "measure", name, sorted(changes), measures, ms.MeasureUpdate, changes, existing["id"])
                 if not written:
@@ -597,6 +585,17 @@ class Importer:
 ACTION_FIELDS = ("title", "description", "owner_id", "priority", "status", "planned_start_on", "due_on", "forecast_on", "completed_on",
                  "success_criteria")  # fmt: skip
 MEASURE_FIELDS = ("definition", "unit", "direction", "baseline_value", "baseline_on", "target_value", "target_on")
+
+
+def _changes(
+    existing: dict[str, Any], values: dict[str, Any], linked: set[uuid.UUID] | None = None, concern_ids: Sequence[uuid.UUID] = ()
+) -> dict[str, Any]:
+    """What the row says that the plan does not hold yet: the fields that differ, and the concerns it adds to those
+    linked (a link is added, never dropped: a concern the file leaves out is not taken away)."""
+    changes = {k: v for k, v in values.items() if audit.jsonable(v) != audit.jsonable(existing.get(k))}
+    if linked is not None and set(concern_ids) - linked:
+        changes["concern_ids"] = sorted(linked | set(concern_ids), key=str)
+    return changes
 
 
 def _field_of(pointer: str) -> str | None:

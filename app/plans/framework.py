@@ -91,6 +91,13 @@ def _raise(errors: Iterable[FieldError | None]) -> None:
         )
 
 
+async def plan_framework(
+    session: AsyncSession, plan_kind: str, inspection_id: uuid.UUID | None, partnership_id: uuid.UUID
+) -> Framework | None:
+    """The framework a plan of `plan_kind` answering `inspection_id` answers (`answered`, its inspection read here)."""
+    return answered(plan_kind, await _inspection_framework(session, inspection_id, partnership_id))
+
+
 async def _inspection_framework(session: AsyncSession, inspection_id: uuid.UUID | None, partnership_id: uuid.UUID) -> str | None:
     """The framework of the partnership's inspection (None for none, or for another partnership's: the reference check
     refuses that one without revealing it)."""

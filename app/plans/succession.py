@@ -31,7 +31,6 @@ from app.models import (
     ActionContributor,
     ActionOrganisation,
     Concern,
-    Inspection,
     Measure,
     MeasureConcern,
     Milestone,
@@ -154,15 +153,10 @@ async def succeed(session: AsyncSession, *, actor: Actor, plan_id: uuid.UUID, bo
         created = await crud.create(
             session, actor=actor, res=plan_resource,
             data=s.PlanCreate(partnership_id=pid, inspection_id=inspection_id, kind=body.kind, title=body.title, **_pick(old, PLAN_COPIED)),
+            server_set={"predecessor_id": plan_id},
         )  # fmt: skip
     new_id = created["id"]
-    await session.execute(update(Plan).where(col(Plan.id) == new_id).values(predecessor_id=plan_id))
-
-    inspection_framework = None
-    if inspection_id is not None:
-        query = select(col(Inspection.framework)).where(col(Inspection.id) == inspection_id)
-        inspection_framework = (await session.execute(query)).scalar_one_or_none()
-    fits = framework.answered(body.kind, inspection_framework)
+    fits = await framework.plan_framework(session, body.kind, inspection_id, pid)
     concern_map: dict[uuid.UUID, uuid.UUID] = {}
     for concern in old_concerns:
         values = _pick(concern, CONCERN_COPIED)
@@ -199,8 +193,8 @@ async def succeed(session: AsyncSession, *, actor: Actor, plan_id: uuid.UUID, bo
                     contributor_ids=[p for a, p in contributors if a == action.id],
                     organisation_ids=[o for a, o in organisations if a == action.id],
                 ),
+                server_set={"carried_from_id": action.id},
             )  # fmt: skip
-        await session.execute(update(Action).where(col(Action.id) == row["id"]).values(carried_from_id=action.id))
         carried["actions"].append([str(action.id), str(row["id"])])
         for milestone in (m for m in pending if m.action_id == action.id):
             await crud.create(
@@ -210,20 +204,23 @@ async def succeed(session: AsyncSession, *, actor: Actor, plan_id: uuid.UUID, bo
             )  # fmt: skip
 
     now = utcnow()
+    histories: dict[uuid.UUID, list[Observation]] = {}
+    if measure_ids:  # every carried measure's history in one statement
+        for o in (await session.execute(select(Observation).where(col(Observation.measure_id).in_(measure_ids)))).scalars():
+            histories.setdefault(o.measure_id, []).append(o)
     for measure in carried_measures:
         values = _pick(measure, MEASURE_COPIED)
         concerns = [concern_map[c] for m, c in measure_concerns if m == measure.id]
         row = await crud.create(
-            session, actor=actor, res=measure_resource, data=ms.MeasureCreate(plan_id=new_id, concern_ids=concerns, **values)
-        )
-        await session.execute(update(Measure).where(col(Measure.id) == row["id"]).values(carried_from_id=measure.id))
+            session, actor=actor, res=measure_resource, data=ms.MeasureCreate(plan_id=new_id, concern_ids=concerns, **values),
+            server_set={"carried_from_id": measure.id},
+        )  # fmt: skip
         carried["measures"].append([str(measure.id), str(row["id"])])
-        history = (await session.execute(select(Observation).where(col(Observation.measure_id) == measure.id))).scalars().all()
         copies = [
             {"id": uuid.uuid4(), "partnership_id": pid, "measure_id": row["id"], "period_start_on": o.period_start_on,
              "period_end_on": o.period_end_on, "value": o.value, "numerator": o.numerator, "denominator": o.denominator,
              "provisional": o.provisional, "created_at": now, "updated_at": now, "version": 1}
-            for o in history
+            for o in histories.get(measure.id, [])
         ]  # fmt: skip
         if copies:
             await session.execute(insert(Observation), copies)
@@ -243,9 +240,5 @@ async def succeed(session: AsyncSession, *, actor: Actor, plan_id: uuid.UUID, bo
     audit.record(
         session, actor=actor, action="succeed", entity_type="plan", entity_id=plan_id, partnership_id=pid,
         changes={"successor_id": [None, str(new_id)], "carried": [None, carried]},
-    )  # fmt: skip
-    audit.record(
-        session, actor=actor, action="update", entity_type="plan", entity_id=new_id, partnership_id=pid,
-        changes={"predecessor_id": [None, str(plan_id)]},
     )  # fmt: skip
     return dict(created)
