@@ -562,7 +562,6 @@ def import_command(
     `--author`; without it, rows carrying progress are refused."""
     from app.core.auth import Actor
     from app.imports import service
-    from app.imports.workbook import read_book
 
     actor = Actor("cli", "cli", "command line", Role.admin)
     raw = tracker.read_bytes()
@@ -571,14 +570,11 @@ def import_command(
         db = _database()
         try:
             async with unit_of_work(db) as session:
-                plan = await service.visible_plan(session, actor, plan_id)
-                signer = actor if author is None else await service.signed_by(session, actor, plan["partnership_id"], author)
                 sent = service.mapping_from_json(mapping_file.read_bytes()) if mapping_file is not None else None
-                chosen, lenient = await service.choose_mapping(session, plan["partnership_id"], sent, mapping)
-                book = read_book(raw, tracker.name)
-                return await service.run(
-                    session, actor=signer, plan=plan, book=book, raw=raw, mapping=chosen, dry_run=dry_run, lenient=lenient
-                )
+                return await service.import_file(
+                    session, actor=actor, plan_id=plan_id, raw=raw, filename=tracker.name, sent=sent, saved=mapping, dry_run=dry_run,
+                    author=author,
+                )  # fmt: skip
         finally:
             await db.dispose()
 

@@ -1,6 +1,5 @@
 """Routes of the tracker import: the import itself, its template workbook, and column mappings saved by name."""
 
-import asyncio
 import uuid
 from typing import Annotated
 
@@ -17,7 +16,6 @@ from app.core.routing import add_resource_routes, api_router
 from app.imports import schemas as s
 from app.imports import service
 from app.imports.template import template
-from app.imports.workbook import read_book
 from app.models import ImportMapping, Partnership
 from app.partnerships.service import today_in, today_of
 
@@ -157,12 +155,9 @@ async def import_tracker(
         raise UnsupportedMediaType(f"Send the tracker as multipart/form-data, {XLSX} or text/csv.")
     if len(raw) > limit:
         raise PayloadTooLarge(f"The tracker is larger than {limit} bytes.")
-    if not raw:
-        raise Unprocessable("The file is empty.", errors=[FieldError(pointer="/file", message="empty")])
-    plan = await service.visible_plan(session, actor, plan_id)
-    chosen, lenient = await service.choose_mapping(session, plan["partnership_id"], sent, mapping)
-    book = await asyncio.to_thread(read_book, raw, filename)  # parsing a workbook is CPU work: not on the event loop
-    report = await service.run(session, actor=actor, plan=plan, book=book, raw=raw, mapping=chosen, dry_run=dry_run, lenient=lenient)
+    report = await service.import_file(
+        session, actor=actor, plan_id=plan_id, raw=raw, filename=filename, sent=sent, saved=mapping, dry_run=dry_run
+    )
     return json_response(report.model_dump(mode="json"))
 
 

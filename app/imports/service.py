@@ -12,6 +12,7 @@ same file imported twice leaves the plan as it was. An empty cell, or a column t
 what the plan holds; an existing concern is never rewritten (its words are the inspection report's).
 """
 
+import asyncio
 import dataclasses
 import hashlib
 import uuid
@@ -34,7 +35,7 @@ from app.core.resources import Resource
 from app.imports import cells
 from app.imports import schemas as s
 from app.imports.template import DEFAULT_MAPPING
-from app.imports.workbook import Book, Cell, Table
+from app.imports.workbook import Book, Cell, Table, read_book
 from app.measures import schemas as ms
 from app.measures.resources import measures, observations
 from app.models import (
@@ -651,6 +652,31 @@ async def visible_plan(session: AsyncSession, actor: Actor, plan_id: uuid.UUID) 
     if found is None or not actor.sees(found.partnership_id):
         raise NotFound(f"No plan with id {plan_id}.")
     return dict(found._mapping)
+
+
+async def import_file(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    plan_id: uuid.UUID,
+    raw: bytes,
+    filename: str | None,
+    sent: s.Mapping | None,
+    saved: str | None,
+    dry_run: bool,
+    author: str | None = None,
+) -> s.ImportReport:
+    """The import as `POST /plans/{id}/imports` and `wsoa import` run it: the plan (404 when not visible), the mapping
+    sent, saved under `saved` or the template's, the file parsed off the event loop, then `run`. `author` (the command
+    line's `--author`) names the person who signs the progress updates when the caller acts as no person."""
+    if not raw:
+        raise Unprocessable("The file is empty.", errors=[FieldError(pointer="/file", message="empty")])
+    plan = await visible_plan(session, actor, plan_id)
+    if author is not None:
+        actor = await signed_by(session, actor, plan["partnership_id"], author)
+    chosen, lenient = await choose_mapping(session, plan["partnership_id"], sent, saved)
+    book = await asyncio.to_thread(read_book, raw, filename)  # parsing a workbook is CPU work
+    return await run(session, actor=actor, plan=plan, book=book, raw=raw, mapping=chosen, dry_run=dry_run, lenient=lenient)
 
 
 async def run(
