@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal, Self
 from pydantic import ConfigDict, Field, StringConstraints, ValidationInfo, field_validator, model_validator
 
 from app.core.pagination import ListQuery
-from app.core.schemas import Body, EntityRead, LongText, Ref, Title, patch_model, plan_date, touched
+from app.core.schemas import Body, EntityRead, LinkIds, LongText, Ref, Title, patch_model, plan_date, touched
 from app.impact.schemas import ConcernImpact
 from app.models.enums import (
     ActionStatus,
@@ -218,23 +218,15 @@ class SuccessorCreate(Body):
     inspection_id: uuid.UUID | None = Field(
         None, description="The inspection the new plan answers (a revisit, a new inspection); left out: the old plan's."
     )
-    action_ids: list[uuid.UUID] = Field(
+    action_ids: LinkIds = Field(
         default_factory=list, max_length=1000, description="Open actions of the old plan to carry on, with their pending milestones."
     )
-    measure_ids: list[uuid.UUID] = Field(default_factory=list, max_length=1000, description="Measures to carry on, with their history.")
+    measure_ids: LinkIds = Field(default_factory=list, max_length=1000, description="Measures to carry on, with their history.")
     concern_kind: ConcernKind | None = Field(
         None,
         description="The kind the carried concerns take when theirs does not fit the new plan (a WSoA's areas of significant "
         "weakness carried into an improvement plan, say); left out, they keep their kind.",
     )
-
-    @model_validator(mode="after")
-    def _once(self) -> Self:
-        for name in ("action_ids", "measure_ids"):
-            ids = getattr(self, name)
-            if len(set(ids)) != len(ids):
-                raise ValueError(f"{name} must not repeat an id")
-        return self
 
 
 PlanUpdate = patch_model("PlanUpdate", PlanCreate, exclude={"partnership_id"})
