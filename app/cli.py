@@ -631,8 +631,10 @@ def case_events_import(
     async def run() -> dict[str, Any]:
         db = _database()
         try:
+            async with db.read_session() as reader:  # no write transaction (on SQLite, no lock) while the file is read
+                target = await _partnership_of(reader, partnership)
+            sha256 = await asyncio.to_thread(imports.file_digest, file)
             async with unit_of_work(db) as session:
-                target = await _partnership_of(session, partnership)
                 report = await imports.import_file(
                     session,
                     actor=actor,
@@ -640,7 +642,7 @@ def case_events_import(
                     partnership_id=target,
                     path=file,
                     kind=kind,
-                    sha256=imports.file_digest(file),
+                    sha256=sha256,
                     dry_run=dry_run,
                     skip_refused=skip_refused,
                 )

@@ -69,7 +69,6 @@ from app.cases import sen2
 from app.cases.keys import case_keyer, case_ref_key, configured_key
 from app.cases.schemas import EARLIEST, ImportIssue, ImportReport
 from app.cases.service import CONTENT, held_events, lock_cases, store
-from app.core import audit
 from app.core.auth import Actor
 from app.core.config import Settings
 from app.core.errors import FieldError, Unprocessable
@@ -308,19 +307,8 @@ async def import_file(
     new = [e.row() for m in mapped if not m.record.problems for e in m.events if e.event_id not in held]
     sent = sum(len(m.events) for m in mapped if not m.record.problems)
     # Nothing new, nothing to bring up to date: the same file again changes nothing, measures included.
-    await store(session, actor=actor, partnership_id=partnership_id, today=today, new=new, sent=sent, refresh=bool(new))
-    audit.record(
-        session,
-        actor=actor,
-        action="import",
-        entity_type="case_event_import",
-        entity_id=report.import_id,
-        partnership_id=partnership_id,
-        changes={
-            name: [None, getattr(report, name)]
-            for name in ("format", "sha256", "skip_refused", "records", "accepted", "unchanged", "refused", "events_new", "events_held")
-        },
-    )
+    details = {name: getattr(report, name) for name in ("import_id", "format", "sha256", "skip_refused", "records", "unchanged", "refused")}
+    await store(session, actor=actor, partnership_id=partnership_id, today=today, new=new, sent=sent, refresh=bool(new), details=details)
     return report.model_copy(update={"applied": True})
 
 

@@ -47,11 +47,8 @@ async def case_ref_key(session: AsyncSession, settings: Settings) -> bytes:
     return stored.encode()
 
 
-def case_key(key: bytes, partnership_id: uuid.UUID, case_ref: str) -> str:
-    return hmac.digest(key, f"{partnership_id}:{case_ref}".encode(), "sha256").hex()
-
-
 def case_keyer(key: bytes, partnership_id: uuid.UUID) -> Callable[[str], str]:
-    """`case_key` for many references of one partnership (an import's tens of thousands)."""
+    """The stored key of a partnership's case reference (HMAC-SHA256 of `<partnership>:<case_ref>`), the prefix
+    computed once for a batch's many references."""
     prefix = f"{partnership_id}:".encode()
     return lambda case_ref: hmac.digest(key, prefix + case_ref.encode(), "sha256").hex()

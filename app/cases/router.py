@@ -16,7 +16,6 @@ from starlette.responses import Response
 
 from app.cases import imports, sen2, timeliness
 from app.cases.schemas import (
-    EARLIEST,
     EVENTS_EXAMPLE,
     IMPORT_REPORT_EXAMPLE,
     MAX_EVENTS,
@@ -108,8 +107,8 @@ without its date, its person not identifiable, a conflict with what is held) is 
 unless `skip_refused=true` imports the others. A file that cannot be read at all (not well-formed XML, an encoding
 the parser cannot read, a DTD or entities, elements or columns the format does not have, nesting deeper than 16
 levels, no `LEA` in the header, no usable header row) is 422 `/problems/unreadable-import` with pointers.
-`dry_run=true` answers with the report and writes nothing. One audit event (`case_event_import`) records each import
-with the file's SHA-256 and its counts; the case events are audited like any batch."""
+`dry_run=true` answers with the report and writes nothing. Each import is one audit event, the `sync` of the
+partnership's `case_events` that any batch writes, with the import's id, the file's SHA-256 and its counts."""
 IMPORT_XML_EXAMPLE = """<?xml version="1.0" encoding="UTF-8"?>
 <Message>
   <Header>
@@ -241,16 +240,20 @@ async def _spool(chunks: AsyncIterator[bytes], path: Path, limit: int) -> tuple[
     return digest.hexdigest(), head
 
 
-LATEST = date(2999, 12, 31)
+REPORT_EARLIEST, LATEST = date(1900, 1, 1), date(2999, 12, 31)  # what a timeliness report may ask for
 MAX_SPAN_DAYS = 366 * 30
 
 
 class TimelinessQuery(QueryParams):
     from_on: date | None = Field(
-        None, alias="from", ge=EARLIEST, le=LATEST, description="First day (default: the first day of the month 11 months before `to`)."
+        None,
+        alias="from",
+        ge=REPORT_EARLIEST,
+        le=LATEST,
+        description="First day (default: the first day of the month 11 months before `to`).",
     )
     to: date | None = Field(
-        None, ge=EARLIEST, le=LATEST, description="Last day, and the date of the backlog (default: the partnership's today)."
+        None, ge=REPORT_EARLIEST, le=LATEST, description="Last day, and the date of the backlog (default: the partnership's today)."
     )
     granularity: Literal["month", "quarter", "year"] = "month"
 

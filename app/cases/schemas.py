@@ -10,7 +10,7 @@ from app.core.schemas import Body
 from app.models.enums import CaseEventType
 
 MAX_EVENTS = 10_000
-EARLIEST = date(1990, 1, 1)  # the earliest date an import reads and a timeliness report covers
+EARLIEST = date(1990, 1, 1)  # the earliest date an import reads
 T = CaseEventType
 OUTCOMES: dict[CaseEventType, frozenset[str]] = {
     T.request_decision: frozenset({"assess", "not_assess", "withdrawn"}),

@@ -75,6 +75,9 @@ class TooManyRecords(PayloadTooLarge):
         )
 
 
+MAX_PROBLEMS = 10  # reported per request
+
+
 @dataclass(slots=True)
 class Record:
     """One request for an EHC needs assessment, as read from the file. A file holds tens of thousands: what is the same
@@ -95,7 +98,10 @@ class Record:
         return self.pointer if below is None else self.pointer + below
 
     def problem(self, item: str, message: str) -> None:
-        self.problems.append((self.where(item), item, message))
+        """Note a problem; each message once (a request repeating an item a million times is one problem, in one entry),
+        and at most `MAX_PROBLEMS` of them: the first already refuses the request."""
+        if len(self.problems) < MAX_PROBLEMS and all(m != message for _, _, m in self.problems):
+            self.problems.append((self.where(item), item, message))
 
 
 @dataclass

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.cases import timeliness
-from app.cases.keys import case_key, case_ref_key
+from app.cases.keys import case_keyer, case_ref_key
 from app.cases.schemas import CaseEventIn, IngestResult
 from app.core import audit
 from app.core import changes as feed
@@ -57,13 +57,13 @@ async def ingest(
     if future:
         raise Unprocessable("Events cannot be dated in the future.", errors=future[:100])
     await lock_cases(session, partnership_id)
-    key = await case_ref_key(session, settings)
+    case_key = case_keyer(await case_ref_key(session, settings), partnership_id)
     rows: dict[str, dict[str, Any]] = {}
     clashes: list[FieldError] = []
     for index, event in enumerate(events):
         row = {
             "event_id": event.event_id,
-            "case_key": case_key(key, partnership_id, event.case_ref),
+            "case_key": case_key(event.case_ref),
             "type": event.type.value,
             "occurred_on": event.occurred_on,
             "outcome": event.outcome,
@@ -105,9 +105,11 @@ async def store(
     new: list[dict[str, Any]],
     sent: int,
     refresh: bool = True,
+    details: dict[str, Any] | None = None,
 ) -> IngestResult:
     """Write the new events (rows of `CONTENT` and `event_id`, checked against those held), bring the
-    `ehcp_timeliness` measures up to date and audit the batch: `sent` events of which `new` were not held."""
+    `ehcp_timeliness` measures up to date and audit the batch in one `sync` event: `sent` events of which `new` were
+    not held, with `details` (an import's file and counts)."""
     if new:
         await insert_events(session, partnership_id, new)
     result = IngestResult(accepted=len(new), duplicates=sent - len(new))
@@ -120,7 +122,8 @@ async def store(
         entity_type="case_events",
         entity_id=partnership_id,
         partnership_id=partnership_id,
-        changes={"accepted": [None, result.accepted], "duplicates": [None, result.duplicates]},
+        changes={"accepted": [None, result.accepted], "duplicates": [None, result.duplicates]}
+        | {name: [None, audit.jsonable(value)] for name, value in (details or {}).items()},
     )
     return result
 
@@ -132,24 +135,20 @@ async def held_events(session: AsyncSession, partnership_id: uuid.UUID, ids: lis
     columns = [col(CaseEvent.event_id), *(getattr(CaseEvent, name) for name in CONTENT)]
     names = ("event_id", *CONTENT)
     scope = col(CaseEvent.partnership_id) == partnership_id
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
-        chunks = [select(*columns).where(scope, col(CaseEvent.event_id) == any_(cast(ids, ARRAY(String))))]
-    else:
-        chunks = [
-            select(*columns).where(scope, col(CaseEvent.event_id).in_(ids[i : i + LOOKUP_CHUNK])) for i in range(0, len(ids), LOOKUP_CHUNK)
-        ]
-    held: dict[str, dict[str, Any]] = {}
     connection = await session.connection()
-    postgres = connection.dialect.name == "postgresql"
-    if postgres:
-        # Planned for this array, never by a generic plan: after a few executions of the prepared statement PostgreSQL
-        # may switch to one, which tests `event_id = ANY(...)` element by element on each row it reads: an import of
-        # 30,000 events into a table whose statistics still say it is empty then took 20 s instead of a tenth of one.
-        await connection.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
-    for stmt in chunks:
-        held.update({r[0]: dict(zip(names, r, strict=True)) for r in await connection.execute(stmt)})
-    if postgres:
-        await connection.execute(text("SET LOCAL plan_cache_mode = auto"))
+    held: dict[str, dict[str, Any]] = {}
+    if connection.dialect.name != "postgresql":
+        for i in range(0, len(ids), LOOKUP_CHUNK):
+            found = await connection.execute(select(*columns).where(scope, col(CaseEvent.event_id).in_(ids[i : i + LOOKUP_CHUNK])))
+            held.update({r[0]: dict(zip(names, r, strict=True)) for r in found})
+        return held
+    # Planned for this array, never by a generic plan: after a few executions of the prepared statement PostgreSQL
+    # may switch to one, which tests `event_id = ANY(...)` element by element on each row it reads: an import of
+    # 30,000 events into a table whose statistics still say it is empty then took 20 s instead of a tenth of one.
+    await connection.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+    found = await connection.execute(select(*columns).where(scope, col(CaseEvent.event_id) == any_(cast(ids, ARRAY(String)))))
+    held.update({r[0]: dict(zip(names, r, strict=True)) for r in found})
+    await connection.execute(text("SET LOCAL plan_cache_mode TO DEFAULT"))
     return held
 
 

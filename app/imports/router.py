@@ -84,7 +84,7 @@ import progress. A reference twice in a file, or a heading in two columns, is re
 **All or nothing.** `dry_run=true` answers with what would be created, updated, left unchanged and refused, row by row
 with the cell and the reason, and writes nothing. Without it, one refused row refuses the whole import (422
 `/problems/import-refused`, each problem pointing at `/<sheet>/<cell>`); otherwise every row is written in one
-transaction, each change audited as through the API, plus one `import` event on the plan with the file's SHA-256.
+transaction, each change audited as through the API, plus one `sync` event on the plan with the file's SHA-256 and counts.
 A superseded plan is read-only history: 409 `/problems/plan-superseded`."""
 
 

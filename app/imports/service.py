@@ -756,7 +756,7 @@ async def run(
     summary = {"sha256": report.sha256, "format": report.format, "tables": report.tables,
                "counts": {k: c.model_dump() for k, c in counts.items() if any(c.model_dump().values())}}  # fmt: skip
     audit.record(
-        session, actor=actor, action="import", entity_type="plan", entity_id=plan_id, partnership_id=plan["partnership_id"],
+        session, actor=actor, action="sync", entity_type="plan", entity_id=plan_id, partnership_id=plan["partnership_id"],
         changes={"import": [None, summary]},
     )  # fmt: skip
     return report

@@ -179,7 +179,6 @@ async def succeed(session: AsyncSession, *, actor: Actor, plan_id: uuid.UUID, bo
             select(Milestone).where(col(Milestone.action_id).in_(action_ids), col(Milestone.status) == MilestoneStatus.pending)
         )
     ).scalars().all()  # fmt: skip
-    carried: dict[str, list[list[str]]] = {"actions": [], "measures": []}
     for index, action in enumerate(carried_actions):
         values = _pick(action, ACTION_COPIED)
         if action.forecast_on is not None and action.forecast_on >= today:
@@ -195,7 +194,6 @@ async def succeed(session: AsyncSession, *, actor: Actor, plan_id: uuid.UUID, bo
                 ),
                 server_set={"carried_from_id": action.id},
             )  # fmt: skip
-        carried["actions"].append([str(action.id), str(row["id"])])
         for milestone in (m for m in pending if m.action_id == action.id):
             await crud.create(
                 session, actor=actor, res=milestone_resource,
@@ -215,7 +213,6 @@ async def succeed(session: AsyncSession, *, actor: Actor, plan_id: uuid.UUID, bo
             session, actor=actor, res=measure_resource, data=ms.MeasureCreate(plan_id=new_id, concern_ids=concerns, **values),
             server_set={"carried_from_id": measure.id},
         )  # fmt: skip
-        carried["measures"].append([str(measure.id), str(row["id"])])
         copies = [
             {"id": uuid.uuid4(), "partnership_id": pid, "measure_id": row["id"], "period_start_on": o.period_start_on,
              "period_end_on": o.period_end_on, "value": o.value, "numerator": o.numerator, "denominator": o.denominator,
@@ -237,8 +234,4 @@ async def succeed(session: AsyncSession, *, actor: Actor, plan_id: uuid.UUID, bo
             session, actor=actor, res=plan_resource, entity_id=plan_id, data=s.PlanUpdate(status=PlanStatus.superseded), if_match="*"
         )
     await _close_periods(session, actor, plan_id, pid)
-    audit.record(
-        session, actor=actor, action="succeed", entity_type="plan", entity_id=plan_id, partnership_id=pid,
-        changes={"successor_id": [None, str(new_id)], "carried": [None, carried]},
-    )  # fmt: skip
     return dict(created)
