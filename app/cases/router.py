@@ -1,17 +1,13 @@
 """Routes of the EHCP case events, their import from SEN2 and CSV files, and the timeliness report."""
 
-import hashlib
 import tempfile
 import uuid
-from collections.abc import AsyncIterator
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import anyio
 from fastapi import Depends, Query, Request
 from pydantic import Field
-from starlette.datastructures import FormData, UploadFile
 from starlette.responses import Response
 
 from app.cases import imports, sen2, timeliness
@@ -27,12 +23,13 @@ from app.cases.schemas import (
 from app.cases.service import ingest
 from app.core.auth import Actor, resolve_partnership
 from app.core.db import DatabaseDep, SessionDep
-from app.core.errors import FieldError, NotFound, PayloadTooLarge, Unprocessable, UnsupportedMediaType, problems
+from app.core.errors import FieldError, NotFound, Unprocessable, UnsupportedMediaType, problems
 from app.core.http import json_response
 from app.core.permissions import READERS, allow, documented, roles_text
 from app.core.routing import JsonBody, api_router, ok
 from app.core.schemas import QueryParams
 from app.core.uow import streams_body
+from app.core.uploads import receive_request
 from app.models.enums import Role
 from app.partnerships.service import local
 
@@ -136,7 +133,6 @@ IMPORT_XML_EXAMPLE = """<?xml version="1.0" encoding="UTF-8"?>
   </Persons>
 </Message>
 """
-IMPORT_STREAM_CHUNK = 256 * 1024
 
 
 class ImportQuery(QueryParams):
@@ -180,26 +176,11 @@ async def import_case_events(
 ) -> Response:
     target = resolve_partnership(actor, query.partnership_id)
     settings = request.app.state.settings
-    content_type = request.headers.get("content-type", "")
-    form: FormData | None = None
     with tempfile.TemporaryDirectory(prefix="wsoa-import-") as folder:
-        path = Path(folder) / "file"
-        try:
-            if content_type.startswith("multipart/form-data"):
-                form = await request.form(max_files=1, max_fields=5)
-                upload = form.get("file")
-                if not isinstance(upload, UploadFile):
-                    raise Unprocessable(
-                        "Send the file in a multipart field named `file`.", errors=[FieldError(pointer="/file", message="missing")]
-                    )
-                declared, chunks = upload.content_type, _chunks_of(upload)
-            else:
-                declared, chunks = content_type, request.stream()
-            sha256, head = await _spool(chunks, path, settings.case_import_max_bytes)
-        finally:
-            if form is not None:
-                await form.close()
-        kind = sen2.format_of(declared, head)
+        received = await receive_request(request, Path(folder))
+        if received.size == 0:
+            raise Unprocessable("The file is empty.", errors=[FieldError(pointer="", message="empty body")])
+        kind = sen2.format_of(received.declared, received.head)
         if kind is None:
             raise UnsupportedMediaType("Send an SEN2 return as application/xml (or text/xml), or a CSV extract as text/csv.")
         report = await imports.import_file(
@@ -207,37 +188,13 @@ async def import_case_events(
             actor=actor,
             settings=settings,
             partnership_id=target,
-            path=path,
+            path=received.path,
             kind=kind,
-            sha256=sha256,
+            sha256=received.sha256,
             dry_run=query.dry_run,
             skip_refused=query.skip_refused,
         )
     return json_response(report.model_dump(mode="json"))
-
-
-async def _chunks_of(upload: UploadFile) -> AsyncIterator[bytes]:
-    while chunk := await upload.read(IMPORT_STREAM_CHUNK):
-        yield chunk
-
-
-async def _spool(chunks: AsyncIterator[bytes], path: Path, limit: int) -> tuple[str, bytes]:
-    """The upload written to `path` as it arrives (never whole in memory): its SHA-256 and its first bytes."""
-    digest = hashlib.sha256()
-    head = b""
-    size = 0
-    async with await anyio.open_file(path, "wb") as out:
-        async for chunk in chunks:
-            size += len(chunk)
-            if size > limit:
-                raise PayloadTooLarge(f"The file is larger than {limit} bytes (WSOA_CASE_IMPORT_MAX_BYTES).")
-            if len(head) < 64:
-                head += chunk[:64]
-            digest.update(chunk)
-            await out.write(chunk)
-    if size == 0:
-        raise Unprocessable("The file is empty.", errors=[FieldError(pointer="", message="empty body")])
-    return digest.hexdigest(), head
 
 
 REPORT_EARLIEST, LATEST = date(1900, 1, 1), date(2999, 12, 31)  # what a timeliness report may ask for

@@ -2,26 +2,24 @@
 
 import re
 import uuid
-from collections.abc import AsyncIterator
-from email.message import Message
 from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import Depends, Header, Query, Request
 from sqlalchemy import select
 from sqlmodel import col
-from starlette.datastructures import FormData
 from starlette.responses import Response, StreamingResponse
 
 from app.core import audit
 from app.core.auth import Actor
 from app.core.db import DatabaseDep, SessionDep
-from app.core.errors import DomainError, FieldError, Forbidden, NotFound, Unprocessable, problems
+from app.core.errors import DomainError, Forbidden, NotFound, problems
 from app.core.http import json_response, not_modified
 from app.core.permissions import PLAN_EDITORS, READERS, REPORTERS, Access, allow, documented, roles_text
 from app.core.resources import Ref, Resource
 from app.core.routing import add_resource_routes, api_router, ok, read_one
 from app.core.uow import streams_body
+from app.core.uploads import receive_request
 from app.evidence import schemas as s
 from app.evidence import service
 from app.evidence.storage import Storage
@@ -56,27 +54,6 @@ add_resource_routes(router, evidence)
 def storage_of(request: Request) -> Storage:
     store: Storage = request.app.state.storage
     return store
-
-
-def _multipart_file(form: FormData) -> tuple[AsyncIterator[bytes], str | None, str | None]:
-    upload = form.get("file")
-    if upload is None or isinstance(upload, str):
-        raise Unprocessable("Send the file in a multipart field named `file`.", errors=[FieldError(pointer="/file", message="missing")])
-
-    async def chunks() -> AsyncIterator[bytes]:
-        while chunk := await upload.read(256 * 1024):
-            yield chunk
-
-    return chunks(), upload.content_type, upload.filename
-
-
-def _disposition_name(header: str | None) -> str | None:
-    if not header:
-        return None
-    message = Message()
-    message["content-disposition"] = header
-    name = message.get_filename()
-    return name if isinstance(name, str) else None
 
 
 @router.post(
@@ -118,23 +95,16 @@ async def upload_file(
 ) -> Response:
     row = await read_one(db, actor, evidence, id)
     await service.require_submitter(session, actor, row)
-    content_type = request.headers.get("content-type", "")
     storage = storage_of(request)
-    form: FormData | None = None
-    try:
-        if content_type.startswith("multipart/form-data"):
-            # Starlette spools each part to a temporary file past 1 MB: never the whole upload in memory.
-            form = await request.form(max_files=1, max_fields=5)
-            chunks, declared, name = _multipart_file(form)
-        else:
-            declared = content_type.split(";")[0].strip() or None
-            chunks, name = request.stream(), _disposition_name(request.headers.get("content-disposition"))
-        received = await service.receive(chunks, storage.scratch())
-    finally:
-        if form is not None:
-            await form.close()
+    received = await receive_request(request, storage.scratch())
     created = await service.store_revision(
-        session, storage, actor=actor, evidence_id=id, received=received, declared=declared, file_name=service.clean_file_name(name)
+        session,
+        storage,
+        actor=actor,
+        evidence_id=id,
+        received=received,
+        declared=received.declared,
+        file_name=service.clean_file_name(received.name),
     )
     body = await read_one(db, actor, evidence, id)
     return json_response(body, status=201 if created else 200, headers={"Location": f"{request.url.path}"})

@@ -8,14 +8,9 @@ public export, though the evidence index still lists it.
 import hashlib
 import logging
 import re
-import tempfile
 import uuid
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import anyio
 from prometheus_client import Counter
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,6 +21,7 @@ from app.core import changes as feed
 from app.core.auth import Actor
 from app.core.errors import Conflict, DomainError, FieldError, Forbidden, Unprocessable, UnsupportedMediaType
 from app.core.resources import Reader, Row, Rules
+from app.core.uploads import Received
 from app.evidence.sniff import ALLOWED, canonical, compatible, sniff
 from app.evidence.storage import Storage
 from app.models import Evidence, EvidenceRevision, Milestone, utcnow
@@ -136,37 +132,6 @@ def clean_file_name(name: str | None) -> str | None:
     base = name.replace("\\", "/").rsplit("/", 1)[-1]
     cleaned = SAFE_NAME.sub("_", base).strip(" .")[:255]
     return cleaned or None
-
-
-@dataclass(frozen=True)
-class Received:
-    path: Path
-    sha256: str
-    size: int
-    head: bytes
-
-
-async def receive(chunks: AsyncIterator[bytes], folder: Path) -> Received:
-    """Stream an upload to a scratch file while hashing it; the bytes are never all in memory."""
-    digest = hashlib.sha256()
-    head = b""
-    size = 0
-    handle, name = tempfile.mkstemp(dir=folder)
-    path = Path(name)
-    try:
-        async with await anyio.open_file(handle, "wb", closefd=True) as out:
-            async for chunk in chunks:
-                if not chunk:
-                    continue
-                digest.update(chunk)
-                size += len(chunk)
-                if len(head) < 8192:
-                    head += chunk[: 8192 - len(head)]
-                await out.write(chunk)
-    except BaseException:
-        path.unlink(missing_ok=True)
-        raise
-    return Received(path, digest.hexdigest(), size, head)
 
 
 async def store_revision(
