@@ -31,6 +31,8 @@ SECRETS = {  # what the operator puts in .env, as compose.yaml's header says
     "WSOA_CASE_REF_KEY": secrets.token_hex(32),
     "WSOA_AUDIT_SIGNING_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
     "WSOA_PUBLIC_BASE_URL": "https://wsoa.example.gov.uk",
+    "WSOA_SMTP_HOST": "smtp.example.gov.uk",
+    "WSOA_FORWARDED_ALLOW_IPS": "10.0.0.5",
 }
 VARIABLE = re.compile(r"\$\{(\w+)(?:(:[?-])([^}]*))?\}")
 
