@@ -17,7 +17,7 @@ COPY pyproject.toml setup.py constraints.txt README.md ./
 COPY app ./app
 COPY migrations ./migrations
 RUN python -m venv /opt/venv \
- && /opt/venv/bin/pip install --no-cache-dir --constraint constraints.txt .
+ && /opt/venv/bin/pip install --constraint constraints.txt .
 
 FROM python:3.11-slim-bookworm
 # WeasyPrint (PDF packs) loads Pango, PangoFT2 and HarfBuzz's subsetter at run time (fontconfig and GLib come with

@@ -132,7 +132,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         app.state.limiter = RateLimiter(database, settings.rate_limits)
     install_problem_handlers(app)
     if settings.docs:
-        install_docs(app, "/openapi.json")
+        install_docs(app)
     # Routes are added flat: each level of included routers costs every request another match.
     routers = (
         partnerships_router, plans_router, progress_router, measures_router, cases_router, evidence_router, exports_router, integrations_router, webhooks_router, api_keys_router, audit_router, reporting_router, impact_router, risks_router, governance_router, coproduction_router, imports_router, me_router, return_form_router, ops_router,

@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import time
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -60,6 +61,12 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("WSOA_", "PYTHON", "VIRTUAL_ENV"))}
     run(sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "--wheel-dir", dist, source, cwd=tmp, env=env)
     (wheel,) = dist.glob("wsoa_tracker-*.whl")
+    # Every file of the package and of the migrations is in the wheel (the migrations as `app/migrations`): a file the
+    # service reads at run time cannot be left out by a packaging rule, whether or not a test below reads it.
+    shipped = set(zipfile.ZipFile(wheel).namelist())
+    wanted = {p.relative_to(source).as_posix() for p in (source / "app").rglob("*") if p.is_file()}
+    wanted |= {"app/" + p.relative_to(source).as_posix() for p in (source / "migrations").rglob("*") if p.is_file()}
+    assert not wanted - shipped, f"the wheel leaves out {sorted(wanted - shipped)}"
     run(sys.executable, "-m", "venv", "--without-pip", venv, cwd=tmp, env=env)
     pip_install = [sys.executable, "-m", "pip", "--python", venv / "bin" / "python", "install", "--quiet", "--no-compile"]
     run(*pip_install, "--constraint", ROOT / "constraints.txt", wheel, cwd=tmp, env=env, timeout=600)

@@ -36,12 +36,18 @@ def with_policy(page: HTMLResponse) -> HTMLResponse:
     return HTMLResponse(html, headers={"Content-Security-Policy": policy(html), "Cache-Control": "no-cache"})
 
 
-def install_docs(app: FastAPI, openapi_url: str) -> None:
-    """The two documentation pages and their assets (the app is made with `docs_url=None, redoc_url=None`)."""
+def _root(request: Request) -> str:
+    return str(request.scope.get("root_path", "")).rstrip("/")
+
+
+def install_docs(app: FastAPI) -> None:
+    """The two documentation pages and their assets, for the app's `openapi_url` (the app is made with
+    `docs_url=None, redoc_url=None`)."""
     app.mount(ASSETS, StaticFiles(packages=[("fastapi_offline", "static")]), name="docs-assets")
+    openapi_url = app.openapi_url or "/openapi.json"
 
     async def swagger_ui(request: Request) -> HTMLResponse:
-        root = request.scope.get("root_path", "").rstrip("/")
+        root = _root(request)
         return with_policy(
             get_swagger_ui_html(
                 openapi_url=root + openapi_url,
@@ -54,7 +60,7 @@ def install_docs(app: FastAPI, openapi_url: str) -> None:
         )
 
     async def redoc(request: Request) -> HTMLResponse:
-        root = request.scope.get("root_path", "").rstrip("/")
+        root = _root(request)
         return with_policy(
             get_redoc_html(
                 openapi_url=root + openapi_url,

@@ -1,7 +1,6 @@
 """Alembic, driven from code: `wsoa migrate`, `wsoa serve` and the test harness share this."""
 
 from functools import lru_cache
-from importlib.resources import files
 from pathlib import Path
 
 from alembic import command
@@ -11,10 +10,9 @@ from alembic.script import ScriptDirectory
 
 def _migrations_folder() -> Path:
     """`app/migrations/` inside an installed wheel, else `migrations/` at the top of the checkout (an editable install)."""
-    installed = files("app") / "migrations"
-    checkout = Path(__file__).resolve().parents[2] / "migrations"
-    for candidate in (installed, checkout):
-        if isinstance(candidate, Path) and (candidate / "env.py").is_file():
+    here = Path(__file__).resolve()
+    for candidate in (here.parents[1] / "migrations", here.parents[2] / "migrations"):
+        if (candidate / "env.py").is_file():
             return candidate
     raise RuntimeError("the migrations were not found in the installed package (app/migrations) nor beside it in a checkout")
 
