@@ -460,3 +460,18 @@ async def test_the_shipped_examples_import_whole(client: httpx.AsyncClient) -> N
     assert (await imported(client, partnership, xml, XML))["events_new"] == 21
     again = await imported(client, partnership, (folder / "case-events.csv").read_bytes(), CSV)
     assert (again["events_new"], again["unchanged"]) == (0, 5), again
+
+
+async def test_a_csv_file_as_a_browser_sends_it_is_read_from_its_bytes(client: httpx.AsyncClient) -> None:
+    """A form's `.csv` file arrives as text/plain, or as application/vnd.ms-excel where Excel is installed."""
+    partnership = await area(client)
+    body = csv_of(children(), uk_dates=True)
+    for media in ("text/plain", "application/vnd.ms-excel"):
+        response = await client.post(
+            URL, files={"file": ("sen2.csv", body, media)}, params={"partnership_id": partnership["id"], "dry_run": "true"}
+        )
+        assert response.status_code == 200, response.text
+        assert (response.json()["format"], response.json()["records"]) == ("csv", 13)
+    assert_problem(
+        await client.post(URL, files={"file": ("x.pdf", b"%PDF-1.7", "application/pdf")}, params={"partnership_id": partnership["id"]}), 415
+    )

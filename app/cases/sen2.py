@@ -482,7 +482,9 @@ def _rows(reader: Any) -> Iterator[tuple[int, list[str]]]:
 
 XML_TYPES = frozenset({"application/xml", "text/xml"})
 CSV_TYPES = frozenset({"text/csv"})
-GENERIC_TYPES = frozenset({"", "application/octet-stream"})
+# Types that say nothing about which of the two a file is, read from its bytes: browsers send a `.csv` file as
+# text/plain or (with Excel installed) application/vnd.ms-excel.
+GENERIC_TYPES = frozenset({"", "application/octet-stream", "text/plain", "application/vnd.ms-excel"})
 
 
 UTF_BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
