@@ -20,7 +20,6 @@ unchanged re-import must not grow with the rows (it reads the plan once and writ
 import argparse
 import asyncio
 import io
-import json
 import statistics
 import time
 import uuid
@@ -29,7 +28,6 @@ from typing import Any
 
 import asyncpg
 from openpyxl import Workbook
-from sqlalchemy import event
 
 from app.core.auth import Actor
 from app.core.db import Database
@@ -39,7 +37,7 @@ from app.imports.template import ACTION_HEADINGS, DEFAULT_MAPPING, HISTORY_FROM,
 from app.imports.workbook import read_book
 from app.models import Partnership, Person, Plan
 from app.models.enums import Role
-from bench.run import RESULTS, dsn_of, fresh_database, load, source_note, source_state
+from bench.run import counted, dsn_of, fresh_database, load, save, source_note, source_state
 
 NAME = "wsoa_bench_imports"
 CONCERNS, PEOPLE, MEASURES, MONTHS, MILESTONES = 6, 60, 20, 24, 3
@@ -108,23 +106,14 @@ async def new_plan(db: Database, partnership: tuple[uuid.UUID, uuid.UUID], title
 
 async def imported(db: Database, plan: dict[str, Any], raw: bytes, *, dry_run: bool = False) -> tuple[float, int, int]:
     """Seconds, statements and rows refused for one import of `raw` into `plan`, committed (or, dry, undone)."""
-    statements = 0
-
-    def count(*_: Any) -> None:
-        nonlocal statements
-        statements += 1
-
     actor = Actor("bench", "bench", "benchmark", Role.admin, partnership_id=plan["partnership_id"], person_id=plan["importer"])
-    event.listen(db.engine.sync_engine, "before_cursor_execute", count)
-    try:
+    with counted(db) as statements:
         started = time.perf_counter()
         async with unit_of_work(db) as session:
             report = await service.run(
                 session, actor=actor, plan=plan, book=read_book(raw), raw=raw, mapping=DEFAULT_MAPPING, dry_run=dry_run, lenient=True
             )
-        return time.perf_counter() - started, statements, report.refused
-    finally:
-        event.remove(db.engine.sync_engine, "before_cursor_execute", count)
+        return time.perf_counter() - started, statements.count, report.refused
 
 
 async def raw_inserts(dsn: str, plan: dict[str, Any], actions: int, today: date) -> float:
@@ -237,10 +226,7 @@ def main() -> None:
           f"{r['dry_run_s']} | {r['baseline_s']} | {r['ratio']} |" for r in rows),
         "", f"Median ratio: {median:.3f}x (raw insert seconds ÷ import seconds).",
     ]  # fmt: skip
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / f"imports-{stamp}.md").write_text("\n".join(lines) + "\n")
-    (RESULTS / f"imports-{stamp}.json").write_text(json.dumps({"source": start, "actions": args.actions, "rounds": rows}, indent=2))
-    print("\n".join(lines))
+    save("imports", stamp, lines, {"source": start, "actions": args.actions, "rounds": rows})
 
 
 if __name__ == "__main__":

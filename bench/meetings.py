@@ -19,14 +19,13 @@ bench/results/meetings-<time>.md and .json, with the commit measured.
 
 import argparse
 import asyncio
-import json
 import statistics
 import time
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import event, insert, select
+from sqlalchemy import insert, select
 
 from app.core.db import Database
 from app.exports import pack as packs
@@ -51,7 +50,7 @@ from app.models import (
 from app.models.enums import Audience, ExportFormat
 from app.partnerships.service import local
 from bench.data import seed
-from bench.run import RESULTS, fresh_database, load, source_note, source_state
+from bench.run import counted, fresh_database, load, save, source_note, source_state
 
 NAME = "wsoa_bench_meetings"
 MONTHS = 18
@@ -139,14 +138,7 @@ async def governance(db: Database) -> uuid.UUID:
 
 async def measure(db: Database, meeting_id: uuid.UUID | None) -> tuple[float, int]:
     """Seconds to build the pack (and its HTML) and the statements it ran."""
-    statements = 0
-
-    def count(*_: Any) -> None:
-        nonlocal statements
-        statements += 1
-
-    event.listen(db.engine.sync_engine, "before_cursor_execute", count)
-    try:
+    with counted(db) as statements:
         async with db.read_session() as session:
             plan = (await session.execute(select(Plan))).scalar_one()
             area = await local(session, plan.partnership_id)
@@ -154,14 +146,12 @@ async def measure(db: Database, meeting_id: uuid.UUID | None) -> tuple[float, in
             request = packs.Request(
                 uuid.uuid4(), plan.id, plan.partnership_id, Audience.board, area.today, datetime.now(UTC), None, meeting_id
             )
-            statements = 0
+            statements.count = 0
             started = time.perf_counter()
             pack = await packs.build(session, request, area)
             render(pack, ExportFormat.html)
             seconds = time.perf_counter() - started
-        return seconds, statements
-    finally:
-        event.remove(db.engine.sync_engine, "before_cursor_execute", count)
+        return seconds, statements.count
 
 
 async def main_async(actions: int, rounds: int) -> list[dict[str, Any]]:
@@ -203,10 +193,7 @@ def main() -> None:
         *(f"| {r['round']} | {r['service_s']} | {r['service_statements']} | {r['baseline_s']} | {r['baseline_statements']} | {r['ratio']} |" for r in rows),
         "", f"Median ratio: {median:.2f}x (plan pack seconds ÷ meeting pack seconds).",
     ]  # fmt: skip
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / f"meetings-{stamp}.md").write_text("\n".join(lines) + "\n")
-    (RESULTS / f"meetings-{stamp}.json").write_text(json.dumps({"source": start, "actions": args.actions, "rounds": rows}, indent=2))
-    print("\n".join(lines))
+    save("meetings", stamp, lines, {"source": start, "actions": args.actions, "rounds": rows})
 
 
 if __name__ == "__main__":

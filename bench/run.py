@@ -37,6 +37,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -44,6 +46,7 @@ from typing import Any
 
 import asyncpg
 import httpx
+from sqlalchemy import event
 from sqlalchemy.engine import make_url
 
 from app.apikeys.service import create_key
@@ -96,6 +99,35 @@ async def connection_room(dsn: str) -> tuple[int, int]:
         return limit, used
     finally:
         await conn.close()
+
+
+class Statements:
+    """SQL statements run through an engine while counting (`counted`)."""
+
+    count = 0
+
+
+@contextmanager
+def counted(db: Database) -> Iterator[Statements]:
+    """Count the statements `db` runs inside the block (set `.count = 0` to start again part-way)."""
+    found = Statements()
+
+    def count(*_: Any) -> None:
+        found.count += 1
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        yield found
+    finally:
+        event.remove(db.engine.sync_engine, "before_cursor_execute", count)
+
+
+def save(name: str, stamp: str, lines: list[str], payload: dict[str, Any]) -> None:
+    """A scenario's results as bench/results/<name>-<stamp>.md (the table) and .json (the figures), and printed."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"{name}-{stamp}.md").write_text("\n".join(lines) + "\n")
+    (RESULTS / f"{name}-{stamp}.json").write_text(json.dumps(payload, indent=2))
+    print("\n".join(lines))
 
 
 def load() -> list[float]:

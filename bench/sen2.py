@@ -28,7 +28,6 @@ import argparse
 import asyncio
 import hashlib
 import hmac
-import json
 import random
 import statistics
 import string
@@ -40,15 +39,15 @@ from typing import Any
 
 import asyncpg
 import httpx
-from sqlalchemy import event
 
 from app.apikeys.service import create_key
+from app.cases.imports import CASE_REF_PREFIX
 from app.core.config import Settings
 from app.core.db import Database
 from app.core.uow import unit_of_work
 from app.main import create_app
 from app.models.enums import Role
-from bench.run import RESULTS, dsn_of, fresh_database, load, source_note, source_state
+from bench.run import counted, dsn_of, fresh_database, load, save, source_note, source_state
 
 NAME = "wsoa_bench_sen2"
 KEY = "bench-case-ref-key"
@@ -210,7 +209,7 @@ def baseline_rows(body: bytes, partnership_id: str) -> list[tuple[str, str, str,
             received, start = items.get("ReceivedDate"), items.get("StartDate")
             anchor = received or start
             person = "".join(c for c in name["Surname"].casefold() if c.isalnum()) + "|" + name["Forename"].casefold()
-            case = f"sen2 import|name:{person}|{name['PersonBirthDate']}|{'r' if received else 'p'}{anchor}"
+            case = f"{CASE_REF_PREFIX}name:{person}|{name['PersonBirthDate']}|{'r' if received else 'p'}{anchor}"
             case_key = keyed(case)
             found: list[tuple[str, str, str | None, str]] = []
             if received:
@@ -279,14 +278,7 @@ async def setup(url: str) -> tuple[Database, Any, str, str]:
 
 
 async def service(db: Database, app: Any, token: str, partnership_id: str, body: bytes) -> tuple[float, int, dict[str, Any]]:
-    statements = 0
-
-    def count(*_: Any) -> None:
-        nonlocal statements
-        statements += 1
-
-    event.listen(db.engine.sync_engine, "before_cursor_execute", count)
-    try:
+    with counted(db) as statements:
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench", timeout=600,
                                      headers={"Authorization": f"Bearer {token}"}) as c:  # fmt: skip
             started = time.perf_counter()
@@ -294,9 +286,7 @@ async def service(db: Database, app: Any, token: str, partnership_id: str, body:
                                     params={"partnership_id": partnership_id})  # fmt: skip
             seconds = time.perf_counter() - started
         response.raise_for_status()
-        return seconds, statements, response.json()
-    finally:
-        event.remove(db.engine.sync_engine, "before_cursor_execute", count)
+        return seconds, statements.count, response.json()
 
 
 async def reset(dsn: str) -> None:
@@ -371,10 +361,7 @@ def main() -> None:
           f"{r['baseline_s']} | {r['ratio']} |" for r in rows),
         "", "Median ratio (baseline seconds ÷ service seconds): " + ", ".join(f"{k} {v:.2f}x" for k, v in medians.items()) + ".",
     ]  # fmt: skip
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / f"sen2-{stamp}.md").write_text("\n".join(lines) + "\n")
-    (RESULTS / f"sen2-{stamp}.json").write_text(json.dumps({"source": start, **shape, "rounds": rows}, indent=2))
-    print("\n".join(lines))
+    save("sen2", stamp, lines, {"source": start, **shape, "rounds": rows})
 
 
 if __name__ == "__main__":
