@@ -147,8 +147,8 @@ async def test_hostile_cells_are_refused_by_cell_and_nothing_is_a_500(client: ht
     actions.append(["W1", "\u202e1.3", "RTL override in the ref", "31/03/2027"])
     actions.append(["W1", "1.4", "Right-to-left \u200f mark and \u05e9\u05dc\u05d5\u05dd", "31/03/2027"])
     measures = book.create_sheet("Measures")
-    measures.append(["Measure", "Unit", "Baseline", "Baseline date", "Target", "Target date", "Apr 2026", "May 2026"])
-    measures.append(["NaN baseline", "%", "NaN", "01/04/2026", "inf", "31/03/2028", "about 40%", "1e999"])
+    measures.append(["Measure", "Unit", "Baseline", "Baseline date", "Target", "Target date", "Apr 2026", "May 2026", "04/0000"])
+    measures.append(["NaN baseline", "%", "NaN", "01/04/2026", "inf", "31/03/2028", "about 40%", "1e999", "12"])
     buffer = io.BytesIO()
     book.save(buffer)
     mapping = {

@@ -85,7 +85,10 @@ def parse_month(value: object) -> tuple[date, date]:
             raise CellError(f"{value!r} is not a month (write it as Apr 2025, or put the month's first day in the cell)")
         if not 1 <= month <= 12:
             raise CellError(f"{value!r} is not a month")
-    return date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
+    try:
+        return date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
+    except ValueError as exc:  # year 0
+        raise CellError(f"{value!r} is not a real month ({exc})") from exc
 
 
 def _lookup(value: object, words: dict[str, T], what: str) -> T:
