@@ -599,3 +599,16 @@ async def test_another_partnerships_saved_mapping_is_never_used(app: Any, client
         made = await lead.post("/api/v1/import-mappings", json={"partnership_id": other["id"], "name": "Sneaky", "mapping": mapping})
         assert made.status_code in (404, 422), made.text
     assert owner
+
+
+async def test_a_workbook_whose_sheet_is_broken_xml_is_unreadable_not_a_500(client: httpx.AsyncClient) -> None:
+    """A zip that is a workbook in every way but one sheet's XML, cut short (openpyxl raises its XML parser's error)."""
+    _, _, plan = await plan_with_owner(client)
+    good = io.BytesIO()
+    Workbook().save(good)
+    source, broken = zipfile.ZipFile(io.BytesIO(good.getvalue())), io.BytesIO()
+    with zipfile.ZipFile(broken, "w") as out:
+        for info in source.infolist():
+            cut = info.filename == "xl/worksheets/sheet1.xml"
+            out.writestr(info.filename, b"<worksheet><sheetData><row" if cut else source.read(info))
+    assert_problem(await upload(client, plan["id"], broken.getvalue()), 422)

@@ -16,7 +16,6 @@ from typing import Any
 
 from openpyxl import load_workbook
 from openpyxl.utils import column_index_from_string, get_column_letter
-from openpyxl.utils.exceptions import InvalidFileException
 
 from app.core.errors import Unprocessable
 
@@ -71,7 +70,9 @@ def _xlsx(raw: bytes) -> Book:
                 raise Unprocessable("The workbook unpacks to more than 200 MB; send the tracker's sheets only.")
             _refuse_oversized(archive)
         workbook = load_workbook(io.BytesIO(raw), data_only=True)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, TypeError, OSError) as exc:
+    except Unprocessable:
+        raise
+    except Exception as exc:  # a hostile or broken file fails in openpyxl's own ways (XML ParseError, KeyError, ...)
         raise Unprocessable("The file could not be read as an Excel workbook (.xlsx).") from exc
     tables = []
     for sheet in workbook.worksheets:
