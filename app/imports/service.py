@@ -629,7 +629,11 @@ async def choose_mapping(
     found = (await session.execute(query)).scalar_one_or_none()
     if found is None:
         raise Unprocessable(f"No saved mapping is called {name!r}.", errors=[FieldError(pointer="/mapping", message="unknown mapping")])
-    return s.Mapping.model_validate(found), False
+    try:
+        return s.Mapping.model_validate(found), False
+    except ValidationError as exc:  # saved under an older shape of the mapping
+        errors = [FieldError(pointer=f"/mapping{e.pointer}", message=e.message) for e in validation_errors(exc.errors())]
+        raise Unprocessable(f"The saved mapping {name!r} no longer reads as a mapping: save it again.", errors=errors) from exc
 
 
 async def signed_by(session: AsyncSession, actor: Actor, partnership_id: uuid.UUID, who: str) -> Actor:
